@@ -1,0 +1,1 @@
+"""discord.py extensions: thin layers that read an interaction, call ``bot``, and answer."""
