@@ -8,7 +8,7 @@ from urllib.parse import urljoin, urlsplit
 ELLIPSIS = "…"
 
 # Placeholder links that content templates leave behind, e.g. "[Keyword](/articles/slug)".
-_PLACEHOLDER_TEXT = frozenset({"keyword", "keywords", "link", "anchor", "anchor text", "text"})
+_PLACEHOLDER_TEXT = frozenset({"keyword", "keywords", "anchor text", "link text", "your keyword"})
 _PLACEHOLDER_PATH = re.compile(r"/(?:[\w-]+/)*(?:slug|your-slug|article-slug|example)/?$", re.I)
 
 # A sentence ends at . ! ? (optionally closed by quotes/brackets) followed by space.
@@ -24,9 +24,12 @@ def absolute_url(href: str, base: str | None) -> str | None:
     href = href.strip()
     if not href:
         return None
-    if base:
-        href = urljoin(base if base.endswith("/") else base + "/", href)
-    parts = urlsplit(href)
+    try:
+        if base:
+            href = urljoin(base if base.endswith("/") else base + "/", href)
+        parts = urlsplit(href)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket: not a usable link
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return href
@@ -36,7 +39,10 @@ def is_placeholder_link(text: str, href: str) -> bool:
     """True for template leftovers such as ``[Keyword](/articles/slug)``."""
     if text.strip().casefold() in _PLACEHOLDER_TEXT:
         return True
-    path = urlsplit(href.strip()).path
+    try:
+        path = urlsplit(href.strip()).path
+    except ValueError:
+        return False
     return bool(_PLACEHOLDER_PATH.search(path))
 
 

@@ -1,0 +1,370 @@
+"""RSS and Atom documents -> Articles. Pure: the bytes come from the caller.
+
+feedparser does the format work (RSS 0.9x, RSS 1.0/RDF, RSS 2.0, Atom 0.3/1.0);
+this module turns its loosely typed entries into the same :class:`Article` a
+Markdown file gives, reporting entries it cannot use instead of failing the feed.
+"""
+
+from __future__ import annotations
+
+import calendar
+import codecs
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from html import escape
+from typing import Any
+from xml.sax import SAXParseException
+
+import feedparser
+
+from bot.articles import html
+from bot.articles.dates import parse_date
+from bot.articles.model import Article, ArticleError, normalise_tag
+from bot.articles.text import clip, first_sentences
+
+DESCRIPTION_LIMIT = 1000
+LEDE_LIMIT = 600
+_NAME_LIMIT = 80
+
+_UTC_SUFFIX = re.compile(r"\s*\b(?:UTC|GMT)$", re.IGNORECASE)
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+# feedparser flags these as "bozo" although the document parsed fine.
+_BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryError:
+    """A feed entry that could not become an article."""
+
+    entry: str  # how to name the entry to a human: its title, link or index ("entry 3")
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed feed: its own metadata, the usable articles and the rejected entries."""
+
+    title: str | None
+    link: str | None
+    articles: tuple[Article, ...]
+    errors: tuple[EntryError, ...]
+    ttl_minutes: int | None  # RSS <ttl>, None if absent/invalid
+
+
+def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedFeed:
+    """Parse an RSS or Atom document fetched from ``feed_url``.
+
+    Relative links are resolved against ``feed_url`` (or the document's ``xml:base``);
+    naive dates are read in ``tz``. Raises :class:`ArticleError` when ``data`` is not
+    a feed at all; entries that cannot be used are listed in ``errors`` and do not
+    stop the others. Nothing is fetched or opened: ``data`` is the document itself.
+    """
+    raw = data.encode("utf-8", "replace") if isinstance(data, str) else bytes(data)
+    if not raw.strip():
+        raise ArticleError("empty document")
+    # A str was already decoded, so its bytes are UTF-8 whatever its XML declaration
+    # says; bytes keep the declaration/BOM sniffing (application/xml has no default).
+    content_type = "application/xml; charset=utf-8" if isinstance(data, str) else "application/xml"
+    try:
+        # A BytesIO, never the bytes themselves: feedparser tries to open() bytes and
+        # str arguments as file names, and fetches str arguments that look like URLs.
+        # No content-location either, so feedparser leaves relative ids alone and we
+        # resolve links ourselves; xml:base is still honoured by feedparser.
+        result = feedparser.parse(
+            io.BytesIO(raw),
+            response_headers={"content-type": content_type},
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser's loose parser has failure modes of its own
+        raise ArticleError(f"not a feed: the parser failed ({type(exc).__name__})") from exc
+
+    entries: list[Any] = list(result.get("entries") or [])
+    feed: Mapping[str, Any] = result.get("feed") or {}
+    title = _text_field(feed, "title")
+    _check_is_feed(raw, result, entries, title)
+
+    articles: list[Article] = []
+    errors: list[EntryError] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries, 1):
+        name = _entry_name(entry, index)
+        try:
+            article = _article(entry, feed_url=feed_url, tz=tz)
+        except ArticleError as exc:
+            errors.append(EntryError(name, str(exc)))
+            continue
+        except Exception as exc:  # a bug here must cost one entry, not the whole feed
+            errors.append(EntryError(name, f"internal error: {type(exc).__name__}: {exc}"))
+            continue
+        if article.id in seen:
+            errors.append(EntryError(name, f"duplicate id {article.id!r:.80}"))
+            continue
+        seen.add(article.id)
+        articles.append(article)
+
+    return ParsedFeed(
+        title=title,
+        link=_url(feed.get("link"), feed_url),
+        articles=tuple(articles),
+        errors=tuple(errors),
+        ttl_minutes=_ttl(feed.get("ttl")),
+    )
+
+
+def _check_is_feed(raw: bytes, result: Any, entries: list[Any], title: str | None) -> None:
+    version = result.get("version") or ""
+    bozo = result.get("bozo_exception") if result.get("bozo") else None
+    if isinstance(bozo, _BENIGN_BOZO):
+        bozo = None
+    # A broken document still counts when something feed-like survived: a titled
+    # channel, or an entry that has at least a title, link or id.
+    usable = title or any(_text_field(e, "title") or e.get("link") or e.get("id") for e in entries)
+    if (version or (entries and title)) and (bozo is None or usable):
+        return
+    head = raw.lstrip()[:512].lower()
+    if head.startswith((b"{", b"[")):
+        raise ArticleError("not an RSS or Atom feed: looks like JSON")
+    if b"<html" in head or head.startswith(b"<!doctype html"):
+        raise ArticleError("not an RSS or Atom feed: looks like an HTML page")
+    if bozo is not None:
+        raise ArticleError(f"not an RSS or Atom feed: {_describe_parse_error(bozo, raw)}")
+    raise ArticleError("not an RSS or Atom feed: no <rss>, <rdf:RDF> or <feed> document")
+
+
+def _describe_parse_error(exc: object, raw: bytes) -> str:
+    if isinstance(exc, SAXParseException):
+        line = exc.getLineNumber()
+        # feedparser puts an XML declaration line in front of a document without one.
+        if not raw.lstrip(codecs.BOM_UTF8).startswith(b"<?xml") and isinstance(line, int):
+            line = max(line - 1, 1)
+        return f"{exc.getMessage()} at line {line}"
+    return str(exc)[:200] or type(exc).__name__
+
+
+def _entry_name(entry: Mapping[str, Any], index: int) -> str:
+    for candidate in (_text_field(entry, "title"), _str(entry.get("link"))):
+        if candidate:
+            return clip(candidate, _NAME_LIMIT)
+    return f"entry {index}"
+
+
+def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo) -> Article:
+    title = _text_field(entry, "title")
+    guid = _str(entry.get("id"))
+    url, link_problem = _entry_link(entry, feed_url)
+    if url is None:
+        if not title and not guid:
+            raise ArticleError("no title and no link")
+        raise ArticleError(link_problem)
+    if not title:
+        raise ArticleError("no title")
+
+    published = _date(entry, "published", tz) or _date(entry, "updated", tz)
+    updated = _date(entry, "updated", tz)
+    tags = _tags(entry.get("tags"))
+
+    content = _content_html(entry, url)
+    summary = _summary_html(entry, url)
+    trees = [(html.parse_html(markup), base) for markup, base in (content, summary) if markup]
+    takeaways: tuple[str, ...] = ()
+    for tree, base in trees:
+        takeaways = html.takeaways(tree, base_url=base)
+        if takeaways:
+            break
+    lede = None
+    if not takeaways:
+        for tree, base in trees:
+            first = html.first_paragraph(tree, base_url=base)
+            if first:
+                lede = first_sentences(first, LEDE_LIMIT)
+                break
+
+    # Without a summary of its own, feedparser hands the full content over as the
+    # summary; the whole article body is not a description.
+    has_own_summary = bool(summary[0]) and summary[0] != content[0]
+    description = html.html_to_text(summary[0]) if has_own_summary else ""
+    return Article(
+        id=guid or url,
+        title=title,
+        url=url,
+        date=published,
+        publish_date=published,
+        lastmod=updated,
+        tags=tags,
+        categories=tags,
+        authors=_authors(entry.get("authors")),
+        description=clip(description, DESCRIPTION_LIMIT) or None,
+        image=_image(entry, url, trees),
+        takeaways=takeaways,
+        lede=lede or None,
+    )
+
+
+def _entry_link(entry: Mapping[str, Any], feed_url: str) -> tuple[str | None, str]:
+    """The entry's absolute http(s) link, or ``None`` and why not."""
+    link = _str(entry.get("link"))
+    if not link:
+        return None, "no link"
+    alternates = [x for x in _dicts(entry.get("links")) if x.get("rel") == "alternate"]
+    if not alternates and link == _str(entry.get("id")):
+        # feedparser copies an RSS <guid> (or an Atom <id>) into `link` when there is
+        # no <link>. That is only a link if it is already an absolute http(s) URL:
+        # "abc-123" or "tag:example.com,2026:1" is an identifier, not an address.
+        url = html.resolve_url(link, None)
+        return url, "" if url else "no link"
+    url = html.resolve_url(link, feed_url)
+    return url, "" if url else f"link is not an http(s) URL: {link!r:.80}"
+
+
+def _url(value: object, base: str) -> str | None:
+    text = _str(value)
+    return html.resolve_url(text, base) if text else None
+
+
+def _date(entry: Mapping[str, Any], key: str, tz: tzinfo) -> datetime | None:
+    raw = _own(entry, key)
+    if not _str(raw):
+        return None
+    try:
+        return parse_date(raw, field=key, tz=tz)
+    except ArticleError as exc:
+        error = exc
+    # "2026-02-03 10:00:00 UTC" is common in feeds; feedparser reads it as midnight.
+    iso_utc = _UTC_SUFFIX.sub("+00:00", _str(raw))
+    if iso_utc != _str(raw):
+        try:
+            return parse_date(iso_utc, field=key, tz=tz)
+        except ArticleError:
+            pass
+    # feedparser knows many more date formats than ISO 8601 and RFC 2822; its
+    # reading (always UTC) is the fallback when ours fails.
+    fallback = _from_struct_time(_own(entry, f"{key}_parsed"))
+    if fallback is None:
+        raise error
+    return fallback
+
+
+def _own(entry: Mapping[str, Any], key: str) -> Any:
+    # `in` rather than get(): FeedParserDict.get("updated") quietly answers with
+    # `published` when there is no <updated>, and a lastmod must not be invented.
+    return entry.get(key) if key in entry else None
+
+
+def _from_struct_time(value: object) -> datetime | None:
+    if not isinstance(value, tuple) or len(value) < 6:
+        return None
+    try:
+        # timegm copes with leap seconds and out-of-range fields that datetime() rejects.
+        return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    except (OverflowError, OSError, TypeError, ValueError):
+        return None
+
+
+def _tags(values: object) -> tuple[str, ...]:
+    """Categories as written, de-duplicated case-insensitively (the first spelling wins)."""
+    tags: list[str] = []
+    seen: set[str] = set()
+    for item in _dicts(values):
+        term = " ".join((_str(item.get("term")) or _str(item.get("label"))).split())
+        key = normalise_tag(term)
+        if key and key not in seen:
+            seen.add(key)
+            tags.append(term)
+    return tuple(tags)
+
+
+def _authors(values: object) -> tuple[str, ...]:
+    # Names only: feedparser keeps e-mail addresses apart, and those are not for Discord.
+    names: list[str] = []
+    for item in _dicts(values):
+        name = " ".join(_str(item.get("name")).split())
+        if name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _content_html(entry: Mapping[str, Any], url: str) -> tuple[str, str]:
+    """The entry's full content as HTML and the base to resolve its links against."""
+    contents = list(_dicts(entry.get("content")))
+    contents.sort(key=lambda c: _str(c.get("type")).lower() not in _HTML_TYPES)
+    for detail in contents:
+        markup = _as_html(detail.get("value"), detail.get("type"))
+        if markup.strip():
+            return markup, _base(detail, url)
+    return "", url
+
+
+def _summary_html(entry: Mapping[str, Any], url: str) -> tuple[str, str]:
+    detail = entry.get("summary_detail")
+    detail = detail if isinstance(detail, Mapping) else {}
+    markup = _as_html(entry.get("summary"), detail.get("type", "text/html"))
+    return (markup, _base(detail, url)) if markup.strip() else ("", url)
+
+
+def _as_html(value: object, content_type: object) -> str:
+    text = _str(value)
+    if _str(content_type).lower() in _HTML_TYPES or not content_type:
+        return text
+    return escape(text)  # text/plain: "<" is a character, not a tag
+
+
+def _base(detail: Mapping[str, Any], entry_url: str) -> str:
+    # feedparser records the xml:base in effect; without one, links in the content
+    # are relative to the entry's own page.
+    return html.resolve_url(_str(detail.get("base")), None) or entry_url
+
+
+def _image(
+    entry: Mapping[str, Any], url: str, trees: Iterable[tuple[html.Element, str]]
+) -> str | None:
+    for candidate in _image_candidates(entry):
+        found = html.resolve_url(candidate, url)
+        if found:
+            return found
+    for tree, base in trees:
+        found = html.first_image(tree, base_url=base)
+        if found:
+            return found
+    return None
+
+
+def _image_candidates(entry: Mapping[str, Any]) -> Iterator[str]:
+    for media in _dicts(entry.get("media_content")):
+        medium = _str(media.get("medium")).lower()
+        kind = _str(media.get("type")).lower()
+        if medium == "image" or kind.startswith("image/") or not (medium or kind):
+            yield _str(media.get("url"))
+    for thumb in _dicts(entry.get("media_thumbnail")):
+        yield _str(thumb.get("url"))
+    for link in _dicts(entry.get("links")):
+        if link.get("rel") == "enclosure" and _str(link.get("type")).lower().startswith("image/"):
+            yield _str(link.get("href"))
+
+
+def _ttl(value: object) -> int | None:
+    try:
+        minutes = int(_str(value).strip())
+    except ValueError:
+        return None
+    return minutes if minutes > 0 else None
+
+
+def _text_field(container: Mapping[str, Any], key: str) -> str | None:
+    """A title-like field as plain text (feedparser may hand over HTML for it)."""
+    value = _str(container.get(key))
+    detail = container.get(f"{key}_detail")
+    kind = _str(detail.get("type")).lower() if isinstance(detail, Mapping) else ""
+    text = html.html_to_text(value) if kind in _HTML_TYPES else " ".join(value.split())
+    return text or None
+
+
+def _dicts(value: object) -> Iterator[Mapping[str, Any]]:
+    if isinstance(value, list | tuple):
+        yield from (item for item in value if isinstance(item, Mapping))
+
+
+def _str(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
