@@ -1,0 +1,1 @@
+"""Where articles come from: the content folder watcher and the feed poller."""
