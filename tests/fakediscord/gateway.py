@@ -1,0 +1,276 @@
+"""The gateway websocket: HELLO, heartbeats, IDENTIFY -> READY + GUILD_CREATE, RESUME, dispatches.
+
+Frames are text JSON; the `compress=zlib-stream` query parameter discord.py sends is
+ignored (discord.py only inflates binary frames, so uncompressed text is fine).
+Close codes are Discord's (https://discord.com/developers/docs/topics/opcodes-and-status-codes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+if TYPE_CHECKING:
+    from .server import FakeDiscord
+
+HEARTBEAT_INTERVAL_MS = 41250
+PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, message content
+GUILDS_INTENT = 1 << 0
+MEMBERS_INTENT = 1 << 1
+# Discord allows 120 gateway commands per connection per 60 s before closing with 4008.
+COMMANDS_PER_MINUTE = 120
+_EVENT_LOG_SIZE = 1000
+
+
+@dataclass(eq=False)
+class Session:
+    id: str
+    intents: int
+    shard: tuple[int, int]
+    seq: int = 0
+    events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=_EVENT_LOG_SIZE))
+    connection: Connection | None = None
+    presence: dict[str, Any] | None = None
+
+    def sees_guild(self, guild_id: int) -> bool:
+        shard_id, count = self.shard
+        return (guild_id >> 22) % count == shard_id
+
+
+class Connection:
+    """One websocket. Frames go through a queue so synchronous code can dispatch in order."""
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.session: Session | None = None
+        self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._received: deque[float] = deque()
+        self.closed_by_server = False
+        self.writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self._queue.put_nowait(("frame", json.dumps(frame)))
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Close after the frames already queued have been sent."""
+        self.closed_by_server = True
+        self._queue.put_nowait(("close", (code, reason)))
+
+    def over_command_limit(self) -> bool:
+        now = time.monotonic()
+        self._received.append(now)
+        while self._received and self._received[0] <= now - 60:
+            self._received.popleft()
+        return len(self._received) > COMMANDS_PER_MINUTE
+
+    async def _write_loop(self) -> None:
+        while True:
+            kind, value = await self._queue.get()
+            if self.ws.closed:
+                return
+            if kind == "frame":
+                try:
+                    await self.ws.send_str(value)
+                except ConnectionError:
+                    return
+            else:
+                code, reason = value
+                await self.ws.close(code=code, message=reason.encode())
+                return
+
+
+class Gateway:
+    def __init__(self, server: FakeDiscord) -> None:
+        self.server = server
+        self.sessions: dict[str, Session] = {}
+        self.connections: set[Connection] = set()
+
+    # -- dispatching -----------------------------------------------------------------
+
+    def dispatch(
+        self, event: str, data: dict[str, Any], *, intent: int | None, guild_id: int | None
+    ) -> None:
+        for session in list(self.sessions.values()):
+            if intent is not None and not session.intents & intent:
+                continue
+            if guild_id is not None and not session.sees_guild(guild_id):
+                continue
+            self._send_event(session, event, data)
+
+    def _send_event(self, session: Session, event: str, data: dict[str, Any]) -> None:
+        session.seq += 1
+        frame = {"op": 0, "t": event, "s": session.seq, "d": data}
+        session.events.append(frame)
+        if session.connection is not None:
+            session.connection.send(frame)
+        self.server._notify()
+
+    @property
+    def ready(self) -> bool:
+        return any(s.connection is not None for s in self.sessions.values())
+
+    # -- the websocket ---------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        conn = Connection(ws)
+        self.connections.add(conn)
+        self.server.stats.gateway_connects += 1
+        if request.query.get("encoding", "json") != "json":
+            conn.close(4002, "Only encoding=json is supported by the fake")
+        conn.send(
+            {"op": 10, "s": None, "t": None, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}}
+        )
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    conn.close(4002, "Decode error")
+                    break
+                self._on_frame(conn, msg.data)
+        finally:
+            self.connections.discard(conn)
+            session = conn.session
+            if session is not None and session.connection is conn:
+                session.connection = None
+                # A client closing with 1000/1001 ends its session: it cannot be resumed.
+                if not conn.closed_by_server and ws.close_code in (1000, 1001):
+                    self.sessions.pop(session.id, None)
+            conn.writer.cancel()  # the peer is gone: nothing queued can be delivered
+            self.server._notify()
+        return ws
+
+    def _on_frame(self, conn: Connection, raw: str) -> None:
+        if conn.over_command_limit():
+            conn.close(4008, "Rate limited.")
+            return
+        try:
+            frame = json.loads(raw)
+            op, data = frame["op"], frame.get("d")
+        except (ValueError, KeyError, TypeError):
+            conn.close(4002, "Decode error")
+            return
+        if op == 1:
+            conn.send({"op": 11, "s": None, "t": None, "d": None})
+        elif op == 2:
+            self._identify(conn, data)
+        elif op == 6:
+            self._resume(conn, data)
+        elif conn.session is None:
+            conn.close(4003, "Not authenticated.")
+        elif op == 3:
+            conn.session.presence = data
+        elif op == 8:
+            self._request_members(conn.session, data)
+        elif op == 4:
+            pass  # voice state update: a news bot never joins voice
+        else:
+            conn.close(4001, "Unknown opcode.")
+
+    def _identify(self, conn: Connection, data: dict[str, Any]) -> None:
+        server = self.server
+        if conn.session is not None:
+            conn.close(4005, "Already authenticated.")
+            return
+        if not isinstance(data, dict) or data.get("token") != server.token:
+            conn.close(4004, "Authentication failed.")
+            return
+        intents = data.get("intents")
+        if not isinstance(intents, int) or intents < 0:
+            conn.close(4013, "Invalid intent(s).")
+            return
+        if intents & PRIVILEGED_INTENTS & ~server.privileged_intents:
+            conn.close(4014, "Disallowed intent(s).")
+            return
+        shard = data.get("shard") or [0, 1]
+        if not (isinstance(shard, list) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
+            conn.close(4010, "Invalid shard.")
+            return
+        server.stats.identifies += 1
+        session = Session(secrets.token_hex(16), intents, (shard[0], shard[1]))
+        session.presence = data.get("presence")
+        self.sessions[session.id] = session
+        conn.session = session
+        session.connection = conn
+        guilds = [g for g in server.guilds.values() if session.sees_guild(g.id)]
+        ready = {
+            "v": 10,
+            "user": server.bot_user.payload()
+            | {"verified": True, "mfa_enabled": False, "email": None, "locale": "en-US"},
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+            "session_id": session.id,
+            "session_type": "normal",
+            "resume_gateway_url": server.gateway_url,
+            "application": {"id": str(server.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "user_settings": {},
+            "auth": {},
+        }
+        if data.get("shard"):
+            ready["shard"] = list(shard)
+        self._send_event(session, "READY", ready)
+        for guild in guilds:
+            payload = guild.payload(all_members=bool(intents & MEMBERS_INTENT))
+            self._send_event(session, "GUILD_CREATE", payload)
+
+    def _resume(self, conn: Connection, data: dict[str, Any]) -> None:
+        server = self.server
+        session = self.sessions.get(str((data or {}).get("session_id")))
+        if session is None or data.get("token") != server.token:
+            conn.send({"op": 9, "s": None, "t": None, "d": False})
+            return
+        if session.connection is not None and session.connection is not conn:
+            session.connection.close(4000, "Session resumed elsewhere")
+        conn.session = session
+        session.connection = conn
+        server.stats.resumes += 1
+        last_seen = data.get("seq") or 0
+        for frame in list(session.events):
+            if frame["s"] > last_seen:
+                conn.send(frame)
+        self._send_event(session, "RESUMED", {})
+
+    def _request_members(self, session: Session, data: dict[str, Any]) -> None:
+        guild = self.server.guilds.get(int((data or {}).get("guild_id", 0)))
+        if guild is None:
+            return
+        chunk = {
+            "guild_id": str(guild.id),
+            "members": [m.payload() for m in guild.members.values()],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [],
+        }
+        if data.get("nonce") is not None:
+            chunk["nonce"] = data["nonce"]
+        self._send_event(session, "GUILD_MEMBERS_CHUNK", chunk)
+
+    # -- test controls ---------------------------------------------------------------
+
+    def close_all(self, code: int) -> None:
+        for conn in list(self.connections):
+            conn.close(code, "closed by the fake")
+
+    def send_op(self, op: int, data: Any = None) -> None:
+        for conn in list(self.connections):
+            conn.send({"op": op, "s": None, "t": None, "d": data})
+
+    async def shutdown(self) -> None:
+        for conn in list(self.connections):
+            conn.close(1001, "server shutting down")
+        for conn in list(self.connections):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.ws.close(code=1001), timeout=1)
+        self.sessions.clear()
