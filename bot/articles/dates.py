@@ -48,7 +48,13 @@ def _parse_string(text: str, field: str) -> datetime:
     except ValueError:
         pass
     try:
-        return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
         pass
+    else:
+        # RFC 2822 "-0000" is UTC with the sender's zone unknown; Python returns it
+        # naive, which would otherwise be read in the local zone.
+        if parsed.tzinfo is None and text.endswith("-0000"):
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed
     raise ArticleError(f"{field}: not a date: {text!r:.60}")

@@ -36,8 +36,11 @@ def decode_text(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
+        # The utf-8-sig codec reports positions after its BOM: count from the file start.
+        offset = exc.start + len(data) - len(exc.object)
+        name = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
         raise ArticleError(
-            f"not valid {encoding.upper()}: byte 0x{data[exc.start]:02x} at offset {exc.start}"
+            f"not valid {name}: byte 0x{exc.object[exc.start]:02x} at offset {offset}"
         ) from exc
     if "\x00" in text:
         raise ArticleError("binary file (contains NUL characters)")

@@ -69,9 +69,7 @@ class Article:
         """The next moment at which :meth:`status` will change, if any."""
         if self.draft:
             return None
-        candidates = [
-            t for t in (self.published_at, self.expiry_date) if t is not None and t > now
-        ]
+        candidates = [t for t in (self.published_at, self.expiry_date) if t is not None and t > now]
         return min(candidates, default=None)
 
     def tag_keys(self) -> frozenset[str]:
