@@ -1,0 +1,107 @@
+"""The ``newsbot`` command line (also ``python -m bot``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from bot import __version__
+from bot.config import Settings, SettingsError, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def _site_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an absolute http(s) URL: {value!r}")
+    return value.rstrip("/")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: ``run`` and ``preview``."""
+    parser = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Posts the Key Takeaways of a publication's new articles to Discord.",
+    )
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the bot (watch sources, post new articles)",
+        description="Watch the content folder and feeds and post new articles to Discord. "
+        "With --dry-run (or no DISCORD_TOKEN) print the posts instead of sending them.",
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="print posts instead of sending; needs no token"
+    )
+
+    preview = commands.add_parser(
+        "preview",
+        help="show the post the bot would send for articles or feeds",
+        description="Read Markdown files, folders (recursively) or feed documents and print the "
+        "exact post the bot would send for each article. Exit 0 when every input was read, "
+        "1 when any was rejected (the others are still printed), 2 on usage errors.",
+    )
+    preview.add_argument("paths", nargs="+", metavar="PATH", help="file, folder or feed document")
+    preview.add_argument(
+        "--json",
+        action="store_true",
+        help="JSON Lines: {source, article, message} or {source, error}",
+    )
+    preview.add_argument(
+        "--site-url", type=_site_url, metavar="URL", help="resolve site-relative links against URL"
+    )
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr; discord.py's own loggers follow the same level."""
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newsbot`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if args.command == "preview":
+        from bot.preview import run_preview
+
+        try:
+            return run_preview(
+                list(args.paths),
+                as_json=args.json,
+                site_url=args.site_url or settings.site_url,
+                tz=settings.tz,
+                max_bytes=settings.max_file_bytes,
+            )
+        except BrokenPipeError:
+            # The reader went away (`newsbot preview ... | head`): stop quietly.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+    return _run(settings, dry_run=args.dry_run)
+
+
+def _run(settings: Settings, *, dry_run: bool) -> int:
+    from bot.service import run_service
+
+    return run_service(settings, dry_run=dry_run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

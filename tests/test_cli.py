@@ -1,0 +1,170 @@
+"""``newsbot preview``: output formats, exit codes, bad input next to good input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from tests.discord_schema import validate_message_create
+
+FIXTURE = Path(__file__).parent / "articles" / "fixtures" / "example-article.md"
+ROOT = Path(__file__).resolve().parent.parent
+
+RSS = b"""<?xml version="1.0"?>
+<rss version="2.0"><channel><title>Desk</title><link>https://news.example.org/</link>
+<item><title>Bridge reopens</title><link>https://news.example.org/bridge</link>
+<guid>bridge-1</guid><pubDate>Tue, 03 Feb 2026 10:00:00 +0000</pubDate>
+<category>Transport</category>
+<description><![CDATA[<h2>Key Takeaways</h2>
+<ul><li>The <strong>bridge</strong> is open.</li></ul>]]></description>
+</item>
+<item><title>No link here</title><guid isPermaLink="false">x-2</guid></item>
+</channel></rss>"""
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("NEWSBOT_") or key == "DISCORD_TOKEN":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+def lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_example_article_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["preview", "--json", "--site-url", "https://example.org", str(FIXTURE)])
+    out = capsys.readouterr().out
+    assert code == 0
+    [record] = lines(out)
+    assert record["source"] == str(FIXTURE)
+    article = record["article"]
+    assert isinstance(article, dict)
+    for key in ("id", "title", "url", "status", "published_at", "tags", "categories", "takeaways"):
+        assert key in article
+    assert article["status"] == "published"
+    takeaways = article["takeaways"]
+    assert isinstance(takeaways, list) and len(takeaways) == 5
+    assert "**X**" in takeaways[0] and "**Elon Musk**" in takeaways[2]
+    message = record["message"]
+    assert isinstance(message, dict)
+    validate_message_create(message)
+    embed = message["embeds"][0]
+    assert embed["url"] == "https://example.org/example-article/"
+    assert embed["image"]["url"] == "https://example.org/images/default-news.jpg"
+    assert "Keyword" not in json.dumps(record)
+
+
+def test_human_output_and_rejected_file_in_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "content" / "posts"
+    folder.mkdir(parents=True)
+    (folder / "good.md").write_bytes(FIXTURE.read_bytes())
+    (folder / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    (folder / "binary.md").write_bytes(b"\x00\x01\x02")
+    (folder / "notes.txt").write_text("ignored: not a Markdown file")
+    code = main(["preview", str(folder)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "France Raids X Offices" in captured.out
+    assert "broken.md: error: front matter" in captured.err
+    assert "binary.md: error: binary file" in captured.err
+    assert "notes.txt" not in captured.out + captured.err
+
+
+def test_json_errors_are_records_and_others_still_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(RSS)
+    missing = tmp_path / "nope.md"
+    code = main(["preview", "--json", str(FIXTURE), str(feed), str(missing)])
+    records = lines(capsys.readouterr().out)
+    assert code == 1
+    titles = [r["article"]["title"] for r in records if "article" in r]  # type: ignore[index]
+    assert titles == [
+        "France Raids X Offices Over Child Abuse Images and Deepfakes",
+        "Bridge reopens",
+    ]
+    errors = {r["source"]: r["error"] for r in records if "error" in r}
+    assert errors[str(missing)] == "no such file or folder"
+    assert "no link" in str(errors[str(feed)])
+    bridge = next(
+        r for r in records if "article" in r and r["article"]["title"] == "Bridge reopens"
+    )  # type: ignore[index]
+    assert bridge["article"]["takeaways"] == ["The **bridge** is open."]  # type: ignore[index]
+    assert bridge["article"]["tags"] == ["Transport"]  # type: ignore[index]
+
+
+def test_not_a_feed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = tmp_path / "page.xml"
+    page.write_text("<html><body>hello</body></html>")
+    assert main(["preview", "--json", str(page)]) == 1
+    [record] = lines(capsys.readouterr().out)
+    assert record["source"] == str(page) and "error" in record
+
+
+def test_oversized_file_is_rejected_without_loading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWSBOT_MAX_FILE_BYTES", "1000")
+    big = tmp_path / "big.md"
+    big.write_text("---\ntitle: Big\n---\n" + "word " * 10_000)
+    assert main(["preview", "--json", str(big)]) == 1
+    [record] = lines(capsys.readouterr().out)
+    assert "too large" in str(record["error"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["preview"], ["preview", "--site-url", "example.org", "x.md"], ["frobnicate"], []],
+)
+def test_usage_errors_exit_2(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+
+
+def test_invalid_setting_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWSBOT_TIMEZONE", "Nowhere/Atlantis")
+    assert main(["preview", str(FIXTURE)]) == 2
+    assert "NEWSBOT_TIMEZONE" in capsys.readouterr().err
+
+
+def test_console_script_and_module_agree(tmp_path: Path) -> None:
+    """`python -m bot` is the same program as the `newsbot` console script."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "preview", "--json", str(FIXTURE)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["article"]["title"].startswith("France Raids")
+    script = Path(sys.executable).parent / "newsbot"
+    if script.exists():
+        other = subprocess.run(
+            [str(script), "preview", "--json", str(FIXTURE)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert other.stdout == result.stdout
