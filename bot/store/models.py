@@ -1,0 +1,144 @@
+"""What the store hands out: frozen dataclasses, never cursor rows."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.articles.model import Article
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used by this code (too new, SQLite lacks a feature, ...)."""
+
+
+class Change(enum.StrEnum):
+    """What one ingest step did to the stored article (or file)."""
+
+    NEW = "new"  # first time this article was stored
+    UNCHANGED = "unchanged"  # nothing about the article changed
+    CHANGED = "changed"  # content changed, status did not
+    PUBLISHED = "published"  # became published (from scheduled, draft or expired)
+    SCHEDULED = "scheduled"  # became scheduled (publish date moved to the future)
+    EXPIRED = "expired"  # became expired
+    WITHDRAWN = "withdrawn"  # left publication: file removed or rejected, or now a draft
+    RESTORED = "restored"  # was withdrawn, its source provides it again
+    MOVED = "moved"  # its file moved: same article, new path (and maybe new key)
+    REJECTED = "rejected"  # the file was recorded with an error, no article involved
+    REMOVED = "removed"  # a file without article (a rejected one) was forgotten
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    """A content folder or a feed, with the feed poller's state."""
+
+    id: int
+    kind: str
+    locator: str
+    baseline_done: bool
+    etag: str | None
+    last_modified: str | None
+    failures: int
+    next_attempt_at: datetime | None
+    failing_since: datetime | None
+    last_error: str | None
+    last_polled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    """What the store remembers of one file of a content source."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+    article_key: str | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileItem:
+    """One scanned file for :meth:`Store.record_files`: an article, or the reason it is not.
+
+    ``article``, ``article_hash`` and ``message`` go together; ``error`` replaces them.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    file_hash: str
+    article: Article | None = None
+    article_hash: str | None = None
+    message: dict[str, Any] | None = field(default=None, hash=False)
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.article is not None:
+            if self.article_hash is None or self.message is None:
+                raise ValueError(f"{self.path}: an article needs its article_hash and message")
+            if self.error is not None:
+                raise ValueError(f"{self.path}: give an article or an error, not both")
+        elif self.error is None:
+            raise ValueError(f"{self.path}: give an article or an error")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """An article as stored. ``status`` adds ``'withdrawn'`` to :class:`Status`."""
+
+    id: int
+    source_id: int
+    key: str
+    title: str
+    url: str | None
+    status: str
+    published_at: datetime | None
+    expires_at: datetime | None
+    lastmod: datetime | None
+    tags: tuple[str, ...]
+    takeaways: tuple[str, ...]
+    description: str | None
+    authors: tuple[str, ...]
+    image: str | None
+    message: dict[str, Any] = field(hash=False, repr=False)
+    first_seen_at: datetime
+    announced_at: datetime | None
+    withdrawn_at: datetime | None
+    changed_at: datetime
+    version: int
+    article_json: str = field(repr=False, compare=False)
+
+    def to_article(self) -> Article:
+        """Rebuild the :class:`Article` this row was stored from."""
+        from bot.store.codec import article_from_data
+
+        return article_from_data(json.loads(self.article_json))
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """The outcome of one ingest step.
+
+    ``announced`` is ``'published'`` or ``'updated'`` when an announcement row was
+    created in the same transaction; ``status`` is the article's stored status after
+    the step (``None`` when no article is involved).
+    """
+
+    change: Change
+    article_id: int | None
+    announced: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """One pending event of the outbox, with the article as it is now."""
+
+    id: int
+    kind: str
+    created_at: datetime
+    article: StoredArticle

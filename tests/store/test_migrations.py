@@ -1,0 +1,121 @@
+"""Connection set-up and numbered migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.store import Store, StoreError
+from bot.store import store as store_module
+from bot.store.migrations import Migration, load_migrations, migrate, split_statements
+
+
+def version(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+async def test_fresh_database_gets_the_latest_version(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    async with await Store.open(path) as store:
+        assert await store.article_count() == 0
+    latest = len(load_migrations())
+    assert latest >= 1 and version(path) == latest
+    with sqlite3.connect(path) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sources", "files", "articles", "article_tags", "announcements"} <= tables
+    assert "articles_fts" in tables
+
+
+async def test_pragmas(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "news.db")
+
+    async def pragma(name: str) -> object:
+        [(value,)] = await store._db.execute_fetchall(f"PRAGMA {name}")
+        return value
+
+    try:
+        assert await pragma("journal_mode") == "wal"
+        assert await pragma("foreign_keys") == 1
+        assert await pragma("synchronous") == 1  # NORMAL
+        assert await pragma("busy_timeout") == 5000
+    finally:
+        await store.close()
+    await store.close()  # idempotent
+    with pytest.raises(StoreError, match="closed"):
+        await store.article_count()
+
+
+async def test_reopening_does_not_rerun_migrations(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    async with await Store.open(path) as store:
+        await store.source("feed", "https://example.com/feed")
+    # Re-running 0001 would fail ("table sources already exists") or wipe data.
+    async with await Store.open(path) as store:
+        assert [s.locator for s in await store.sources()] == ["https://example.com/feed"]
+    assert version(path) == len(load_migrations())
+
+
+async def test_only_new_migrations_run(tmp_path: Path) -> None:
+    one = Migration(1, "0001_a.sql", ("CREATE TABLE a (x)", "INSERT INTO a VALUES (1)"))
+    two = Migration(2, "0002_b.sql", ("INSERT INTO a VALUES (2)",))
+    async with aiosqlite.connect(tmp_path / "m.db", isolation_level=None) as db:
+        assert await migrate(db, [one]) == 1
+        assert await migrate(db, [one, two]) == 2
+        assert await migrate(db, [one, two]) == 2
+        rows = list(await db.execute_fetchall("SELECT x FROM a ORDER BY x"))
+    assert [r[0] for r in rows] == [1, 2]
+
+
+async def test_failed_migration_leaves_nothing(tmp_path: Path) -> None:
+    one = Migration(1, "0001_a.sql", ("CREATE TABLE a (x)",))
+    bad = Migration(2, "0002_b.sql", ("CREATE TABLE b (y)", "INSERT INTO nowhere VALUES (1)"))
+    async with aiosqlite.connect(tmp_path / "m.db", isolation_level=None) as db:
+        await migrate(db, [one])
+        with pytest.raises(sqlite3.OperationalError):
+            await migrate(db, [one, bad])
+        assert not db.in_transaction
+        names = {r[0] for r in await db.execute_fetchall("SELECT name FROM sqlite_master")}
+    assert names == {"a"} and version(tmp_path / "m.db") == 1
+
+
+async def test_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 999")
+    with pytest.raises(StoreError, match="newer than this code"):
+        await Store.open(path)
+
+
+async def test_missing_fts5_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "_FTS_PROBE", "CREATE VIRTUAL TABLE temp.p USING nofts(x)")
+    with pytest.raises(StoreError, match="FTS5"):
+        await Store.open(":memory:")
+
+
+def test_shipped_migrations_are_numbered_and_complete() -> None:
+    migrations = load_migrations()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    first = migrations[0]
+    assert first.name == "0001_initial.sql"
+    # Triggers are kept whole.
+    triggers = [s for s in first.statements if s.startswith("CREATE TRIGGER")]
+    assert len(triggers) == 2 and all(s.rstrip().endswith("END;") for s in triggers)
+
+
+def test_split_statements() -> None:
+    sql = """
+    -- a comment; with a semicolon
+    CREATE TABLE t (x TEXT DEFAULT ';');
+    CREATE TRIGGER tr AFTER INSERT ON t BEGIN
+        UPDATE t SET x = 'a;b';
+    END;
+    -- trailing comment
+    """
+    statements = split_statements(sql)
+    assert len(statements) == 2 and statements[1].endswith("END;")
+    with pytest.raises(ValueError):
+        split_statements("CREATE TABLE t (x")
