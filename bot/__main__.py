@@ -68,6 +68,8 @@ def configure_logging(level: str) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    # One line per detected change is noise at INFO; our own sources log what matters.
+    logging.getLogger("watchfiles").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

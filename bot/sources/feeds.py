@@ -1,0 +1,135 @@
+"""Feed polling: each feed on its own schedule, its state kept in the store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+
+import aiohttp
+
+from bot.articles.feed import ParsedFeed, parse_feed
+from bot.articles.model import ArticleError
+from bot.pipeline import prepare
+from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
+from bot.store import SourceRow, Store
+
+log = logging.getLogger(__name__)
+
+
+def _state_of(row: SourceRow) -> FeedState:
+    return FeedState(
+        etag=row.etag,
+        last_modified=row.last_modified,
+        failures=row.failures,
+        next_attempt_at=row.next_attempt_at,
+        failing_since=row.failing_since,
+        last_error=row.last_error,
+    )
+
+
+class FeedSource:
+    """Polls one feed URL and records its entries."""
+
+    def __init__(
+        self,
+        store: Store,
+        url: str,
+        *,
+        policy: PollPolicy,
+        tz: tzinfo,
+        on_announce: Callable[[], None] = lambda: None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.url = url
+        self.policy = policy
+        self.tz = tz
+        self.on_announce = on_announce
+        self.rng = rng or random.Random()
+        self._logged_errors: set[str] = set()
+
+    async def poll_once(self, session: aiohttp.ClientSession) -> FeedState:
+        """Fetch, parse and record the feed once; returns the new state (already saved)."""
+        row = await self.store.source("feed", self.url)
+        state = _state_of(row)
+        result = await fetch_feed(session, self.url, state, self.policy)
+        feed_ttl: float | None = None
+        if result.status == "ok" and result.body is not None:
+            try:
+                parsed = await asyncio.to_thread(
+                    parse_feed, result.body, feed_url=result.final_url, tz=self.tz
+                )
+            except ArticleError as exc:
+                result = FetchResult(
+                    status="error",
+                    body=None,
+                    final_url=result.final_url,
+                    error=f"not a feed: {exc}",
+                    etag=None,
+                    last_modified=None,
+                    min_interval=result.min_interval,
+                    retry_after=None,
+                )
+            else:
+                feed_ttl = parsed.ttl_minutes * 60.0 if parsed.ttl_minutes else None
+                await self._record(row, parsed)
+        now = datetime.now(UTC)
+        new, change = next_state(state, result, self.policy, now, rng=self.rng, feed_ttl=feed_ttl)
+        if change is StateChange.FAILING:
+            log.warning(
+                "feed %s is failing (%d attempts): %s", self.url, new.failures, new.last_error
+            )
+        elif change is StateChange.RECOVERED:
+            log.info("feed %s recovered", self.url)
+        elif result.status == "error" and new.failures == 1:
+            log.info("feed %s: %s (will retry)", self.url, result.error)
+        await self.store.save_feed_state(
+            row.id,
+            etag=new.etag,
+            last_modified=new.last_modified,
+            failures=new.failures,
+            next_attempt_at=new.next_attempt_at,
+            failing_since=new.failing_since,
+            last_error=new.last_error,
+            last_polled_at=now,
+        )
+        return new
+
+    async def _record(self, row: SourceRow, parsed: ParsedFeed) -> None:
+        for error in parsed.errors:
+            key = f"{error.entry}: {error.reason}"
+            if key not in self._logged_errors:
+                self._logged_errors.add(key)
+                log.warning("feed %s: rejected entry %s", self.url, key)
+        prepared = [prepare(article) for article in parsed.articles]
+        items = [(p.article, p.article_hash, p.message) for p in prepared]
+        results = await self.store.record_entries(row.id, items, datetime.now(UTC))
+        if not row.baseline_done:
+            await self.store.mark_baseline_done(row.id, datetime.now(UTC))
+            log.info(
+                "feed %s: first poll, %d entries recorded (not announced)", self.url, len(items)
+            )
+        if any(result.announced for result in results):
+            self.on_announce()
+
+    async def run(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set, honouring the schedule kept in the store."""
+        while not stop.is_set():
+            row = await self.store.source("feed", self.url)
+            due = row.next_attempt_at
+            delay = 0.0 if due is None else (due - datetime.now(UTC)).total_seconds()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                    return
+                except TimeoutError:
+                    pass
+            try:
+                await self.poll_once(session)
+            except Exception:
+                # Never let one feed's surprise stop the others; back off like an error.
+                log.exception("feed %s: unexpected error while polling", self.url)
+                await asyncio.sleep(self.policy.backoff_base)
