@@ -1,0 +1,198 @@
+"""The discord.py client: opens the store, loads the cogs, starts the pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import signal
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.service import Deliver, Pipeline, announce_loop
+from bot.store import Announcement, Store
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.news",)
+
+
+def point_at(api_url: str, gateway_url: str) -> None:
+    """Send REST calls and the gateway connection to the given endpoints.
+
+    discord.py reads both from class attributes, so this is process-wide: it is meant
+    for a Discord-compatible server or a REST proxy in front of Discord.
+    """
+    discord.http.Route.BASE = api_url.rstrip("/")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def bot_intents() -> discord.Intents:
+    """The fewest intents the bot needs: guilds (channels, roles, joins and leaves).
+
+    No members, no presences, no message content: slash commands arrive without them.
+    """
+    intents = discord.Intents.none()
+    intents.guilds = True
+    return intents
+
+
+async def _log_announcement(announcement: Announcement) -> None:
+    log.info(
+        "article %s: %s (%s)",
+        announcement.kind,
+        announcement.article.title,
+        announcement.article.url or announcement.article.key,
+    )
+
+
+class NewsTree(app_commands.CommandTree["NewsBot"]):
+    """The command tree, with one error handler for every slash command."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[NewsBot], error: app_commands.AppCommandError
+    ) -> None:
+        """One handler for every slash command: a short private answer, never silence."""
+        if isinstance(error, app_commands.CommandInvokeError) and isinstance(
+            error.original, UserFacingError
+        ):
+            message = str(error.original)
+        elif isinstance(
+            error, app_commands.MissingPermissions | app_commands.BotMissingPermissions
+        ):
+            missing = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+            who = "You need" if isinstance(error, app_commands.MissingPermissions) else "I need"
+            message = f"{who} the {missing} permission for this."
+        elif isinstance(error, app_commands.NoPrivateMessage):
+            message = "This command only works in a server."
+        elif isinstance(error, app_commands.CommandOnCooldown):
+            message = f"Slow down a little: try again in {error.retry_after:.0f} s."
+        elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
+            message = str(error) or "You can't use this command here."
+        else:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("command /%s failed", command, exc_info=error)
+            message = "Something went wrong on our side. It has been logged; please try again."
+        await send_private(interaction, message)
+
+
+class NewsBot(commands.Bot):
+    """The news bot. ``store`` and ``pipeline`` exist once ``setup_hook`` has run."""
+
+    store: Store
+    pipeline: Pipeline
+
+    def __init__(
+        self, settings: Settings, *, deliver: Deliver | None = None, **options: Any
+    ) -> None:
+        options.setdefault("intents", bot_intents())
+        options.setdefault("help_command", None)
+        options.setdefault("tree_cls", NewsTree)
+        options.setdefault("command_prefix", commands.when_mentioned)
+        options.setdefault(
+            "allowed_mentions", discord.AllowedMentions.none()
+        )  # nothing the bot says pings anyone unless a post explicitly allows it
+        super().__init__(**options)
+        self.settings = settings
+        self.deliver: Deliver = deliver or _log_announcement
+        self._announcer: asyncio.Task[None] | None = None
+        self.synced: bool | None = None  # whether start-up pushed commands to Discord
+
+    async def setup_hook(self) -> None:
+        """Open the store, load the cogs, sync commands if they changed, start sources."""
+        self.store = await Store.open(self.settings.database)
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.synced = await self.sync_commands()
+        self.pipeline = Pipeline(self.settings, self.store)
+        self.pipeline.start()
+        self._announcer = asyncio.create_task(
+            announce_loop(self.store, self.pipeline.wake, self.pipeline.stop, self.deliver),
+            name="announcer",
+        )
+
+    async def sync_commands(self) -> bool:
+        """Push the command tree to Discord only when it differs from the last push.
+
+        A hash of the exact payload is kept in the store per application and scope, so
+        restarts with unchanged commands make no registration request at all.
+        """
+        guild_id = self.settings.dev_guild_id
+        guild = discord.Object(id=guild_id) if guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        key = f"commands:{self.application_id}:{guild_id or 'global'}"
+        if await self.store.get_meta(key) == digest:
+            log.info("slash commands unchanged since the last sync; not re-registering")
+            return False
+        await self.tree.sync(guild=guild)
+        await self.store.set_meta(key, digest)
+        log.info(
+            "registered %d slash commands %s",
+            len(payload),
+            f"in guild {guild_id}" if guild_id else "globally (may take a while to appear)",
+        )
+        return True
+
+    async def on_ready(self) -> None:
+        """Log who we are once connected."""
+        assert self.user is not None
+        log.info("connected as %s (%s) to %d servers", self.user, self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        """Stop the sources and the announcer, then close the store and the connection."""
+        if self._announcer is not None:
+            self._announcer.cancel()
+            await asyncio.gather(self._announcer, return_exceptions=True)
+            self._announcer = None
+        if hasattr(self, "pipeline"):
+            await self.pipeline.close()
+        await super().close()
+        if hasattr(self, "store"):
+            await self.store.close()
+
+
+class UserFacingError(Exception):
+    """An expected problem whose message is shown to the user as is."""
+
+
+async def send_private(interaction: discord.Interaction, message: str) -> None:
+    """Answer ephemerally, whether or not the interaction was already answered."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not deliver an error message for an interaction", exc_info=True)
+
+
+async def run_bot(settings: Settings) -> int:
+    """Run the bot until SIGINT/SIGTERM; returns the exit code."""
+    assert settings.discord_token is not None
+    point_at(settings.discord_api_url, settings.discord_gateway_url)
+    bot = NewsBot(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+    try:
+        async with bot:
+            await bot.start(settings.discord_token.get_secret_value())
+    except discord.LoginFailure:
+        log.error("Discord refused the token (DISCORD_TOKEN): check it in the Developer Portal")
+        return 1
+    except discord.PrivilegedIntentsRequired:
+        log.error("Discord refused a privileged intent; the bot should not ask for any")
+        return 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return 0
