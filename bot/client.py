@@ -9,6 +9,7 @@ import logging
 import signal
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -19,6 +20,10 @@ from bot.service import Deliver, Pipeline, announce_loop
 from bot.store import Announcement, Store
 
 log = logging.getLogger(__name__)
+
+# A news bot never joins voice: skip discord.py's start-up warnings about voice libraries.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 EXTENSIONS = ("cogs.news",)
 
@@ -191,6 +196,9 @@ async def run_bot(settings: Settings) -> int:
         return 1
     except discord.PrivilegedIntentsRequired:
         log.error("Discord refused a privileged intent; the bot should not ask for any")
+        return 1
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        log.error("cannot reach Discord at %s: %s", settings.discord_api_url, exc)
         return 1
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

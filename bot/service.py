@@ -194,5 +194,6 @@ def run_service(settings: Settings, *, dry_run: bool) -> int:
             file=sys.stderr,
         )
         return 2
-    print("newsbot: posting to Discord is not available yet; use --dry-run.", file=sys.stderr)
-    return 2
+    from bot.client import run_bot
+
+    return asyncio.run(run_bot(settings))
