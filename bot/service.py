@@ -7,7 +7,6 @@ of sending it; the Discord client plugs its own announcer into the same pipeline
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import signal
@@ -33,16 +32,26 @@ log = logging.getLogger(__name__)
 RECHECK_SECONDS = 60.0
 # Announcements are also looked for this often, in case a wake-up was missed.
 ANNOUNCE_POLL_SECONDS = 1.0
+ANNOUNCE_BATCH = 100
+# After a failed database call of the re-check, try again this much later.
+RETRY_SECONDS = 5.0
+# How long closing waits for the content watcher to finish its batch before cancelling.
+CLOSE_SECONDS = 10.0
 
 
 class Pipeline:
     """Sources (content folder, feeds) and the publish-time re-check, all feeding the store."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, *, policy: PollPolicy | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.wake = asyncio.Event()
         self.stop = asyncio.Event()
+        # Set by the sources whenever they changed an article: a scheduled one may have
+        # appeared, so the re-check must look at the next transition again.
+        self.recheck = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
         self.content: ContentSource | None = None
@@ -55,15 +64,24 @@ class Pipeline:
                 tz=settings.tz,
                 max_bytes=settings.max_file_bytes,
                 on_announce=self.wake.set,
+                on_change=self.recheck.set,
             )
-        policy = PollPolicy(
-            interval=settings.feed_interval,
-            timeout=settings.feed_timeout,
-            max_bytes=settings.feed_max_bytes,
-            user_agent=f"newsbot/{__version__} (Discord news bot; feed reader)",
-        )
+        if policy is None:
+            policy = PollPolicy(
+                interval=settings.feed_interval,
+                timeout=settings.feed_timeout,
+                max_bytes=settings.feed_max_bytes,
+                user_agent=f"newsbot/{__version__} (Discord news bot; feed reader)",
+            )
         self.feeds = [
-            FeedSource(store, url, policy=policy, tz=settings.tz, on_announce=self.wake.set)
+            FeedSource(
+                store,
+                url,
+                policy=policy,
+                tz=settings.tz,
+                on_announce=self.wake.set,
+                on_change=self.recheck.set,
+            )
             for url in settings.feeds
         ]
 
@@ -90,15 +108,21 @@ class Pipeline:
 
     async def _recheck_loop(self) -> None:
         while not self.stop.is_set():
-            results = await self.store.refresh_statuses(datetime.now(UTC))
-            if any(result.announced for result in results):
-                self.wake.set()
-            due = await self.store.next_transition_at()
+            self.recheck.clear()
             delay = RECHECK_SECONDS
+            try:
+                results = await self.store.refresh_statuses(datetime.now(UTC))
+                if any(result.announced for result in results):
+                    self.wake.set()
+                due = await self.store.next_transition_at()
+            except Exception:
+                # A busy or failing database must not end the re-check: try again later.
+                log.exception("could not re-check publish times; retrying")
+                due = None
+                delay = RETRY_SECONDS
             if due is not None:
                 delay = min(delay, max(0.0, (due - datetime.now(UTC)).total_seconds()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), timeout=delay + 0.01)
+            await wait_any(self.stop, self.recheck, seconds=delay + 0.01)
 
     async def close(self) -> None:
         """Stop the sources and wait for them; safe to call twice."""
@@ -106,12 +130,28 @@ class Pipeline:
         for task in self._tasks:
             if task.get_name() != "content":
                 task.cancel()
-        # The watcher ends on the stop event, so a scan batch is never cut half-way.
+        # The content watcher stops between two batches on the stop event (a cancelled
+        # batch would be rolled back whole anyway); cancel it if it takes too long.
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=CLOSE_SECONDS)
+            for task in late:
+                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+async def wait_any(*events: asyncio.Event, seconds: float) -> None:
+    """Return when any of ``events`` is set, or after ``seconds``."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
 
 
 Deliver = Callable[[Announcement], Awaitable[None]]
@@ -120,14 +160,36 @@ Deliver = Callable[[Announcement], Awaitable[None]]
 async def announce_loop(
     store: Store, wake: asyncio.Event, stop: asyncio.Event, deliver: Deliver
 ) -> None:
-    """Work through pending announcements oldest first; each is completed after delivery."""
+    """Work through pending announcements oldest first; each is completed after delivery.
+
+    Delivery comes first and completion second, so a crash between the two (even
+    ``kill -9``) delivers that one announcement again on restart: at least once, and at
+    most one repeat per crash. Once ``stop`` is set, the announcement being delivered
+    is finished and completed, and the loop returns.
+    """
+    failed: set[int] = set()
     while not stop.is_set():
         wake.clear()
-        for announcement in await store.pending_announcements():
-            await deliver(announcement)
+        pending = await store.pending_announcements(ANNOUNCE_BATCH)
+        delivered = 0
+        for announcement in pending:
+            if stop.is_set():
+                return
+            try:
+                await deliver(announcement)
+            except Exception:
+                # Keep the order: retry this one (and those after it) after a pause; one
+                # log line per announcement, not one per attempt.
+                if announcement.id not in failed:
+                    failed.add(announcement.id)
+                    log.exception("could not deliver announcement %d; will retry", announcement.id)
+                break
+            failed.discard(announcement.id)
             await store.complete_announcement(announcement.id, datetime.now(UTC))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wake.wait(), timeout=ANNOUNCE_POLL_SECONDS)
+            delivered += 1
+        if delivered == ANNOUNCE_BATCH:
+            continue  # a full page: more are waiting
+        await wait_any(wake, stop, seconds=ANNOUNCE_POLL_SECONDS)
 
 
 class DryRunAnnouncer:
@@ -173,7 +235,10 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> None:
         )
         await pipeline.stop.wait()
         log.info("stopping")
-        announcer.cancel()
+        # The announcer finishes the post in hand (printed and completed), then returns.
+        _, late = await asyncio.wait({announcer}, timeout=CLOSE_SECONDS)
+        for task in late:
+            task.cancel()
         await asyncio.gather(announcer, return_exceptions=True)
         await pipeline.close()
     finally:

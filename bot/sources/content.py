@@ -8,6 +8,7 @@ nor pays one transaction per file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -32,6 +33,10 @@ MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 SETTLE_SECONDS = 0.1
 BATCH = 256
 PROGRESS_EVERY = 2.0
+# After a failed scan or a watch that ended on its own, try again this much later
+# (doubling up to the maximum while it keeps failing).
+RETRY_SECONDS = 5.0
+MAX_RETRY_SECONDS = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,7 @@ class ScanStats:
     removed: int = 0
     announced: int = 0
     seconds: float = 0.0
+    complete: bool = True  # false when the scan was stopped before its end
 
 
 def is_article_path(name: str) -> bool:
@@ -69,8 +75,18 @@ def is_article_path(name: str) -> bool:
     )
 
 
+def is_article_rel(rel: str) -> bool:
+    """An article path relative to the root: the scan never enters hidden folders
+    (``.git``, ``.obsidian``), so the watcher must not take files from them either."""
+    folders = rel.split("/")[:-1]
+    return is_article_path(rel) and not any(part.startswith(".") for part in folders)
+
+
 class ContentSource:
     """Keeps the store in step with one Hugo-style content folder."""
+
+    #: Seconds between progress lines of a long scan (an attribute, so tests can shorten it).
+    progress_every = PROGRESS_EVERY
 
     def __init__(
         self,
@@ -81,6 +97,7 @@ class ContentSource:
         tz: tzinfo,
         max_bytes: int,
         on_announce: Callable[[], None] = lambda: None,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self.root = root.resolve()
@@ -88,7 +105,12 @@ class ContentSource:
         self.tz = tz
         self.max_bytes = max_bytes
         self.on_announce = on_announce
+        # Called after a batch changed anything (say, a scheduled article appeared), so
+        # the publish-time re-check can look at the next transition again.
+        self.on_change = on_change
         self.source_id: int | None = None
+        # Set once the first scan is done and every later change is being followed.
+        self.ready = asyncio.Event()
         # What the store knows of each file, kept in step with every batch written, so
         # a watch event costs no full-table read.
         self._known: dict[str, FileRow] = {}
@@ -101,18 +123,31 @@ class ContentSource:
     # -- reading (runs in a worker thread: pure file work) ------------------------------
 
     def _read(self, rel: str, known: FileRow | None) -> FileResult | None:
-        """Read one file; ``None`` when it vanished or is unchanged since ``known``."""
+        """Read one file; ``None`` when it vanished, is unchanged since ``known``, or is
+        being written right now (the writer's next change event brings it back)."""
         full = self.root / rel
         try:
             st = full.stat()
             if known is not None and (st.st_size, st.st_mtime_ns) == (known.size, known.mtime_ns):
                 return None
+            if st.st_size > self.max_bytes:
+                # Not even opened; the size stands in for the hash, so the same oversized
+                # file is not reported again on every touch.
+                reason = f"file too large: {st.st_size:,} bytes (limit {self.max_bytes:,})"
+                return FileResult(
+                    rel, st.st_size, st.st_mtime_ns, f"size {st.st_size}", None, reason
+                )
             with full.open("rb") as handle:
                 data = handle.read(self.max_bytes + 1)
+                after = os.fstat(handle.fileno())
         except FileNotFoundError:
             return None
         except OSError as exc:
             return FileResult(rel, 0, 0, "", None, f"cannot read: {exc.strerror or exc}")
+        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or (
+            len(data) != after.st_size
+        ):
+            return None  # changed while we read it: its writer's next event brings it back
         file_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
         try:
             article = read_markdown(
@@ -131,7 +166,11 @@ class ContentSource:
         return results
 
     def _walk(self) -> dict[str, tuple[int, int]]:
-        """Every article file under the root with its (size, mtime_ns)."""
+        """Every article file under the root with its (size, mtime_ns).
+
+        Raises ``OSError`` when the root itself cannot be listed: an unmounted or
+        missing folder must not read as "every article was deleted".
+        """
         found: dict[str, tuple[int, int]] = {}
         stack = [self.root]
         while stack:
@@ -139,6 +178,8 @@ class ContentSource:
             try:
                 entries = list(os.scandir(folder))
             except OSError as exc:
+                if folder == self.root:
+                    raise
                 log.warning("cannot list %s: %s", folder, exc.strerror or exc)
                 continue
             for entry in entries:
@@ -181,9 +222,10 @@ class ContentSource:
             source_id, items, datetime.now(UTC), removed=removed
         )
         for item, outcome in zip(items, outcomes[len(removed) :], strict=True):
-            # The store reports REJECTED only when the file (or its reason) changed,
-            # so a broken file is logged once, not on every scan.
-            if outcome.change is Change.REJECTED:
+            # The store reports REJECTED only when the file (or its reason) changed, so a
+            # broken file is logged once, not on every scan. A file that provided an
+            # article and now fails comes back as WITHDRAWN: its reason is news too.
+            if item.error is not None and outcome.change in (Change.REJECTED, Change.WITHDRAWN):
                 log.warning("rejected %s: %s", item.path, item.error)
         for rel in removed:
             self._known.pop(rel, None)
@@ -192,17 +234,24 @@ class ContentSource:
             self._known[item.path] = FileRow(
                 item.path, item.size, item.mtime_ns, item.file_hash, key, item.error
             )
+        if any(outcome.change is not Change.UNCHANGED for outcome in outcomes):
+            self.on_change()
         announced = sum(1 for outcome in outcomes if outcome.announced)
         if announced:
             self.on_announce()
         return announced
 
-    async def scan(self) -> ScanStats:
-        """Bring the store in line with the folder: new, changed and deleted files."""
+    async def scan(self, stop: asyncio.Event | None = None) -> ScanStats:
+        """Bring the store in line with the folder: new, changed and deleted files.
+
+        Stops between batches once ``stop`` is set (``complete`` is then false). The
+        first complete scan of a source is its baseline: what it recorded is never
+        announced; an interrupted first scan leaves the baseline for the next one.
+        """
         started = time.perf_counter()
         stats = ScanStats()
-        source_id = await self._source_id()
         source = await self.store.source("content", str(self.root))
+        self.source_id = source_id = source.id
         known = self._known = await self.store.files(source_id)
         on_disk = await asyncio.to_thread(self._walk)
         stats.files = len(on_disk)
@@ -219,18 +268,21 @@ class ContentSource:
         # Removals travel with the first batch, so a file moved while the bot was down
         # is recognised as a move rather than a withdrawal plus a new article.
         for offset in range(0, max(len(todo), 1), BATCH):
+            if stop is not None and stop.is_set():
+                stats.complete = False
+                break
             chunk = todo[offset : offset + BATCH]
             results = await asyncio.to_thread(self._read_many, chunk)
             stats.read += len(results)
             stats.rejected += sum(1 for r in results if r.error)
             stats.announced += await self._record(results, removed if offset == 0 else ())
-            if time.perf_counter() - last_report > PROGRESS_EVERY:
+            done = offset + len(chunk)
+            if time.perf_counter() - last_report >= self.progress_every and done < len(todo):
                 last_report = time.perf_counter()
-                done = offset + len(chunk)
                 rate = done / (last_report - started)
-                log.info("scanning %s: %d/%d files (%.0f/s)", self.root, done, len(todo), rate)
+                log.info("scanning %s: %d/%d files read (%.0f/s)", self.root, done, len(todo), rate)
 
-        if not source.baseline_done:
+        if stats.complete and not source.baseline_done:
             await self.store.mark_baseline_done(source_id, datetime.now(UTC))
         stats.seconds = time.perf_counter() - started
         return stats
@@ -248,21 +300,25 @@ class ContentSource:
                 rel = Path(raw).resolve().relative_to(self.root).as_posix()
             except ValueError:
                 continue
+            if rel == ".":
+                continue
             full = self.root / rel
             if full.is_dir():
                 # A folder moved in: read everything below it.
                 present.extend(
-                    (p.relative_to(self.root).as_posix(), None)
-                    for p in full.rglob("*")
-                    if p.is_file() and is_article_path(p.name)
+                    (sub, None)
+                    for sub in (p.relative_to(self.root).as_posix() for p in full.rglob("*"))
+                    if is_article_rel(sub) and (self.root / sub).is_file()
                 )
             elif full.is_file():
-                if is_article_path(rel):
+                if is_article_rel(rel):
                     present.append((rel, known.get(rel)))
             else:
                 # A file, or a whole folder, went away.
                 gone.extend(k for k in known if k == rel or k.startswith(rel + "/"))
-        return present, gone
+        # A folder and a file in it may both be reported: read each file once.
+        unique = dict(present)
+        return list(unique.items()), gone
 
     async def handle_changes(self, paths: Iterable[str]) -> None:
         """Re-read the given absolute paths: each is now present (new or changed) or gone."""
@@ -276,24 +332,127 @@ class ContentSource:
             await self._record(results, gone)
 
     async def _settle(self, files: list[Path]) -> None:
-        """Wait until every file has been quiet for SETTLE_SECONDS (half-written files)."""
+        """Wait until every file has been quiet for SETTLE_SECONDS (half-written files).
+
+        Quiet is judged by the files' mtimes and, for mtimes that cannot tell (in the
+        future: clock skew, ``touch -d``, copies keeping their times), by their size and
+        mtime staying the same while we watch.
+        """
+        seen: dict[Path, tuple[int, int]] | None = None
+        seen_at = 0.0
         for _ in range(50):  # bounded: a file rewritten non-stop is read after ~5 s anyway
             newest = 0
+            now: dict[Path, tuple[int, int]] = {}
             for file in files:
                 try:
-                    newest = max(newest, file.stat().st_mtime_ns)
+                    st = file.stat()
                 except OSError:
                     continue
-            quiet = time.time() - newest / 1e9
+                now[file] = (st.st_size, st.st_mtime_ns)
+                newest = max(newest, st.st_mtime_ns)
+            if now != seen:
+                seen, seen_at = now, time.monotonic()
+            quiet = max(time.time() - newest / 1e9, time.monotonic() - seen_at)
             if quiet >= SETTLE_SECONDS:
                 return
             await asyncio.sleep(SETTLE_SECONDS - quiet)
 
     async def watch(self, stop: asyncio.Event) -> None:
-        """Follow the folder until ``stop`` is set. Starts with a full scan."""
-        stats = await self.scan()
+        """Follow the folder until ``stop`` is set. Starts with a full scan.
+
+        The watcher starts before the scan, so a file written while the scan runs (after
+        its walk passed by) is never missed: its change waits in the queue.
+        """
+        queue: asyncio.Queue[set[str]] = asyncio.Queue()
+        quit_watcher = asyncio.Event()
+        watcher = self._start_watcher(queue, quit_watcher)
+        await asyncio.sleep(0)  # its first step sets up the OS watch
+        rescan = True
+        delay = RETRY_SECONDS
+        try:
+            while not stop.is_set():
+                if watcher.done():
+                    # The OS watch ended on its own (say, the folder is missing): nothing
+                    # can be followed, so no scan either until it runs again.
+                    error = None if watcher.cancelled() else watcher.exception()
+                    log.error(
+                        "cannot watch %s (%s); retrying in %g s",
+                        self.root,
+                        error or "the watch ended",
+                        delay,
+                    )
+                    if await _wait(stop, delay):
+                        break
+                    delay = min(2 * delay, MAX_RETRY_SECONDS)
+                    watcher = self._start_watcher(queue, quit_watcher)
+                    await asyncio.sleep(0)
+                    rescan = True
+                    continue
+                if rescan:
+                    try:
+                        stats = await self.scan(stop)
+                    except Exception as exc:
+                        log.error(
+                            "could not scan %s (%s); retrying in %g s",
+                            self.root,
+                            exc,
+                            delay,
+                            exc_info=not isinstance(exc, OSError),
+                        )
+                        if await _wait(stop, delay):
+                            break
+                        delay = min(2 * delay, MAX_RETRY_SECONDS)
+                        continue
+                    rescan = False
+                    delay = RETRY_SECONDS
+                    if stats.complete:
+                        self._log_scan(stats)
+                        self.ready.set()
+                    continue
+                paths = await _next_changes(queue, watcher, stop)
+                if not paths:
+                    continue
+                try:
+                    await self.handle_changes(paths)
+                except Exception:
+                    # A store or disk hiccup must not end the watch; a rescan catches up.
+                    log.exception("could not process changes in %s; rescanning", self.root)
+                    rescan = True
+        finally:
+            quit_watcher.set()
+            # The watch thread notices within one step; cancel only as a fallback.
+            _, pending = await asyncio.wait({watcher}, timeout=2.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+    def _start_watcher(
+        self, queue: asyncio.Queue[set[str]], quit_watcher: asyncio.Event
+    ) -> asyncio.Task[None]:
+        async def follow() -> None:
+            # A missing folder is not an error to watchfiles (ignore_permission_denied
+            # makes it watch nothing at all), so check, and stop when the folder goes.
+            if not self.root.is_dir():
+                raise FileNotFoundError(f"no folder at {self.root}")
+            async for changes in watchfiles.awatch(
+                self.root,
+                stop_event=quit_watcher,
+                debounce=400,
+                step=30,
+                ignore_permission_denied=True,
+            ):
+                queue.put_nowait({path for _, path in changes})
+                if not self.root.is_dir():
+                    raise FileNotFoundError(f"{self.root} was removed")
+
+        # awatch sets up the OS watch in its first step, before its first await; from
+        # then on changes are buffered, even while nobody is waiting for them.
+        return asyncio.create_task(follow(), name=f"watch {self.root}")
+
+    def _log_scan(self, stats: ScanStats) -> None:
         log.info(
-            "content %s: %d files (%d read, %d unchanged, %d rejected, %d removed) in %.2f s",
+            "content %s: %d files (%d read, %d unchanged, %d rejected, %d removed) "
+            "in %.2f s (%.0f files/s)",
             self.root,
             stats.files,
             stats.read,
@@ -301,16 +460,37 @@ class ContentSource:
             stats.rejected,
             stats.removed,
             stats.seconds,
+            stats.files / stats.seconds if stats.seconds > 0 else 0.0,
         )
-        async for changes in watchfiles.awatch(
-            self.root,
-            stop_event=stop,
-            debounce=400,
-            step=30,
-            ignore_permission_denied=True,
-        ):
-            try:
-                await self.handle_changes(path for _, path in changes)
-            except Exception:
-                # A store or disk hiccup must not end the watch; the next scan catches up.
-                log.exception("could not process changes in %s", self.root)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep ``seconds`` unless ``stop`` is set first; true when stopping."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    return stop.is_set()
+
+
+async def _next_changes(
+    queue: asyncio.Queue[set[str]], watcher: asyncio.Task[None], stop: asyncio.Event
+) -> set[str]:
+    """The changed paths waiting, or an empty set once ``stop`` is set or the watcher ended."""
+    if queue.empty():
+        getter = asyncio.ensure_future(queue.get())
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({getter, stopper, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not getter.done():
+                getter.cancel()
+        await asyncio.gather(getter, stopper, return_exceptions=True)
+        if getter.cancelled():
+            return set()
+        paths = getter.result()
+    else:
+        paths = queue.get_nowait()
+    # Everything queued meanwhile goes into the same batch (one transaction).
+    while not queue.empty():
+        paths |= queue.get_nowait()
+    return paths

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 import aiohttp
 
-from bot.articles.feed import ParsedFeed, parse_feed
+from bot.articles.feed import EntryError, parse_feed
 from bot.articles.model import ArticleError
-from bot.pipeline import prepare
+from bot.pipeline import Prepared, prepare
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
-from bot.store import SourceRow, Store
+from bot.store import Change, SourceRow, Store
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A fetched feed, parsed and rendered (pure work, done in a worker thread)."""
+
+    prepared: list[Prepared]
+    errors: list[EntryError]
+    ttl_seconds: float | None
 
 
 def _state_of(row: SourceRow) -> FeedState:
@@ -30,6 +41,20 @@ def _state_of(row: SourceRow) -> FeedState:
     )
 
 
+def _read_feed(body: bytes, feed_url: str, tz: tzinfo) -> _Read:
+    """Parse the document and render each entry's post; raises ArticleError for a non-feed."""
+    parsed = parse_feed(body, feed_url=feed_url, tz=tz)
+    prepared: list[Prepared] = []
+    errors = list(parsed.errors)
+    for article in parsed.articles:
+        try:
+            prepared.append(prepare(article))
+        except Exception as exc:  # a bug in rendering must cost one entry, not the feed
+            errors.append(EntryError(article.id, f"internal error: {type(exc).__name__}: {exc}"))
+    ttl = parsed.ttl_minutes * 60.0 if parsed.ttl_minutes else None
+    return _Read(prepared, errors, ttl)
+
+
 class FeedSource:
     """Polls one feed URL and records its entries."""
 
@@ -41,6 +66,7 @@ class FeedSource:
         policy: PollPolicy,
         tz: tzinfo,
         on_announce: Callable[[], None] = lambda: None,
+        on_change: Callable[[], None] = lambda: None,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
@@ -48,6 +74,8 @@ class FeedSource:
         self.policy = policy
         self.tz = tz
         self.on_announce = on_announce
+        # Called after a poll changed any article (the publish-time re-check listens).
+        self.on_change = on_change
         self.rng = rng or random.Random()
         self._logged_errors: set[str] = set()
 
@@ -59,9 +87,7 @@ class FeedSource:
         feed_ttl: float | None = None
         if result.status == "ok" and result.body is not None:
             try:
-                parsed = await asyncio.to_thread(
-                    parse_feed, result.body, feed_url=result.final_url, tz=self.tz
-                )
+                read = await asyncio.to_thread(_read_feed, result.body, result.final_url, self.tz)
             except ArticleError as exc:
                 result = FetchResult(
                     status="error",
@@ -74,8 +100,8 @@ class FeedSource:
                     retry_after=None,
                 )
             else:
-                feed_ttl = parsed.ttl_minutes * 60.0 if parsed.ttl_minutes else None
-                await self._record(row, parsed)
+                feed_ttl = read.ttl_seconds
+                await self._record(row, read)
         now = datetime.now(UTC)
         new, change = next_state(state, result, self.policy, now, rng=self.rng, feed_ttl=feed_ttl)
         if change is StateChange.FAILING:
@@ -98,38 +124,44 @@ class FeedSource:
         )
         return new
 
-    async def _record(self, row: SourceRow, parsed: ParsedFeed) -> None:
-        for error in parsed.errors:
+    async def _record(self, row: SourceRow, read: _Read) -> None:
+        for error in read.errors:
             key = f"{error.entry}: {error.reason}"
             if key not in self._logged_errors:
                 self._logged_errors.add(key)
                 log.warning("feed %s: rejected entry %s", self.url, key)
-        prepared = [prepare(article) for article in parsed.articles]
-        items = [(p.article, p.article_hash, p.message) for p in prepared]
+        items = [(p.article, p.article_hash, p.message) for p in read.prepared]
         results = await self.store.record_entries(row.id, items, datetime.now(UTC))
         if not row.baseline_done:
             await self.store.mark_baseline_done(row.id, datetime.now(UTC))
             log.info(
                 "feed %s: first poll, %d entries recorded (not announced)", self.url, len(items)
             )
+        if any(result.change is not Change.UNCHANGED for result in results):
+            self.on_change()
         if any(result.announced for result in results):
             self.on_announce()
 
     async def run(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set, honouring the schedule kept in the store."""
+        source_id = (await self.store.source("feed", self.url)).id
         while not stop.is_set():
-            row = await self.store.source("feed", self.url)
-            due = row.next_attempt_at
+            row = await self.store.get_source(source_id)
+            due = row.next_attempt_at if row is not None else None
             delay = 0.0 if due is None else (due - datetime.now(UTC)).total_seconds()
-            if delay > 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
-                    return
-                except TimeoutError:
-                    pass
+            if delay > 0 and await _wait(stop, delay):
+                return
             try:
                 await self.poll_once(session)
             except Exception:
                 # Never let one feed's surprise stop the others; back off like an error.
                 log.exception("feed %s: unexpected error while polling", self.url)
-                await asyncio.sleep(self.policy.backoff_base)
+                if await _wait(stop, max(self.policy.interval, self.policy.backoff_base)):
+                    return
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep ``seconds`` unless ``stop`` is set first; true when stopping."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    return stop.is_set()

@@ -1,0 +1,200 @@
+"""Shared helpers for the source and service tests: article files, bounded waits, a spy.
+
+Every wait here is a poll with a deadline, never a sleep used as an assertion: the
+condition is checked every few milliseconds and the helper gives up (failing the test
+with a description) once the deadline passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import statistics
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.sources.content import ContentSource
+from bot.store import Announcement, FileItem, IngestResult, Store, StoredArticle
+
+T = TypeVar("T")
+
+# Long enough for a loaded 2-core machine; the typical latencies are recorded apart.
+DEADLINE = 5.0
+POLL = 0.01
+
+
+def article_md(
+    title: str,
+    *,
+    takeaways: Sequence[str] = ("First point.", "Second point.", "Third point."),
+    date: datetime | None = None,
+    publish_date: datetime | None = None,
+    expiry_date: datetime | None = None,
+    draft: bool = False,
+    tags: Sequence[str] = ("News",),
+    body: str = "Some body text for the article.",
+) -> str:
+    """A Markdown article with YAML front matter and a Key Takeaways list."""
+    date = date or datetime(2024, 1, 2, 10, 0, tzinfo=UTC)
+    lines = ["---", f'title: "{title}"', f"date: {date.isoformat()}"]
+    if publish_date is not None:
+        lines.append(f"publishDate: {publish_date.isoformat()}")
+    if expiry_date is not None:
+        lines.append(f"expiryDate: {expiry_date.isoformat()}")
+    if draft:
+        lines.append("draft: true")
+    lines.append("tags: [" + ", ".join(f'"{t}"' for t in tags) + "]")
+    lines += ["---", "", "## Key Takeaways"]
+    lines += [f"* {t}" for t in takeaways]
+    lines += ["", "## Story", body, ""]
+    return "\n".join(lines)
+
+
+def soon(seconds: float) -> datetime:
+    """A moment ``seconds`` from now, to the second (front matter has no fractions)."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).replace(microsecond=0)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
+    what: str,
+    *,
+    within: float = DEADLINE,
+    interval: float = POLL,
+) -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    for _ in range(int(within / interval) + 2):
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        last = result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {within:g} s waiting for {what} (last: {last!r})")
+
+
+async def steady(
+    check: Callable[[], Awaitable[T]], *, seconds: float = 0.6, interval: float = 0.05
+) -> T:
+    """``check``'s value once it has stayed the same for ``seconds`` (bounded: 10 s)."""
+    value = await check()
+    stable_since = time.monotonic()
+    for _ in range(int(10 / interval)):
+        await asyncio.sleep(interval)
+        now = await check()
+        if now != value:
+            value, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= seconds:
+            return value
+    raise AssertionError(f"value never settled: {value!r}")
+
+
+class SpyStore(Store):
+    """The real store, also remembering every file item it was asked to record."""
+
+    recorded: list[FileItem]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recorded = []
+
+    async def record_files(
+        self,
+        source_id: int,
+        items: Sequence[FileItem],
+        now: datetime,
+        *,
+        removed: Sequence[str] = (),
+    ) -> list[IngestResult]:
+        results = await super().record_files(source_id, items, now, removed=removed)
+        self.recorded.extend(items)  # only what was committed
+        return results
+
+
+async def articles(store: Store) -> dict[str, StoredArticle]:
+    """Every stored article, whatever its status, by key."""
+    rows = await store._connection().execute_fetchall("SELECT id FROM articles ORDER BY id")
+    found = [await store.get(int(r[0])) for r in rows]
+    return {a.key: a for a in found if a is not None}
+
+
+async def by_title(store: Store, title: str) -> StoredArticle | None:
+    """The stored article with this exact title, whatever its status, or None."""
+    matches = [a for a in (await articles(store)).values() if a.title == title]
+    assert len(matches) <= 1, f"{len(matches)} articles titled {title!r}"
+    return matches[0] if matches else None
+
+
+def db_rows(path: Path, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Read the database directly (a second connection, as another process would)."""
+    with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
+        return list(db.execute(sql, params))
+
+
+async def announcements(store: Store) -> list[tuple[str, str]]:
+    """Every announcement ever made, done or not: ``(kind, title)`` oldest first."""
+    rows = await store._connection().execute_fetchall(  # the read is test-only
+        "SELECT n.kind, a.title FROM announcements n JOIN articles a ON a.id = n.article_id "
+        "ORDER BY n.id"
+    )
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+class Recorder:
+    """A deliverer for ``announce_loop`` that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.seen: list[Announcement] = []
+        self.at: list[float] = []
+
+    async def __call__(self, announcement: Announcement) -> None:
+        self.seen.append(announcement)
+        self.at.append(time.monotonic())
+
+    def titles(self, kind: str = "published") -> list[str]:
+        return [a.article.title for a in self.seen if a.kind == kind]
+
+
+@contextlib.asynccontextmanager
+async def watching(source: ContentSource, within: float = DEADLINE) -> AsyncIterator[asyncio.Event]:
+    """Run ``source.watch`` until the block ends; enters once the first scan is done
+    (allowing ``within`` seconds for it)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(source.watch(stop))
+    try:
+
+        async def scanned() -> bool:
+            if task.done():
+                task.result()  # surface a crash instead of timing out
+            if source.source_id is None:
+                return False
+            row = await source.store.get_source(source.source_id)
+            return row is not None and row.baseline_done and source.ready.is_set()
+
+        await eventually(scanned, "the first scan", within=within)
+        yield stop
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=DEADLINE)
+        finally:
+            if not task.done():
+                task.cancel()
+
+
+def summary(name: str, samples: Sequence[float]) -> str:
+    """A one-line latency report: median, min, max in milliseconds."""
+    ms = [s * 1000 for s in samples]
+    return (
+        f"{name}: median {statistics.median(ms):.0f} ms, min {min(ms):.0f} ms, "
+        f"max {max(ms):.0f} ms over {len(ms)}"
+    )

@@ -1,0 +1,373 @@
+"""The service: Pipeline in process, and ``newsbot run --dry-run`` as a real subprocess.
+
+Real folders, real SQLite files, a real feed server on 127.0.0.1. Every wait polls with
+a deadline; typical latencies are printed (``-s``) and attached to the test report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import signal
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import SAMPLE_CONTENT_DIR, Settings
+from bot.service import Pipeline, announce_loop
+from bot.sources.http import PollPolicy
+from bot.store import Store
+from tests.sources.dryrun import DryRun, clean_env, wait_until
+from tests.sources.feedserver import FeedServer, feed_server_fixture
+from tests.sources.helpers import (
+    Recorder,
+    article_md,
+    articles,
+    eventually,
+    soon,
+    summary,
+)
+from tests.sources.test_feeds import BROKEN, rss
+
+__all__ = ["feed_server_fixture"]
+
+T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    (folder / "articles").mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "news.sqlite3")
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+class Running:
+    """A started Pipeline with an announcer that records what it delivers."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.recorder = Recorder()
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Running:
+        self.pipeline.start()
+        p = self.pipeline
+        self.task = asyncio.create_task(announce_loop(p.store, p.wake, p.stop, self.recorder))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        started = time.monotonic()
+        await asyncio.wait_for(self.pipeline.close(), timeout=10)
+        assert self.task is not None
+        await asyncio.wait_for(self.task, timeout=5)
+        # Closing is prompt even with a feed that never answers.
+        assert time.monotonic() - started < 5
+
+
+# -- publish-time re-check -------------------------------------------------------------
+
+
+async def test_scheduled_articles_are_announced_once_when_their_time_comes(
+    root: Path,
+    store: Store,
+    tmp_path: Path,
+    record_property: Callable[[str, object], None],
+) -> None:
+    # Found scheduled on the first start: announced when its time comes all the same.
+    early_at = soon(3)
+    write(root, "articles/early.md", article_md("Early", publish_date=early_at))
+    write(root, "articles/old.md", article_md("Old"))
+    settings = Settings(content_dir=root, database=tmp_path / "news.sqlite3")
+    async with Running(Pipeline(settings, store)) as run:
+        assert run.pipeline.content is not None
+        await eventually(run.pipeline.content.ready.is_set, "the first scan")
+        # Written while running, due in two or three seconds; and one expiring meanwhile.
+        late_at = soon(3)
+        write(root, "articles/late.md", article_md("Late", publish_date=late_at))
+        write(root, "articles/brief.md", article_md("Brief", expiry_date=soon(3)))
+
+        async def stored(key: str, status: str | None = None) -> bool:
+            a = (await articles(store)).get(key)
+            return a is not None and (status is None or a.status == status)
+
+        await eventually(lambda: stored("/articles/late/"), "Late in the store")
+        await eventually(lambda: "Brief" in run.recorder.titles(), "Brief, published now")
+        if datetime.now(UTC) < late_at - timedelta(milliseconds=100):
+            assert await stored("/articles/late/", "scheduled")
+            assert "Late" not in run.recorder.titles()
+
+        await eventually(
+            lambda: {"Early", "Late"} <= set(run.recorder.titles()), "the scheduled posts", within=8
+        )
+        delivered = {
+            a.article.title: at for a, at in zip(run.recorder.seen, run.recorder.at, strict=True)
+        }
+        lateness = []
+        for title, due in (("Early", early_at), ("Late", late_at)):
+            # Delivered at or after its time (monotonic -> wall clock: within a few ms).
+            wall = datetime.now(UTC) - timedelta(seconds=time.monotonic() - delivered[title])
+            assert wall >= due - timedelta(milliseconds=50), title
+            lateness.append((wall - due).total_seconds())
+        await eventually(lambda: stored("/articles/brief/", "expired"), "Brief, expired", within=8)
+        await eventually(lambda: stored("/articles/early/", "published"), "Early, published")
+    assert Counter(run.recorder.titles()) == Counter(["Brief", "Early", "Late"])
+    assert [a.kind for a in run.recorder.seen] == ["published"] * 3
+    line = summary("scheduled: due -> delivered", lateness)
+    record_property("scheduled lateness", line)
+    print(line)
+
+
+# -- feeds and content together --------------------------------------------------------
+
+
+async def test_broken_feeds_never_hold_up_the_healthy_feed_or_the_content_folder(
+    root: Path,
+    store: Store,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    record_property: Callable[[str, object], None],
+) -> None:
+    for path, options in BROKEN.items():
+        feed_server.route(path, **options)
+    feed_server.route("/healthy.xml", body=rss([("a", "Alpha", T0)]))
+    broken = [feed_server.url(p) for p in BROKEN if p != "/loop-b"]
+    healthy = feed_server.url("/healthy.xml")
+    settings = Settings(
+        content_dir=root, database=tmp_path / "news.sqlite3", feeds=(*broken, healthy)
+    )
+    policy = PollPolicy(
+        interval=0.2,
+        timeout=1.0,
+        max_bytes=1_000_000,
+        backoff_base=0.2,
+        backoff_max=0.4,
+        failing_after=3,
+    )
+    write(root, "articles/old.md", article_md("Old"))
+    async with Running(Pipeline(settings, store, policy=policy)) as run:
+        assert run.pipeline.content is not None
+
+        async def baselines() -> bool:
+            row = await store.source("feed", healthy)
+            return row.baseline_done and run.pipeline.content.ready.is_set()
+
+        await eventually(baselines, "the first poll and the first scan")
+        latencies = []
+        for n in range(3):
+            started = time.monotonic()
+            entries = [("a", "Alpha", T0)] + [
+                (f"f{i}", f"Feed news {i}", T0 + timedelta(hours=i + 1)) for i in range(n + 1)
+            ]
+            feed_server.route("/healthy.xml", body=rss(entries))
+            write(root, f"articles/new-{n}.md", article_md(f"File news {n}"))
+
+            def both(n: int = n) -> bool:
+                titles = run.recorder.titles()
+                return f"Feed news {n}" in titles and f"File news {n}" in titles
+
+            await eventually(both, f"round {n}'s posts")
+            latencies.append(time.monotonic() - started)
+
+        # Meanwhile every broken feed was tried, more than once, and is failing now.
+        async def all_failing() -> bool:
+            rows = [await store.source("feed", url) for url in broken]
+            return all(r.failures >= 3 for r in rows)
+
+        await eventually(all_failing, "the broken feeds failing", within=10)
+    assert Counter(run.recorder.titles()) == Counter(
+        [f"Feed news {n}" for n in range(3)] + [f"File news {n}" for n in range(3)]
+    )
+    line = summary("healthy feed + new file -> both delivered, with broken feeds", latencies)
+    record_property("with broken feeds", line)
+    print(line)
+
+
+# -- newsbot run --dry-run -------------------------------------------------------------
+
+
+def integrity(db: Path) -> None:
+    """The database is whole and the store opens it; no announcement left pending."""
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        pending = conn.execute("SELECT count(*) FROM announcements WHERE done_at IS NULL")
+        assert pending.fetchone() == (0,)
+    conn.close()
+
+    async def reopen() -> int:
+        async with await Store.open(db) as store:
+            return await store.article_count()
+
+    assert asyncio.run(reopen()) > 0
+
+
+def content_env(root: Path, db: Path) -> dict[str, str]:
+    return clean_env(NEWSBOT_CONTENT_DIR=str(root), NEWSBOT_DATABASE=str(db))
+
+
+def test_dry_run_prints_new_articles_only_and_stops_cleanly_on_sigint(
+    root: Path, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    for n in range(3):
+        write(root, f"articles/existing-{n}.md", article_md(f"Existing {n}"))
+    db = tmp_path / "news.sqlite3"
+    run = DryRun(tmp_path, content_env(root, db))
+    try:
+        run.wait_for_log(f"content {root}: 3 files")
+        latencies = []
+        count = 5
+        for n in range(count):
+            started = time.monotonic()
+            write(root, f"articles/new-{n}.md", article_md(f"New article {n}"))
+            key = f"/articles/new-{n}/"
+            wait_until(lambda key=key: key in run.posts(), f"the post of {key}")
+            latencies.append(run.post_times()[key] - started)
+        assert run.stop(signal.SIGINT) == 0
+    finally:
+        run.close()
+    # Nothing for the articles that were there at the first start; each new one once.
+    assert run.posts() == [f"/articles/new-{n}/" for n in range(count)]
+    assert run.posts("EDIT (article updated)") == []
+    out = run.stdout()
+    assert "New article 0" in out and "First point." in out and "Existing" not in out
+    err = run.stderr()
+    assert "stopping" in err and "Traceback" not in err
+    integrity(db)
+    line = summary("dry run: file written -> post printed", latencies)
+    record_property("dry run latency", line)
+    print(line)
+
+
+def test_dry_run_without_settings_watches_the_bundled_samples_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    # No NEWSBOT_* setting, no token, no .env: the cwd is an empty folder.
+    run = DryRun(tmp_path, clean_env())
+    try:
+        run.wait_for_log(
+            f"no sources configured: watching the bundled samples in {SAMPLE_CONTENT_DIR}"
+        )
+        samples = len(list(SAMPLE_CONTENT_DIR.rglob("*.md")))
+        run.wait_for_log(f"content {SAMPLE_CONTENT_DIR}: {samples} files")
+        assert run.stop(signal.SIGTERM) == 0
+    finally:
+        run.close()
+    assert run.stdout() == ""  # the first start announces none of them
+    err = run.stderr()
+    assert "stopping" in err and "Traceback" not in err
+    db = tmp_path / "newsbot.sqlite3"  # the default database, in the cwd
+    integrity(db)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM articles").fetchone() == (samples,)
+    conn.close()
+
+
+def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(
+    root: Path, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    record_property("seed", seed)
+    for n in range(3):
+        write(root, f"articles/existing-{n}.md", article_md(f"Existing {n}"))
+    db = tmp_path / "news.sqlite3"
+    env = content_env(root, db)
+
+    def done() -> bool:
+        with sqlite3.connect(db, timeout=5) as conn:
+            row = conn.execute("SELECT count(*) FROM announcements WHERE done_at IS NULL")
+            pending = row.fetchone()[0]
+        conn.close()
+        return pending == 0
+
+    runs: list[DryRun] = []
+    wanted: list[str] = []
+    try:
+        # Run 1: one article announced and completed, then 50 at once and a kill -9 as
+        # the posts come out (after a random number of them).
+        run = DryRun(tmp_path, env)
+        runs.append(run)
+        run.wait_for_log(f"content {root}: 3 files")
+        write(root, "articles/before.md", article_md("Before"))
+        wait_until(lambda: "/articles/before/" in run.posts(), "the first post")
+        wait_until(done, "its completion")
+        batch = [f"/articles/burst/a{n:02d}/" for n in range(50)]
+        wanted += batch
+        for n in range(50):
+            write(root, f"articles/burst/a{n:02d}.md", article_md(f"Burst {n}"))
+        k = rng.randint(1, 25)
+        wait_until(lambda: len(run.posts()) >= 1 + k, f"{k} posts")
+        run.kill()
+
+        # Run 2: catches up; then 20 more, killed at a random moment (before, during or
+        # after they are recorded and printed).
+        run = DryRun(tmp_path, env)
+        runs.append(run)
+        run.wait_for_log(f"content {root}:")
+        seen = lambda: {p for r in runs for p in r.posts()}  # noqa: E731
+        wait_until(lambda: set(wanted) <= seen(), "run 2 catching up")
+        wait_until(done, "run 2's completions")
+        batch = [f"/articles/second/b{n:02d}/" for n in range(20)]
+        wanted += batch
+        for n in range(20):
+            write(root, f"articles/second/b{n:02d}.md", article_md(f"Second {n}"))
+        time.sleep(rng.uniform(0.0, 0.3))  # the random moment of the kill, not an assertion
+        run.kill()
+
+        # Run 3: catches up, then stops cleanly.
+        run = DryRun(tmp_path, env)
+        runs.append(run)
+        run.wait_for_log(f"content {root}:")
+        wait_until(lambda: set(wanted) <= seen(), "run 3 catching up")
+        wait_until(done, "run 3's completions")
+        assert run.stop(signal.SIGINT) == 0
+    finally:
+        for r in runs:
+            r.close()
+
+    printed = [[p for p in r.posts()] for r in runs]
+    everything = [p for posts in printed for p in posts]
+    # Never the articles of the first start; the one completed before the kill, once.
+    assert not any(p.startswith("/articles/existing-") for p in everything)
+    assert everything.count("/articles/before/") == 1
+    # Every new article printed at least once.
+    assert set(wanted) <= set(everything)
+    # No run prints an article twice; across a kill -9, at most the post in flight (the
+    # last one the killed run printed, whose completion may not have been committed) is
+    # printed again, and then first thing by the next run.
+    for posts in printed:
+        assert len(posts) == len(set(posts))
+    repeats = [p for p, n in Counter(everything).items() if n > 1]
+    for killed, after in itertools.pairwise(printed):
+        again = set(killed) & set(after)
+        assert len(again) <= 1, again
+        if again:
+            assert again == {killed[-1]} and after[0] == killed[-1]
+    assert len(repeats) <= 2
+    assert all(r.posts("EDIT (article updated)") == [] for r in runs)
+    integrity(db)
+    note = f"seed {seed}: run 1 printed {len(printed[0])}, run 2 {len(printed[1])}, "
+    note += f"run 3 {len(printed[2])}; repeated across kills: {repeats}"
+    record_property("kill -9", note)
+    print(note)
