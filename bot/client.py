@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import signal
-from typing import Any
+import sqlite3
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -17,7 +19,10 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.service import Deliver, Pipeline, announce_loop
-from bot.store import Announcement, Store
+from bot.store import Announcement, Store, StoreError
+
+if TYPE_CHECKING:
+    from bot.delivery import Deliverer
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +30,7 @@ log = logging.getLogger(__name__)
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
-EXTENSIONS = ("cogs.news",)
+EXTENSIONS = ("cogs.news", "cogs.admin", "cogs.delivery")
 
 
 def point_at(api_url: str, gateway_url: str) -> None:
@@ -82,8 +87,9 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
             message = str(error) or "You can't use this command here."
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("command /%s failed", command, exc_info=error)
-            message = "Something went wrong on our side. It has been logged; please try again."
+            cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+            log.error("command /%s failed", command, exc_info=cause)
+            message = APOLOGY
         await send_private(interaction, message)
 
 
@@ -92,6 +98,9 @@ class NewsBot(commands.Bot):
 
     store: Store
     pipeline: Pipeline
+    # Set by the cogs.delivery extension, which also makes it the announcer's hook
+    # (``deliver``): new articles are then fanned out to subscribed channels.
+    deliverer: Deliverer
 
     def __init__(
         self, settings: Settings, *, deliver: Deliver | None = None, **options: Any
@@ -138,7 +147,15 @@ class NewsBot(commands.Bot):
         if await self.store.get_meta(key) == digest:
             log.info("slash commands unchanged since the last sync; not re-registering")
             return False
-        await self.tree.sync(guild=guild)
+        try:
+            await self.tree.sync(guild=guild)
+        except discord.Forbidden as exc:
+            if guild is None:
+                raise
+            raise StartupError(
+                f"cannot register slash commands in server {guild_id} (NEWSBOT_DEV_GUILD_ID): "
+                "invite the bot there with the applications.commands scope, or unset it"
+            ) from exc
         await self.store.set_meta(key, digest)
         log.info(
             "registered %d slash commands %s",
@@ -169,15 +186,37 @@ class UserFacingError(Exception):
     """An expected problem whose message is shown to the user as is."""
 
 
+class StartupError(Exception):
+    """The bot cannot start for a reason its message explains in one line."""
+
+
+APOLOGY = "Something went wrong on our side. It has been logged; please try again."
+# `interaction.extras` key: set while a public "thinking..." message (a non-ephemeral
+# defer) waits for its first follow-up.
+PUBLIC_THINKING = "newsbot.public_thinking"
+
+
+async def drop_public_thinking(interaction: discord.Interaction) -> None:
+    """Delete a public "thinking..." message still waiting for its first follow-up.
+
+    That follow-up would fill it and keep the defer's visibility, so a private answer
+    after a public defer needs it gone first.
+    """
+    if interaction.extras.pop(PUBLIC_THINKING, False):
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.delete_original_response()
+
+
 async def send_private(interaction: discord.Interaction, message: str) -> None:
     """Answer ephemerally, whether or not the interaction was already answered."""
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
+        if not interaction.response.is_done():
             await interaction.response.send_message(message, ephemeral=True)
+            return
+        await drop_public_thinking(interaction)
+        await interaction.followup.send(message, ephemeral=True)
     except discord.HTTPException:
-        log.warning("could not deliver an error message for an interaction", exc_info=True)
+        log.warning("could not deliver a private answer to an interaction", exc_info=True)
 
 
 async def run_bot(settings: Settings) -> int:
@@ -186,8 +225,16 @@ async def run_bot(settings: Settings) -> int:
     point_at(settings.discord_api_url, settings.discord_gateway_url)
     bot = NewsBot(settings)
     loop = asyncio.get_running_loop()
+    closing: set[asyncio.Task[None]] = set()  # a reference, so the task is not collected
+
+    def stop(sig: signal.Signals) -> None:
+        log.info("%s received: disconnecting from Discord and closing the store", sig.name)
+        task = asyncio.create_task(bot.close())
+        closing.add(task)
+        task.add_done_callback(closing.discard)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+        loop.add_signal_handler(sig, stop, sig)
     try:
         async with bot:
             await bot.start(settings.discord_token.get_secret_value())
@@ -197,10 +244,20 @@ async def run_bot(settings: Settings) -> int:
     except discord.PrivilegedIntentsRequired:
         log.error("Discord refused a privileged intent; the bot should not ask for any")
         return 1
+    except StartupError as exc:
+        log.error("%s", exc)
+        return 1
+    except discord.HTTPException as exc:
+        log.error("Discord refused a start-up request: %s", exc)
+        return 1
+    except (StoreError, sqlite3.Error) as exc:
+        log.error("cannot use the database %s: %s", settings.database, exc)
+        return 1
     except (aiohttp.ClientConnectionError, OSError) as exc:
         log.error("cannot reach Discord at %s: %s", settings.discord_api_url, exc)
         return 1
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+    log.info("stopped")
     return 0

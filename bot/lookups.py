@@ -1,28 +1,71 @@
-"""Pure rendering of lookup results (``/news ...``) as Discord embed dicts and text."""
+"""Pure rendering of lookup results (``/news ...``) as Discord embed dicts and text.
+
+Nothing here talks to Discord or the store: articles and tags in, embed dicts and
+strings out, every one of them within Discord's limits whatever the input.
+"""
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
+from bot.articles.model import normalise_tag
 from bot.articles.text import clip
-from bot.store import StoredArticle
 
 PAGE_SIZE = 5
+TAGS_PER_PAGE = 20
 EMBED_COLOR = 0x2B6CB0
-MAX_CHOICE_NAME = 100
+MAX_CHOICES = 25  # Discord's limit for autocomplete answers
+MAX_CHOICE_NAME = 100  # Discord's limit for a choice's name (and a string choice's value)
+# A result line links its headline; longer (or odd) URLs are left out rather than let a
+# page of five lines outgrow the 4,096 characters of an embed description.
+MAX_LINK_URL = 300
+MAX_TITLE = 256  # embed title
 
 
-def article_line(article: StoredArticle) -> str:
+class Listed(Protocol):
+    """What a result line shows of an article (a ``bot.store.StoredArticle`` has it)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def published_at(self) -> datetime | None: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+
+
+_MARKDOWN = re.compile(r"([\\*_~`|>])")
+_SAFE_URL = re.compile(r"https?://[^\s<>\[\]]+")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally in Discord: formatting characters escaped, brackets
+    made round so they cannot open or close a masked link."""
+    return _MARKDOWN.sub(r"\\\1", text).replace("[", "(").replace("]", ")")
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 article``, ``2 articles``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def article_line(article: Listed) -> str:
     """One result: linked headline, then relative date and tags."""
-    title = clip(article.title, 200).replace("[", "(").replace("]", ")")
-    head = f"**[{title}]({article.url})**" if article.url else f"**{title}**"
+    title = escape_markdown(clip(" ".join(article.title.split()), 200)) or "(untitled)"
+    # Round brackets would end the masked link early.
+    url = (article.url or "").replace("(", "%28").replace(")", "%29")
+    linkable = len(url) <= MAX_LINK_URL and _SAFE_URL.fullmatch(url) is not None
+    head = f"**[{title}]({url})**" if linkable else f"**{title}**"
     details = []
     if article.published_at is not None:
         details.append(f"<t:{int(article.published_at.timestamp())}:R>")
     if article.tags:
-        details.append(clip(", ".join(article.tags), 200))
+        details.append(escape_markdown(clip(", ".join(article.tags), 200)))
     return head + ("\n" + " · ".join(details) if details else "")
 
 
@@ -31,65 +74,102 @@ def paginate(items: Sequence[str], size: int = PAGE_SIZE) -> list[list[str]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
 
 
-def result_pages(title: str, articles: Sequence[StoredArticle]) -> list[dict[str, Any]]:
-    """Embeds, one per page, listing the articles in order."""
+def _footer(page: int, pages: int, total: str) -> str:
+    return f"Page {page} of {pages} · {total}" if pages > 1 else total
+
+
+def result_pages(title: str, articles: Sequence[Listed]) -> list[dict[str, Any]]:
+    """Embeds, one per page of :data:`PAGE_SIZE`, listing the articles in order."""
     pages = paginate([article_line(a) for a in articles])
+    total = plural(len(articles), "article")
     return [
         {
-            "title": clip(title, 256),
+            "title": clip(title, MAX_TITLE),
             "description": "\n\n".join(lines),
             "color": EMBED_COLOR,
-            "footer": {"text": f"Page {n} of {len(pages)} · {len(articles)} articles"},
+            "footer": {"text": _footer(n, len(pages), total)},
         }
         for n, lines in enumerate(pages, start=1)
     ]
 
 
-def tag_pages(tags: Sequence[tuple[str, int]], per_page: int = 20) -> list[dict[str, Any]]:
-    """Embeds listing tags with their article counts."""
+def tag_pages(
+    tags: Sequence[tuple[str, int]], per_page: int = TAGS_PER_PAGE
+) -> list[dict[str, Any]]:
+    """Embeds listing tags with their published article counts."""
     lines = [
-        f"`{clip(tag, 80)}` — {count} article{'s' if count != 1 else ''}" for tag, count in tags
+        f"`{clip(tag, 80).replace('`', chr(0x2032))}` — {plural(count, 'article')}"
+        for tag, count in tags
     ]
     pages = paginate(lines, per_page)
+    total = plural(len(tags), "tag")
     return [
         {
             "title": "Tags in use",
             "description": "\n".join(page),
             "color": EMBED_COLOR,
-            "footer": {"text": f"Page {n} of {len(pages)} · {len(tags)} tags"},
+            "footer": {"text": _footer(n, len(pages), total)},
         }
         for n, page in enumerate(pages, start=1)
     ]
 
 
+def tag_as_written(tag: str, articles: Sequence[Listed]) -> str:
+    """The spelling the articles use for ``tag`` (matched case-insensitively), else ``tag``."""
+    key = normalise_tag(tag)
+    for article in articles:
+        for written in article.tags:
+            if normalise_tag(written) == key:
+                return written
+    return tag
+
+
 def closest_tags(wanted: str, known: Sequence[str], limit: int = 3) -> list[str]:
-    """Known tags that look like ``wanted`` (for "did you mean" hints)."""
-    by_key = {tag.casefold(): tag for tag in known}
-    matches = difflib.get_close_matches(wanted.casefold(), list(by_key), n=limit, cutoff=0.5)
-    contains = [k for k in by_key if wanted.casefold() in k and k not in matches]
+    """Known tags that look like ``wanted`` (for "did you mean" hints): close spellings
+    first, then tags containing it."""
+    needle = normalise_tag(wanted)
+    if not needle:
+        return []
+    by_key: dict[str, str] = {}
+    for tag in known:
+        by_key.setdefault(normalise_tag(tag), tag)
+    matches = difflib.get_close_matches(needle, list(by_key), n=limit, cutoff=0.6)
+    contains = [k for k in by_key if needle in k and k not in matches]
     return [by_key[k] for k in (matches + contains)[:limit]]
 
 
-def nothing_found(what: str, *, tag: str | None, known_tags: Sequence[str]) -> str:
-    """A helpful "no results" answer."""
+def _or_list(items: Sequence[str]) -> str:
+    shown = [f"**{escape_markdown(item)}**" for item in items]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+
+
+def nothing_found(*, query: str | None, tag: str | None, known_tags: Sequence[str]) -> str:
+    """A helpful "no results" answer for ``/news latest`` (no ``query``) or ``search``."""
+    text = "No published articles"
+    if query is not None:
+        text += f" match “{escape_markdown(clip(query, 80))}”"
     if tag:
-        hints = closest_tags(tag, known_tags)
-        text = f"No published articles {what} with the tag **{clip(tag, 80)}**."
+        shown = escape_markdown(clip(tag, 80))
+        text += f" with the tag **{shown}**." if query is not None else f" are tagged **{shown}**."
+        hints = [h for h in closest_tags(tag, known_tags) if normalise_tag(h) != normalise_tag(tag)]
         if hints:
-            text += " Did you mean " + ", ".join(f"**{h}**" for h in hints) + "?"
-        else:
-            text += " Try `/news tags` to see the tags in use."
+            text += f" Did you mean {_or_list(hints)}?"
+        elif normalise_tag(tag) not in {normalise_tag(t) for t in known_tags}:
+            text += " No article uses that tag: `/news tags` lists the tags in use."
+        elif query is not None:
+            text += " Try fewer or different words."
         return text
-    return f"No published articles {what}." + (
-        " Try fewer or different words." if what.startswith("match") else ""
-    )
+    if query is not None:
+        return text + ". Try fewer or different words."
+    return "No articles have been published yet."
 
 
-def rank_choices(current: str, names: Sequence[str], limit: int = 25) -> list[str]:
-    """Autocomplete order: prefix matches, then substring matches, then the rest if empty."""
-    needle = current.strip().casefold()
+def rank_choices(current: str, names: Sequence[str], limit: int = MAX_CHOICES) -> list[str]:
+    """Autocomplete order: names starting with ``current`` (case-insensitively), then
+    names containing it; with nothing typed, the first ``limit`` names as given."""
+    needle = " ".join(current.split()).casefold()
     if not needle:
         return list(names[:limit])
     prefix = [n for n in names if n.casefold().startswith(needle)]
-    inner = [n for n in names if needle in n.casefold() and n not in prefix]
+    inner = [n for n in names if needle in n.casefold() and not n.casefold().startswith(needle)]
     return (prefix + inner)[:limit]

@@ -303,7 +303,10 @@ class FakeDiscord:
             try:
                 await asyncio.wait_for(waiter, min(remaining, 0.02))
             except TimeoutError:
-                self._waiters.remove(waiter)
+                # `_notify` may have swapped the list out while wait_for was cancelling
+                # the timed-out waiter (it yields once to do so): then it is gone already.
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
 
     async def wait_for_requests(
         self,
