@@ -1,0 +1,366 @@
+"""Subscriptions (which channel gets which articles) and per-server settings.
+
+:class:`SubscriptionQueries` is a mixin of :class:`bot.store.Store`: its methods run on
+the store's one connection, under its lock, like every other query. Every method a
+moderator's command reaches takes the guild id and filters on it, so a moderator of
+one server can never read or change another server's subscriptions; only
+:meth:`~SubscriptionQueries.active_subscriptions` (delivery's fan-out) and
+:meth:`~SubscriptionQueries.remove_channel` (a gateway event naming a deleted channel)
+work across servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.articles.model import normalise_tag
+from bot.store.codec import dumps, from_us, opt_dt, to_us
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+#: Limits on a subscription's filters (per list), and on one tag.
+MAX_TAGS = 25
+MAX_TAG_LENGTH = 100
+#: A pause reason is shown in ``/newsadmin list``; longer ones are cut.
+MAX_REASON_LENGTH = 200
+#: Largest embed colour (0xRRGGBB).
+MAX_COLOR = 0xFFFFFF
+
+_COLUMNS = (
+    "id, guild_id, channel_id, tags, exclude_tags, mention_role_id, paused_reason, "
+    "paused_at, created_by, created_at, updated_at"
+)
+
+
+class SubscriptionError(ValueError):
+    """A subscription the store refuses; ``str(err)`` is meant for the moderator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One channel's subscription to the publication's articles.
+
+    ``tags`` and ``exclude_tags`` are shown as the moderator wrote them and matched
+    case-insensitively (:func:`~bot.articles.model.normalise_tag`); their matching
+    keys are in ``tag_keys`` and ``exclude_keys``.
+    """
+
+    id: int
+    guild_id: int
+    channel_id: int
+    tags: tuple[str, ...]
+    exclude_tags: tuple[str, ...]
+    mention_role_id: int | None
+    paused_reason: str | None  # None: active
+    paused_at: datetime | None
+    created_by: int
+    created_at: datetime
+    updated_at: datetime
+    tag_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    exclude_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Computed once: delivery matches every new article against every subscription.
+        object.__setattr__(self, "tag_keys", frozenset(normalise_tag(t) for t in self.tags))
+        object.__setattr__(
+            self, "exclude_keys", frozenset(normalise_tag(t) for t in self.exclude_tags)
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether articles are delivered (not paused)."""
+        return self.paused_reason is None
+
+    def matches(self, tag_keys: frozenset[str]) -> bool:
+        """Whether an article with these normalised tags is for this channel.
+
+        Any of ``tags`` (every article when there are none) and none of
+        ``exclude_tags``: an excluded tag wins. ``tag_keys`` are already normalised
+        (``Article.tag_keys()``). Paused or not does not matter here.
+        """
+        if not self.exclude_keys.isdisjoint(tag_keys):
+            return False
+        return not self.tag_keys or not self.tag_keys.isdisjoint(tag_keys)
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """A server's delivery settings (the defaults when it never changed them)."""
+
+    guild_id: int
+    edit_on_update: bool = True  # edit posted messages when their article changes
+    color: int | None = None  # embed colour 0xRRGGBB; None: the bot's default
+
+
+def _clean(text: str) -> str:
+    """Text that SQLite can bind (lone surrogates cannot be encoded)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def split_tags(text: str | None) -> tuple[str, ...]:
+    """A comma-separated list of tags as a moderator types it, cleaned up.
+
+    Whitespace is trimmed and collapsed, empty items dropped, and repeats (in any
+    case) dropped keeping the first spelling: ``"Energy, climate,, energy"`` is
+    ``("Energy", "climate")``.
+    """
+    return clean_tags((text or "").split(","))
+
+
+def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Tags trimmed, without empty items and without repeats (first spelling kept)."""
+    seen: set[str] = set()
+    result: list[str] = []
+    for raw in tags:
+        tag = _clean(" ".join(raw.split()))
+        key = normalise_tag(tag)
+        if key and key not in seen:
+            seen.add(key)
+            result.append(tag)
+    return tuple(result)
+
+
+def _checked_filters(
+    tags: Sequence[str], exclude_tags: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    include = clean_tags(tags)
+    exclude = clean_tags(exclude_tags)
+    for name, found in (("tags", include), ("excluded tags", exclude)):
+        if len(found) > MAX_TAGS:
+            raise SubscriptionError(f"At most {MAX_TAGS} {name} per channel ({len(found)} given).")
+        long = [t for t in found if len(t) > MAX_TAG_LENGTH]
+        if long:
+            raise SubscriptionError(
+                f"A tag is at most {MAX_TAG_LENGTH} characters: “{long[0][:40]}…” is longer."
+            )
+    exclude_keys = {normalise_tag(t) for t in exclude}
+    both = [t for t in include if normalise_tag(t) in exclude_keys]
+    if both:
+        raise SubscriptionError(
+            f"**{both[0]}** is both wanted and excluded: name each tag in only one list."
+        )
+    return include, exclude
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        id=row[0],
+        guild_id=row[1],
+        channel_id=row[2],
+        tags=tuple(json.loads(row[3])),
+        exclude_tags=tuple(json.loads(row[4])),
+        mention_role_id=row[5],
+        paused_reason=row[6],
+        paused_at=opt_dt(row[7]),
+        created_by=row[8],
+        created_at=from_us(row[9]),
+        updated_at=from_us(row[10]),
+    )
+
+
+async def _one(
+    db: aiosqlite.Connection, where: str, params: tuple[object, ...]
+) -> Subscription | None:
+    rows = list(
+        await db.execute_fetchall(f"SELECT {_COLUMNS} FROM subscriptions WHERE {where}", params)
+    )
+    return _subscription(rows[0]) if rows else None
+
+
+class SubscriptionQueries:
+    """The subscription and guild-settings queries of :class:`bot.store.Store`."""
+
+    if TYPE_CHECKING:
+        # Provided by Store: one write transaction / a consistent read, under the lock.
+        def _transaction(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
+            raise NotImplementedError
+
+        def _reading(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
+            raise NotImplementedError
+
+    # -- subscriptions -------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        guild_id: int,
+        channel_id: int,
+        *,
+        tags: Sequence[str],
+        exclude_tags: Sequence[str],
+        mention_role_id: int | None,
+        by_user_id: int,
+        now: datetime,
+    ) -> tuple[Subscription, bool]:
+        """Subscribe a channel, or update its subscription; returns it and whether it is new.
+
+        Tags are cleaned (:func:`clean_tags`). Re-subscribing replaces the filters and
+        the mention, resumes a paused subscription, and keeps the id and the creator.
+        Raises :class:`SubscriptionError` for filters it refuses (too many, too long,
+        a tag both wanted and excluded) or a channel id another server holds.
+        """
+        include, exclude = _checked_filters(tags, exclude_tags)
+        stamp = to_us(now)
+        async with self._transaction() as db:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT guild_id FROM subscriptions WHERE channel_id = ?", (channel_id,)
+                )
+            )
+            if rows and rows[0][0] != guild_id:
+                # Channel ids are unique across Discord, so this is a forged or confused
+                # request: never let it touch the other server's row.
+                raise SubscriptionError("That channel is not in this server.")
+            created = not rows
+            if created:
+                await db.execute(
+                    "INSERT INTO subscriptions (guild_id, channel_id, tags, exclude_tags, "
+                    "mention_role_id, created_by, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        guild_id,
+                        channel_id,
+                        dumps(include),
+                        dumps(exclude),
+                        mention_role_id,
+                        by_user_id,
+                        stamp,
+                        stamp,
+                    ),
+                )
+            else:
+                await db.execute(
+                    "UPDATE subscriptions SET tags = ?, exclude_tags = ?, mention_role_id = ?, "
+                    "paused_reason = NULL, paused_at = NULL, updated_at = ? "
+                    "WHERE guild_id = ? AND channel_id = ?",
+                    (dumps(include), dumps(exclude), mention_role_id, stamp, guild_id, channel_id),
+                )
+            found = await _one(db, "guild_id = ? AND channel_id = ?", (guild_id, channel_id))
+        assert found is not None
+        return found, created
+
+    async def unsubscribe(self, guild_id: int, channel_id: int) -> bool:
+        """Remove this server's subscription of a channel; False when there was none."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM subscriptions WHERE guild_id = ? AND channel_id = ?",
+                (guild_id, channel_id),
+            )
+            return cursor.rowcount > 0
+
+    async def subscriptions(self, guild_id: int) -> list[Subscription]:
+        """This server's subscriptions, oldest first."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                f"SELECT {_COLUMNS} FROM subscriptions WHERE guild_id = ? ORDER BY id",
+                (guild_id,),
+            )
+        return [_subscription(r) for r in rows]
+
+    async def get_subscription(self, guild_id: int, channel_id: int) -> Subscription | None:
+        """This server's subscription of a channel, if any."""
+        async with self._reading() as db:
+            return await _one(db, "guild_id = ? AND channel_id = ?", (guild_id, channel_id))
+
+    async def pause_subscription(
+        self, guild_id: int, channel_id: int, reason: str, now: datetime
+    ) -> bool:
+        """Stop delivering to a channel, remembering why; False if none or already paused.
+
+        An already paused subscription keeps its first reason (the one that says what
+        to fix).
+        """
+        text = _clean(" ".join(reason.split()))[:MAX_REASON_LENGTH] or "no reason given"
+        stamp = to_us(now)
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE subscriptions SET paused_reason = ?, paused_at = ?, updated_at = ? "
+                "WHERE guild_id = ? AND channel_id = ? AND paused_at IS NULL",
+                (text, stamp, stamp, guild_id, channel_id),
+            )
+            return cursor.rowcount > 0
+
+    async def resume_subscription(self, guild_id: int, channel_id: int, now: datetime) -> bool:
+        """Deliver to a paused channel again; False if there is none or it was not paused."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE subscriptions SET paused_reason = NULL, paused_at = NULL, updated_at = ? "
+                "WHERE guild_id = ? AND channel_id = ? AND paused_at IS NOT NULL",
+                (to_us(now), guild_id, channel_id),
+            )
+            return cursor.rowcount > 0
+
+    async def active_subscriptions(self) -> list[Subscription]:
+        """Every server's active subscriptions, by id: for delivery's fan-out only."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                f"SELECT {_COLUMNS} FROM subscriptions WHERE paused_at IS NULL ORDER BY id"
+            )
+        return [_subscription(r) for r in rows]
+
+    async def remove_guild(self, guild_id: int) -> int:
+        """The bot left a server: forget its subscriptions and settings; returns how many."""
+        async with self._transaction() as db:
+            cursor = await db.execute("DELETE FROM subscriptions WHERE guild_id = ?", (guild_id,))
+            await db.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
+            return cursor.rowcount
+
+    async def remove_channel(self, channel_id: int) -> int:
+        """A channel or thread was deleted: forget its subscription; returns how many (0/1)."""
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM subscriptions WHERE channel_id = ?", (channel_id,)
+            )
+            return cursor.rowcount
+
+    # -- guild settings ----------------------------------------------------------
+
+    async def guild_settings(self, guild_id: int) -> GuildSettings:
+        """A server's settings (the defaults if it never changed any)."""
+        async with self._reading() as db:
+            return await _settings(db, guild_id)
+
+    async def set_guild_settings(
+        self,
+        guild_id: int,
+        *,
+        edit_on_update: bool | None = None,
+        color: int | None = None,
+        clear_color: bool = False,
+    ) -> GuildSettings:
+        """Change the given settings (``None``: leave as is); returns them all.
+
+        ``clear_color`` goes back to the bot's default colour. Raises
+        :class:`SubscriptionError` for a colour outside 0x000000-0xFFFFFF.
+        """
+        if color is not None and not 0 <= color <= MAX_COLOR:
+            raise SubscriptionError(f"A colour is between #000000 and #FFFFFF, not {color}.")
+        if clear_color and color is not None:
+            raise ValueError("give a color or clear_color, not both")
+        async with self._transaction() as db:
+            current = await _settings(db, guild_id)
+            edit = current.edit_on_update if edit_on_update is None else edit_on_update
+            new_color = None if clear_color else (current.color if color is None else color)
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, edit_on_update, color) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET "
+                "edit_on_update = excluded.edit_on_update, color = excluded.color",
+                (guild_id, int(edit), new_color),
+            )
+        return GuildSettings(guild_id, edit, new_color)
+
+
+async def _settings(db: aiosqlite.Connection, guild_id: int) -> GuildSettings:
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT edit_on_update, color FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+    )
+    if not rows:
+        return GuildSettings(guild_id)
+    return GuildSettings(guild_id, bool(rows[0][0]), rows[0][1])
