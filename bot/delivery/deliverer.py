@@ -1,0 +1,605 @@
+"""Delivery: announcements in, posts out, in every channel that subscribed.
+
+:class:`Deliverer` has three parts:
+
+* :meth:`Deliverer.announce` is the announcer's hook: a new article is matched
+  against the active subscriptions and one post per matching channel is queued, in
+  the transaction that completes the announcement (the fan-out); a changed article
+  has its posts marked for an edit.
+* a dispatcher task hands each channel with work due to a worker (at most
+  ``workers`` at once). A worker does its channel's work in order, one request at a
+  time, so posts in a channel keep their order and a slow or failing channel holds
+  up no other. Every request first waits for the shared global pacer.
+* the moderators' calls: :meth:`backfill`, :meth:`send_test`, :meth:`wake`.
+
+What happens when Discord says no is decided by :func:`bot.delivery.policy.classify`:
+403/404 pause the subscription and owe the server one notice; 5xx, network failures
+and rate limits retry later with backoff, holding back only that channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import json
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import discord
+
+from bot.articles.model import Article, normalise_tag
+from bot.delivery.channels import Kind, notice_channels, resolve
+from bot.delivery.limiter import RateLimiter
+from bot.delivery.policy import (
+    MAX_DELIVERY_AGE,
+    Verdict,
+    backoff_delay,
+    classify,
+    delivery_nonce,
+    forum_tags,
+    missing_permissions_reason,
+    notice_text,
+    pause_reason,
+    thread_name,
+)
+from bot.delivery.sender import TRANSIENT, Refusal, Sender
+from bot.store import Announcement, Delivery, Notice, Store, StoredArticle, WorkItem
+from bot.store.codec import article_from_data
+from bot.store.deliveries import FAILED, PENDING, SENT, SKIPPED
+from bot.store.subscriptions import Subscription
+from bot.summary import render_message
+
+log = logging.getLogger(__name__)
+
+#: Channels worked on at once. Far more than the pacer's rate times a request's
+#: round trip, so the pacer, not the workers, sets the pace.
+DEFAULT_WORKERS = 64
+#: Work items a worker loads at a time.
+BATCH = 20
+#: The dispatcher looks for due work at least this often, in case a wake-up was missed.
+POLL_SECONDS = 5.0
+#: How long a crosspost may wait on Discord (10 per hour per channel) before it is
+#: put off: a worker must not sleep an hour in a rate limit.
+CROSSPOST_TIMEOUT = 5.0
+#: Crossposts and notices are given up after this many failed attempts.
+MAX_SIDE_ATTEMPTS = 8
+#: How far back a forum post created just before a crash is looked for.
+ADOPT_WINDOW = timedelta(minutes=5)
+#: Published articles looked at to find matching ones for a backfill or a test post.
+SCAN_LIMIT = 5000
+_SCAN_PAGE = 200
+_RENDER_CACHE = 512
+
+
+def utcnow() -> datetime:
+    """The current time, aware (UTC)."""
+    return datetime.now(UTC)
+
+
+def tag_keys(tags: tuple[str, ...]) -> frozenset[str]:
+    """An article's tags as the keys subscriptions match on."""
+    return frozenset(normalise_tag(t) for t in tags)
+
+
+class Deliverer:
+    """Fans announcements out to subscribed channels and delivers the posts.
+
+    ``start()`` once the client is set up, ``await close()`` on shutdown. Posting
+    waits for the client to be ready (the channel cache decides how to post).
+    """
+
+    def __init__(
+        self,
+        client: discord.Client,
+        store: Store,
+        *,
+        limiter: RateLimiter | None = None,
+        workers: int = DEFAULT_WORKERS,
+        clock: Callable[[], datetime] = utcnow,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.limiter = limiter or RateLimiter()
+        self.sender = Sender(client, self.limiter)
+        self.workers = workers
+        self._now = clock
+        self._rand = rand
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(workers)
+        self._channels: dict[int, asyncio.Task[None]] = {}
+        self._notices: asyncio.Task[None] | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._closing = False
+        self._renders: dict[tuple[int, int, int | None, int | None, bool], dict[str, Any]] = {}
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the dispatcher (idempotent)."""
+        if self._dispatcher is None:
+            self._closing = False
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="deliverer")
+
+    async def close(self) -> None:
+        """Stop every task. A request cut short is sent again, with its nonce, later."""
+        self._closing = True
+        tasks = [t for t in (self._dispatcher, self._notices) if t is not None]
+        tasks += list(self._channels.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.limiter.close()
+        self._dispatcher = None
+        self._notices = None
+        self._channels.clear()
+
+    def wake(self) -> None:
+        """Look for due work now (new posts, a resumed channel)."""
+        self._wake.set()
+
+    @property
+    def busy(self) -> int:
+        """How many channels are being worked on right now."""
+        return len(self._channels)
+
+    # -- announcements (the fan-out) -----------------------------------------------------
+
+    async def announce(self, announcement: Announcement) -> None:
+        """The announcer's hook: queue the posts of a new article, or the edits of a
+        changed one, completing the announcement in the same transaction."""
+        article = announcement.article
+        now = self._now()
+        if article.status != "published":
+            # Withdrawn before it went out: nothing to announce (posts already out stay).
+            await self.store.complete_announcement(announcement.id, now)
+            return
+        if announcement.kind == "published":
+            keys = tag_keys(article.tags)
+            targets = [
+                (s.id, s.guild_id, s.channel_id, delivery_nonce(s.id, article.id))
+                for s in await self.store.active_subscriptions()
+                if s.matches(keys)
+            ]
+            queued = await self.store.fan_out(announcement.id, article.id, targets, now)
+            log.info("article %s: queued %d posts", article.key, queued)
+        else:
+            edits = await self.store.queue_edits(announcement.id, article.id, article.version, now)
+            log.info("article %s changed: %d posts to edit", article.key, edits)
+        self.wake()
+
+    # -- moderators' calls -------------------------------------------------------------
+
+    async def backfill(self, subscription: Subscription, count: int) -> int:
+        """Queue the newest ``count`` published articles matching the subscription
+        (oldest first, so the newest ends up last); returns how many were queued.
+
+        Articles already posted in that channel are not posted again.
+        """
+        if count <= 0:
+            return 0
+        found = await self._matching(subscription, count)
+        found.reverse()
+        queued = await self.store.queue_backfill(
+            subscription.id,
+            subscription.guild_id,
+            subscription.channel_id,
+            [(a.id, delivery_nonce(subscription.id, a.id)) for a in found],
+            self._now(),
+        )
+        log.info(
+            "backfill of %d articles for channel %d: %d queued",
+            len(found),
+            subscription.channel_id,
+            queued,
+        )
+        self.wake()
+        return queued
+
+    async def send_test(self, subscription: Subscription) -> str:
+        """Post the newest matching article, marked as a test, in the subscribed
+        channel now; returns one line saying what happened."""
+        channel = f"<#{subscription.channel_id}>"
+        found = await self._matching(subscription, 1)
+        if not found:
+            return (
+                f"No published article matches {channel}'s tags yet, so there is nothing "
+                "to send as a test."
+            )
+        stored = found[0]
+        settings = await self.store.guild_settings(subscription.guild_id)
+        target = resolve(
+            self.client,
+            subscription.guild_id,
+            subscription.channel_id,
+            subscription.mention_role_id,
+        )
+        if target.kind is Kind.UNUSABLE:
+            return f"{channel} is not a channel I can post articles in."
+        if target.missing:
+            return f"I can't post in {channel}: {missing_permissions_reason(target.missing)}."
+        role = subscription.mention_role_id if target.may_mention else None
+        body = self._render(
+            stored.to_article(), stored.id, stored.version, settings.color, role, test=True
+        )
+        try:
+            if target.kind is Kind.FORUM:
+                tags = forum_tags(target.tags, stored.tags, can_moderate=target.can_moderate)
+                await self.sender.forum_post(
+                    subscription.channel_id, thread_name(stored.title), tags, body
+                )
+            else:
+                await self.sender.post(subscription.channel_id, body)
+        except discord.HTTPException as error:
+            refusal = Refusal.of(error)
+            return f"Discord refused the test post in {channel}: {_reason(refusal)}."
+        except TRANSIENT:
+            log.warning("test post in %d failed", subscription.channel_id, exc_info=True)
+            return "I couldn't reach Discord just now; please try again in a minute."
+        line = f"Sent a test post of “{stored.title}” to {channel}."
+        if subscription.mention_role_id is not None and role is None:
+            line += (
+                " The role was not pinged: it is not mentionable and I don't have the "
+                "Mention Everyone permission there."
+            )
+        return line
+
+    async def _matching(self, subscription: Subscription, count: int) -> list[StoredArticle]:
+        """The newest ``count`` published articles the subscription matches."""
+        found: list[StoredArticle] = []
+        offset = 0
+        while len(found) < count and offset < SCAN_LIMIT:
+            page = await self.store.latest(None, _SCAN_PAGE, offset)
+            for stored in page:
+                if subscription.matches(tag_keys(stored.tags)):
+                    found.append(stored)
+                    if len(found) == count:
+                        break
+            if len(page) < _SCAN_PAGE:
+                break
+            offset += _SCAN_PAGE
+        return found
+
+    # -- the dispatcher ---------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        await self.client.wait_until_ready()
+        log.info("delivering posts (%.0f requests/s at most)", self.limiter.rate)
+        while not self._closing:
+            try:
+                await self._dispatch_once()
+                delay = await self._idle_delay()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A busy or failing database must not end delivery: look again later.
+                log.exception("delivery dispatcher failed; retrying")
+                delay = POLL_SECONDS
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _dispatch_once(self) -> None:
+        self._wake.clear()
+        now = self._now()
+        for subscription_id in await self.store.due_subscriptions(now):
+            if subscription_id in self._channels:
+                continue
+            await self._slots.acquire()
+            if self._closing:
+                self._slots.release()
+                return
+            self._channels[subscription_id] = asyncio.create_task(
+                self._work_channel(subscription_id), name=f"deliver {subscription_id}"
+            )
+        if self._notices is None and await self.store.due_notices(now, limit=1):
+            self._notices = asyncio.create_task(self._send_notices(), name="delivery notices")
+
+    async def _idle_delay(self) -> float:
+        now = self._now()
+        due = [d for d in (await self.store.next_due_at(), await self.store.next_notice_at()) if d]
+        if not due:
+            return POLL_SECONDS
+        wait = (min(due) - now).total_seconds()
+        # Work already due belongs to a running worker, which wakes us when it is done.
+        return POLL_SECONDS if wait <= 0 else min(POLL_SECONDS, wait + 0.001)
+
+    # -- one channel's worker ------------------------------------------------------------
+
+    async def _work_channel(self, subscription_id: int) -> None:
+        seen: set[tuple[int, str, int | None, int | None, str | None]] = set()
+        try:
+            while not self._closing:
+                items = await self.store.due_work(subscription_id, self._now(), BATCH)
+                if not items:
+                    return
+                for item in items:
+                    d = item.delivery
+                    state = (d.id, d.state, d.sent_version, d.edit_version, d.crosspost)
+                    if state in seen:
+                        # Work that did not move on: never loop on it.
+                        log.error("delivery %d did not progress; putting it off", d.id)
+                        await self._retry(d, "no progress")
+                        return
+                    seen.add(state)
+                    if not await self._work(item):
+                        return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery to subscription %d failed", subscription_id)
+        finally:
+            self._channels.pop(subscription_id, None)
+            self._slots.release()
+            self._wake.set()
+
+    async def _work(self, item: WorkItem) -> bool:
+        """Do one item's work; False when the channel must wait (paused, retrying)."""
+        d = item.delivery
+        try:
+            if d.state == PENDING:
+                return await self._post(item)
+            if d.state == SENT and d.edit_due and not await self._edit(item):
+                return False
+            if d.state == SENT and d.crosspost == "due":
+                return await self._crosspost(item)
+            if d.state == SENT and not d.edit_due:
+                # An edit asked for but already shown (or given up): settle the row.
+                await self.store.mark_edited(d.id, d.sent_version or 0, self._now())
+            return True
+        except asyncio.CancelledError:
+            raise
+        except TRANSIENT as error:
+            log.warning("delivery %d to channel %d: %r; will retry", d.id, d.channel_id, error)
+            await self._retry(d, repr(error))
+            return False
+        except discord.RateLimited as error:
+            await self._retry(d, "rate limited", at_least=error.retry_after)
+            return False
+        except Exception as error:
+            log.exception("delivery %d to channel %d failed; will retry", d.id, d.channel_id)
+            await self._retry(d, repr(error))
+            return False
+
+    async def _post(self, item: WorkItem) -> bool:
+        d = item.delivery
+        now = self._now()
+        if item.article_status != "published":
+            await self.store.finish_delivery(d.id, SKIPPED, f"article {item.article_status}")
+            return True
+        if now - d.created_at > MAX_DELIVERY_AGE:
+            await self.store.finish_delivery(d.id, SKIPPED, "too old when its turn came")
+            log.info("delivery %d to channel %d dropped: too old", d.id, d.channel_id)
+            return True
+        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_id)
+        if target.kind is Kind.UNUSABLE:
+            await self._pause(d, "the channel cannot hold posts (not a text or forum channel)")
+            return False
+        if target.missing:
+            await self._pause(d, missing_permissions_reason(target.missing))
+            return False
+        role = item.mention_role_id if target.may_mention else None
+        article = article_from_data(json.loads(item.article_json))
+        body = self._render(article, d.article_id, item.article_version, item.color, role)
+        crosspost = False
+        try:
+            if target.kind is Kind.FORUM:
+                tags = forum_tags(target.tags, item.article_tags, can_moderate=target.can_moderate)
+                name = thread_name(item.article_title)
+                thread_id = self._adopt_forum_post(d, name)
+                if thread_id is None:
+                    await self.store.mark_attempt(d.id, now)
+                    data = await self.sender.forum_post(d.channel_id, name, tags, body)
+                    thread_id = int(data["id"])
+                message_id, where = thread_id, thread_id
+            else:
+                sent = dict(body, nonce=d.nonce, enforce_nonce=True)
+                data = await self.sender.post(d.channel_id, sent)
+                message_id, where = int(data["id"]), d.channel_id
+                # A repeated nonce returns the message already posted: maybe crossposted.
+                crosspost = target.kind is Kind.NEWS and not int(data.get("flags") or 0) & 1
+        except discord.HTTPException as error:
+            return await self._refused(d, Refusal.of(error), editing=False)
+        await self.store.mark_sent(
+            d.id,
+            message_id=message_id,
+            message_channel_id=where,
+            version=item.article_version,
+            crosspost=crosspost,
+            now=self._now(),
+        )
+        log.debug("delivery %d: posted %d in %d", d.id, message_id, where)
+        return True
+
+    def _adopt_forum_post(self, d: Delivery, name: str) -> int | None:
+        """A forum post made just before a crash (forum posts carry no nonce): its thread
+        is in the cache, by the bot, with the article's headline."""
+        if d.attempted_at is None:
+            return None
+        guild = self.client.get_guild(d.guild_id)
+        forum = guild.get_channel(d.channel_id) if guild else None
+        user = self.client.user
+        if not isinstance(forum, discord.ForumChannel) or user is None:
+            return None
+        since = d.attempted_at - ADOPT_WINDOW
+        for thread in forum.threads:
+            created = thread.created_at
+            if thread.owner_id == user.id and thread.name == name and created and created >= since:
+                log.info("delivery %d: adopting forum post %d", d.id, thread.id)
+                return thread.id
+        return None
+
+    async def _edit(self, item: WorkItem) -> bool:
+        d = item.delivery
+        if not item.edit_on_update:
+            await self.store.drop_edit(d.id, None)
+            return True
+        if item.article_status != "published":
+            # Withdrawn: the posts stay as they were.
+            await self.store.drop_edit(d.id, f"article {item.article_status}")
+            return True
+        assert d.message_id is not None and d.message_channel_id is not None
+        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_id)
+        role = item.mention_role_id if target.may_mention else None
+        article = article_from_data(json.loads(item.article_json))
+        body = self._render(article, d.article_id, item.article_version, item.color, role)
+        try:
+            await self.sender.edit(d.message_channel_id, d.message_id, body)
+        except discord.HTTPException as error:
+            return await self._refused(d, Refusal.of(error), editing=True)
+        await self.store.mark_edited(d.id, item.article_version, self._now())
+        log.debug("delivery %d: edited to version %d", d.id, item.article_version)
+        return True
+
+    async def _crosspost(self, item: WorkItem) -> bool:
+        d = item.delivery
+        assert d.message_id is not None
+        if d.attempts >= MAX_SIDE_ATTEMPTS:
+            await self.store.mark_crossposted(d.id, ok=False, error="crosspost: too many attempts")
+            return True
+        try:
+            await asyncio.wait_for(
+                self.sender.crosspost(d.channel_id, d.message_id), timeout=CROSSPOST_TIMEOUT
+            )
+        except TimeoutError:
+            # Most likely Discord's 10 crossposts per hour: try again later.
+            await self._retry(d, "crosspost waiting on Discord", at_least=60.0)
+            return True
+        except discord.HTTPException as error:
+            refusal = Refusal.of(error)
+            verdict = classify(refusal.status, refusal.code, editing=True)
+            if verdict is Verdict.DONE:
+                await self.store.mark_crossposted(d.id, ok=True, error=None)
+            elif verdict is Verdict.RETRY:
+                await self._retry(d, f"crosspost: {refusal}")
+            else:
+                log.warning("delivery %d: crosspost refused: %s", d.id, refusal)
+                await self.store.mark_crossposted(d.id, ok=False, error=f"crosspost: {refusal}")
+            return True
+        await self.store.mark_crossposted(d.id, ok=True, error=None)
+        return True
+
+    async def _refused(self, d: Delivery, refusal: Refusal, *, editing: bool) -> bool:
+        verdict = classify(refusal.status, refusal.code, editing=editing)
+        if verdict is Verdict.PAUSE:
+            await self._pause(d, _reason(refusal))
+            return False
+        if verdict is Verdict.RETRY:
+            log.warning("delivery %d to channel %d: %s; will retry", d.id, d.channel_id, refusal)
+            await self._retry(d, str(refusal))
+            return False
+        if d.state == SENT:
+            # The message is gone, or Discord will not take the edit: keep the post.
+            await self.store.drop_edit(d.id, str(refusal))
+            return True
+        log.error("delivery %d to channel %d refused for good: %s", d.id, d.channel_id, refusal)
+        await self.store.finish_delivery(d.id, FAILED, str(refusal))
+        return True
+
+    async def _retry(self, d: Delivery, error: str, *, at_least: float = 0.0) -> None:
+        delay = max(at_least, backoff_delay(d.attempts + 1, rand=self._rand()))
+        await self.store.retry_later(
+            d.id, self._now() + timedelta(seconds=delay), error, self._now()
+        )
+
+    async def _pause(self, d: Delivery, reason: str) -> None:
+        """Stop delivering to the channel; the moderators are told once."""
+        now = self._now()
+        if await self.store.pause_subscription(d.guild_id, d.channel_id, reason, now):
+            log.warning(
+                "paused delivery to channel %d (guild %d): %s", d.channel_id, d.guild_id, reason
+            )
+            await self.store.add_notice(d.subscription_id, d.guild_id, d.channel_id, reason, now)
+            self.wake()
+
+    def _render(
+        self,
+        article: Article,
+        article_id: int,
+        version: int,
+        color: int | None,
+        role: int | None,
+        *,
+        test: bool = False,
+    ) -> dict[str, Any]:
+        """``render_message`` for this channel (cached: a fan-out renders one body per
+        colour and role, not one per channel). Returns a fresh copy."""
+        key = (article_id, version, color, role, test)
+        body = self._renders.get(key)
+        if body is None:
+            if len(self._renders) >= _RENDER_CACHE:
+                self._renders.clear()
+            body = render_message(article, color=color, mention_role_id=role, test=test)
+            self._renders[key] = body
+        return copy.deepcopy(body)
+
+    # -- notices to moderators -------------------------------------------------------------
+
+    async def _send_notices(self) -> None:
+        try:
+            while not self._closing:
+                notices = await self.store.due_notices(self._now())
+                if not notices:
+                    return
+                for notice in notices:
+                    await self._send_notice(notice)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("sending notices failed")
+        finally:
+            self._notices = None
+            self._wake.set()
+
+    async def _send_notice(self, notice: Notice) -> None:
+        now = self._now()
+        candidates = notice_channels(self.client, notice.guild_id, notice.channel_id)
+        if not candidates:
+            log.warning(
+                "no channel to tell guild %d that delivery to %d stopped: %s",
+                notice.guild_id,
+                notice.channel_id,
+                notice.reason,
+            )
+            await self.store.finish_notice(notice.id, None, now)
+            return
+        body = {
+            "content": notice_text(notice.channel_id, notice.reason),
+            "allowed_mentions": {"parse": []},
+            "nonce": f"notice-{notice.id:x}",
+            "enforce_nonce": True,
+        }
+        for channel_id in candidates:
+            try:
+                await self.sender.post(channel_id, body)
+            except discord.HTTPException as error:
+                refusal = Refusal.of(error)
+                if classify(refusal.status, refusal.code) is Verdict.PAUSE:
+                    continue  # that channel is closed to the bot too: try the next one
+                return await self._retry_notice(notice, str(refusal))
+            except TRANSIENT as error:
+                return await self._retry_notice(notice, repr(error))
+            await self.store.finish_notice(notice.id, channel_id, self._now())
+            log.info(
+                "told guild %d in %d that delivery to %d stopped",
+                notice.guild_id,
+                channel_id,
+                notice.channel_id,
+            )
+            return
+        await self.store.finish_notice(notice.id, None, self._now())
+
+    async def _retry_notice(self, notice: Notice, error: str) -> None:
+        if notice.attempts + 1 >= MAX_SIDE_ATTEMPTS:
+            log.warning("giving up a notice to guild %d: %s", notice.guild_id, error)
+            await self.store.finish_notice(notice.id, None, self._now())
+            return
+        delay = backoff_delay(notice.attempts + 1, rand=self._rand())
+        await self.store.retry_notice(notice.id, self._now() + timedelta(seconds=delay))
+
+
+def _reason(refusal: Refusal) -> str:
+    return pause_reason(refusal.status, refusal.code, refusal.text)

@@ -1,0 +1,88 @@
+"""The requests delivery makes, through discord.py's HTTP client and the global pacer.
+
+Bodies go out exactly as given (``render_message``'s dict, plus the nonce): the
+low-level ``client.http`` calls send the JSON as is, where ``channel.send`` would
+rebuild it from ``discord.Embed`` objects. discord.py still does the rest: per-route
+buckets from Discord's headers, waiting out 429s, retrying 500/502/504.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import discord
+from discord.http import MultipartParameters
+
+from bot.delivery.limiter import RateLimiter
+
+log = logging.getLogger(__name__)
+
+#: Failures that mean "try again later": the network, or Discord's edge.
+TRANSIENT = (aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why Discord refused a request: HTTP status, JSON error code, message."""
+
+    status: int
+    code: int
+    text: str
+
+    @classmethod
+    def of(cls, error: discord.HTTPException) -> Refusal:
+        """The refusal carried by a discord.py HTTP exception."""
+        return cls(int(error.status), int(error.code or 0), str(error.text or ""))
+
+    def __str__(self) -> str:
+        detail = f" {self.code}" if self.code else ""
+        return f"{self.status}{detail} {self.text}".strip()
+
+
+def _params(payload: dict[str, Any]) -> MultipartParameters:
+    return MultipartParameters(payload=payload, multipart=None, files=None)
+
+
+class Sender:
+    """Delivery's requests to Discord; each one first waits for a slot of the pacer."""
+
+    def __init__(self, client: discord.Client, limiter: RateLimiter) -> None:
+        self.client = client
+        self.limiter = limiter
+
+    async def post(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /channels/{id}/messages``; returns the message."""
+        await self.limiter.acquire()
+        data = await self.client.http.send_message(channel_id, params=_params(body))
+        return dict(data)
+
+    async def edit(self, channel_id: int, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        """``PATCH /channels/{id}/messages/{message_id}``; returns the message."""
+        await self.limiter.acquire()
+        data = await self.client.http.edit_message(channel_id, message_id, params=_params(body))
+        return dict(data)
+
+    async def crosspost(self, channel_id: int, message_id: int) -> dict[str, Any]:
+        """``POST .../messages/{message_id}/crosspost``: publish to following servers."""
+        await self.limiter.acquire()
+        data = await self.client.http.publish_message(channel_id, message_id)
+        return dict(data)
+
+    async def forum_post(
+        self, forum_id: int, name: str, tag_ids: Sequence[int], body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``POST /channels/{forum}/threads``: a new post (thread with its first message).
+
+        Returns the thread, whose ``message`` is the starter message (same id).
+        """
+        payload: dict[str, Any] = {"name": name, "message": body}
+        if tag_ids:
+            payload["applied_tags"] = [str(t) for t in tag_ids]
+        await self.limiter.acquire()
+        data = await self.client.http.start_thread_in_forum(forum_id, params=_params(payload))
+        return dict(data)
