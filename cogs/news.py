@@ -223,7 +223,9 @@ def quiet_autocomplete(
     return wrapper
 
 
+# Lookups are for the members of servers the bot is in, not for DMs with the bot.
 @app_commands.allowed_installs(guilds=True, users=False)
+@app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
 class News(commands.GroupCog, group_name="news", group_description="Look up articles"):
     """Lookups anyone can use."""
 
