@@ -3,11 +3,14 @@
 Pure: text in, an :class:`Article` or an :class:`ArticleError` out, nothing else.
 
 Front matter may be YAML (``---``), TOML (``+++``) or JSON (a ``{...}`` object at
-the start of the file), as Hugo reads it. The body is parsed with markdown-it-py
-(CommonMark + strikethrough). Only the block structure is parsed up front, and only
-as far as needed: the parse stops once the "Key Takeaways" list (or, for the
-fallback lede, the first real paragraph) has been seen, and the inline parser only
-runs on the few blocks that are actually used.
+the start of the file), as Hugo reads it; the common flat shape of YAML and TOML
+front matter is read by a shortcut with exactly the parsers' result. The body is
+parsed with markdown-it-pyrs (markdown-it.rs: CommonMark + strikethrough), and only
+the parts of it that matter: the sections that spell "takeaway", and without
+takeaways the opening blocks up to the first real paragraph (see "fast path" below
+for when the whole body is parsed instead). Text that could nest deeper than a few
+hundred levels is refused ("markdown nested too deeply"): the Rust parser would
+overflow the stack.
 
 Takeaways: the list right under a heading that reads "Key Takeaways" (any level,
 ATX or setext, any case, singular too, an optional colon and decoration such as an
@@ -44,20 +47,20 @@ kept as written. Multilingual file names (``post.fr.md``) are not special-cased.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import tomllib
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import yaml
 from frontmatter.default_handlers import BaseHandler, JSONHandler, YAMLHandler
-from markdown_it import MarkdownIt
-from markdown_it.rules_block import StateBlock
-from markdown_it.rules_core import StateCore
-from markdown_it.token import Token
+from markdown_it_pyrs import MarkdownIt, Node
 
 from bot.articles.dates import parse_date
 from bot.articles.decode import DEFAULT_MAX_BYTES, decode_text
@@ -124,13 +127,271 @@ _YAMLLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 _YAMLLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
+# Most front matter is a flat list of "key: value" lines: strings, dates, booleans,
+# lists of strings. Loading it through PyYAML (even its C parser) or tomllib costs
+# more than everything else in an article, so that shape is read directly, with the
+# very same result: YAML scalars are resolved and built by PyYAML's own resolver and
+# constructors. Anything else (nesting, multi-line or escaped strings, anchors,
+# comments after values, tables, duplicate TOML keys ...) returns None, and the real
+# parser reads the text, errors and all.
+_YAML_KEY_LINE = re.compile(r"([A-Za-z_][\w-]*):(?: +(.*))?")
+_YAML_ITEM_LINE = re.compile(r"( *)- +(.*)")
+_YAML_DOUBLE = re.compile(r'"([^"\\]*)"')
+_YAML_SINGLE = re.compile(r"'((?:[^']|'')*)'")
+_YAML_FLOW_ITEM = re.compile(
+    r""" *(?:"([^"\\]*)"|'((?:[^']|'')*)'|([^\s,\[\]{}#"'&*!|>%@`?:\-][^,\[\]{}#:]*?)) *(,|$)"""
+)
+# Characters the fast path leaves to PyYAML: tabs, the line breaks YAML 1.1 adds to
+# "\n" (NEL, LS, PS), the byte order mark and whatever PyYAML finds non-printable.
+_YAML_UNUSUAL = re.compile(
+    "[^\n -~\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+_YAML_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_YAML_STR = "tag:yaml.org,2002:str"
+_YAML_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+# The most common timestamps, which PyYAML's resolver reads as such: 2026-02-03,
+# 2026-02-03T19:00:14Z, 2026-02-03T19:00:14-05:00.
+_ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d(?:T\d\d:\d\d:\d\d(?:Z|[+-]\d\d:\d\d))?", re.ASCII)
+_YAML_CONSTRUCTOR: Final = yaml.constructor.SafeConstructor()
+_YAML_BUILDERS: Final[dict[str, Callable[[Any], Any]]] = {
+    "tag:yaml.org,2002:null": _YAML_CONSTRUCTOR.construct_yaml_null,
+    "tag:yaml.org,2002:bool": _YAML_CONSTRUCTOR.construct_yaml_bool,
+    "tag:yaml.org,2002:int": _YAML_CONSTRUCTOR.construct_yaml_int,
+    "tag:yaml.org,2002:float": _YAML_CONSTRUCTOR.construct_yaml_float,
+    "tag:yaml.org,2002:timestamp": lambda node: _construct_timestamp(_YAML_CONSTRUCTOR, node),
+}
+_NOT_SIMPLE = object()  # a value the fast path does not read
+
+
+def _yaml_plain(text: str) -> Any:
+    """A plain (unquoted) YAML scalar, resolved and built as PyYAML does."""
+    if ": " in text or " #" in text or text.endswith(":") or text[0] in _YAML_PLAIN_START:
+        return _NOT_SIMPLE
+    if _ISO_TIMESTAMP.fullmatch(text) is not None:
+        # Dates resolve to timestamps; fromisoformat() builds the same value faster.
+        try:
+            return (datetime if len(text) > 10 else date).fromisoformat(text)
+        except ValueError:
+            return _construct_timestamp(_YAML_CONSTRUCTOR, yaml.ScalarNode(_YAML_TIMESTAMP, text))
+    tag = _resolve_plain(text)
+    if tag == _YAML_STR:
+        return text
+    build = _YAML_BUILDERS.get(tag)
+    if build is None:
+        return _NOT_SIMPLE  # "<<", "=" and friends
+    return build(yaml.ScalarNode(tag, text))
+
+
+def _resolve_plain(text: str) -> str:
+    tag = _RESOLVE_MEMO.get((text, True, False))
+    if tag is None:
+        tag = _base_resolve(_YAMLLoader, yaml.ScalarNode, text, (True, False))
+        if len(text) <= 64 and len(_RESOLVE_MEMO) < _RESOLVE_MEMO_MAX:
+            _RESOLVE_MEMO[(text, True, False)] = tag
+    return tag
+
+
+def _yaml_scalar(text: str) -> Any:
+    first = text[0]
+    if first == '"':
+        match = _YAML_DOUBLE.fullmatch(text)
+        return match.group(1) if match else _NOT_SIMPLE
+    if first == "'":
+        match = _YAML_SINGLE.fullmatch(text)
+        return match.group(1).replace("''", "'") if match else _NOT_SIMPLE
+    return _yaml_plain(text)
+
+
+def _yaml_flow_list(text: str) -> Any:
+    inner = text[1:-1]
+    if not inner.strip():
+        return []
+    items: list[Any] = []
+    pos = 0
+    while pos < len(inner):
+        match = _YAML_FLOW_ITEM.match(inner, pos)
+        if match is None or match.end() == pos:
+            return _NOT_SIMPLE
+        double, single, plain, comma = match.groups()
+        if double is not None:
+            items.append(double)
+        elif single is not None:
+            items.append(single.replace("''", "'"))
+        else:
+            value = _yaml_plain(plain)
+            if value is _NOT_SIMPLE:
+                return _NOT_SIMPLE
+            items.append(value)
+        pos = match.end()
+        if not comma:
+            break
+        if not inner[pos:].strip():
+            return _NOT_SIMPLE  # a trailing comma
+    return items if pos >= len(inner) else _NOT_SIMPLE
+
+
+def _simple_yaml(fm: str) -> dict[str, Any] | None:
+    """``fm`` as PyYAML would load it, when it is flat "key: value" lines; else None."""
+    if fm.isascii():
+        if not fm.replace("\n", "").isprintable():  # control characters, tabs
+            return None
+    elif _YAML_UNUSUAL.search(fm) is not None:
+        return None
+    data: dict[str, Any] = {}
+    lines = fm.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line.strip() or line[0] == "#":
+            continue
+        match = _YAML_KEY_LINE.fullmatch(line)
+        if match is None:
+            return None
+        key, text = match.groups()
+        text = text.rstrip(" ") if text else text
+        if _resolve_plain(key) != _YAML_STR:
+            return None  # "true:", "null:", "2024:" are not text keys
+        value: Any
+        if text:
+            if text[0] == "[" and text[-1] == "]":
+                value = _yaml_flow_list(text)
+            else:
+                value = _yaml_scalar(text)
+        else:
+            # Nothing after the colon: null, or a block list of scalars.
+            items: list[Any] = []
+            indent: str | None = None
+            while i < len(lines) and (item := _YAML_ITEM_LINE.fullmatch(lines[i])):
+                if indent is None:
+                    indent = item.group(1)
+                elif item.group(1) != indent:
+                    return None
+                text = item.group(2).rstrip(" ")
+                items.append(_yaml_scalar(text) if text else _NOT_SIMPLE)
+                i += 1
+            if i < len(lines) and lines[i][:1] in (" ", "-"):
+                return None  # something nested or multi-line
+            value = items if indent is not None else None
+            if any(v is _NOT_SIMPLE for v in items):
+                return None
+        if value is _NOT_SIMPLE:
+            return None
+        data[key] = value
+    return data or None
+
+
+_TOML_LINE = re.compile(r"([A-Za-z0-9_-]+)[ \t]*=[ \t]*(.*)")
+_TOML_BASIC = re.compile(r'"([^"\\\x00-\x08\x0a-\x1f\x7f]*)"')
+_TOML_LITERAL = re.compile(r"'([^'\x00-\x08\x0a-\x1f\x7f]*)'")
+_TOML_INTEGER = re.compile(r"[+-]?(?:0|[1-9](?:_?[0-9])*)")
+_TOML_DATETIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?)?"
+)
+_TOML_ITEM = re.compile(
+    r"""[ \t]*(?:"([^"\\\x00-\x08\x0a-\x1f\x7f]*)"|'([^'\x00-\x08\x0a-\x1f\x7f]*)')[ \t]*(,|$)"""
+)
+
+
+def _toml_value(text: str) -> Any:
+    first = text[:1]
+    if first == '"':
+        match = _TOML_BASIC.fullmatch(text)
+        return match.group(1) if match else _NOT_SIMPLE
+    if first == "'":
+        match = _TOML_LITERAL.fullmatch(text)
+        return match.group(1) if match else _NOT_SIMPLE
+    if text in ("true", "false"):
+        return text == "true"
+    if first == "[" and text[-1:] == "]":
+        items: list[Any] = []
+        inner = text[1:-1]
+        pos = 0
+        while inner[pos:].strip(" \t"):
+            match = _TOML_ITEM.match(inner, pos)
+            if match is None:
+                return _NOT_SIMPLE
+            items.append(match.group(1) if match.group(1) is not None else match.group(2))
+            pos = match.end()
+            if not match.group(3):
+                break
+        return items if not inner[pos:].strip(" \t") else _NOT_SIMPLE
+    if _TOML_INTEGER.fullmatch(text):
+        return int(text.replace("_", ""))
+    match = _TOML_DATETIME.fullmatch(text)
+    if match is None:
+        return _NOT_SIMPLE
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    try:
+        if hour is None:
+            return date(int(year), int(month), int(day))
+        micros = int(fraction.ljust(6, "0")[:6]) if fraction else 0
+        tz: tzinfo | None = None
+        if zulu:
+            tz = UTC
+        elif sign:
+            tz = _toml_offset(sign, off_h, off_m)
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second), micros, tz
+        )
+    except ValueError:
+        return _NOT_SIMPLE  # tomllib words the error
+
+
+@functools.lru_cache(maxsize=64)
+def _toml_offset(sign: str, hours: str, minutes: str) -> timezone:
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-offset if sign == "-" else offset)
+
+
+def _simple_toml(fm: str) -> dict[str, Any] | None:
+    """``fm`` as tomllib would load it, when it is flat "key = value" lines; else None."""
+    data: dict[str, Any] = {}
+    for line in fm.split("\n"):
+        if not line.strip(" \t") or line.lstrip(" \t")[0] == "#":
+            if any((c < " " and c != "\t") or c == "\x7f" for c in line):
+                return None
+            continue
+        match = _TOML_LINE.fullmatch(line)
+        if match is None:
+            return None
+        key, text = match.groups()
+        value = _toml_value(text.rstrip(" \t"))
+        if value is _NOT_SIMPLE or key in data:
+            return None
+        data[key] = value
+    return data or None
+
+
+def _split_fenced(boundary: re.Pattern[str], fence: str, text: str) -> tuple[str, str]:
+    """python-frontmatter's ``boundary.split(text, 2)`` (front matter, then content),
+    with the closing fence found by a literal search: the regex alone walks the front
+    matter one character at a time."""
+    opening = boundary.match(text)
+    if opening is None:
+        raise ValueError("no opening fence")
+    pos = opening.end()
+    while (line := text.find("\n" + fence, pos)) >= 0:
+        closing = boundary.match(text, line + 1)
+        if closing is not None:
+            return text[opening.end() : line + 1], text[closing.end() :]
+        pos = line + 1
+    raise ValueError("no closing fence")
+
+
 class _YAML(YAMLHandler):
     """python-frontmatter's YAML handler (``---`` fences), on the loader above."""
 
     name = "YAML"
 
+    def split(self, text: str) -> tuple[str, str]:
+        assert self.FM_BOUNDARY is not None
+        return _split_fenced(self.FM_BOUNDARY, "---", text)
+
     def load(self, fm: str, **kwargs: object) -> Any:
-        return yaml.load(fm, Loader=_YAMLLoader)
+        simple = _simple_yaml(fm)
+        return simple if simple is not None else yaml.load(fm, Loader=_YAMLLoader)
 
 
 class _TOML(BaseHandler):
@@ -140,8 +401,12 @@ class _TOML(BaseHandler):
     FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
     START_DELIMITER = END_DELIMITER = "+++"
 
+    def split(self, text: str) -> tuple[str, str]:
+        return _split_fenced(self.FM_BOUNDARY, "+++", text)
+
     def load(self, fm: str, **kwargs: object) -> Any:
-        return tomllib.loads(fm)
+        simple = _simple_toml(fm)
+        return simple if simple is not None else tomllib.loads(fm)
 
 
 class _JSON(JSONHandler):
@@ -317,16 +582,85 @@ def _image(fm: Mapping[str, Any], site_url: str | None) -> str | None:
         value = next((v for v in value if v is not None and v != ""), None)
     if value is None:
         return None
-    return absolute_url(_scalar_text(value, key), site_url)
+    return _absolute(_scalar_text(value, key), site_url)
+
+
+# --------------------------------------------------------------------------- urls
+
+# absolute_url() (urljoin, then urlsplit to check the result) is exact but slow, and
+# every article resolves a few URLs. The common shapes are joined here directly, with
+# the same result: an absolute http(s) URL of plain characters is returned as it is; a
+# root-relative or relative path of plain characters, without "//" or dot segments
+# (which urljoin would rewrite), is appended to the site's origin or folder. Anything
+# else goes to absolute_url().
+_PLAIN_URL_CHARS = r"[\w\-.~%!$&'()*+,=@"
+_ABSOLUTE_URL = re.compile(
+    r"https?://" + _PLAIN_URL_CHARS + r":]+(?:/" + _PLAIN_URL_CHARS + r":/]*)?", re.ASCII
+)
+_ROOT_PATH = re.compile(r"/" + _PLAIN_URL_CHARS + r"/]*", re.ASCII)
+_RELATIVE_PATH = re.compile(r"(?:\./)?(?![./])" + _PLAIN_URL_CHARS + r"/]+", re.ASCII)
+
+
+@functools.lru_cache(maxsize=32)
+def _site_parts(site_url: str) -> tuple[str, str] | None:
+    """The origin ("https://host") and folder ("https://host/blog/") relative links
+    join to, when the fast join is exact for this site; else None."""
+    base = site_url if site_url.endswith("/") else site_url + "/"
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    if any(c in base for c in "?#;") or "/." in parts.path or "//" in parts.path:
+        return None
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return origin, origin + parts.path
+
+
+@functools.lru_cache(maxsize=32)
+def _site_parses(site_url: str) -> bool:
+    """Whether urljoin() accepts ``site_url`` as a base (it rejects "https://[")."""
+    try:
+        urlsplit(site_url if site_url.endswith("/") else site_url + "/")
+    except ValueError:
+        return False
+    return True
+
+
+def _absolute(href: str, site_url: str | None) -> str | None:
+    """``absolute_url(href, site_url)``, faster for the usual shapes of link."""
+    href = href.strip()
+    if _ABSOLUTE_URL.fullmatch(href) is not None:
+        if site_url is None or _site_parses(site_url):
+            return href
+        return absolute_url(href, site_url)
+    if "//" not in href and "/." not in href:
+        if _ROOT_PATH.fullmatch(href) is not None:
+            if site_url is None:
+                return None
+            parts = _site_parts(site_url)
+            if parts is not None:
+                return parts[0] + href
+        elif _RELATIVE_PATH.fullmatch(href) is not None:
+            if site_url is None:
+                return None
+            parts = _site_parts(site_url)
+            if parts is not None:
+                return parts[1] + href.removeprefix("./")
+    return absolute_url(href, site_url)
 
 
 # --------------------------------------------------------------------------- permalink
 
 _PATH_PUNCTUATION = frozenset("._-~+#@%")
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~+#@%-]+")
 
 
 def _sanitise_segment(segment: str) -> str:
     """One path segment the way Hugo's ``MakePath`` writes it (lower-cased)."""
+    if _PLAIN_SEGMENT.fullmatch(segment) is not None:
+        return segment.lower()  # nothing to drop or replace: the loop below agrees
     out: list[str] = []
     pending_hyphen = False
     for ch in segment:
@@ -364,28 +698,14 @@ def _permalink(rel_path: str, slug: str | None, url: str | None) -> tuple[str, b
 
 # --------------------------------------------------------------------------- markdown
 
-_MD: Final = MarkdownIt("commonmark", {"maxNesting": 20}).enable("strikethrough")
-# Block structure only: inline content is parsed on demand for the few blocks used.
-# text_join is off too, so backslash escapes reach the renderer as `text_special`.
-_MD.core.ruler.disable(["inline", "text_join"])
+_MD: Final = MarkdownIt("commonmark").enable("strikethrough")
 
-
-def _normalize(state: StateCore) -> None:
-    """markdown-it's own normalize rule, with str.replace instead of a regex per line
-    ending (several times faster on a typical article)."""
-    src = state.src
-    if "\r" in src:
-        src = src.replace("\r\n", "\n").replace("\r", "\n")
-    if "\0" in src:
-        src = src.replace("\0", "\ufffd")
-    state.src = src
-
-
-_MD.core.ruler.at("normalize", _normalize)
-
-_SCAN_ENV_KEY: Final = "newsbot_scan"
 _TAKEAWAY = re.compile("takeaway", re.IGNORECASE)
+_TAKEAWAY_LOWER = re.compile("takeaway")
+_TAKEAWAY_BYTES = re.compile(b"takeaway", re.IGNORECASE)
 _TAKEAWAY_TITLES = frozenset({"key takeaways", "key takeaway"})
+_BACKTICKS = re.compile("`+")
+_EMPTY_ITEM = re.compile(rb"[ \t>]*(?:[-+*]|\d{1,9}[.)])[ \t]*")
 _SHORTCODES_ONLY = re.compile(r"\s*(?:\{\{[<%].*?[>%]\}\}\s*)+", re.DOTALL)
 
 # Characters whose backslash escape must survive, or Discord would read them as markup.
@@ -403,6 +723,27 @@ _TIDY_JOINED = re.compile(r"\x00(?:[ \t]*(?:,|or|and|&|/)[ \t]*\x00)+", re.IGNOR
 _TIDY_BEFORE_PUNCT = re.compile(r"[ \t]*\x00+[ \t]*(?=[,.;:!?)\]…]|$)")
 _TIDY_AT_START = re.compile(r"^[ \t]*\x00+[ \t]*[,;:]?[ \t]*")
 _TIDY_BETWEEN = re.compile(r"[ \t]*\x00+[ \t]*")
+
+# Node names of markdown-it's block rules (CommonMark); every other name is inline.
+_BLOCKS: Final = frozenset(
+    {
+        "paragraph",
+        "heading",
+        "lheading",
+        "bullet_list",
+        "ordered_list",
+        "list_item",
+        "blockquote",
+        "code_block",
+        "fence",
+        "html_block",
+        "hr",
+        "definition",
+    }
+)
+_LISTS: Final = frozenset({"bullet_list", "ordered_list"})
+_HEADINGS: Final = frozenset({"heading", "lheading"})
+_WRAPPERS: Final = {"strong": "**", "em": "*", "strikethrough": "~~"}
 
 
 def _tidy(text: str) -> str:
@@ -443,21 +784,30 @@ def _wrap(marker: str, inner: str) -> str:
     return f"{lead}{marker}{core}{marker}{trail}"
 
 
-def _plain(tokens: Sequence[Token]) -> str:
-    """The text of inline tokens with all markup dropped (image alt text included)."""
+def _content(node: Node) -> str:
+    """The text of a ``text`` / ``text_special`` node, or of a code span."""
+    if node.name == "code_inline":
+        return "".join(_content(child) for child in node.children)
+    content = node.meta.get("content", "")
+    return content if isinstance(content, str) else ""
+
+
+def _plain(nodes: Sequence[Node]) -> str:
+    """The text of inline nodes with all markup dropped (image alt text included)."""
     parts: list[str] = []
-    for tok in tokens:
-        if tok.type in ("text", "text_special", "code_inline"):
-            parts.append(tok.content)
-        elif tok.type in ("softbreak", "hardbreak"):
+    for node in nodes:
+        name = node.name
+        if name in ("text", "text_special", "code_inline"):
+            parts.append(_content(node))
+        elif name in ("softbreak", "hardbreak"):
             parts.append(" ")
-        elif tok.type == "image" and tok.children:
-            parts.append(_plain(tok.children))
+        elif name != "html_inline":
+            parts.append(_plain(node.children))
     return "".join(parts)
 
 
 def _link_target(href: str, site_url: str | None) -> str | None:
-    url = absolute_url(href, site_url)
+    url = _absolute(href, site_url)
     if url is None:
         return None
     # Discord's masked-link syntax ends at the first ')' or whitespace.
@@ -467,10 +817,15 @@ def _link_target(href: str, site_url: str | None) -> str | None:
 def _masked_link(text: str, href: str, site_url: str | None) -> str:
     """A link or image in Discord's ``[text](url)`` form, or what is left of it."""
     plain = _MARKUP_CHARS.sub("", text).strip()
-    if is_placeholder_link(plain, href):
+    placeholder_text = is_placeholder_link(plain, "")
+    # Only a path naming "slug" or "example" can be a placeholder's: spare urlsplit.
+    folded = href.casefold()
+    if placeholder_text or (
+        ("slug" in folded or "example" in folded) and is_placeholder_link(plain, href)
+    ):
         # "[Keyword](/articles/slug)" carries nothing: drop it. "[Paris](/x/slug)"
         # keeps its words but not the dead link.
-        return _DROPPED if is_placeholder_link(plain, "") or not plain else text
+        return _DROPPED if placeholder_text or not plain else text
     target = _link_target(href, site_url)
     if target is None or not plain:
         return text
@@ -478,74 +833,64 @@ def _masked_link(text: str, href: str, site_url: str | None) -> str:
     return f"[{label}]({target})"
 
 
-def _render_inline(tokens: Sequence[Token], site_url: str | None) -> str:
-    """Inline tokens -> Discord Markdown (the rules are in the module docstring)."""
-    out: list[str] = []
-    stack: list[tuple[Token, list[str]]] = []
-    in_link = 0
-    for tok in tokens:
-        kind = tok.type
-        if kind == "text":
-            out.append(tok.content)
-        elif kind == "text_special":
-            content = tok.content
-            if tok.markup and content in _DISCORD_SPECIAL:
+def _url(node: Node) -> str:
+    url = node.meta.get("url", "")
+    return url if isinstance(url, str) else ""
+
+
+def _render_nodes(
+    nodes: Sequence[Node], site_url: str | None, out: list[str], in_link: bool
+) -> None:
+    for node in nodes:
+        name = node.name
+        if name == "text":
+            out.append(node.meta.get("content", ""))
+        elif name in _WRAPPERS:
+            inner: list[str] = []
+            _render_nodes(node.children, site_url, inner, in_link)
+            out.append(_wrap(_WRAPPERS[name], "".join(inner)))
+        elif name == "softbreak" or name == "hardbreak":
+            out.append(" ")
+        elif name == "link":
+            inner = []
+            _render_nodes(node.children, site_url, inner, True)
+            out.append(_masked_link("".join(inner), _url(node), site_url))
+        elif name == "text_special":
+            # Backslash escapes and entities: "\*" must stay escaped, or Discord would
+            # read the character as markup.
+            meta = node.meta
+            content = meta.get("content", "")
+            if meta.get("markup") and content in _DISCORD_SPECIAL:
                 out.append("\\" + content)
             else:
                 out.append(content)
-        elif kind in ("softbreak", "hardbreak"):
-            out.append(" ")
-        elif kind == "code_inline":
-            out.append(_code_span(tok.content))
-        elif kind in ("strong_open", "em_open", "s_open", "link_open"):
-            stack.append((tok, out))
-            out = []
-            if kind == "link_open":
-                in_link += 1
-        elif kind in ("strong_close", "em_close", "s_close", "link_close") and stack:
-            opener, parent = stack.pop()
-            inner = "".join(out)
-            out = parent
-            if opener.type == "strong_open":
-                out.append(_wrap("**", inner))
-            elif opener.type == "em_open":
-                out.append(_wrap("*", inner))
-            elif opener.type == "s_open":
-                out.append(_wrap("~~", inner))
-            else:
-                in_link -= 1
-                href = str(opener.attrs.get("href", ""))
-                if opener.markup == "autolink":
-                    out.append(_link_target(href, None) or inner)
-                else:
-                    out.append(_masked_link(inner, href, site_url))
-        elif kind == "image":
-            alt = " ".join(_plain(tok.children or ()).split())
+        elif name == "code_inline":
+            out.append(_code_span(_content(node)))
+        elif name == "autolink":
+            inner = []
+            _render_nodes(node.children, site_url, inner, True)
+            out.append(_link_target(_url(node), None) or "".join(inner))
+        elif name == "image":
+            alt = " ".join(_plain(node.children).split())
             if in_link:
                 out.append(alt)
             else:
-                src = str(tok.attrs.get("src", ""))
-                out.append(_masked_link(alt, src, site_url) if alt else "")
-        elif kind == "html_inline":
-            # Raw HTML is dropped; the text between tags is ordinary text tokens.
-            out.append(" " if tok.content[:3].lower() == "<br" else _HTML)
-    while stack:  # unbalanced input cannot happen with markdown-it, but stay total
-        _, parent = stack.pop()
-        out = [*parent, *out]
-    return _tidy("".join(out)).strip()
+                out.append(_masked_link(alt, _url(node), site_url) if alt else "")
+        elif name == "html_inline":
+            # Raw HTML is dropped; the text between tags is ordinary text nodes.
+            content = node.meta.get("content", "")
+            is_break = isinstance(content, str) and content[:3].lower() == "<br"
+            out.append(" " if is_break else _HTML)
 
 
-# Characters that can start an inline construct (CommonMark + strikethrough): text
-# without any of them is a single text token, and the inline parser is skipped.
-_INLINE_MARKUP = re.compile(r"[\n!&*<\[\\\]_`~]")
-
-
-def _inline_tokens(content: str, env: dict[str, Any]) -> list[Token]:
-    if _INLINE_MARKUP.search(content) is None:
-        return [Token("text", "", 0, content=content)]
-    tokens: list[Token] = []
-    _MD.inline.parse(content, _MD, env, tokens)
-    return tokens
+def _render_inline(nodes: Sequence[Node], site_url: str | None, *, sentinel: bool = False) -> str:
+    """Inline nodes -> Discord Markdown (the rules are in the module docstring)."""
+    out: list[str] = []
+    _render_nodes(nodes, site_url, out, False)
+    text = "".join(out)
+    if sentinel:
+        text = text.replace(_SENTINEL, "")
+    return _tidy(text).strip()
 
 
 def _is_takeaways_title(text: str) -> bool:
@@ -559,207 +904,551 @@ def _is_takeaways_title(text: str) -> bool:
     return text[start:end] in _TAKEAWAY_TITLES
 
 
-_HEADING_LIKE = frozenset(
-    {"text", "text_special", "softbreak", "hardbreak"}
-    | {"strong_open", "strong_close", "em_open", "em_close"}
-)
+_HEADING_LIKE = frozenset({"text", "text_special", "softbreak", "hardbreak", "strong", "em"})
 
 
-def _is_takeaways_paragraph(tokens: Sequence[Token]) -> bool:
+def _only_heading_like(nodes: Sequence[Node]) -> bool:
+    return all(n.name in _HEADING_LIKE and _only_heading_like(n.children) for n in nodes)
+
+
+def _is_takeaways_paragraph(nodes: Sequence[Node]) -> bool:
     """A paragraph standing in for a heading: "**Key Takeaways:**", "__Key
     Takeaways__", "**Key Takeaways**:" or plain "Key Takeaways:"."""
-    return all(t.type in _HEADING_LIKE for t in tokens) and _is_takeaways_title(_plain(tokens))
+    return _only_heading_like(nodes) and _is_takeaways_title(_plain(nodes))
 
 
-def _is_lede_candidate(tokens: Sequence[Token]) -> bool:
+def _flatten(nodes: Sequence[Node], out: list[tuple[str, Node]]) -> None:
+    """Inline nodes as markdown-it's flat token stream: ``(kind, node)`` pairs, with
+    ``*_open`` / ``*_close`` around the children of strong, em, links ..."""
+    for node in nodes:
+        name = node.name
+        if name in _WRAPPERS or name in ("link", "autolink"):
+            kind = "link" if name == "autolink" else name
+            out.append((kind + "_open", node))
+            _flatten(node.children, out)
+            out.append((kind + "_close", node))
+        else:
+            out.append((name, node))
+
+
+def _is_lede_candidate(nodes: Sequence[Node]) -> bool:
     """False for paragraphs that are not prose: only images, or one bold run that
     serves as a heading ("**Introduction**")."""
-    meaningful = [t for t in tokens if not (t.type == "text" and not t.content.strip())]
-    meaningful = [t for t in meaningful if t.type not in ("softbreak", "hardbreak")]
+    tokens: list[tuple[str, Node]] = []
+    _flatten(nodes, tokens)
+    meaningful = [
+        (kind, node)
+        for kind, node in tokens
+        if kind not in ("softbreak", "hardbreak")
+        and not (kind == "text" and not _content(node).strip())
+    ]
     if not meaningful:
         return False
-    if all(t.type in ("image", "link_open", "link_close", "html_inline") for t in meaningful):
+    if all(kind in ("image", "link_open", "link_close", "html_inline") for kind, _ in meaningful):
         return False
-    first, last = meaningful[0], meaningful[-1]
-    if first.type == "strong_open" and last.type == "strong_close":
+    if meaningful[0][0] == "strong_open" and meaningful[-1][0] == "strong_close":
         depth = 0
-        for tok in meaningful[:-1]:
-            depth += tok.nesting if tok.type in ("strong_open", "strong_close") else 0
+        for kind, _ in meaningful[:-1]:
+            depth += 1 if kind == "strong_open" else -1 if kind == "strong_close" else 0
             if depth == 0:
                 return True  # the bold run closes before the end: real prose
         return False
     return True
 
 
-def _block_end(tokens: Sequence[Token], start: int) -> int:
-    """Index just past the top-level block that starts at ``start``."""
-    if tokens[start].nesting != 1:
-        return start + 1
-    level = tokens[start].level
-    for i in range(start + 1, len(tokens)):
-        if tokens[i].level == level and tokens[i].nesting == -1:
-            return i + 1
-    return len(tokens)
+def _render_list(node: Node, site_url: str | None) -> list[str]:
+    """One string per item of a list; nested lists become indented ``- `` lines inside
+    their parent item's string."""
+    items: list[str] = []
+    for item in node.children:
+        if item.name != "list_item":
+            continue
+        texts: list[str] = []
+        nested: list[str] = []
+        _collect_item(item, site_url, texts, nested)
+        text = " ".join(texts) + "".join("\n  - " + child.replace("\n", "\n  ") for child in nested)
+        if text.strip():
+            items.append(text.lstrip("\n"))
+    return items
+
+
+def _collect_item(
+    container: Node, site_url: str | None, texts: list[str], nested: list[str]
+) -> None:
+    """The text of every paragraph (or heading) in a list item, in order, and the items
+    of every list in it, whatever blocks they sit in."""
+    children = container.children
+    start = 0  # the inline nodes of a tight list's (hidden) paragraph: children[start:i]
+    for i, child in enumerate(children):
+        name = child.name
+        if name not in _BLOCKS:
+            continue
+        if start < i and (text := _render_inline(children[start:i], site_url)):
+            texts.append(text)
+        start = i + 1
+        if name in _LISTS:
+            nested.extend(_render_list(child, site_url))
+        elif name == "paragraph" or name in _HEADINGS:
+            if text := _render_inline(child.children, site_url):
+                texts.append(text)
+        elif name == "blockquote":
+            _collect_item(child, site_url, texts, nested)
+    if start < len(children) and (text := _render_inline(children[start:], site_url)):
+        texts.append(text)
+
+
+# --------------------------------------------------------------------------- nesting guard
+
+# markdown-it.rs (and the Node tree handed to Python) recurse once per level of
+# nesting, without a limit: a few tens of thousands of "> " or "*" crash the process
+# with a stack overflow, and a worker thread's stack is smaller still. Before parsing,
+# bound the depth the text could reach and refuse anything beyond a few hundred
+# levels; real articles stay well under ten. The bounds over-count (markers in code,
+# escaped characters ...), never under-count.
+_MAX_BLOCK_DEPTH: Final = 100
+_MAX_INLINE_DEPTH: Final = 200
+# A line whose leading run of container-marker characters is long enough to open
+# _MAX_BLOCK_DEPTH levels (each character opens at most two: a tab is four columns).
+_LONG_PREFIX = re.compile(r"\n[ \t>*+\-0-9.)]{" + str(_MAX_BLOCK_DEPTH // 2) + ",}")
+_PREFIX_CHARS = frozenset(" \t>*+-0123456789.)")
+_PREFIX_UNIT = re.compile(r" +|\t|>|[-+*](?=[ \t\n]|$)|\d{1,9}[.)](?=[ \t\n]|$)")
+# Where one inline content surely ends and the next begins: a blank line, or a line
+# that starts a list item able to interrupt a paragraph, or an ATX heading (in block
+# quotes too). Anything else may continue a paragraph, so it is not a split.
+_INLINE_SPLIT = re.compile(
+    r"\n[ \t]*\n|\n(?=(?: {0,3}> ?)*+ {0,3}(?:(?:[-+*]|1[.)])[ \t]+[^ \t\n]|#{1,6}(?:[ \t\n]|$)))"
+)
+# Delimiter runs that can open emphasis: followed by a non-space, and for "_" not
+# preceded by a letter or digit. Whole runs only (the look-behinds): retrying inside
+# a long run would be quadratic.
+_OPENER_RUN = re.compile(r"(?<!\*)\*++(?=[^ \t\n])|(?<!\w)_++(?=[^ \t\n])")
+
+
+def _block_depth_bound(text: str, start: int) -> float:
+    """At most how many containers (block quotes, list items) the line at ``start``
+    opens or continues: one per ``>`` or list marker, one per two columns of indent.
+    A line that opens none is no deeper than an earlier one: 0."""
+    depth = 0.0
+    opens = False
+    pos = start
+    while (unit := _PREFIX_UNIT.match(text, pos)) is not None:
+        token = unit.group()
+        if token[0] == " ":
+            depth += len(token) / 2
+        elif token == "\t":
+            depth += 2
+        else:
+            depth += 1
+            opens = True
+        pos = unit.end()
+    return depth if opens else 0.0
+
+
+def _inline_depth_bound(text: str, *, refined: bool) -> float:
+    """At most how deep inline markup can nest in ``text``: every level of emphasis
+    takes an opening and a closing ``*`` or ``_`` (strikethrough two ``~`` each),
+    every link or image a ``[``. ``refined`` counts only the runs that can open."""
+    links = text.count("~") / 4 + text.count("[")
+    if refined:
+        return links + sum(len(run) for run in _OPENER_RUN.findall(text))
+    return links + (text.count("*") + text.count("_")) / 2
+
+
+def _check_nesting(text: str) -> None:
+    """Raise :class:`ArticleError` when ``text`` could nest too deeply to parse safely."""
+    # "\n" + text: a literal first character makes the search several times faster.
+    for match in _LONG_PREFIX.finditer("\n" + text if text[:1] in _PREFIX_CHARS else text):
+        if _block_depth_bound(match.string, match.start() + 1) > _MAX_BLOCK_DEPTH:
+            raise ArticleError("markdown nested too deeply")
+    if _inline_depth_bound(text, refined=False) > _MAX_INLINE_DEPTH:
+        for chunk in _INLINE_SPLIT.split(text):
+            if (
+                _inline_depth_bound(chunk, refined=False) > _MAX_INLINE_DEPTH
+                and _inline_depth_bound(chunk, refined=True) > _MAX_INLINE_DEPTH
+            ):
+                raise ArticleError("markdown nested too deeply")
+
+
+# --------------------------------------------------------------------------- parsing
+
+# The same block rules without any inline rule: paragraphs and headings hold their
+# raw source as a single text node. It shows where each inline content ends (see
+# _guarded) and, as a last resort, stands in for a block the parser fails on.
+_BLOCK_RULES: Final = ("blockquote", "code", "fence", "heading", "hr", "lheading", "list")
+_BLOCK_MD: Final = MarkdownIt("zero").enable_many(
+    [*_BLOCK_RULES, "paragraph", "reference", "html_block"]
+)
+
+Blocks = list[tuple[Node, bytes]]
+
+
+def _is_panic(exc: BaseException) -> bool:
+    """A Rust panic inside markdown-it.rs, which pyo3 raises as a BaseException."""
+    return type(exc).__name__ == "PanicException" and not isinstance(exc, Exception)
+
+
+def _top_blocks(text: str) -> Blocks:
+    """The top-level blocks of ``text``, each with the UTF-8 bytes its ``srcmap``
+    indexes."""
+    _check_nesting(text)
+    data = text.encode()
+    if "`" in text and "[" in text:
+        # Only link and image labels make markdown-it.rs look ahead, and only backticks
+        # can then make it panic: parse such text the safe way from the start (a panic
+        # costs milliseconds, and a backtrace on stderr when RUST_BACKTRACE is set).
+        skeleton = _BLOCK_MD.tree(text)
+        return _guarded(text, data, skeleton) or _one_by_one(data, skeleton)
+    try:
+        return [(block, data) for block in _MD.tree(text).children]
+    except BaseException as exc:  # pragma: no cover - no panic without "[" and "`"
+        if not _is_panic(exc):
+            raise
+    return _one_by_one(data, _BLOCK_MD.tree(text))  # pragma: no cover
+
+
+def _guarded(text: str, data: bytes, skeleton: Node) -> Blocks | None:
+    """Parse text that could make markdown-it.rs panic, with the outcome it should have
+    had; None when its source maps are not exact enough to do that.
+
+    markdown-it.rs 0.6.0 (in markdown-it-pyrs 0.4) panics when its cache of backtick
+    runs is asked about a run longer than any it has recorded, which happens once a
+    ``[`` made it look ahead ("see [the ` key"): an index out of bounds where
+    markdown-it reads "no closer", so the run is literal text. Ending every inline
+    content with two backtick runs longer than any other puts every such question
+    inside the cache; those runs can never close anything, so they stay literal text
+    at the very end, and are cut off the text nodes again before anyone reads them.
+    ``skeleton`` is ``text`` parsed by the block rules alone: one text node per inline
+    content, which says where each ends.
+    """
+    ends: list[int] = []
+    for node in skeleton.walk():
+        if node.name == "text" and node.srcmap is not None:
+            # Exact, unless tabs inside a container shifted it: check.
+            last_line = str(node.meta.get("content")).rsplit("\n", 1)[-1].encode()
+            if not data.endswith(last_line, 0, node.srcmap[1]):
+                return None
+            ends.append(node.srcmap[1])
+    ends.sort()
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    guard = "`" * (longest + 1) + " " + "`" * (longest + 2)
+    pieces: list[bytes] = []
+    inserted_at: list[int] = []  # where each guard starts in the parsed text
+    shifts: list[int] = []  # how much longer the parsed text is after each guard
+    previous = shift = 0
+    for end in ends:
+        # A space keeps the guard off a backtick the content ends with, except after
+        # an empty list item ("*" as the last line of a paragraph), which the space
+        # and guard would turn into a list item that ends the paragraph.
+        line = data.rfind(b"\n", 0, end) + 1
+        raw = (b"" if _EMPTY_ITEM.fullmatch(data, line, end) else b" ") + guard.encode()
+        pieces += (data[previous:end], raw)
+        inserted_at.append(end + shift)
+        shift += len(raw)
+        shifts.append(shift)
+        previous = end
+    pieces.append(data[previous:])
+    try:
+        tree = _MD.tree(b"".join(pieces).decode())
+    except BaseException as exc:  # pragma: no cover - the guards prevent it
+        if not _is_panic(exc):
+            raise
+        return None
+    if [b.name for b in tree.children] != [b.name for b in skeleton.children]:
+        return None  # pragma: no cover - the guards never change the blocks
+    _strip_guards(tree, guard)
+    # Top-level source maps back to offsets in ``data``, for the raw-source checks.
+    for block in tree.children:
+        if block.srcmap is not None:
+            start, end = block.srcmap
+            block.srcmap = (
+                _unshift(start, inserted_at, ends, shifts),
+                _unshift(end, inserted_at, ends, shifts),
+            )
+    return [(block, data) for block in tree.children]
+
+
+def _one_by_one(data: bytes, skeleton: Node) -> Blocks:
+    """Parse each top-level block on its own: its lines (up to the next block) and the
+    document's link reference definitions parse exactly as they do in the document. A
+    block that cannot be parsed safely keeps its inline Markdown as raw text."""
+    starts = [
+        data.rfind(b"\n", 0, block.srcmap[0]) + 1 if block.srcmap else 0
+        for block in skeleton.children
+    ]
+    starts.append(len(data))
+    lines = [data[starts[i] : starts[i + 1]] for i in range(len(skeleton.children))]
+    definitions = b"".join(
+        b"\n\n" + piece
+        for block, piece in zip(skeleton.children, lines, strict=False)
+        if block.name == "definition"
+    )
+    blocks: Blocks = []
+    for block, piece in zip(skeleton.children, lines, strict=False):
+        if block.name == "definition":
+            continue
+        source = piece + definitions
+        text = source.decode()
+        parsed = _guarded(text, source, _BLOCK_MD.tree(text)) if "`" in text else None
+        if parsed is None:
+            try:
+                parsed = [(node, source) for node in _MD.tree(text).children]
+            except BaseException as exc:
+                if not _is_panic(exc):
+                    raise
+                parsed = [(block, data)]  # raw inline Markdown, the best left
+        blocks.extend((node, raw) for node, raw in parsed if node.name != "definition")
+    return blocks
+
+
+def _strip_guards(node: Node, guard: str) -> None:
+    """Cut the guard runs off the text nodes that end inline contents: always text at
+    the top level of an inline content, right under a paragraph, heading or list item."""
+    for child in node.children:
+        name = child.name
+        if name == "text":
+            content = child.meta.get("content")
+            if isinstance(content, str) and content.endswith(guard):
+                # Inline content never ends with a space of its own: that one is ours.
+                content = content[: -len(guard)]
+                child.meta = {
+                    **child.meta,
+                    "content": content[:-1] if content[-1:] == " " else content,
+                }
+        elif name in _BLOCKS:
+            _strip_guards(child, guard)
+
+
+def _unshift(
+    offset: int, inserted_at: Sequence[int], ends: Sequence[int], shifts: Sequence[int]
+) -> int:
+    """An offset in the guarded text as an offset in the original one: guard ``k``
+    was inserted at ``ends[k]`` and starts at ``inserted_at[k]`` in the guarded text;
+    ``shifts[k]`` is how much longer the text is from its end on."""
+    before = bisect_left(inserted_at, offset)  # guards starting before ``offset``
+    if before == 0:
+        return offset
+    # Past that guard, or inside it (then: where it was inserted).
+    return max(ends[before - 1], offset - shifts[before - 1])
+
+
+# --------------------------------------------------------------------------- the scan
 
 
 class _Scan:
-    """Walks the top-level blocks as the block parser produces them, collecting the
-    takeaways and the lede paragraph, and says when nothing more is needed."""
+    """Walks top-level blocks in document order, collecting the takeaways and the lede
+    paragraph; ``found`` once the takeaways are known."""
 
-    __slots__ = (
-        "env",
-        "found",
-        "lede",
-        "need_lede",
-        "next_hint",
-        "pending",
-        "pos",
-        "search",
-        "site_url",
-        "takeaways",
-    )
+    __slots__ = ("found", "lede", "need_lede", "pending", "search", "site_url", "takeaways")
 
     def __init__(self, *, search: bool, need_lede: bool, site_url: str | None) -> None:
         self.search = search
         self.need_lede = need_lede
         self.site_url = site_url
-        self.env: dict[str, Any] = {}
-        self.pos = 0
         self.pending = False  # the previous block was a "Key Takeaways" heading
         self.found = False
         self.takeaways: tuple[str, ...] = ()
         self.lede: str | None = None
-        self.next_hint = -1  # offset of the next "takeaway" in the source, if known
 
-    def feed(self, tokens: Sequence[Token]) -> None:
-        i = self.pos
-        while i < len(tokens) and not self.found:
-            end = _block_end(tokens, i)
-            self._block(tokens, i, end)
-            i = end
-        self.pos = i
+    def feed(self, text: str) -> None:
+        """Parse ``text`` (whole top-level blocks) and scan its blocks."""
+        try:
+            for block, data in _top_blocks(text):
+                self._block(block, data)
+                if self.found:
+                    return
+        except RecursionError:  # pragma: no cover - _check_nesting keeps trees shallow
+            raise ArticleError("markdown nested too deeply") from None
 
-    def _block(self, tokens: Sequence[Token], start: int, end: int) -> None:
-        kind = tokens[start].type
-        if self.pending and kind in ("bullet_list_open", "ordered_list_open"):
+    def _block(self, block: Node, data: bytes) -> None:
+        name = block.name
+        if name == "definition":
+            return  # link reference definitions leave no trace between blocks
+        if self.pending and name in _LISTS:
             self.pending = False
-            items = _render_list(tokens, start, end, self)
+            items = _render_list(block, self.site_url)
             if items:
                 self.takeaways = tuple(items)
                 self.found = True
             return
         self.pending = False
-        if end - start < 3 or tokens[start + 1].type != "inline":
-            return
-        content = tokens[start + 1].content
-        maybe_title = self.search and _TAKEAWAY.search(content) is not None
-        if kind == "heading_open":
-            if maybe_title:
-                self.pending = _is_takeaways_title(_plain(self.inline(content)))
-        elif kind == "paragraph_open" and (maybe_title or (self.need_lede and self.lede is None)):
-            inline = self.inline(content)
-            if maybe_title and _is_takeaways_paragraph(inline):
+        # A title must spell "takeaway" in its source: the fast path in _scan_body
+        # only looks at the parts of the document that do.
+        if name in _HEADINGS:
+            if self.search and _mentions_takeaway(block, data):
+                self.pending = _is_takeaways_title(_plain(block.children))
+        elif name == "paragraph":
+            maybe_title = self.search and _mentions_takeaway(block, data)
+            if maybe_title and _is_takeaways_paragraph(block.children):
                 self.pending = True
-            elif (
-                self.need_lede
-                and self.lede is None
-                and _is_lede_candidate(inline)
-                and not _SHORTCODES_ONLY.fullmatch(content)
-            ):
-                self.lede = _render_inline(inline, self.site_url) or None
-
-    def inline(self, content: str) -> list[Token]:
-        return _inline_tokens(content, self.env)
-
-    def finished(self, src: str, offset: int) -> bool:
-        if self.found:
-            return True
-        if self.pending or (self.need_lede and self.lede is None):
-            return False
-        if not self.search:
-            return True
-        if self.next_hint < offset:
-            match = _TAKEAWAY.search(src, offset)
-            self.next_hint = match.start() if match else len(src) + 1
-        return self.next_hint > len(src)
+            elif self.need_lede and self.lede is None:
+                inline = block.children
+                if _is_lede_candidate(inline) and not _shortcodes_only(block, data):
+                    self.lede = _render_inline(inline, self.site_url) or None
 
 
-def _render_list(tokens: Sequence[Token], start: int, end: int, scan: _Scan) -> list[str]:
-    """One string per item of the list ``tokens[start:end]``; nested lists become
-    indented ``- `` lines inside their parent item's string."""
-    items: list[str] = []
-    item_level = tokens[start].level + 1
-    i = start + 1
-    while i < end:
-        tok = tokens[i]
-        if tok.type != "list_item_open" or tok.level != item_level:
-            i += 1
-            continue
-        texts: list[str] = []
-        nested: list[str] = []
-        i += 1
-        while i < end and not (
-            tokens[i].type == "list_item_close" and tokens[i].level == item_level
-        ):
-            inner = tokens[i]
-            if inner.type in ("bullet_list_open", "ordered_list_open"):
-                sub_end = _block_end(tokens, i)
-                nested.extend(_render_list(tokens, i, sub_end, scan))
-                i = sub_end
-                continue
-            if inner.type == "inline":
-                text = _render_inline(scan.inline(inner.content), scan.site_url)
-                if text:
-                    texts.append(text)
-            i += 1
-        i += 1
-        item = " ".join(texts) + "".join("\n  - " + child.replace("\n", "\n  ") for child in nested)
-        if item.strip():
-            items.append(item.lstrip("\n"))
-    return items
+def _mentions_takeaway(block: Node, data: bytes) -> bool:
+    span = block.srcmap
+    return span is not None and _TAKEAWAY_BYTES.search(data, span[0], span[1]) is not None
 
 
-def _stop_rule(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
-    """First block rule: at top level, once the scan has what it needs, swallow the
-    rest of the document so the block parser stops there."""
-    if state.level:
+def _shortcodes_only(block: Node, data: bytes) -> bool:
+    """A paragraph made of Hugo shortcodes only (``{{< figure ... >}}``)."""
+    span = block.srcmap
+    if span is None or data.find(b"{{", span[0], span[1]) < 0:
         return False
-    scan = state.env.get(_SCAN_ENV_KEY)
-    if not isinstance(scan, _Scan):
-        return False
-    scan.feed(state.tokens)
-    if scan.finished(state.src, state.bMarks[start_line]):
-        state.line = end_line
+    return _SHORTCODES_ONLY.fullmatch(data[span[0] : span[1]].decode()) is not None
+
+
+# --------------------------------------------------------------------------- fast path
+
+# Parsing the whole body is most of the cost of an article, and almost all of it is
+# prose nobody reads: the takeaways sit in one section, the lede is the first
+# paragraph. The body is therefore cut into "regions" at lines where CommonMark is
+# certain to start a fresh top-level block, and only the regions that matter are
+# parsed. A region boundary is the start of a line that is
+#   * a top-level ATX heading ("#" .. "######" at column 0), which ends any open
+#     paragraph, list or block quote; or
+#   * preceded by a blank line, at column 0, and not a list item, so that it cannot
+#     continue a list item, an indented code block or a block quote.
+# Three things could still carry state across such a line, and the fast path gives
+# up (the whole body is parsed) whenever one of them could be involved: a fenced code
+# block or a top-level raw HTML block (either may hold blank lines and "#" lines)
+# opened before the end of a region it uses, and link reference definitions ("]:"),
+# which reach links anywhere in the document. It also gives up after a few regions
+# (an article that says "takeaway" in every paragraph): one parse is cheaper then.
+# test_markdown_fuzz.py checks that both ways agree, on generated documents.
+_LIST_MARKER = r"(?:[-+*]|\d{1,9}[.)])(?:[ \t\n]|$)"
+# The end of the line before a blank line and a fresh one, or before an ATX heading.
+_NEXT_BOUNDARY = re.compile(
+    r"\n[ \t]*\n(?![ \t\n]|" + _LIST_MARKER + r")|\n(?=#{1,6}(?:[ \t\n]|$))"
+)
+_ATX_LINE = re.compile(r"#{1,6}(?:[ \t\n]|$)")
+_FRESH_LINE = re.compile(r"(?![ \t\n]|" + _LIST_MARKER + ")")
+_BLANK = re.compile(r"[ \t]*")
+# Fence and HTML block openers, searched one by one: a pattern with a literal prefix
+# is searched several times faster than an alternation.
+_UNSAFE: Final = (re.compile("```"), re.compile("~~~"), re.compile(r"\n {0,3}<"))
+_HTML_FIRST = re.compile(" {0,3}<")
+_DEFINITION = re.compile(r"\]:")
+# Parser calls the fast path may spend before parsing everything is cheaper.
+_MAX_REGIONS: Final = 8
+
+
+def _is_boundary(body: str, line: int) -> bool:
+    """Whether a fresh top-level block surely starts at offset ``line`` (a line start
+    after 0), unless a fence or HTML block is open there."""
+    if _ATX_LINE.match(body, line) is not None:
         return True
-    return False
+    if _FRESH_LINE.match(body, line) is None:
+        return False
+    prev_end = line - 1
+    prev_start = body.rfind("\n", 0, prev_end) + 1
+    return _BLANK.fullmatch(body, prev_start, prev_end) is not None
 
 
-_MD.block.ruler.before("table", "newsbot_stop", _stop_rule)
+def _region_start(body: str, pos: int, floor: int) -> int:
+    """The last boundary at or before the line holding ``pos``, ``floor`` at least."""
+    line = max(body.rfind("\n", floor, pos) + 1, floor)
+    while line > floor and not _is_boundary(body, line):
+        line = max(body.rfind("\n", floor, line - 1) + 1, floor)
+    return line
 
 
-def _scan_body(body: str, *, need_lede: bool, site_url: str | None) -> _Scan:
-    search = _TAKEAWAY.search(body) is not None
+def _region_end(body: str, pos: int) -> int:
+    """The first boundary after the line holding ``pos`` (the end of the body if none)."""
+    newline = body.find("\n", pos)
+    if newline < 0:
+        return len(body)
+    match = _NEXT_BOUNDARY.search(body, newline)
+    return match.end() if match is not None else len(body)
+
+
+def _opens_fence_or_html(body: str, start: int, end: int) -> bool:
+    """Whether ``body[start:end]`` may open a fenced code or raw HTML block."""
+    if start == 0 and _HTML_FIRST.match(body) is not None:
+        return True
+    start = max(start - 4, 0)  # an opener across ``start`` was not seen whole
+    return any(pattern.search(body, start, end) is not None for pattern in _UNSAFE)
+
+
+def _fast_scan(body: str, folded: str, scan: _Scan) -> bool:
+    """Fill ``scan`` from the regions of ``body`` that matter; False when that cannot be
+    done safely, or would take more parser calls than parsing everything. ``folded``
+    is ``body`` lower-cased, offset for offset, to find "takeaway" quickly."""
+    safe = 0  # body[:safe] opens no fence or HTML block
+    budget = _MAX_REGIONS
+    if scan.search:
+        # Every title spells "takeaway": parse the regions holding one, in order.
+        titles = _Scan(search=True, need_lede=False, site_url=scan.site_url)
+        pos = 0
+        while (match := _TAKEAWAY_LOWER.search(folded, pos)) is not None:
+            start = _region_start(body, match.start(), pos)
+            end = _region_end(body, match.start())
+            budget -= 1
+            if budget < 0 or _opens_fence_or_html(body, safe, end):
+                return False
+            safe = end
+            if start != pos:
+                titles.pending = False  # the blocks skipped hold no title
+            titles.feed(body[start:end])
+            if titles.found:
+                scan.takeaways, scan.found = titles.takeaways, True
+                return True
+            pos = end
+    if scan.need_lede:
+        # No takeaways: the lede is the first prose paragraph, usually in region one.
+        pos = 0
+        while scan.lede is None and pos < len(body):
+            end = _region_end(body, pos)
+            budget -= 1
+            if budget < 0 or (end > safe and _opens_fence_or_html(body, safe, end)):
+                return False
+            safe = max(safe, end)
+            scan.feed(body[pos:end])
+            pos = end
+    return True
+
+
+def _scan_body(body: str, *, need_lede: bool, site_url: str | None, fast: bool = True) -> _Scan:
+    if "\0" in body:  # as CommonMark wants; done here so that byte offsets match
+        body = body.replace("\0", "\ufffd")
+    # "takeaway" in any case, found by a literal search in the lower-cased text when
+    # that keeps every offset (lower() lengthens a few characters, such as "İ").
+    folded = body.lower()
+    if len(folded) != len(body):
+        folded = _TAKEAWAY.sub("takeaway", body)
+    search = _TAKEAWAY_LOWER.search(folded) is not None
     scan = _Scan(search=search, need_lede=need_lede, site_url=site_url)
     if not search and not need_lede:
         return scan
-    # Link reference definitions anywhere in the document change how links parse, so
-    # a document that may have one ("]:" must appear) is parsed to the end first.
-    env: dict[str, Any] = {}
-    early = "]:" not in body
-    if early:
-        env[_SCAN_ENV_KEY] = scan
-    try:
-        tokens = _MD.parse(body, env)
-        scan.env = {k: v for k, v in env.items() if k != _SCAN_ENV_KEY}
-        scan.feed(tokens)
-    except RecursionError:
-        raise ArticleError("markdown nested too deeply") from None
+    if fast and _DEFINITION.search(body) is None and _fast_scan(body, folded, scan):
+        return scan
+    scan = _Scan(search=search, need_lede=need_lede, site_url=site_url)
+    scan.feed(body)
     return scan
+
+
+# A whitespace character (for emphasis rules) that is neither a space nor a tab (for
+# block rules) and that real text hardly ever holds; see _render_text_field.
+_SENTINEL: Final = "\u205f"
 
 
 def _render_text_field(text: str, site_url: str | None) -> str:
     """A front matter ``summary`` / ``description`` as Discord Markdown (inline only)."""
-    rendered = _render_inline(_inline_tokens(text, {}), site_url)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in text:
+        text = text.replace("\0", "\ufffd")
+    blocks = _top_blocks(text)
+    sentinel = not (len(blocks) == 1 and blocks[0][0].name == "paragraph")
+    if sentinel:
+        # The text reads as more than one paragraph ("2024. A year ...", "- a\n- b",
+        # "# 1"): start every line with a character that cannot begin a block, so it
+        # all stays one paragraph of inline markup, and drop it again afterwards.
+        blocks = _top_blocks(_SENTINEL + text.replace("\n", "\n" + _SENTINEL))
+    if not blocks:
+        return ""
+    rendered = _render_inline(blocks[0][0].children, site_url, sentinel=sentinel)
     return _WHITESPACE.sub(" ", rendered).strip()
 
 
@@ -787,13 +1476,10 @@ def parse_markdown(
         raise ArticleError("missing title")
     title = " ".join(title.split())
 
-    def date_field(keys: Sequence[str], name: str) -> datetime | None:
-        return parse_date(_lookup(fm, keys)[1], field=name, tz=tz)
-
-    date = date_field(("date",), "date")
-    publish_date = date_field(_PUBLISH_KEYS, "publishDate")
-    expiry_date = date_field(_EXPIRY_KEYS, "expiryDate")
-    lastmod = date_field(_LASTMOD_KEYS, "lastmod")
+    date = parse_date(_lookup(fm, ("date",))[1], field="date", tz=tz)
+    publish_date = parse_date(_lookup(fm, _PUBLISH_KEYS)[1], field="publishDate", tz=tz)
+    expiry_date = parse_date(_lookup(fm, _EXPIRY_KEYS)[1], field="expiryDate", tz=tz)
+    lastmod = parse_date(_lookup(fm, _LASTMOD_KEYS)[1], field="lastmod", tz=tz)
 
     description = _text_field(fm, "description")
     summary = _text_field(fm, "summary")
@@ -802,7 +1488,7 @@ def parse_markdown(
     if is_absolute:
         url: str | None = path
     else:
-        url = absolute_url("./" + path.lstrip("/"), site_url) if site_url else None
+        url = _absolute("./" + path.lstrip("/"), site_url) if site_url else None
 
     lede_source = summary if summary is not None else description
     scan = _scan_body(body, need_lede=lede_source is None, site_url=site_url)

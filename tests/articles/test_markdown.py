@@ -731,3 +731,92 @@ def test_yaml_goes_through_the_c_loader() -> None:
     if not yaml.__with_libyaml__:  # pragma: no cover - depends on the PyYAML build
         pytest.skip("PyYAML built without libyaml")
     assert issubclass(markdown._YAMLLoader, yaml.CSafeLoader)
+
+
+# --------------------------------------------------------------------------- parsing less
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        # The shortcut parses the section around each "takeaway" only: an earlier
+        # mention in prose, a title at the very end, no blank line around the title.
+        (
+            "The key takeaway is simple.\n\n## Background\n\nText.\n\n## Key Takeaways\n\n- a\n",
+            ("a",),
+        ),
+        (
+            "Intro.\n\n## Body\n\nText **x**.\n\n**Key Takeaways:**\n\n1. one\n2. two\n",
+            ("one", "two"),
+        ),
+        ("Intro line\n## Key Takeaways\n* one\n* two\n## Next\ntext\n", ("one", "two")),
+        # ... and is not fooled by what could hold or continue it.
+        ("Intro.\n\n```\n## Key Takeaways\n\n- fake\n```\n\n## Key Takeaways\n- real\n", ("real",)),
+        ("<!--\n\n## Key Takeaways\n- fake\n\n-->\n\nText.\n", ()),
+        ("<div>\n## Key Takeaways\n- fake\n</div>\n\nText.\n", ()),
+        ("- a\n- b takeaway\n\n  **Key Takeaways**\n\n- not these\n", ()),
+        ("- a\n\n    x takeaway\n\n  **Key Takeaways**\n\n- not these\n", ()),
+    ],
+)
+def test_takeaways_found_by_the_shortcut(markdown: str, expected: tuple[str, ...]) -> None:
+    assert takeaways(markdown) == expected
+
+
+def test_lede_skips_a_commented_out_section() -> None:
+    assert body("<!--\n\n## Key Takeaways\n- fake\n\n-->\n\nReal lede.\n").lede == "Real lede."
+
+
+# --------------------------------------------------------------------------- parser quirks
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        # markdown-it.rs 0.6.0 panics on these (an unmatched backtick after a "["): the
+        # parser is steered around it, with the result markdown-it gives.
+        (
+            "- see [the ` key\n- `code` and [link](/x)\n",
+            ("see [the ` key", "`code` and [link](https://example.org/x)"),
+        ),
+        ("- [`a`b `c\n- two [`] three\n", ("[`a`b `c", "two [`] three")),
+        ("- item\n\n\tcontinued [`\n", ("item continued [`",)),
+    ],
+)
+def test_backticks_after_a_bracket(items: str, expected: tuple[str, ...]) -> None:
+    assert takeaways("## Key Takeaways\n" + items, site_url=SITE) == expected
+
+
+def test_long_lists_and_busy_paragraphs_are_not_too_deep() -> None:
+    item = "- **Bold** words, a [link](/x/) and *more* of_the snake_case words\n"
+    markdown = "## Key Takeaways\n" + item * 300 + "\n" + "a **b** c_d [e](/f) " * 300 + "\n"
+    assert len(takeaways(markdown)) == 300
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "> " * 150 + "x\n",
+        "- " * 150 + "x\n",
+        "*" * 500 + "x" + "*" * 500,
+        "![" * 300 + "x" + "](/y)" * 300,
+    ],
+)
+def test_too_deep_nesting_is_refused(markdown: str) -> None:
+    # markdown-it.rs would overflow the stack long before a file reached its size limit.
+    with pytest.raises(ArticleError, match="markdown nested too deeply"):
+        body(markdown)
+
+
+@pytest.mark.parametrize(
+    ("front", "expected"),
+    [
+        # Front matter summaries are inline Markdown: no lists, headings or quotes.
+        ("summary: '2024. A big year.'", "2024. A big year."),
+        ("summary: |\n  Highlights:\n  - one\n  - two", "Highlights: - one - two"),
+        ("summary: '# 1 fan'", "# 1 fan"),
+        ("description: '> quoted [Keyword](/articles/slug) words'", "> quoted words"),
+        ('summary: "[x]: /y\\n\\nsee [it][x]"', "[x]: /y see [it][x]"),
+    ],
+)
+def test_summary_is_read_as_inline_markdown(front: str, expected: str) -> None:
+    assert parse(yaml_doc(f"title: T\n{front}", "Body.")).lede == expected

@@ -1,11 +1,15 @@
 """Property-based: whatever comes in, parse_markdown/read_markdown return an Article
-or raise ArticleError, never anything else."""
+or raise ArticleError, never anything else; and every shortcut the parser takes (the
+fast path through the body, the front matter, URL and path shortcuts) gives exactly
+what the long way gives."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import tomllib
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,8 +17,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.articles import generate
+from bot.articles import markdown
 from bot.articles.markdown import LEDE_LIMIT, parse_markdown, read_markdown
 from bot.articles.model import Article, ArticleError
+from bot.articles.text import absolute_url
 
 FUZZ = settings(
     max_examples=int(os.environ.get("NEWSBOT_FUZZ_EXAMPLES", "200")),
@@ -322,10 +329,10 @@ def test_deep_nesting_is_refused_or_handled() -> None:
 
 @FUZZ
 @given(BODY, st.booleans())
-def test_early_stop_matches_full_parse(body: str, with_description: bool) -> None:
-    # The block parse stops once the takeaways (or the lede) are known, unless "]:"
-    # (a possible link reference definition) appears, which forces a full parse. A
-    # trailing HTML comment holding "]:" changes nothing else, so both must agree.
+def test_fast_path_matches_full_parse_on_soup(body: str, with_description: bool) -> None:
+    # Only the parts of the body that matter are parsed, unless "]:" (a possible link
+    # reference definition) appears, which forces a full parse. A trailing HTML
+    # comment holding "]:" changes nothing else, so both must agree.
     front = "---\ntitle: T\ndescription: D\n---\n" if with_description else "---\ntitle: T\n---\n"
     try:
         early = parse_markdown(front + body, rel_path="a.md", site_url="https://e.org")
@@ -335,3 +342,238 @@ def test_early_stop_matches_full_parse(body: str, with_description: bool) -> Non
         front + body + "\n\n<!-- ]: -->\n", rel_path="a.md", site_url="https://e.org"
     )
     assert (early.takeaways, early.lede) == (full.takeaways, full.lede)
+
+
+# Documents built from whole blocks, including every construct that could mislead the
+# fast path (fences and HTML blocks holding blank lines or headings, link reference
+# definitions, lists continued across blank lines, indented code, block quotes ...).
+_WORDS = st.sampled_from(
+    [
+        *("word", "takeaway", "Takeaways", "**bold**", "*em*", "[link](/a/b)", "`code`", "é"),
+        *("[Keyword](/articles/slug)", "![img](/i.png)", "<b>x</b>", "&amp;", "\\*", "[`", "`["),
+    ]
+)
+_TEXT = st.lists(_WORDS, min_size=1, max_size=6).map(" ".join)
+_TITLES = st.sampled_from(
+    [
+        *("## Key Takeaways", "# key takeaways:", "**Key Takeaways**", "Key Takeaways\n---"),
+        *("Key Takeaways\n===", "__Key Takeaways__:", "### 🔑 Key Takeaway", "Key Takeaways:"),
+        *("## Takeaways from the meeting", "## Intro", "##"),
+    ]
+)
+_ITEM = st.tuples(
+    st.sampled_from(["- ", "* ", "+ ", "1. ", "2) ", "  - ", "    - ", "-"]),
+    _TEXT,
+    st.sampled_from(["", "\n  continued", "\nlazy", "\n\n  second paragraph", "\n   - nested"]),
+).map("".join)
+_BLOCK = st.one_of(
+    _TEXT,
+    _TITLES,
+    st.lists(_ITEM, min_size=1, max_size=4).map("\n".join),
+    st.tuples(st.sampled_from(["# ", "## ", "### "]), _TEXT).map("".join),
+    st.sampled_from(
+        [
+            "```\n## Key Takeaways\n\n- fake\n```",
+            "~~~\n\n## Key Takeaways\n- fake",
+            "```",
+            "<div>\n## Key Takeaways\n- fake\n</div>",
+            "<!--\n\n## Key Takeaways\n- fake\n\n-->",
+            "<!--",
+            "<b>bold</b> text",
+            "[ref]: /r",
+            "[link][ref]",
+            "    ## Key Takeaways\n    - fake",
+            "> ## Key Takeaways\n> - quoted",
+            "> quote\ncontinued",
+            "---",
+            "***",
+            "{{< figure src=x.png >}}",
+            "![only](/img.png)",
+            "**Just bold**",
+            "\t- tabbed [`x",
+            "- item\n\n\tcontinued [`",
+        ]
+    ),
+)
+_SEPARATOR = st.sampled_from(["\n", "\n\n", "\n\n\n", "\n  \n"])
+STRUCTURED_DOC = st.lists(st.tuples(_BLOCK, _SEPARATOR).map("".join), max_size=10).map("".join)
+
+
+def _scan_result(body: str, need_lede: bool, fast: bool) -> object:
+    try:
+        scan = markdown._scan_body(body, need_lede=need_lede, site_url="https://e.org", fast=fast)
+    except ArticleError as exc:
+        return ("error", str(exc))
+    # The lede is only wanted, and only looked for, when there are no takeaways.
+    return (scan.takeaways, None if scan.takeaways else scan.lede)
+
+
+@FUZZ
+@given(STRUCTURED_DOC, st.booleans())
+def test_fast_path_matches_full_parse(body: str, need_lede: bool) -> None:
+    assert _scan_result(body, need_lede, fast=True) == _scan_result(body, need_lede, fast=False)
+
+
+def test_fast_path_matches_full_parse_on_generated_articles() -> None:
+    # Realistic articles (the benchmark's generator): takeaways first, after an
+    # introduction or at the end, several title styles, none at all, ledes ...
+    for generated in generate(300, seed=7):
+        text = generated.text.replace("\r\n", "\n")
+        _, body = markdown._split_front_matter(text)
+        for need_lede in (False, True):
+            fast = _scan_result(body, need_lede, fast=True)
+            assert fast == _scan_result(body, need_lede, fast=False), generated.rel_path
+        assert len(parse_markdown(text, rel_path=generated.rel_path).takeaways) == (
+            generated.takeaways
+        )
+
+
+# --------------------------------------------------------------------------- exact shortcuts
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.text(alphabet="aZ09-._~%!$&'()*+,=@:/?#;[] \\é", max_size=20),
+        st.tuples(
+            st.sampled_from(["", "/", "./", "../", "http://", "https://", "HTTPS://", "//", " "]),
+            st.text(alphabet="aZ09-._~%!$&'()*+,=@:/?#;[] \\é", max_size=20),
+        ).map("".join),
+    ),
+    st.one_of(
+        st.none(),
+        st.sampled_from(
+            [
+                *("https://example.org", "https://e.org/blog", "https://e.org/blog/"),
+                *("HTTP://E.org/a/b", "https://e.org/a//b/", "https://e.org/./x", "https://["),
+                *("https://e.org/?q", "https://u:p@e.org:8080/x/", "https://e.org/a;p/", ""),
+                "ftp://x",
+            ]
+        ),
+    ),
+)
+def test_fast_url_join_is_absolute_url(href: str, site_url: str | None) -> None:
+    assert markdown._absolute(href, site_url) == absolute_url(href, site_url)
+
+
+_YAML_SCALARS = st.one_of(
+    st.sampled_from(
+        [
+            *("yes", "No", "~", "null", "2024", "0x1F", "1_000", "1:30", "3.14", ".inf", "-5"),
+            *("2026-02-03", "2026-02-03T19:00:14-05:00", "2026-02-03T19:00:14Z", "2026-13-45"),
+            *("2026-02-03 19:00:14", "a: b", "a #b", "C#", "@x", "*x", "&x", "!x", "|", "<<"),
+            *("=", "a:", "x y", '"a\\"b"', "'it''s'", "[a, [b]]", "[a, b, ]", "{a: 1}", "[]"),
+        ]
+    ),
+    st.text(alphabet="ab :#'-é,[]{}.01\t\x85\ufeff", max_size=10).map(lambda t: f'"{t}"'),
+    st.text(alphabet="ab :#'-é,[]{}.01\t", max_size=10).map(lambda t: "'" + t + "'"),
+    st.text(alphabet="ab :#-é,.01\t", min_size=1, max_size=10),
+)
+_YAML_LINES = st.one_of(
+    st.tuples(
+        st.sampled_from(["title", "tags", "true", "null", "2024", "título", "a-b"]),
+        st.sampled_from([": ", ":", ":  "]),
+        st.one_of(
+            _YAML_SCALARS, st.lists(_YAML_SCALARS, max_size=3).map(", ".join).map("[{}]".format)
+        ),
+    ).map("".join),
+    st.tuples(
+        st.sampled_from(["tags:", "list: "]),
+        st.lists(st.tuples(st.sampled_from(["\n- ", "\n  - ", "\n-"]), _YAML_SCALARS), max_size=3),
+    ).map(lambda p: p[0] + "".join(a + b for a, b in p[1])),
+    st.sampled_from(["", "# comment", "  indented", "---", "key:value", "- a", "%YAML 1.1"]),
+)
+
+
+@FUZZ
+@given(st.lists(_YAML_LINES, max_size=8).map("\n".join))
+def test_fast_yaml_is_pyyaml(front: str) -> None:
+    fast = markdown._simple_yaml(front)
+    if fast is not None:
+        assert _same(fast, yaml.load(front, Loader=markdown._YAMLLoader))
+
+
+_TOML_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            *("true", "false", "True", "0", "-1", "+1", "01", "1_000", "1__0", "3.14", "inf"),
+            *("2026-02-03", "2026-02-03T19:00:14-05:00", "2026-02-03t19:00:14z", "2026-13-45"),
+            *("2026-02-03 19:00:14", "2026-02-03T19:00:14.123456789+01:30", "07:32:00", ""),
+            *("2026-02-03T19:00:14+24:00", '["a", "b"]', "['a', \"b\",]", "[]", "[1, 2]"),
+            *("[,]", "{a = 1}", '"a" # c', '"""x"""'),
+        ]
+    ),
+    st.text(alphabet="ab #'\"\\é\x01\t", max_size=10).map(lambda t: f'"{t}"'),
+    st.text(alphabet='ab #"\\é\x01\t', max_size=10).map(lambda t: "'" + t + "'"),
+)
+_TOML_LINES = st.one_of(
+    st.tuples(
+        st.sampled_from(["title", "date", "a-b", "x1", '"q"', "a.b", "ti tle"]),
+        st.sampled_from([" = ", "=", " =\t"]),
+        _TOML_VALUES,
+        st.sampled_from(["", " ", "\t"]),
+    ).map("".join),
+    st.sampled_from(["", "# c", "[params]", "  title = 'x'", "# \x01"]),
+)
+
+
+@FUZZ
+@given(st.lists(_TOML_LINES, max_size=8).map("\n".join))
+def test_fast_toml_is_tomllib(front: str) -> None:
+    fast = markdown._simple_toml(front)
+    if fast is not None:
+        assert _same(fast, tomllib.loads(front))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and of the same types all the way down (True is not 1, offsets match)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, datetime):
+        return a == b and a.utcoffset() == b.utcoffset()
+    return bool(a == b)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.sampled_from(["---", "----", "+++", "-", "+", "\n", " ", "\t", "x", "\f", "a: b\n"]),
+        max_size=25,
+    ).map("".join)
+)
+def test_fenced_split_is_pythons_frontmatter_split(text: str) -> None:
+    for handler in markdown._HANDLERS[:2]:
+        if handler.detect(text):
+            assert handler.FM_BOUNDARY is not None
+            try:
+                _, front, content = handler.FM_BOUNDARY.split(text, 2)
+                expected: object = (front, content)
+            except ValueError:
+                expected = ValueError
+            try:
+                got: object = handler.split(text)
+            except ValueError:
+                got = ValueError
+            assert got == expected
+
+
+@FUZZ
+@given(st.text(alphabet="aZ09._~+#@%- \té\u0301?/()İ", max_size=12))
+def test_plain_path_segment_shortcut(segment: str) -> None:
+    expected: list[str] = []
+    pending_hyphen = False
+    for ch in segment:  # Hugo's MakePath, as _sanitise_segment spells it out
+        if ch in "._-~+#@%" or ch.isalnum() or unicodedata.category(ch).startswith("M"):
+            if pending_hyphen and ch != "-":
+                expected.append("-")
+            pending_hyphen = False
+            expected.append(ch)
+        elif ch.isspace() and expected and expected[-1] != "-":
+            pending_hyphen = True
+    assert markdown._sanitise_segment(segment) == "".join(expected).lower()

@@ -1,0 +1,1 @@
+"""Benchmarks with their own runner; figures are reported in the README."""
