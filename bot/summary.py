@@ -359,6 +359,8 @@ def _iso_utc(moment: datetime) -> str:
 
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+# Whitespace, control characters (Unicode category Cc) and lone surrogates (Cs).
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _web_url(value: str | None) -> str | None:
@@ -370,7 +372,7 @@ def _web_url(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
-    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+    if _NOT_IN_URL.search(value):
         return None
     try:
         url = absolute_url(value, None)
