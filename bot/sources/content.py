@@ -11,9 +11,12 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -32,6 +35,10 @@ MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 # several steps are not caught half-way (watchfiles already waits `step` ms of quiet).
 SETTLE_SECONDS = 0.1
 BATCH = 256
+# Chunks read ahead of the one being stored; from this many files on, read in processes.
+READ_AHEAD = 4
+PARALLEL_MIN = 1000
+MAX_WORKERS = 4
 PROGRESS_EVERY = 2.0
 # After a failed scan or a watch that ended on its own, try again this much later
 # (doubling up to the maximum while it keeps failing).
@@ -82,6 +89,57 @@ def is_article_rel(rel: str) -> bool:
     return is_article_path(rel) and not any(part.startswith(".") for part in folders)
 
 
+def read_file(
+    root: Path, rel: str, known: FileRow | None, *, site_url: str | None, tz: tzinfo, max_bytes: int
+) -> FileResult | None:
+    """Read one file; ``None`` when it vanished, is unchanged since ``known``, or is
+    being written right now (the writer's next change event brings it back)."""
+    full = root / rel
+    try:
+        st = full.stat()
+        if known is not None and (st.st_size, st.st_mtime_ns) == (known.size, known.mtime_ns):
+            return None
+        if st.st_size > max_bytes:
+            # Not even opened; the size stands in for the hash, so the same oversized
+            # file is not reported again on every touch.
+            reason = f"file too large: {st.st_size:,} bytes (limit {max_bytes:,})"
+            return FileResult(rel, st.st_size, st.st_mtime_ns, f"size {st.st_size}", None, reason)
+        with full.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+            after = os.fstat(handle.fileno())
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return FileResult(rel, 0, 0, "", None, f"cannot read: {exc.strerror or exc}")
+    if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or (
+        len(data) != after.st_size
+    ):
+        return None  # changed while we read it: its writer's next event brings it back
+    file_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
+    try:
+        article = read_markdown(data, rel_path=rel, site_url=site_url, tz=tz, max_bytes=max_bytes)
+        return FileResult(rel, st.st_size, st.st_mtime_ns, file_hash, prepare(article), None)
+    except ArticleError as exc:
+        return FileResult(rel, st.st_size, st.st_mtime_ns, file_hash, None, str(exc))
+
+
+def read_files(
+    root: Path,
+    items: Sequence[tuple[str, FileRow | None]],
+    *,
+    site_url: str | None,
+    tz: tzinfo,
+    max_bytes: int,
+) -> list[FileResult]:
+    """:func:`read_file` over many files (a top-level function: it runs in worker processes)."""
+    results = []
+    for rel, known in items:
+        result = read_file(root, rel, known, site_url=site_url, tz=tz, max_bytes=max_bytes)
+        if result is not None:
+            results.append(result)
+    return results
+
+
 class ContentSource:
     """Keeps the store in step with one Hugo-style content folder."""
 
@@ -122,48 +180,10 @@ class ContentSource:
 
     # -- reading (runs in a worker thread: pure file work) ------------------------------
 
-    def _read(self, rel: str, known: FileRow | None) -> FileResult | None:
-        """Read one file; ``None`` when it vanished, is unchanged since ``known``, or is
-        being written right now (the writer's next change event brings it back)."""
-        full = self.root / rel
-        try:
-            st = full.stat()
-            if known is not None and (st.st_size, st.st_mtime_ns) == (known.size, known.mtime_ns):
-                return None
-            if st.st_size > self.max_bytes:
-                # Not even opened; the size stands in for the hash, so the same oversized
-                # file is not reported again on every touch.
-                reason = f"file too large: {st.st_size:,} bytes (limit {self.max_bytes:,})"
-                return FileResult(
-                    rel, st.st_size, st.st_mtime_ns, f"size {st.st_size}", None, reason
-                )
-            with full.open("rb") as handle:
-                data = handle.read(self.max_bytes + 1)
-                after = os.fstat(handle.fileno())
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            return FileResult(rel, 0, 0, "", None, f"cannot read: {exc.strerror or exc}")
-        if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or (
-            len(data) != after.st_size
-        ):
-            return None  # changed while we read it: its writer's next event brings it back
-        file_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
-        try:
-            article = read_markdown(
-                data, rel_path=rel, site_url=self.site_url, tz=self.tz, max_bytes=self.max_bytes
-            )
-            return FileResult(rel, st.st_size, st.st_mtime_ns, file_hash, prepare(article), None)
-        except ArticleError as exc:
-            return FileResult(rel, st.st_size, st.st_mtime_ns, file_hash, None, str(exc))
-
     def _read_many(self, items: list[tuple[str, FileRow | None]]) -> list[FileResult]:
-        results = []
-        for rel, known in items:
-            result = self._read(rel, known)
-            if result is not None:
-                results.append(result)
-        return results
+        return read_files(
+            self.root, items, site_url=self.site_url, tz=self.tz, max_bytes=self.max_bytes
+        )
 
     def _walk(self) -> dict[str, tuple[int, int]]:
         """Every article file under the root with its (size, mtime_ns).
@@ -265,22 +285,30 @@ class ContentSource:
         ]
         stats.unchanged = stats.files - len(todo)
         last_report = time.perf_counter()
-        # Removals travel with the first batch, so a file moved while the bot was down
-        # is recognised as a move rather than a withdrawal plus a new article.
-        for offset in range(0, max(len(todo), 1), BATCH):
-            if stop is not None and stop.is_set():
-                stats.complete = False
-                break
-            chunk = todo[offset : offset + BATCH]
-            results = await asyncio.to_thread(self._read_many, chunk)
-            stats.read += len(results)
-            stats.rejected += sum(1 for r in results if r.error)
-            stats.announced += await self._record(results, removed if offset == 0 else ())
-            done = offset + len(chunk)
-            if time.perf_counter() - last_report >= self.progress_every and done < len(todo):
-                last_report = time.perf_counter()
-                rate = done / (last_report - started)
-                log.info("scanning %s: %d/%d files read (%.0f/s)", self.root, done, len(todo), rate)
+        chunks = [todo[offset : offset + BATCH] for offset in range(0, len(todo), BATCH)] or [[]]
+        done = 0
+        async with _Readers(self, parallel=len(todo) >= PARALLEL_MIN) as readers:
+            pending = [readers.submit(chunk) for chunk in chunks[:READ_AHEAD]]
+            for index in range(len(chunks)):
+                if stop is not None and stop.is_set():
+                    stats.complete = False
+                    break
+                results = await pending[index]
+                if index + READ_AHEAD < len(chunks):
+                    pending.append(readers.submit(chunks[index + READ_AHEAD]))
+                stats.read += len(results)
+                stats.rejected += sum(1 for r in results if r.error)
+                # Removals travel with the first batch, so a file moved while the bot was
+                # down is recognised as a move rather than a withdrawal plus a new article.
+                stats.announced += await self._record(results, removed if index == 0 else ())
+                done += len(chunks[index])
+                now = time.perf_counter()
+                if now - last_report >= self.progress_every and done < len(todo):
+                    last_report = now
+                    rate = done / (now - started)
+                    log.info(
+                        "scanning %s: %d/%d files read (%.0f/s)", self.root, done, len(todo), rate
+                    )
 
         if stats.complete and not source.baseline_done:
             await self.store.mark_baseline_done(source_id, datetime.now(UTC))
@@ -462,6 +490,54 @@ class ContentSource:
             stats.seconds,
             stats.files / stats.seconds if stats.seconds > 0 else 0.0,
         )
+
+
+class _Readers:
+    """Reads chunks of files off the event loop while earlier chunks are being stored.
+
+    A large scan (the first start over a big archive) reads in worker processes, one
+    per core, since parsing is CPU-bound pure Python; small scans use a thread.
+    """
+
+    def __init__(self, source: ContentSource, *, parallel: bool) -> None:
+        self.source = source
+        workers = min(os.cpu_count() or 1, MAX_WORKERS)
+        self.pool: ProcessPoolExecutor | None = None
+        if parallel and workers > 1:
+            # "spawn": the bot's process has threads (SQLite, the watcher), which fork
+            # would copy in an unknown state.
+            self.pool = ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn")
+            )
+
+    def submit(self, chunk: list[tuple[str, FileRow | None]]) -> asyncio.Future[list[FileResult]]:
+        source = self.source
+        if self.pool is not None:
+            try:
+                return asyncio.wrap_future(
+                    self.pool.submit(
+                        read_files,
+                        source.root,
+                        chunk,
+                        site_url=source.site_url,
+                        tz=source.tz,
+                        max_bytes=source.max_bytes,
+                    )
+                )
+            except (RuntimeError, OSError, BrokenProcessPool) as exc:
+                # No worker processes here (an embedding program without a main guard,
+                # a sandbox without fork): read in a thread instead.
+                log.info("reading in one thread: worker processes unavailable (%s)", exc)
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = None
+        return asyncio.ensure_future(asyncio.to_thread(source._read_many, chunk))
+
+    async def __aenter__(self) -> _Readers:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:

@@ -624,3 +624,35 @@ async def test_a_missing_or_removed_folder_is_waited_for_and_then_followed(
     assert await announcements(store) == [("published", "Beta"), ("published", "Gamma")]
     # Retried with a growing delay, not once per step: a handful of lines at most.
     assert len(caplog.records) <= 12, [r.getMessage() for r in caplog.records]
+
+
+async def test_a_large_scan_read_in_worker_processes_records_what_a_thread_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first scan of a big archive parses in processes; the store must not tell."""
+    from bot.store import Store
+
+    root = tmp_path / "content"
+    generate(root, 40)
+    write(root, "articles/broken.md", "---\ntitle: [unclosed\n---\n")
+    results = []
+    for parallel_min in (1, 10**9):  # processes, then a thread
+        monkeypatch.setattr(content, "PARALLEL_MIN", parallel_min)
+        monkeypatch.setattr(content, "BATCH", 7)  # several chunks in flight
+        store = await Store.open(tmp_path / f"scan-{parallel_min}.sqlite3")
+        try:
+            source = make_source(store, root)  # type: ignore[arg-type]
+            stats = await source.scan()
+            rows = await store.files(source.source_id or 0)
+            results.append(
+                (
+                    stats.read,
+                    stats.rejected,
+                    await store.article_count(),
+                    {k: (v.content_hash, v.article_key, v.error) for k, v in rows.items()},
+                )
+            )
+        finally:
+            await store.close()
+    assert results[0] == results[1]
+    assert results[0][:3] == (41, 1, 40)
