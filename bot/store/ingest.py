@@ -72,6 +72,7 @@ ARTICLE_COLUMNS = (
     "image",
     "article_json",
     "message_json",
+    "tag_tokens",
 )
 
 FILE_COLUMNS = (
@@ -112,6 +113,20 @@ def next_transition(
         return None
     later = [t for t in (published_at, expires_at) if t is not None and t > now_us]
     return min(later, default=None)
+
+
+def tag_token(tag_key: str) -> str:
+    """The full-text token standing for a normalised tag: ``t`` and the hex of its UTF-8.
+
+    One token per tag (whatever its spaces and punctuation), which no tokenizer splits
+    and no word typed into a search collides with; see migration 0002.
+    """
+    return "t" + tag_key.encode("utf-8").hex()
+
+
+def tag_tokens(tags: tuple[str, ...]) -> str:
+    """The ``articles.tag_tokens`` value of an article with these tags."""
+    return " ".join(tag_token(key) for key in sorted(key for key, _ in tag_rows(tags)))
 
 
 def tag_rows(tags: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -155,6 +170,7 @@ class ArticleRow:
     image: str | None
     article_json: str
     message_json: str
+    tag_tokens: str
     # Not columns: the key as stored (None: not inserted yet) and, when the tag rows
     # must be rewritten, the tags to write.
     stored_key: str | None = None
@@ -166,6 +182,11 @@ class ArticleRow:
         loaded = cls(*row)
         loaded.stored_key = loaded.key
         return loaded
+
+    @property
+    def published_sort(self) -> int | None:
+        """``article_tags.published_sort`` of this article's tag rows."""
+        return self.sort_at if self.status == PUBLISHED else None
 
     def params(self) -> tuple[Any, ...]:
         """The column values, in :data:`ARTICLE_COLUMNS` order."""
@@ -188,6 +209,7 @@ class ArticleRow:
         if tags != self.tags or self.stored_key is None:
             self.new_tags = article.tags
         self.tags = tags
+        self.tag_tokens = tag_tokens(article.tags)
         self.authors = dumps(list(article.authors))
         self.image = article.image
         self.article_json = article_to_json(article)
@@ -461,6 +483,7 @@ class Batch:
             image=None,
             article_json="{}",
             message_json="{}",
+            tag_tokens="",
         )
         self.next_id += 1
         self.add_row(row)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.articles.model import Article
+from bot.store.codec import article_from_data, from_us, opt_dt
 
 
 class StoreError(RuntimeError):
@@ -88,7 +89,13 @@ class FileItem:
 
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
-    """An article as stored. ``status`` adds ``'withdrawn'`` to :class:`Status`."""
+    """An article as stored. ``status`` adds ``'withdrawn'`` to :class:`Status`.
+
+    Lookups hand out dozens of these and show a few fields of each, so the fields
+    stored as JSON or as integer microseconds are kept so and decoded when read, each
+    read anew (``tags``, ``published_at``, ``message``, ...). The fields are in the
+    order of the store's columns: the store builds one from a row as it comes.
+    """
 
     id: int
     source_id: int
@@ -96,26 +103,80 @@ class StoredArticle:
     title: str
     url: str | None
     status: str
-    published_at: datetime | None
-    expires_at: datetime | None
-    lastmod: datetime | None
-    tags: tuple[str, ...]
-    takeaways: tuple[str, ...]
+    published_us: int | None = field(repr=False)
+    expires_us: int | None = field(repr=False)
+    lastmod_us: int | None = field(repr=False)
+    tags_json: str = field(repr=False)
+    takeaways_json: str = field(repr=False)
     description: str | None
-    authors: tuple[str, ...]
+    authors_json: str = field(repr=False)
     image: str | None
-    message: dict[str, Any] = field(hash=False, repr=False)
-    first_seen_at: datetime
-    announced_at: datetime | None
-    withdrawn_at: datetime | None
-    changed_at: datetime
+    message_json: str = field(repr=False)
+    first_seen_us: int = field(repr=False)
+    announced_us: int | None = field(repr=False)
+    withdrawn_us: int | None = field(repr=False)
+    changed_us: int = field(repr=False)
     version: int
     article_json: str = field(repr=False, compare=False)
 
+    @property
+    def published_at(self) -> datetime | None:
+        """When it goes (or went) live: ``publishDate``, else ``date``."""
+        return opt_dt(self.published_us)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When it expires, if ever."""
+        return opt_dt(self.expires_us)
+
+    @property
+    def lastmod(self) -> datetime | None:
+        """Its ``lastmod``, if given."""
+        return opt_dt(self.lastmod_us)
+
+    @property
+    def first_seen_at(self) -> datetime:
+        """When the store first recorded it."""
+        return from_us(self.first_seen_us)
+
+    @property
+    def announced_at(self) -> datetime | None:
+        """When it was first published (announced or recorded in the baseline)."""
+        return opt_dt(self.announced_us)
+
+    @property
+    def withdrawn_at(self) -> datetime | None:
+        """When it left publication, while it is out."""
+        return opt_dt(self.withdrawn_us)
+
+    @property
+    def changed_at(self) -> datetime:
+        """When its content last changed."""
+        return from_us(self.changed_us)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Its tags, as written."""
+        return tuple(json.loads(self.tags_json))
+
+    @property
+    def takeaways(self) -> tuple[str, ...]:
+        """Its Key Takeaways, in Discord Markdown."""
+        return tuple(json.loads(self.takeaways_json))
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        """Its authors."""
+        return tuple(json.loads(self.authors_json))
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The rendered Create Message body."""
+        message: dict[str, Any] = json.loads(self.message_json)
+        return message
+
     def to_article(self) -> Article:
         """Rebuild the :class:`Article` this row was stored from."""
-        from bot.store.codec import article_from_data
-
         return article_from_data(json.loads(self.article_json))
 
 

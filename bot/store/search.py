@@ -10,17 +10,45 @@ import unicodedata
 _HAS_TOKEN = re.compile(r"[^\W_]")
 
 
-def fts_query(text: str) -> str | None:
+#: A last word with fewer letters and digits than this is matched as typed only: as a
+#: prefix (``a*``) it would match most of the index, and cost as much to read.
+PREFIX_MIN_CHARS = 3
+
+
+def _words(text: str) -> list[str]:
+    cleaned = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
+    return [t for t in cleaned.split() if _HAS_TOKEN.search(t)]
+
+
+def fts_terms(text: str) -> list[str]:
+    """The searchable terms of ``text``, each an FTS5 string (quoted, so ``"``, ``*``,
+    ``-``, ``NEAR(``, ``AND``, ``col:`` and parentheses lose their meaning)."""
+    return ['"' + t.replace('"', '""') + '"' for t in _words(text)]
+
+
+def fts_query(text: str, *, prefix: bool = True) -> str | None:
     """The FTS5 MATCH expression for ``text``, or ``None`` when nothing is searchable.
 
-    Every whitespace-separated term becomes a quoted string (so ``"``, ``*``, ``-``,
-    ``NEAR(``, ``AND``, ``col:`` and parentheses lose their meaning), all terms must
-    match, and the last one matches as a prefix (search-as-you-type).
+    Every whitespace-separated term becomes a quoted string (see :func:`fts_terms`),
+    all terms must match, and with ``prefix`` the last one matches as a prefix
+    (search-as-you-type).
     """
-    cleaned = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
-    terms = [t for t in cleaned.split() if _HAS_TOKEN.search(t)]
+    terms = fts_terms(text)
     if not terms:
         return None
-    quoted = ['"' + t.replace('"', '""') + '"' for t in terms]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+    if prefix:
+        terms[-1] += "*"
+    return " ".join(terms)
+
+
+def search_expressions(text: str) -> list[str]:
+    """The MATCH expressions a search for ``text`` tries, in order: the words as
+    typed, then with the last one as a prefix (unless it is shorter than
+    :data:`PREFIX_MIN_CHARS`). Empty when nothing is searchable."""
+    words = _words(text)
+    if not words:
+        return []
+    exact = " ".join(fts_terms(text))
+    if sum(ch.isalnum() for ch in words[-1]) < PREFIX_MIN_CHARS:
+        return [exact]
+    return [exact, exact + "*"]

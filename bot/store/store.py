@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -34,13 +34,16 @@ import aiosqlite
 
 from bot.articles.model import Article, normalise_tag
 from bot.store.codec import dumps, from_us, opt_dt, opt_us, to_us
+from bot.store.deliveries import DeliveryQueries
 from bot.store.ingest import (
     ARTICLE_COLUMNS,
     FILE_COLUMNS,
+    PUBLISHED,
     ArticleRow,
     Batch,
     FileState,
     tag_rows,
+    tag_token,
 )
 from bot.store.migrations import migrate
 from bot.store.models import (
@@ -53,7 +56,8 @@ from bot.store.models import (
     StoredArticle,
     StoreError,
 )
-from bot.store.search import fts_query
+from bot.store.search import search_expressions
+from bot.store.subscriptions import SubscriptionQueries
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +67,36 @@ MOVE_WINDOW = timedelta(minutes=10)
 
 BUSY_TIMEOUT_MS = 5000
 
-# bm25 weights of the FTS columns: title, takeaways, description.
-_BM25 = "bm25(articles_fts, 4.0, 2.0, 1.0)"
+# bm25 weights of the FTS columns: title, takeaways, description; the tag tokens only
+# filter (migration 0002).
+_BM25 = "bm25(articles_fts, 4.0, 2.0, 1.0, 0.0)"
+# What a search's words are matched against: not the tag tokens.
+_TEXT_COLUMNS = "{title takeaways_text description}"
+
+#: A search ranks (bm25, about 3 us an article) at most this many matching articles,
+#: the most recently stored ones: exact for every query matching no more, and bounded
+#: work for one matching half the archive. A news search favouring recent articles
+#: among very many matches is what readers expect anyway.
+SEARCH_WINDOW = 300
+
+#: A tag on more than this share of the published articles filters a search by a
+#: lookup per match (most pass); a rarer one is a term of the MATCH expression, which
+#: costs a read of all of the tag's index entries (bm25 counts them).
+JOIN_TAG_SHARE = 1 / 5
+
+#: The headline autocomplete offers titles containing the text (not starting with it)
+#: from this many of the newest published articles; titles starting with it come from
+#: all of them, through an index.
+FIND_SCAN = 2000
+
+#: Titles starting with the text are sorted newest first when there are at most this
+#: many; a text more titles start with is matched walking the newest articles.
+FIND_PREFIX_CAP = 1000
+
+# SQLite's page cache for this connection, in KiB (negative: a size, not a page count):
+# enough for the indexes the lookups walk and the hot part of the full-text index,
+# well within the bot's memory budget.
+CACHE_KIB = 16 * 1024
 
 _SOURCE_COLUMNS = (
     "id, kind, locator, baseline_done_at, etag, last_modified, failures, "
@@ -99,6 +131,76 @@ _READ_COLUMNS = ", ".join(
     )
 )
 _NEWEST = "a.sort_at DESC, a.id DESC"
+
+# Published articles, newest first (the index articles_latest, read in order).
+_LATEST = (
+    f"SELECT {_READ_COLUMNS} FROM articles a WHERE a.status = 'published' "
+    f"ORDER BY {_NEWEST} LIMIT ? OFFSET ?"
+)
+# The same with a tag: the index article_tags_latest, read in order.
+_LATEST_TAG = (
+    f"SELECT {_READ_COLUMNS} FROM article_tags t JOIN articles a ON a.id = t.article_id "
+    "WHERE t.tag_key = ? AND t.published_sort IS NOT NULL "
+    "ORDER BY t.published_sort DESC, t.article_id DESC LIMIT ? OFFSET ?"
+)
+# The newest SEARCH_WINDOW matches (the index streams them, newest stored first, and
+# stops there), ranked; only the page asked for is read from the articles table. A tag
+# is a term of the MATCH expression (the index intersects it with the words), or, when
+# it is on most articles, a lookup per match (_SEARCH_JOIN).
+_SEARCH = (
+    f"SELECT {_READ_COLUMNS} FROM ("
+    " SELECT id, score FROM ("
+    f"  SELECT f.rowid AS id, {_BM25} AS score FROM articles_fts f {{join}}"
+    "   WHERE articles_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?"
+    " ) ORDER BY score, id DESC LIMIT ? OFFSET ?"
+    ") s JOIN articles a ON a.id = s.id ORDER BY s.score, s.id DESC"
+)
+_SEARCH_ALL = _SEARCH.format(join="")
+_SEARCH_JOIN = _SEARCH.format(
+    join="JOIN article_tags t ON t.article_id = f.rowid AND t.tag_key = ?"
+)
+# One row per tag: its most common spelling and its published article count.
+_TAGS = (
+    "SELECT tag_key, tag, total FROM ("
+    " SELECT tag_key, tag, sum(n) OVER (PARTITION BY tag_key) AS total,"
+    " row_number() OVER (PARTITION BY tag_key ORDER BY n DESC, tag) AS rank"
+    " FROM tag_counts"
+    ") WHERE rank = 1 ORDER BY total DESC, tag_key, tag"
+)
+# Titles starting with the text, newest first. {range} is "title_fold >= ? AND
+# title_fold < ?" (without the upper bound when the text has no successor). FEW reads
+# the range of the index articles_title_prefix, at most FIND_PREFIX_CAP entries, and
+# sorts them; its first column counts them (up to the cap). At the cap the text is a
+# common one (a letter or two, say) and MANY walks the newest articles instead, where
+# matches come soon.
+_FIND_PREFIX_FEW = (
+    "SELECT (SELECT count(*) FROM ("
+    "  SELECT 1 FROM articles WHERE status = 'published' AND {range} LIMIT ?"
+    f")), {_READ_COLUMNS} FROM ("
+    " SELECT id, sort_at FROM ("
+    "  SELECT id, sort_at FROM articles WHERE status = 'published' AND {range} LIMIT ?"
+    " ) ORDER BY sort_at DESC, id DESC LIMIT ?"
+    f") m JOIN articles a ON a.id = m.id ORDER BY {_NEWEST}"
+)
+_FIND_PREFIX_MANY = (
+    f"SELECT {_READ_COLUMNS} FROM ("
+    " SELECT id, sort_at FROM articles INDEXED BY articles_latest"
+    " WHERE status = 'published' AND {range}"
+    " ORDER BY sort_at DESC, id DESC LIMIT ?"
+    f") m JOIN articles a ON a.id = m.id ORDER BY {_NEWEST}"
+)
+_RANGE = "title_fold >= ? AND title_fold < ?"
+_RANGE_OPEN = "title_fold >= ?"
+# Titles containing the text elsewhere, among the FIND_SCAN newest (the index
+# articles_latest holds the folded titles: the scan never reads the table).
+_FIND_INSIDE = (
+    f"SELECT {_READ_COLUMNS} FROM ("
+    " SELECT id, sort_at FROM ("
+    "  SELECT id, sort_at, title_fold FROM articles WHERE status = 'published'"
+    "  ORDER BY sort_at DESC, id DESC LIMIT ?"
+    " ) WHERE instr(title_fold, ?) > 1 LIMIT ?"
+    f") m JOIN articles a ON a.id = m.id ORDER BY {_NEWEST}"
+)
 _JSON_SET = "(SELECT value FROM json_each(?))"
 
 _ARTICLE_SELECT = ", ".join(ARTICLE_COLUMNS)
@@ -137,31 +239,31 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+@dataclass(frozen=True, slots=True)
+class _TagStats:
+    """Every tag on a published article: ``(tag_key, shown spelling, count)`` in
+    :meth:`Store.tags` order, the count by key, and the number of published articles."""
+
+    tags: list[tuple[str, str, int]]
+    totals: dict[str, int]
+    published: int
+
+
+def _successor(text: str) -> str | None:
+    """The smallest string greater than every string starting with ``text`` (in
+    SQLite's binary order, which is code point order), or ``None`` if there is none."""
+    for i in range(len(text) - 1, -1, -1):
+        code = ord(text[i]) + 1
+        if code == 0xD800:  # surrogates cannot be stored: skip them
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return text[:i] + chr(code)
+    return None
+
+
 def _stored(row: Any, offset: int = 0) -> StoredArticle:
-    r = row[offset:]
-    return StoredArticle(
-        id=r[0],
-        source_id=r[1],
-        key=r[2],
-        title=r[3],
-        url=r[4],
-        status=r[5],
-        published_at=opt_dt(r[6]),
-        expires_at=opt_dt(r[7]),
-        lastmod=opt_dt(r[8]),
-        tags=tuple(json.loads(r[9])),
-        takeaways=tuple(json.loads(r[10])),
-        description=r[11],
-        authors=tuple(json.loads(r[12])),
-        image=r[13],
-        message=json.loads(r[14]),
-        first_seen_at=from_us(r[15]),
-        announced_at=opt_dt(r[16]),
-        withdrawn_at=opt_dt(r[17]),
-        changed_at=from_us(r[18]),
-        version=r[19],
-        article_json=r[20],
-    )
+    # The fields are in _READ_COLUMNS order: nothing to decode here (see StoredArticle).
+    return StoredArticle(*(row[offset:] if offset else row))
 
 
 def _source(row: Any) -> SourceRow:
@@ -180,7 +282,7 @@ def _source(row: Any) -> SourceRow:
     )
 
 
-class Store:
+class Store(SubscriptionQueries, DeliveryQueries):
     """The SQLite database of sources, files, articles, tags and announcements."""
 
     def __init__(self, db: aiosqlite.Connection, *, move_window: timedelta = MOVE_WINDOW) -> None:
@@ -189,6 +291,8 @@ class Store:
         self._lock = asyncio.Lock()
         self._move_window = move_window
         self._closed = False
+        # What tags() and search() know of the tags, until the next write.
+        self._tag_stats: _TagStats | None = None
 
     # -- connection --------------------------------------------------------------
 
@@ -208,6 +312,7 @@ class Store:
                 log.warning("database %s: WAL mode unavailable, journal mode is %s", path, mode)
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
             await _check_sqlite(db)
             await migrate(db)
         except BaseException:
@@ -238,12 +343,16 @@ class Store:
         """One write transaction, serialised with every other store call."""
         async with self._lock:
             db = self._connection()
-            await db.execute("BEGIN IMMEDIATE")
+            self._tag_stats = None
             try:
+                # Inside the try: a task cancelled while waiting for BEGIN gets its
+                # CancelledError here, but the BEGIN still runs on aiosqlite's thread.
+                await db.execute("BEGIN IMMEDIATE")
                 yield db
                 await db.execute("COMMIT")
             except BaseException:
-                # A cancelled COMMIT may still have run: then there is nothing to undo.
+                # A cancelled COMMIT may still have run, and a failed BEGIN never did:
+                # then there is nothing to undo.
                 with contextlib.suppress(sqlite3.OperationalError):
                     await db.execute("ROLLBACK")
                 raise
@@ -527,20 +636,11 @@ class Store:
     async def latest(self, tag: str | None, limit: int, offset: int = 0) -> list[StoredArticle]:
         """Published articles, newest first, optionally only those with ``tag``
         (matched case- and space-insensitively)."""
+        params: tuple[Any, ...]
         if tag is None:
-            sql = (
-                f"SELECT {_READ_COLUMNS} FROM articles a WHERE a.status = 'published' "
-                f"ORDER BY {_NEWEST} LIMIT ? OFFSET ?"
-            )
-            params: tuple[Any, ...] = (limit, offset)
+            sql, params = _LATEST, (limit, offset)
         else:
-            sql = (
-                f"SELECT {_READ_COLUMNS} FROM article_tags t "
-                "JOIN articles a ON a.id = t.article_id "
-                "WHERE t.tag_key = ? AND a.status = 'published' "
-                f"ORDER BY {_NEWEST} LIMIT ? OFFSET ?"
-            )
-            params = (normalise_tag(_clean(tag)), limit, offset)
+            sql, params = _LATEST_TAG, (normalise_tag(_clean(tag)), limit, offset)
         async with self._reading() as db:
             rows = await db.execute_fetchall(sql, params)
         return [_stored(r) for r in rows]
@@ -548,33 +648,60 @@ class Store:
     async def search(
         self, query: str, tag: str | None, limit: int, offset: int = 0
     ) -> list[StoredArticle]:
-        """Published articles matching ``query`` (every word; the last one as a
-        prefix), best match first. Any text is accepted: no syntax to get wrong."""
-        match = fts_query(query)
-        if match is None:
+        """Published articles matching ``query``, optionally only those with ``tag``,
+        best match first (bm25: title matches weigh most; equal scores newest stored
+        first). Any text is accepted: no syntax to get wrong.
+
+        Every word must match. The last one also matches as a prefix
+        (search-as-you-type; from three letters on), unless the words as typed already
+        fill the answer: a common word needs no extensions, and as a prefix it would
+        cost the most.
+
+        Only the :data:`SEARCH_WINDOW` most recently stored matches are ranked, so a
+        query matching more articles than that answers from the recent ones.
+        """
+        matches = search_expressions(query)
+        if not matches:
             return []
-        tag_join = ""
-        params: list[Any] = [match]
-        if tag is not None:
-            tag_join = "JOIN article_tags t ON t.article_id = a.id AND t.tag_key = ? "
-            params.insert(0, normalise_tag(_clean(tag)))
-        sql = (
-            f"SELECT {_READ_COLUMNS} FROM articles_fts f "
-            f"JOIN articles a ON a.id = f.rowid {tag_join}"
-            "WHERE articles_fts MATCH ? AND a.status = 'published' "
-            f"ORDER BY {_BM25}, {_NEWEST} LIMIT ? OFFSET ?"
-        )
-        params += [limit, offset]
+        sql, tag_filter = _SEARCH_ALL, ""
+        join: tuple[str, ...] = ()
         async with self._reading() as db:
-            try:
-                rows = await db.execute_fetchall(sql, params)
-            except aiosqlite.OperationalError as exc:
-                # fts_query quotes everything; this is a last line of defence.
-                if not str(exc).startswith("fts5"):
-                    raise
-                log.warning("search %r: %s", query, exc)
-                return []
+            if tag is not None:
+                key = normalise_tag(_clean(tag))
+                stats = await self._load_tag_stats(db)
+                count = stats.totals.get(key, 0)
+                if count == 0:
+                    return []  # no published article has it
+                if count > stats.published * JOIN_TAG_SHARE:
+                    sql, join = _SEARCH_JOIN, (key,)
+                else:
+                    tag_filter = f' AND tag_tokens : "{tag_token(key)}"'
+            window = max(SEARCH_WINDOW, limit + offset)
+            rows: list[Any] = []
+            for match in matches:
+                expression = f"{_TEXT_COLUMNS} : ({match}){tag_filter}"
+                params = (*join, expression, window, limit, offset)
+                try:
+                    rows = list(await db.execute_fetchall(sql, params))
+                except aiosqlite.OperationalError as exc:
+                    # fts_terms quotes everything; this is a last line of defence.
+                    if not str(exc).startswith("fts5"):
+                        raise
+                    log.warning("search %r: %s", query, exc)
+                    return []
+                if len(rows) >= limit:
+                    break
         return [_stored(r) for r in rows]
+
+    async def _load_tag_stats(self, db: aiosqlite.Connection) -> _TagStats:
+        """The tag counts, read once after each write (call with the lock held)."""
+        if self._tag_stats is None:
+            rows = await db.execute_fetchall(_TAGS)
+            tags = [(str(r[0]), str(r[1]), int(r[2])) for r in rows]
+            # The index holds the published articles: its own count is the cheap one.
+            [(published,)] = await db.execute_fetchall("SELECT count(*) FROM articles_fts_docsize")
+            self._tag_stats = _TagStats(tags, {t[0]: t[2] for t in tags}, int(published))
+        return self._tag_stats
 
     async def tags(
         self, prefix: str | None = None, limit: int | None = None
@@ -583,43 +710,53 @@ class Store:
 
         Spellings of one tag are merged; the most common spelling is shown.
         ``prefix`` filters on the start of the tag (case-insensitively).
+
+        The autocomplete asks on every keystroke: the list is kept in memory until
+        this store's next write (the store is the database's only writer).
         """
-        where = ""
-        params: list[Any] = []
+        async with self._reading() as db:
+            stats = await self._load_tag_stats(db)
         if prefix is not None and normalise_tag(_clean(prefix)):
             key = normalise_tag(_clean(prefix))
-            where = "WHERE substr(t.tag_key, 1, ?) = ? "
-            params += [len(key), key]
-        sql = (
-            "WITH spellings AS ("
-            " SELECT t.tag_key, t.tag, count(*) AS n FROM article_tags t"
-            " JOIN articles a ON a.id = t.article_id AND a.status = 'published' "
-            f"{where}"
-            " GROUP BY t.tag_key, t.tag"
-            "), ranked AS ("
-            " SELECT tag_key, tag, sum(n) OVER (PARTITION BY tag_key) AS total,"
-            " row_number() OVER (PARTITION BY tag_key ORDER BY n DESC, tag) AS rank"
-            " FROM spellings"
-            ") SELECT tag, total FROM ranked WHERE rank = 1"
-            " ORDER BY total DESC, tag_key, tag LIMIT ?"
-        )
-        params.append(-1 if limit is None else limit)
-        async with self._reading() as db:
-            rows = await db.execute_fetchall(sql, params)
-        return [(r[0], int(r[1])) for r in rows]
+            found = [(tag, n) for tag_key, tag, n in stats.tags if tag_key.startswith(key)]
+        else:
+            found = [(tag, n) for _, tag, n in stats.tags]
+        if limit is not None and limit >= 0:
+            del found[limit:]
+        return found
 
     async def find_articles(self, text: str, limit: int = 25) -> list[StoredArticle]:
         """Published articles whose title contains ``text`` (case-insensitively):
         titles starting with it first, newest first within each group. For
-        autocomplete."""
+        autocomplete.
+
+        Titles that contain ``text`` without starting with it are looked for among
+        the :data:`FIND_SCAN` newest articles only.
+        """
         needle = " ".join(_clean(text).split()).casefold()
-        sql = (
-            f"SELECT {_READ_COLUMNS} FROM articles a "
-            "WHERE a.status = 'published' AND instr(a.title_fold, ?) > 0 "
-            f"ORDER BY substr(a.title_fold, 1, ?) <> ?, {_NEWEST} LIMIT ?"
-        )
+        if not needle:
+            return await self.latest(None, limit)
+        upper = _successor(needle)
+        bounds = (needle,) if upper is None else (needle, upper)
+        where = _RANGE_OPEN if upper is None else _RANGE
         async with self._reading() as db:
-            rows = await db.execute_fetchall(sql, (needle, len(needle), needle, limit))
+            found = list(
+                await db.execute_fetchall(
+                    _FIND_PREFIX_FEW.format(range=where),
+                    (*bounds, FIND_PREFIX_CAP, *bounds, FIND_PREFIX_CAP, limit),
+                )
+            )
+            rows: list[Any] = [r[1:] for r in found]
+            if rows and found[0][0] >= FIND_PREFIX_CAP:
+                rows = list(
+                    await db.execute_fetchall(
+                        _FIND_PREFIX_MANY.format(range=where), (*bounds, limit)
+                    )
+                )
+            if len(rows) < limit:
+                rows += await db.execute_fetchall(
+                    _FIND_INSIDE, (FIND_SCAN, needle, limit - len(rows))
+                )
         return [_stored(r) for r in rows]
 
     # -- batch plumbing ----------------------------------------------------------
@@ -752,13 +889,17 @@ class Store:
         new = batch.new_rows()
         if new:
             await db.executemany(_ARTICLE_INSERT, [r.params() for r in new])
-            # Index the new rows in one statement (see 0001_initial.sql).
-            await db.execute(
-                "INSERT INTO articles_fts (rowid, title, takeaways_text, description) "
-                "SELECT id, title, takeaways_text, description FROM articles "
-                f"WHERE id IN {_JSON_SET}",
-                (_json_ids(r.id for r in new),),
-            )
+            published = [r.id for r in new if r.status == PUBLISHED]
+            if published:
+                # Index the new published rows in one statement (see 0001_initial.sql);
+                # the index holds published articles only (0002_fast_lookups.sql).
+                await db.execute(
+                    "INSERT INTO articles_fts "
+                    "(rowid, title, takeaways_text, description, tag_tokens) "
+                    "SELECT id, title, takeaways_text, description, tag_tokens "
+                    f"FROM articles WHERE id IN {_JSON_SET}",
+                    (_json_ids(published),),
+                )
         updated = batch.updated_rows()
         if updated:
             await db.executemany(_ARTICLE_UPDATE, [(*r.params()[1:], r.id) for r in updated])
@@ -771,8 +912,13 @@ class Store:
                     (_json_ids(stale),),
                 )
             await db.executemany(
-                "INSERT INTO article_tags (article_id, tag_key, tag) VALUES (?, ?, ?)",
-                [(r.id, key, tag) for r in retag for key, tag in tag_rows(r.new_tags or ())],
+                "INSERT INTO article_tags (article_id, tag_key, tag, published_sort) "
+                "VALUES (?, ?, ?, ?)",
+                [
+                    (r.id, key, tag, r.published_sort)
+                    for r in retag
+                    for key, tag in tag_rows(r.new_tags or ())
+                ],
             )
         if source_id is not None:
             await self._write_files(db, batch, source_id)

@@ -10,8 +10,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.articles.model import normalise_tag
 from bot.store import FileItem, Store
 from tests.store.helpers import T0, art, item
+from tests.store.invariants import check_lookup_invariants
 
 PATHS = ["a.md", "b.md", "c.md", "d.md"]
 KEYS = ["/k1/", "/k2/", "/k3/", "/k4/", "/k5/"]
@@ -25,12 +27,14 @@ def file_items(draw: st.DrawFn) -> FileItem:
     key = draw(st.sampled_from(KEYS))
     title = draw(st.sampled_from(["One", "Two"]))
     when = draw(st.sampled_from(["past", "future", "draft"]))
+    # Tags shared between articles, in other spellings too, for the tag counts.
+    extra = draw(st.sampled_from([(), ("Shared",), ("shared ", title.upper())]))
     article = art(
         key,
         f"{title} {key}",
         date=T0 + timedelta(hours=1) if when == "future" else T0 - timedelta(days=1),
         draft=when == "draft",
-        tags=(title,),
+        tags=(title, *extra),
     )
     # Bytes follow the content (not the path), so moves happen.
     return item(path, article, file_hash=f"{key}{title}{when}")
@@ -78,7 +82,7 @@ async def check_invariants(store: Store) -> None:
         "FROM articles a"
     )
     for _, tags, count in rows:
-        assert count == len(set(json.loads(tags)))
+        assert count == len({normalise_tag(t) for t in json.loads(tags)} - {""})
     # Updated announcements only for articles that were announced.
     rows = await db.execute_fetchall(
         "SELECT count(*) FROM announcements n JOIN articles a ON a.id = n.article_id "
@@ -92,6 +96,8 @@ async def check_invariants(store: Store) -> None:
         "WHERE s.baseline_done_at IS NULL OR n.created_at < s.baseline_done_at"
     )
     assert [tuple(r) for r in rows] == [(0,)]
+    # What the lookups read from (migration 0002) follows the articles.
+    await check_lookup_invariants(store)
 
 
 async def run(history: list[tuple[list[str], list[FileItem], int, bool]]) -> None:

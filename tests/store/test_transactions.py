@@ -126,3 +126,13 @@ async def test_meta_survives_reopen(tmp_path: Path) -> None:
         await store.set_meta("commands:1:global", "def")
     async with await Store.open(path) as store:
         assert await store.get_meta("commands:1:global") == "def"
+
+
+async def test_cancelled_while_beginning_leaves_no_transaction(store: Store) -> None:
+    task = asyncio.create_task(store.set_meta("k", "v"))
+    await asyncio.sleep(0)  # the task takes the lock and waits for its BEGIN
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert task.cancelled()
+    await store.set_meta("k", "w")  # not "cannot start a transaction within a transaction"
+    assert await store.get_meta("k") == "w"
