@@ -124,6 +124,25 @@ class _FetchError(Exception):
         self.retry_after = retry_after
 
 
+def _answer(
+    status: Literal["ok", "not_modified"],
+    body: bytes | None,
+    final_url: str,
+    headers: CIMultiDictProxy[str],
+) -> FetchResult:
+    """A successful fetch, with the validators and caching hints the server sent."""
+    return FetchResult(
+        status=status,
+        body=body,
+        final_url=final_url,
+        error=None,
+        etag=headers.get("ETag"),
+        last_modified=headers.get("Last-Modified"),
+        min_interval=_min_interval(headers),
+        retry_after=None,
+    )
+
+
 async def fetch_feed(
     session: aiohttp.ClientSession, url: str, state: FeedState, policy: PollPolicy
 ) -> FetchResult:
@@ -202,32 +221,14 @@ async def _fetch(
 
             final_url = url if redirects == 0 else str(resp.url)
             if status == 304:
-                return FetchResult(
-                    status="not_modified",
-                    body=None,
-                    final_url=final_url,
-                    error=None,
-                    etag=resp.headers.get("ETag"),
-                    last_modified=resp.headers.get("Last-Modified"),
-                    min_interval=_min_interval(resp.headers),
-                    retry_after=None,
-                )
+                return _answer("not_modified", None, final_url, resp.headers)
             if not 200 <= status < 300:
                 retry_after = (
                     _retry_after(resp.headers) if status in _RETRY_AFTER_STATUSES else None
                 )
                 raise _FetchError(f"HTTP {status}", retry_after=retry_after)
             body = await _read_capped(resp, policy.max_bytes)
-            return FetchResult(
-                status="ok",
-                body=body,
-                final_url=final_url,
-                error=None,
-                etag=resp.headers.get("ETag"),
-                last_modified=resp.headers.get("Last-Modified"),
-                min_interval=_min_interval(resp.headers),
-                retry_after=None,
-            )
+            return _answer("ok", body, final_url, resp.headers)
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:

@@ -1,25 +1,7 @@
+"""Delivery tests use the store tests' fixtures: an in-memory store and a content source."""
+
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from tests.store.conftest import content, store
 
-import pytest
-
-from bot.store import SourceRow, Store
-from tests.store.helpers import T0
-
-
-@pytest.fixture
-async def store() -> AsyncIterator[Store]:
-    s = await Store.open(":memory:")
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
-async def content(store: Store) -> SourceRow:
-    """A content source whose baseline is done: new articles get announced."""
-    src = await store.source("content", "/site/content")
-    await store.mark_baseline_done(src.id, T0)
-    return await store.source(src.kind, src.locator)
+__all__ = ["content", "store"]
