@@ -626,15 +626,8 @@ async def test_subscription_autocomplete(desk: Desk) -> None:
 # -- with the delivery service -----------------------------------------------------------
 
 
-def deliverer_or_skip(desk: Desk) -> Any:
-    deliverer = getattr(desk.bot, "deliverer", None)
-    if deliverer is None:
-        pytest.skip("bot.deliverer (issue 5, delivery half) is not part of the bot yet")
-    return deliverer
-
-
 async def test_backfill_queues_recent_articles(desk: Desk) -> None:
-    deliverer_or_skip(desk)
+    assert desk.bot.deliverer is not None  # the real one, from cogs.delivery
     a = desk.a
     text = await a.run("subscribe", channel=a.news, backfill=2)
     assert "Posting the 2 most recent matching articles" in text
@@ -642,7 +635,6 @@ async def test_backfill_queues_recent_articles(desk: Desk) -> None:
 
 
 async def test_test_post(desk: Desk) -> None:
-    deliverer_or_skip(desk)
     a = desk.a
     await a.run("subscribe", channel=a.news)
     interaction = await a.invoke("test", channel=str(a.news.id))
@@ -651,9 +643,11 @@ async def test_test_post(desk: Desk) -> None:
     await desk.fake.wait_for(lambda: desk.fake.messages(a.news), timeout=10)
 
 
-async def test_without_a_deliverer_backfill_and_test_say_so(desk: Desk) -> None:
-    if getattr(desk.bot, "deliverer", None) is not None:
-        pytest.skip("the bot has a deliverer: covered by the tests above")
+async def test_without_a_deliverer_backfill_and_test_say_so(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If delivery failed to load, moderators are told instead of left waiting."""
+    monkeypatch.delattr(desk.bot, "deliverer")
     a = desk.a
     text = await a.run("subscribe", channel=a.news, backfill=3)
     assert "Subscribed" in text and "delivery is not running" in text
