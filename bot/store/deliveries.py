@@ -180,14 +180,7 @@ class DeliveryQueries:
         """
         stamp = to_us(now)
         async with self._transaction() as db:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT done_at FROM announcements WHERE id = ?", (announcement_id,)
-                )
-            )
-            if not rows:
-                raise KeyError(f"no announcement {announcement_id}")
-            if rows[0][0] is not None:
+            if not await _is_open(db, announcement_id):
                 return 0
             queued = await _insert(db, article_id, targets, stamp)
             await db.execute(
@@ -207,14 +200,7 @@ class DeliveryQueries:
         """
         stamp = to_us(now)
         async with self._transaction() as db:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT done_at FROM announcements WHERE id = ?", (announcement_id,)
-                )
-            )
-            if not rows:
-                raise KeyError(f"no announcement {announcement_id}")
-            if rows[0][0] is not None:
+            if not await _is_open(db, announcement_id):
                 return 0
             editing = (
                 "article_id = ? AND state IN ('pending', 'sent') "
@@ -534,6 +520,18 @@ class DeliveryQueries:
                 "UPDATE delivery_notices SET due_at = ?, attempts = attempts + 1 WHERE id = ?",
                 (to_us(due_at), notice_id),
             )
+
+
+async def _is_open(db: aiosqlite.Connection, announcement_id: int) -> bool:
+    """Whether the announcement still waits to be handled (``KeyError`` if unknown)."""
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT done_at FROM announcements WHERE id = ?", (announcement_id,)
+        )
+    )
+    if not rows:
+        raise KeyError(f"no announcement {announcement_id}")
+    return bool(rows[0][0] is None)
 
 
 async def _insert(
