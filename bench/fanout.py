@@ -40,10 +40,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.delivery.deliverer import utcnow
 from bot.delivery.limiter import DEFAULT_RATE
-from bot.store import Store
-from tests.delivery.harness import bot_env, start_bot, stop, write_article
+from tests.delivery.harness import bot_env, start_bot, stop, subscribe_channels, write_article
 from tests.fakediscord.models import FakeChannel
 from tests.fakediscord.server import FakeDiscord
 
@@ -117,23 +115,11 @@ async def run(channels: int, runs: int, workdir: Path) -> dict[str, Any]:
         content = workdir / "content"
         shutil.copytree(SAMPLES, content)
         database = workdir / "newsbot.sqlite3"
-        store = await Store.open(database)
-        try:
-            now = utcnow()
-            for channel, tag in [(c, "fan-out") for c in fan] + [
-                (c, f"latency-{i}") for i, c in enumerate(solo)
-            ]:
-                await store.subscribe(
-                    channel.guild.id,
-                    channel.id,
-                    tags=(tag,),
-                    exclude_tags=(),
-                    mention_role_id=None,
-                    by_user_id=1,
-                    now=now,
-                )
-        finally:
-            await store.close()
+        await subscribe_channels(
+            database,
+            [(c.guild.id, c.id, ("fan-out",)) for c in fan]
+            + [(c.guild.id, c.id, (f"latency-{i}",)) for i, c in enumerate(solo)],
+        )
 
         env = bot_env(
             api_url=fake.api_url,

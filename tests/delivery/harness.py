@@ -44,6 +44,30 @@ def write_article(folder: Path, slug: str, title: str, **kwargs: Any) -> Path:
     return path
 
 
+async def subscribe_channels(
+    database: Path, subscriptions: Sequence[tuple[int, int, tuple[str, ...]]]
+) -> None:
+    """Write ``(guild_id, channel_id, tags)`` subscriptions into ``database`` before a
+    bot process starts on it, as moderators would have with ``/newsadmin subscribe``."""
+    from bot.store import Store
+
+    store = await Store.open(database)
+    try:
+        now = datetime.now(UTC)
+        for guild_id, channel_id, tags in subscriptions:
+            await store.subscribe(
+                guild_id,
+                channel_id,
+                tags=tags,
+                exclude_tags=(),
+                mention_role_id=None,
+                by_user_id=1,
+                now=now,
+            )
+    finally:
+        await store.close()
+
+
 def bot_env(
     *, api_url: str, gateway_url: str, token: str, content_dir: Path, database: Path
 ) -> dict[str, str]:

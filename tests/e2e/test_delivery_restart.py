@@ -20,9 +20,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.delivery.deliverer import utcnow
-from bot.store import Store
-from tests.delivery.harness import bot_env, kill, start_bot, stop, write_article
+from tests.delivery.harness import (
+    bot_env,
+    kill,
+    start_bot,
+    stop,
+    subscribe_channels,
+    write_article,
+)
 from tests.e2e.conftest import SAMPLES
 from tests.fakediscord.server import FakeDiscord
 
@@ -72,21 +77,7 @@ async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
     content = tmp_path / "content"
     shutil.copytree(SAMPLES, content)
     database = tmp_path / "newsbot.sqlite3"
-    store = await Store.open(database)
-    try:
-        now = utcnow()
-        for channel in channels:
-            await store.subscribe(
-                channel.guild.id,
-                channel.id,
-                tags=(),
-                exclude_tags=(),
-                mention_role_id=None,
-                by_user_id=1,
-                now=now,
-            )
-    finally:
-        await store.close()
+    await subscribe_channels(database, [(c.guild.id, c.id, ()) for c in channels])
     env = bot_env(
         api_url=fake.api_url,
         gateway_url=fake.gateway_url,
