@@ -25,16 +25,22 @@ import watchfiles
 
 from bot.articles.markdown import read_markdown
 from bot.articles.model import ArticleError
-from bot.pipeline import Prepared, prepare
-from bot.store import Change, FileItem, FileRow, Store
+from bot.pipeline import prepare
+from bot.store import Change, FileItem, Store
+from bot.store.ingest import article_columns
 
 log = logging.getLogger(__name__)
+
+#: A file's (size, mtime_ns): what tells the scan that it may have changed.
+Stat = tuple[int, int]
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 # A file must have been quiet this long before it is read: editors that write in
 # several steps are not caught half-way (watchfiles already waits `step` ms of quiet).
 SETTLE_SECONDS = 0.1
 BATCH = 256
+# Files per write transaction in a large scan (fewer, bigger transactions write faster).
+WRITE_BATCH = 1024
 # Chunks read ahead of the one being stored; from this many files on, read in processes.
 READ_AHEAD = 4
 PARALLEL_MIN = 1000
@@ -44,18 +50,6 @@ PROGRESS_EVERY = 2.0
 # (doubling up to the maximum while it keeps failing).
 RETRY_SECONDS = 5.0
 MAX_RETRY_SECONDS = 300.0
-
-
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    """What reading one file gave: an article ready for the store, or a reason."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    file_hash: str
-    prepared: Prepared | None
-    error: str | None
 
 
 @dataclass(slots=True)
@@ -90,27 +84,29 @@ def is_article_rel(rel: str) -> bool:
 
 
 def read_file(
-    root: Path, rel: str, known: FileRow | None, *, site_url: str | None, tz: tzinfo, max_bytes: int
-) -> FileResult | None:
-    """Read one file; ``None`` when it vanished, is unchanged since ``known``, or is
-    being written right now (the writer's next change event brings it back)."""
+    root: Path, rel: str, known: Stat | None, *, site_url: str | None, tz: tzinfo, max_bytes: int
+) -> FileItem | None:
+    """Read one file into what the store records of it: its article, ready to store
+    (post, fingerprint, encoded columns), or the reason it has none. ``None`` when it
+    vanished, is unchanged since ``known`` (its size and mtime), or is being written
+    right now (the writer's next change event brings it back)."""
     full = root / rel
     try:
         st = full.stat()
-        if known is not None and (st.st_size, st.st_mtime_ns) == (known.size, known.mtime_ns):
+        if known is not None and (st.st_size, st.st_mtime_ns) == known:
             return None
         if st.st_size > max_bytes:
             # Not even opened; the size stands in for the hash, so the same oversized
             # file is not reported again on every touch.
             reason = f"file too large: {st.st_size:,} bytes (limit {max_bytes:,})"
-            return FileResult(rel, st.st_size, st.st_mtime_ns, f"size {st.st_size}", None, reason)
+            return FileItem(rel, st.st_size, st.st_mtime_ns, f"size {st.st_size}", error=reason)
         with full.open("rb") as handle:
             data = handle.read(max_bytes + 1)
             after = os.fstat(handle.fileno())
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return FileResult(rel, 0, 0, "", None, f"cannot read: {exc.strerror or exc}")
+        return FileItem(rel, 0, 0, "", error=f"cannot read: {exc.strerror or exc}")
     if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns) or (
         len(data) != after.st_size
     ):
@@ -118,19 +114,29 @@ def read_file(
     file_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
         article = read_markdown(data, rel_path=rel, site_url=site_url, tz=tz, max_bytes=max_bytes)
-        return FileResult(rel, st.st_size, st.st_mtime_ns, file_hash, prepare(article), None)
     except ArticleError as exc:
-        return FileResult(rel, st.st_size, st.st_mtime_ns, file_hash, None, str(exc))
+        return FileItem(rel, st.st_size, st.st_mtime_ns, file_hash, error=str(exc))
+    ready = prepare(article)
+    return FileItem(
+        rel,
+        st.st_size,
+        st.st_mtime_ns,
+        file_hash,
+        article,
+        ready.article_hash,
+        ready.message,
+        columns=article_columns(article, ready.message),
+    )
 
 
 def read_files(
     root: Path,
-    items: Sequence[tuple[str, FileRow | None]],
+    items: Sequence[tuple[str, Stat | None]],
     *,
     site_url: str | None,
     tz: tzinfo,
     max_bytes: int,
-) -> list[FileResult]:
+) -> list[FileItem]:
     """:func:`read_file` over many files (a top-level function: it runs in worker processes)."""
     results = []
     for rel, known in items:
@@ -169,9 +175,9 @@ class ContentSource:
         self.source_id: int | None = None
         # Set once the first scan is done and every later change is being followed.
         self.ready = asyncio.Event()
-        # What the store knows of each file, kept in step with every batch written, so
-        # a watch event costs no full-table read.
-        self._known: dict[str, FileRow] = {}
+        # The (size, mtime_ns) the store knows of each file, kept in step with every
+        # batch written, so a watch event costs no full-table read.
+        self._known: dict[str, Stat] = {}
 
     async def _source_id(self) -> int:
         if self.source_id is None:
@@ -180,64 +186,53 @@ class ContentSource:
 
     # -- reading (runs in a worker thread: pure file work) ------------------------------
 
-    def _read_many(self, items: list[tuple[str, FileRow | None]]) -> list[FileResult]:
+    def _read_many(self, items: list[tuple[str, Stat | None]]) -> list[FileItem]:
         return read_files(
             self.root, items, site_url=self.site_url, tz=self.tz, max_bytes=self.max_bytes
         )
 
-    def _walk(self) -> dict[str, tuple[int, int]]:
+    def _walk(self) -> dict[str, Stat]:
         """Every article file under the root with its (size, mtime_ns).
 
         Raises ``OSError`` when the root itself cannot be listed: an unmounted or
         missing folder must not read as "every article was deleted".
         """
-        found: dict[str, tuple[int, int]] = {}
-        stack = [self.root]
+        found: dict[str, Stat] = {}
+        # (folder, its path relative to the root with a trailing "/"): paths are built
+        # by joining strings, as pathlib costs more than the stat() of each file.
+        stack = [(str(self.root), "")]
         while stack:
-            folder = stack.pop()
+            folder, prefix = stack.pop()
             try:
-                entries = list(os.scandir(folder))
+                with os.scandir(folder) as listing:
+                    entries = list(listing)
             except OSError as exc:
-                if folder == self.root:
+                if not prefix:
                     raise
                 log.warning("cannot list %s: %s", folder, exc.strerror or exc)
                 continue
             for entry in entries:
-                if entry.name.startswith("."):
+                name = entry.name
+                if name.startswith("."):
                     continue
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
-                    elif is_article_path(entry.name) and entry.is_file():
+                        stack.append((entry.path, prefix + name + "/"))
+                    elif is_article_path(name) and entry.is_file():
                         st = entry.stat()
-                        rel = Path(entry.path).relative_to(self.root).as_posix()
-                        found[rel] = (st.st_size, st.st_mtime_ns)
+                        found[prefix + name] = (st.st_size, st.st_mtime_ns)
                 except OSError:
                     continue
         return found
 
     # -- recording -----------------------------------------------------------------------
 
-    async def _record(self, results: Sequence[FileResult], removed: Sequence[str] = ()) -> int:
+    async def _record(self, items: Sequence[FileItem], removed: Sequence[str] = ()) -> int:
         """Store a batch (removals first); log each newly rejected file once.
 
         Returns the number of announcements the batch created.
         """
         source_id = await self._source_id()
-        items = [
-            FileItem(r.path, r.size, r.mtime_ns, r.file_hash, error=r.error)
-            if r.prepared is None
-            else FileItem(
-                r.path,
-                r.size,
-                r.mtime_ns,
-                r.file_hash,
-                r.prepared.article,
-                r.prepared.article_hash,
-                r.prepared.message,
-            )
-            for r in results
-        ]
         outcomes = await self.store.record_files(
             source_id, items, datetime.now(UTC), removed=removed
         )
@@ -250,10 +245,7 @@ class ContentSource:
         for rel in removed:
             self._known.pop(rel, None)
         for item in items:
-            key = item.article.id if item.article is not None else None
-            self._known[item.path] = FileRow(
-                item.path, item.size, item.mtime_ns, item.file_hash, key, item.error
-            )
+            self._known[item.path] = (item.size, item.mtime_ns)
         if any(outcome.change is not Change.UNCHANGED for outcome in outcomes):
             self.on_change()
         announced = sum(1 for outcome in outcomes if outcome.announced)
@@ -272,23 +264,31 @@ class ContentSource:
         stats = ScanStats()
         source = await self.store.source("content", str(self.root))
         self.source_id = source_id = source.id
-        known = self._known = await self.store.files(source_id)
-        on_disk = await asyncio.to_thread(self._walk)
+        # Listing the folder and reading what the store knows overlap: the walk runs in
+        # a thread, the query in the database's.
+        known, on_disk = await asyncio.gather(
+            self.store.file_stats(source_id), asyncio.to_thread(self._walk)
+        )
+        self._known = known
         stats.files = len(on_disk)
 
-        removed = sorted(set(known) - set(on_disk))
+        removed = sorted(known.keys() - on_disk.keys())
         stats.removed = len(removed)
         todo = [
-            (rel, known.get(rel))
-            for rel, stat in sorted(on_disk.items())
-            if rel not in known or (known[rel].size, known[rel].mtime_ns) != stat
+            (rel, known.get(rel)) for rel, stat in sorted(on_disk.items()) if known.get(rel) != stat
         ]
         stats.unchanged = stats.files - len(todo)
         last_report = time.perf_counter()
         chunks = [todo[offset : offset + BATCH] for offset in range(0, len(todo), BATCH)] or [[]]
         done = 0
-        async with _Readers(self, parallel=len(todo) >= PARALLEL_MIN) as readers:
+        parallel = len(todo) >= PARALLEL_MIN
+        # A large scan writes several chunks per transaction, with the store in bulk mode.
+        write_every = WRITE_BATCH if parallel else 1
+        writing = self.store.bulk() if parallel else contextlib.nullcontext()
+        async with _Readers(self, parallel=parallel) as readers, writing:
             pending = [readers.submit(chunk) for chunk in chunks[:READ_AHEAD]]
+            ready: list[FileItem] = []
+            first = True
             for index in range(len(chunks)):
                 if stop is not None and stop.is_set():
                     stats.complete = False
@@ -296,12 +296,16 @@ class ContentSource:
                 results = await pending[index]
                 if index + READ_AHEAD < len(chunks):
                     pending.append(readers.submit(chunks[index + READ_AHEAD]))
-                stats.read += len(results)
-                stats.rejected += sum(1 for r in results if r.error)
+                ready.extend(results)
+                done += len(chunks[index])
+                if len(ready) < write_every and index + 1 < len(chunks):
+                    continue
+                stats.read += len(ready)
+                stats.rejected += sum(1 for r in ready if r.error)
                 # Removals travel with the first batch, so a file moved while the bot was
                 # down is recognised as a move rather than a withdrawal plus a new article.
-                stats.announced += await self._record(results, removed if index == 0 else ())
-                done += len(chunks[index])
+                stats.announced += await self._record(ready, removed if first else ())
+                ready, first = [], False
                 now = time.perf_counter()
                 if now - last_report >= self.progress_every and done < len(todo):
                     last_report = now
@@ -318,10 +322,10 @@ class ContentSource:
     # -- watching ------------------------------------------------------------------------
 
     def _classify(
-        self, paths: Iterable[str], known: dict[str, FileRow]
-    ) -> tuple[list[tuple[str, FileRow | None]], list[str]]:
+        self, paths: Iterable[str], known: dict[str, Stat]
+    ) -> tuple[list[tuple[str, Stat | None]], list[str]]:
         """Split changed paths into files now present (new or changed) and files gone."""
-        present: list[tuple[str, FileRow | None]] = []
+        present: list[tuple[str, Stat | None]] = []
         gone: list[str] = []
         for raw in sorted(set(paths)):
             try:
@@ -510,7 +514,7 @@ class _Readers:
                 workers, mp_context=multiprocessing.get_context("spawn")
             )
 
-    def submit(self, chunk: list[tuple[str, FileRow | None]]) -> asyncio.Future[list[FileResult]]:
+    def submit(self, chunk: list[tuple[str, Stat | None]]) -> asyncio.Future[list[FileItem]]:
         source = self.source
         if self.pool is not None:
             try:

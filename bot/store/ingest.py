@@ -139,6 +139,48 @@ def tag_rows(tags: tuple[str, ...]) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleColumns:
+    """The ``articles`` column values that come from an article and its post alone.
+
+    Pure to compute and picklable: the content scan's worker processes encode them,
+    so that the process holding the database only copies them into rows.
+    """
+
+    title_fold: str
+    published_at: int | None
+    expires_at: int | None
+    lastmod: int | None
+    description: str | None
+    takeaways: str
+    takeaways_text: str
+    tags: str
+    tag_rows: tuple[tuple[str, str], ...]
+    tag_tokens: str
+    authors: str
+    article_json: str
+    message_json: str
+
+
+def article_columns(article: Article, message: dict[str, Any]) -> ArticleColumns:
+    """Encode ``article`` and its base post ``message`` for the ``articles`` row."""
+    return ArticleColumns(
+        title_fold=article.title.casefold(),
+        published_at=opt_us(article.published_at),
+        expires_at=opt_us(article.expiry_date),
+        lastmod=opt_us(article.lastmod),
+        description=article.description or article.summary or article.lede,
+        takeaways=dumps(list(article.takeaways)),
+        takeaways_text="\n".join(article.takeaways),
+        tags=dumps(list(article.tags)),
+        tag_rows=tuple(tag_rows(article.tags)),
+        tag_tokens=tag_tokens(article.tags),
+        authors=dumps(list(article.authors)),
+        article_json=article_to_json(article),
+        message_json=dumps(message),
+    )
+
+
 @dataclass(slots=True)
 class ArticleRow:
     """A mutable copy of one ``articles`` row (columns in :data:`ARTICLE_COLUMNS` order)."""
@@ -172,9 +214,9 @@ class ArticleRow:
     message_json: str
     tag_tokens: str
     # Not columns: the key as stored (None: not inserted yet) and, when the tag rows
-    # must be rewritten, the tags to write.
+    # must be rewritten, the (tag_key, tag) rows to write.
     stored_key: str | None = None
-    new_tags: tuple[str, ...] | None = None
+    new_tags: tuple[tuple[str, str], ...] | None = None
 
     @classmethod
     def from_db(cls, row: Any) -> ArticleRow:
@@ -192,28 +234,27 @@ class ArticleRow:
         """The column values, in :data:`ARTICLE_COLUMNS` order."""
         return tuple(getattr(self, name) for name in ARTICLE_COLUMNS)
 
-    def assign(self, article: Article, article_hash: str, message: dict[str, Any]) -> None:
+    def assign(self, article: Article, article_hash: str, columns: ArticleColumns) -> None:
         """Take over the content of ``article`` (not its status)."""
         self.content_hash = article_hash
         self.title = article.title
-        self.title_fold = article.title.casefold()
+        self.title_fold = columns.title_fold
         self.url = article.url
-        self.published_at = opt_us(article.published_at)
-        self.expires_at = opt_us(article.expiry_date)
-        self.lastmod = opt_us(article.lastmod)
+        self.published_at = columns.published_at
+        self.expires_at = columns.expires_at
+        self.lastmod = columns.lastmod
         self.sort_at = self.published_at if self.published_at is not None else self.first_seen_at
-        self.description = article.description or article.summary or article.lede
-        self.takeaways = dumps(list(article.takeaways))
-        self.takeaways_text = "\n".join(article.takeaways)
-        tags = dumps(list(article.tags))
-        if tags != self.tags or self.stored_key is None:
-            self.new_tags = article.tags
-        self.tags = tags
-        self.tag_tokens = tag_tokens(article.tags)
-        self.authors = dumps(list(article.authors))
+        self.description = columns.description
+        self.takeaways = columns.takeaways
+        self.takeaways_text = columns.takeaways_text
+        if columns.tags != self.tags or self.stored_key is None:
+            self.new_tags = columns.tag_rows
+        self.tags = columns.tags
+        self.tag_tokens = columns.tag_tokens
+        self.authors = columns.authors
         self.image = article.image
-        self.article_json = article_to_json(article)
-        self.message_json = dumps(message)
+        self.article_json = columns.article_json
+        self.message_json = columns.message_json
 
 
 @dataclass(slots=True)
@@ -359,7 +400,13 @@ class Batch:
                 moved = True
 
         row, change, announced = self._ingest(
-            row, self.source_id, article, item.article_hash, item.message, rekeyed=rekeyed
+            row,
+            self.source_id,
+            article,
+            item.article_hash,
+            item.message,
+            item.columns,
+            rekeyed=rekeyed,
         )
         if row.file_hash != item.file_hash:
             row.file_hash = item.file_hash
@@ -400,13 +447,15 @@ class Batch:
         article: Article,
         article_hash: str,
         message: dict[str, Any],
+        columns: ArticleColumns | None = None,
         *,
         rekeyed: bool = False,
     ) -> tuple[ArticleRow, Change, str | None]:
+        """Store ``article``; ``columns`` are its encoded values, when already known."""
         status = article.status(self.now).value
         if row is None:
             row = self._new_row(source_id, article.id)
-            row.assign(article, article_hash, message)
+            row.assign(article, article_hash, columns or article_columns(article, message))
             announced = self._set_status(row, status)
             return row, Change.NEW, announced
 
@@ -416,7 +465,7 @@ class Batch:
             return row, Change.UNCHANGED, None
         was_announced = row.announced_at is not None
         if content_changed:
-            row.assign(article, article_hash, message)
+            row.assign(article, article_hash, columns or article_columns(article, message))
             row.changed_at = self.now_us
         announced = self._set_status(row, status)
         if content_changed and status == PUBLISHED and was_announced:

@@ -6,10 +6,13 @@ import enum
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.articles.model import Article
 from bot.store.codec import article_from_data, from_us, opt_dt
+
+if TYPE_CHECKING:
+    from bot.store.ingest import ArticleColumns
 
 
 class StoreError(RuntimeError):
@@ -66,6 +69,8 @@ class FileItem:
     """One scanned file for :meth:`Store.record_files`: an article, or the reason it is not.
 
     ``article``, ``article_hash`` and ``message`` go together; ``error`` replaces them.
+    ``columns``, when given, is ``article_columns(article, message)`` computed ahead
+    (by the content scan's worker processes); else the store computes it if needed.
     """
 
     path: str
@@ -76,6 +81,7 @@ class FileItem:
     article_hash: str | None = None
     message: dict[str, Any] | None = field(default=None, hash=False)
     error: str | None = None
+    columns: ArticleColumns | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.article is not None:

@@ -42,7 +42,6 @@ from bot.store.ingest import (
     ArticleRow,
     Batch,
     FileState,
-    tag_rows,
     tag_token,
 )
 from bot.store.migrations import migrate
@@ -66,6 +65,11 @@ log = logging.getLogger(__name__)
 MOVE_WINDOW = timedelta(minutes=10)
 
 BUSY_TIMEOUT_MS = 5000
+
+# WAL pages between automatic checkpoints: SQLite's default, and in bulk mode about
+# 100 MiB of 4 KiB pages (see Store.bulk).
+CHECKPOINT_PAGES = 1000
+BULK_CHECKPOINT_PAGES = 25_600
 
 # bm25 weights of the FTS columns: title, takeaways, description; the tag tokens only
 # filter (migration 0002).
@@ -358,6 +362,23 @@ class Store(SubscriptionQueries, DeliveryQueries):
                 raise
 
     @contextlib.asynccontextmanager
+    async def bulk(self) -> AsyncIterator[None]:
+        """Many write transactions in a row (a large scan): within the block the WAL is
+        checkpointed every :data:`BULK_CHECKPOINT_PAGES` pages instead of every 1,000
+        (each checkpoint syncs the disk twice), and once more when it ends."""
+        async with self._lock:
+            await self._connection().execute(
+                f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES:d}"
+            )
+        try:
+            yield
+        finally:
+            async with self._lock:
+                if not self._closed:
+                    await self._db.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES:d}")
+                    await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @contextlib.asynccontextmanager
     async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """The connection, for reads that must not see a transaction half done."""
         async with self._lock:
@@ -473,6 +494,15 @@ class Store(SubscriptionQueries, DeliveryQueries):
                 (source_id,),
             )
         return {r[0]: FileRow(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+    async def file_stats(self, source_id: int) -> dict[str, tuple[int, int]]:
+        """``(size, mtime_ns)`` of every file of a content source, by path: what a scan
+        compares the folder with (the primary key's order, no other table read)."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT path, size, mtime_ns FROM files WHERE source_id = ?", (source_id,)
+            )
+        return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
 
     async def record_file(
         self,
@@ -917,7 +947,7 @@ class Store(SubscriptionQueries, DeliveryQueries):
                 [
                     (r.id, key, tag, r.published_sort)
                     for r in retag
-                    for key, tag in tag_rows(r.new_tags or ())
+                    for key, tag in r.new_tags or ()
                 ],
             )
         if source_id is not None:

@@ -639,6 +639,7 @@ async def test_a_large_scan_read_in_worker_processes_records_what_a_thread_would
     for parallel_min in (1, 10**9):  # processes, then a thread
         monkeypatch.setattr(content, "PARALLEL_MIN", parallel_min)
         monkeypatch.setattr(content, "BATCH", 7)  # several chunks in flight
+        monkeypatch.setattr(content, "WRITE_BATCH", 15)  # and several written at once
         store = await Store.open(tmp_path / f"scan-{parallel_min}.sqlite3")
         try:
             source = make_source(store, root)  # type: ignore[arg-type]

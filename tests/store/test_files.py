@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.store import Change, FileItem, IngestResult, SourceRow, Store
+from bot.store.ingest import ARTICLE_COLUMNS, article_columns
 from tests.store.helpers import DAY, T0, art, item
+from tests.store.invariants import check_lookup_invariants
 
 MIN = timedelta(minutes=1)
 
@@ -57,6 +60,7 @@ async def test_unchanged_file_with_new_mtime_updates_the_stat_only(
     assert r.change is Change.UNCHANGED
     row = (await store.files(content.id))["a.md"]
     assert (row.mtime_ns, row.size, row.article_key, row.error) == (2, 7, "/a/", None)
+    assert await store.file_stats(content.id) == {"a.md": (7, 2)}
 
 
 async def test_single_file_api(store: Store, content: SourceRow) -> None:
@@ -77,6 +81,7 @@ async def test_single_file_api(store: Store, content: SourceRow) -> None:
     r = await store.remove_file(content.id, "a.md", T0)
     assert r.change is Change.WITHDRAWN and r.status == "withdrawn"
     assert await store.files(content.id) == {}
+    assert await store.file_stats(content.id) == {}
     assert (await store.remove_file(content.id, "a.md", T0)).change is Change.UNCHANGED
 
 
@@ -410,3 +415,25 @@ async def test_large_batch(store: Store) -> None:
     results = await store.record_files(src.id, items, T0 + MIN)
     assert {r.change for r in results} == {Change.UNCHANGED}
     assert sum(n for _, n in await store.tags()) == 2000
+
+
+async def test_columns_computed_ahead_are_stored_as_the_store_computes_them(
+    store: Store, content: SourceRow
+) -> None:
+    """Worker processes hand article_columns() over ready: the row must be the same."""
+    a = art("/a/", tags=("Energy", "energy", " Climate  Policy "), takeaways=("One", "Two"))
+    plain = item("a.md", a)
+    ahead = replace(plain, columns=article_columns(a, plain.message or {}))
+    assert ahead.columns is not None
+    assert ahead.columns.tag_rows == (("energy", "Energy"), ("climate policy", "Climate Policy"))
+    other = await store.source("content", "/other")
+    await record(store, content, plain)
+    await store.record_files(other.id, [ahead], T0)
+    stored = [
+        tuple(r)
+        for r in await store._db.execute_fetchall(
+            f"SELECT {', '.join(ARTICLE_COLUMNS[3:])} FROM articles ORDER BY source_id"
+        )
+    ]
+    assert len(stored) == 2 and stored[0] == stored[1]
+    await check_lookup_invariants(store)

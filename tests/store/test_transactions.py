@@ -136,3 +136,35 @@ async def test_cancelled_while_beginning_leaves_no_transaction(store: Store) -> 
     assert task.cancelled()
     await store.set_meta("k", "w")  # not "cannot start a transaction within a transaction"
     assert await store.get_meta("k") == "w"
+
+
+async def pragma(store: Store, name: str) -> int:
+    [(value, *_)] = await store._db.execute_fetchall(f"PRAGMA {name}")
+    return int(value)
+
+
+async def test_bulk_mode_checkpoints_rarely_then_once_at_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    wal = path.with_name(path.name + "-wal")
+    async with await Store.open(path) as store:
+        src = await store.source("content", "/site")
+        assert await pragma(store, "wal_autocheckpoint") == 1000
+        async with store.bulk():
+            assert await pragma(store, "wal_autocheckpoint") > 1000
+            for n in range(3):
+                await store.record_files(src.id, [item(f"{n}.md", art(f"/{n}/"))], T0)
+            assert wal.stat().st_size > 0  # the transactions wait in the WAL
+        # Checkpointed into the database and the WAL emptied; the usual rhythm is back.
+        assert wal.stat().st_size == 0
+        assert await pragma(store, "wal_autocheckpoint") == 1000
+        con = sqlite3.connect(path)  # a second reader sees every transaction
+        try:
+            assert con.execute("SELECT count(*) FROM articles").fetchone() == (3,)
+        finally:
+            con.close()
+
+
+async def test_bulk_mode_ending_after_the_store_closed_is_quiet(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "news.db")
+    async with store.bulk():
+        await store.close()  # shutting down in the middle of a large scan
