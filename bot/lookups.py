@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 from bot.articles.model import normalise_tag
 from bot.articles.text import clip
@@ -69,6 +69,41 @@ def article_line(article: Listed) -> str:
     return head + ("\n" + " · ".join(details) if details else "")
 
 
+T = TypeVar("T")
+
+
+class LazyPages(Sequence[T]):
+    """``count`` pages, each made by ``render(index)`` the first time it is asked for.
+
+    A lookup answers with its first page; most people never turn to the others, so
+    rendering them all up front would only make every answer slower.
+    """
+
+    def __init__(self, count: int, render: Callable[[int], T]) -> None:
+        self._count = count
+        self._render = render
+        self._made: dict[int, T] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("page index out of range")
+        page = self._made.get(index)
+        if page is None:
+            page = self._made[index] = self._render(index)
+        return page
+
+
 def paginate(items: Sequence[str], size: int = PAGE_SIZE) -> list[list[str]]:
     """Split lines into pages of ``size``; always at least one (possibly empty) page."""
     return [list(items[i : i + size]) for i in range(0, len(items), size)] or [[]]
@@ -78,19 +113,23 @@ def _footer(page: int, pages: int, total: str) -> str:
     return f"Page {page} of {pages} · {total}" if pages > 1 else total
 
 
-def result_pages(title: str, articles: Sequence[Listed]) -> list[dict[str, Any]]:
-    """Embeds, one per page of :data:`PAGE_SIZE`, listing the articles in order."""
-    pages = paginate([article_line(a) for a in articles])
+def result_pages(title: str, articles: Sequence[Listed]) -> LazyPages[dict[str, Any]]:
+    """Embeds, one per page of :data:`PAGE_SIZE`, listing the articles in order (each
+    page rendered when it is first shown)."""
+    count = max(1, -(-len(articles) // PAGE_SIZE))
     total = plural(len(articles), "article")
-    return [
-        {
-            "title": clip(title, MAX_TITLE),
-            "description": "\n\n".join(lines),
+    title = clip(title, MAX_TITLE)
+
+    def render(index: int) -> dict[str, Any]:
+        shown = articles[index * PAGE_SIZE : (index + 1) * PAGE_SIZE]
+        return {
+            "title": title,
+            "description": "\n\n".join(article_line(a) for a in shown),
             "color": EMBED_COLOR,
-            "footer": {"text": _footer(n, len(pages), total)},
+            "footer": {"text": _footer(index + 1, count, total)},
         }
-        for n, lines in enumerate(pages, start=1)
-    ]
+
+    return LazyPages(count, render)
 
 
 def tag_pages(

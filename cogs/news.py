@@ -25,6 +25,7 @@ from bot.client import (
 from bot.lookups import (
     MAX_CHOICE_NAME,
     MAX_CHOICES,
+    LazyPages,
     nothing_found,
     rank_choices,
     result_pages,
@@ -69,7 +70,7 @@ class Pager(discord.ui.View):
 
     def __init__(self, pages: Sequence[Page], owner_id: int) -> None:
         super().__init__(timeout=PAGER_TIMEOUT)
-        self.pages = [list(page) for page in pages]
+        self.pages = pages  # rendered as they are turned to (see bot.lookups.LazyPages)
         self.owner_id = owner_id
         self.index = 0
         # Edits the paged message when the buttons time out. Interaction tokens live 15
@@ -95,7 +96,7 @@ class Pager(discord.ui.View):
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))
         self._sync_buttons()
-        await interaction.response.edit_message(embeds=self.pages[self.index], view=self)
+        await interaction.response.edit_message(embeds=list(self.pages[self.index]), view=self)
         self.editor = interaction.edit_original_response
 
     @discord.ui.button(label="◀", style=discord.ButtonStyle.secondary, custom_id="pager:prev")
@@ -194,9 +195,10 @@ async def _send(interaction: discord.Interaction, *, private: bool, **kwargs: An
     return message.edit
 
 
-def embed_pages(dicts: Sequence[dict[str, Any]]) -> list[Page]:
-    """Embed dicts (one per page, as rendered by ``bot.lookups``) to discord.py pages."""
-    return [[discord.Embed.from_dict(d)] for d in dicts]
+def embed_pages(dicts: Sequence[dict[str, Any]]) -> LazyPages[Page]:
+    """Embed dicts (one per page, as rendered by ``bot.lookups``) to discord.py pages,
+    each converted when it is first shown."""
+    return LazyPages(len(dicts), lambda index: [discord.Embed.from_dict(dicts[index])])
 
 
 CogT = TypeVar("CogT", bound=commands.Cog)

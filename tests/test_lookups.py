@@ -14,6 +14,7 @@ from bot.lookups import (
     MAX_CHOICES,
     MAX_LINK_URL,
     PAGE_SIZE,
+    LazyPages,
     article_line,
     closest_tags,
     escape_markdown,
@@ -309,3 +310,44 @@ def test_rank_choices_at_most_25() -> None:
 def test_dates_render_as_discord_timestamps() -> None:
     when = T0 - timedelta(days=3)
     assert f"<t:{int(when.timestamp())}:R>" in article_line(stored(published_at=when))
+
+
+def test_pages_are_rendered_when_first_shown_and_once() -> None:
+    made: list[int] = []
+
+    def render(index: int) -> str:
+        made.append(index)
+        return f"page {index}"
+
+    pages = LazyPages(3, render)
+    assert len(pages) == 3 and made == []
+    assert pages[0] == "page 0" and pages[-1] == "page 2" and made == [0, 2]
+    assert pages[0] == "page 0" and made == [0, 2]  # kept, not made again
+    assert pages[1:] == ["page 1", "page 2"] and list(pages) == ["page 0", "page 1", "page 2"]
+    assert made == [0, 2, 1]
+    with pytest.raises(IndexError):
+        pages[3]
+    with pytest.raises(IndexError):
+        pages[-4]
+
+
+def test_result_pages_render_only_the_page_shown() -> None:
+    class Counting:
+        def __init__(self, n: int) -> None:
+            self.n = n
+            self.reads = 0
+
+        @property
+        def title(self) -> str:
+            self.reads += 1
+            return f"Article {self.n}"
+
+        url = "https://example.com/a"
+        published_at = None
+        tags: tuple[str, ...] = ()
+
+    articles = [Counting(n) for n in range(12)]
+    pages = result_pages("Results", articles)
+    assert sum(a.reads for a in articles) == 0
+    assert pages[0]["footer"]["text"] == "Page 1 of 3 · 12 articles"
+    assert [a.reads for a in articles] == [1] * PAGE_SIZE + [0] * (12 - PAGE_SIZE)

@@ -1,8 +1,10 @@
 """The content folder: a full scan at start, then live watching.
 
-Files are read, hashed, parsed and rendered in a worker thread (pure work), and
-recorded in the store in batches, so a large first scan neither blocks the event loop
-nor pays one transaction per file.
+Files are read, hashed, parsed, rendered and encoded for the store off the event loop
+(pure work: a thread, or one process per core for a scan of :data:`PARALLEL_MIN` files
+or more), and recorded in the store in batches, so a large first scan neither blocks
+the event loop nor pays one transaction per file. A scan compares each file's size and
+mtime with what the store knows and reads only the files that differ.
 """
 
 from __future__ import annotations

@@ -197,6 +197,11 @@ async def test_the_last_word_as_a_prefix(store: Store, content: SourceRow) -> No
     # Extensions when the word as typed does not fill the answer ...
     assert sorted(await keys(await store.search("court", None, 10))) == ["/a/", "/b/"]
     assert await keys(await store.search("cour", None, 10)) != []
+    # However long the prefix, its extensions and only those.
+    for typed in ("cou", "cour", "court", "courts"):
+        found = sorted(await keys(await store.search(typed, None, 10)))
+        assert found == (["/b/"] if typed == "courts" else ["/a/", "/b/"]), typed
+    assert await keys(await store.search("pyt", None, 10)) == ["/c/"]
     # ... none when it does.
     assert await keys(await store.search("court", None, 1)) == ["/a/"]
     # Too short to be a prefix: as typed.
