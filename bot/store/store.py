@@ -159,10 +159,16 @@ _SEARCH = (
     " ) ORDER BY score, id DESC LIMIT ? OFFSET ?"
     ") s JOIN articles a ON a.id = s.id ORDER BY s.score, s.id DESC"
 )
+_TAG_JOIN = "JOIN article_tags t ON t.article_id = f.rowid AND t.tag_key = ?"
 _SEARCH_ALL = _SEARCH.format(join="")
-_SEARCH_JOIN = _SEARCH.format(
-    join="JOIN article_tags t ON t.article_id = f.rowid AND t.tag_key = ?"
+_SEARCH_JOIN = _SEARCH.format(join=_TAG_JOIN)
+# Whether a search matches more than ? articles: no ranking, so no bm25 statistics.
+_MATCHES = (
+    "SELECT count(*) FROM (SELECT f.rowid FROM articles_fts f {join} "
+    "WHERE articles_fts MATCH ? LIMIT ?)"
 )
+_MATCHES_ALL = _MATCHES.format(join="")
+_MATCHES_JOIN = _MATCHES.format(join=_TAG_JOIN)
 # One row per tag: its most common spelling and its published article count.
 _TAGS = (
     "SELECT tag_key, tag, total FROM ("
@@ -685,7 +691,8 @@ class Store(SubscriptionQueries, DeliveryQueries):
         Every word must match. The last one also matches as a prefix
         (search-as-you-type; from three letters on), unless the words as typed already
         fill the answer: a common word needs no extensions, and as a prefix it would
-        cost the most.
+        cost the most. When its extensions add no match, the answer is the one ranked
+        for the words as typed.
 
         Only the :data:`SEARCH_WINDOW` most recently stored matches are ranked, so a
         query matching more articles than that answers from the recent ones.
@@ -693,7 +700,7 @@ class Store(SubscriptionQueries, DeliveryQueries):
         matches = search_expressions(query)
         if not matches:
             return []
-        sql, tag_filter = _SEARCH_ALL, ""
+        sql, matches_sql, tag_filter = _SEARCH_ALL, _MATCHES_ALL, ""
         join: tuple[str, ...] = ()
         async with self._reading() as db:
             if tag is not None:
@@ -703,15 +710,26 @@ class Store(SubscriptionQueries, DeliveryQueries):
                 if count == 0:
                     return []  # no published article has it
                 if count > stats.published * JOIN_TAG_SHARE:
-                    sql, join = _SEARCH_JOIN, (key,)
+                    sql, matches_sql, join = _SEARCH_JOIN, _MATCHES_JOIN, (key,)
                 else:
                     tag_filter = f' AND tag_tokens : "{tag_token(key)}"'
             window = max(SEARCH_WINDOW, limit + offset)
             rows: list[Any] = []
             for match in matches:
                 expression = f"{_TEXT_COLUMNS} : ({match}){tag_filter}"
-                params = (*join, expression, window, limit, offset)
                 try:
+                    if rows:
+                        # The words as typed matched, too few: with the extensions of
+                        # the last one the search is ranked again only if they add a
+                        # match. Counting costs a fraction of ranking (bm25 reads every
+                        # entry of every term to weigh it), and the extensions of a
+                        # whole word seldom add any.
+                        found = offset + len(rows)  # every match: fewer than the window
+                        params = (*join, expression, found + 1)
+                        [(count,)] = await db.execute_fetchall(matches_sql, params)
+                        if count <= found:
+                            break
+                    params = (*join, expression, window, limit, offset)
                     rows = list(await db.execute_fetchall(sql, params))
                 except aiosqlite.OperationalError as exc:
                     # fts_terms quotes everything; this is a last line of defence.

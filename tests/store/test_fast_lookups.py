@@ -197,6 +197,10 @@ async def test_the_last_word_as_a_prefix(store: Store, content: SourceRow) -> No
     # Extensions when the word as typed does not fill the answer ...
     assert sorted(await keys(await store.search("court", None, 10))) == ["/a/", "/b/"]
     assert await keys(await store.search("cour", None, 10)) != []
+    # Extensions that add nothing leave the answer as ranked for the word as typed.
+    assert await keys(await store.search("rules", None, 10)) == ["/a/"]
+    assert await keys(await store.search("close", None, 10)) == ["/b/"]
+    assert await keys(await store.search("court", None, 10, offset=1)) == ["/a/"]
     # However long the prefix, its extensions and only those.
     for typed in ("cou", "cour", "court", "courts"):
         found = sorted(await keys(await store.search(typed, None, 10)))
