@@ -22,6 +22,10 @@ Rendering rules, in one place:
   leaving ``**``, ``*``, ``__``, ``_``, ``~~``, ``||`` or backticks unbalanced.
 * Nothing the article says can ping anyone: ``allowed_mentions`` is always sent
   and only ever allows the one role asked for; ``content`` holds no article text.
+
+The usual shapes of text take shortcuts with exactly the long way's result (printable
+one-line text needs no control-character pass, a plain http(s) URL no ``urlsplit`` or
+``quote``); tests/test_summary.py checks them against the long way.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.articles.model import Article, normalise_tag
+from bot.articles.model import Article
 from bot.articles.text import ELLIPSIS, absolute_url, clip
 
 __all__ = [
@@ -123,7 +127,7 @@ def render_message(
     if url is not None:
         embed["url"] = url
 
-    authors = _unique(_one_line(a) for a in article.authors)
+    authors = _unique_lines(article.authors)
     author = _join_bounded(authors, MAX_AUTHOR) if authors else ""
 
     description = _description(
@@ -300,13 +304,10 @@ def _more(count: int) -> str:
 
 
 def _footer(article: Article, site_name: str | None, budget: int) -> str:
-    tags = _unique(_one_line(t) for t in article.tags)
-    tag_keys = {normalise_tag(t) for t in tags}
-    categories = [
-        c
-        for c in _unique(_one_line(c) for c in article.categories)
-        if normalise_tag(c) not in tag_keys
-    ]
+    tags = _unique_lines(article.tags)
+    # One-line values: their matching key (normalise_tag) is their case-folded self.
+    tag_keys = {t.casefold() for t in tags}
+    categories = [c for c in _unique_lines(article.categories) if c.casefold() not in tag_keys]
     site = _one_line(site_name or "")
     candidates: list[tuple[list[str], str, int]] = []
     if site:
@@ -355,10 +356,17 @@ def _join_bounded(values: list[str], limit: int, *, prefix: str = "") -> str:
 def _iso_utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+    elif moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")
 
 
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
+# An http(s) URL of characters quote() keeps, with a plain host: what _web_url()
+# would return unchanged, found without urlsplit() and quote().
+_PLAIN_WEB_URL = re.compile(
+    r"https?://[A-Za-z0-9\-._~]+(?::[0-9]*)?(?:[/?#][A-Za-z0-9:/?#\[\]@!$&'()*+,;=%~\-._]*)?"
+)
 # Whitespace, control characters (Unicode category Cc) and lone surrogates (Cs).
 _NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -372,6 +380,13 @@ def _web_url(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
+    if _PLAIN_WEB_URL.fullmatch(value) is not None:
+        return value if len(value) <= MAX_URL else None
+    return _checked_web_url(value)
+
+
+def _checked_web_url(value: str) -> str | None:
+    """:func:`_web_url` of a stripped ``value``, the long way."""
     if _NOT_IN_URL.search(value):
         return None
     try:
@@ -398,21 +413,28 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 def _one_line(text: str) -> str:
     """Whitespace collapsed to single spaces, control characters removed."""
-    return " ".join(_CONTROL.sub("", text).split())
+    if not text.isprintable():  # printable text holds no control character
+        text = _CONTROL.sub("", text)
+    return " ".join(text.split())
 
 
 def _block(text: str) -> str:
     """Multi-line text with normalised newlines, no controls, no trailing blanks."""
+    if text.isprintable():  # one line, no control character
+        return text.strip()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
     return "\n".join(line.rstrip() for line in text.split("\n")).strip()
 
 
-def _unique(values: Iterable[str]) -> list[str]:
+def _unique_lines(values: Iterable[str]) -> list[str]:
+    """The values as one line each, without empty ones and without repeats (by
+    :func:`~bot.articles.model.normalise_tag`), in order."""
     seen: set[str] = set()
     out: list[str] = []
     for value in values:
-        key = normalise_tag(value)
+        value = _one_line(value)
+        key = value.casefold()  # normalise_tag() of a one-line value
         if value and key not in seen:
             seen.add(key)
             out.append(value)

@@ -4,13 +4,19 @@ Pure: text in, an :class:`Article` or an :class:`ArticleError` out, nothing else
 
 Front matter may be YAML (``---``), TOML (``+++``) or JSON (a ``{...}`` object at
 the start of the file), as Hugo reads it; the common flat shape of YAML and TOML
-front matter is read by a shortcut with exactly the parsers' result. The body is
-parsed with markdown-it-pyrs (markdown-it.rs: CommonMark + strikethrough), and only
-the parts of it that matter: the sections that spell "takeaway", and without
+front matter is read by a shortcut with exactly the parsers' result. The body is read
+as CommonMark + strikethrough (markdown-it-pyrs, markdown-it.rs, is the reference),
+and only the parts of it that matter: the sections that spell "takeaway", and without
 takeaways the opening blocks up to the first real paragraph (see "fast path" below
-for when the whole body is parsed instead). Text that could nest deeper than a few
-hundred levels is refused ("markdown nested too deeply"): the Rust parser would
-overflow the stack.
+for when the whole body is parsed instead). Each such part is first offered to a
+small reader of the plain shapes articles are made of (headings, paragraphs, lists
+with one level of nested bullets; plain text, unambiguous ``**``/``*`` emphasis,
+one-line code spans, links and images with plain labels and URLs; see "simple
+blocks" below), which gives markdown-it's outcome without building its node tree,
+and gives up on the whole part at anything else; markdown-it then parses it. Front
+matter ``summary`` and ``description`` go the same way. Text that could nest deeper
+than a few hundred levels is refused ("markdown nested too deeply"): the Rust parser
+would overflow the stack.
 
 Takeaways: the list right under a heading that reads "Key Takeaways" (any level,
 ATX or setext, any case, singular too, an optional colon and decoration such as an
@@ -64,8 +70,13 @@ from markdown_it_pyrs import MarkdownIt, Node
 
 from bot.articles.dates import parse_date
 from bot.articles.decode import DEFAULT_MAX_BYTES, decode_text
-from bot.articles.model import Article, ArticleError, normalise_tag
-from bot.articles.text import absolute_url, first_sentences, is_placeholder_link
+from bot.articles.model import Article, ArticleError
+from bot.articles.text import (
+    absolute_url,
+    first_sentences,
+    is_placeholder_link,
+    is_placeholder_text,
+)
 
 __all__ = ["DEFAULT_MAX_BYTES", "LEDE_LIMIT", "parse_markdown", "read_markdown"]
 
@@ -135,8 +146,13 @@ _YAMLLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 # comments after values, tables, duplicate TOML keys ...) returns None, and the real
 # parser reads the text, errors and all.
 _YAML_KEY_LINE = re.compile(r"([A-Za-z_][\w-]*):(?: +(.*))?")
+_YAML_KEY_LINES = re.compile(r"^" + _YAML_KEY_LINE.pattern + "$", re.MULTILINE)
 _YAML_ITEM_LINE = re.compile(r"( *)- +(.*)")
-_YAML_DOUBLE = re.compile(r'"([^"\\]*)"')
+# Quoted strings whose only escapes are \" and \\, which both YAML and TOML read as
+# the character escaped (the TOML one without control characters).
+_YAML_ESCAPED = re.compile(r'"((?:[^"\\]|\\["\\])*)"')
+_TOML_ESCAPED = re.compile(r'"((?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\["\\])*)"')
+_QUOTE_ESCAPE = re.compile(r"\\(.)")
 _YAML_SINGLE = re.compile(r"'((?:[^']|'')*)'")
 _YAML_FLOW_ITEM = re.compile(
     r""" *(?:"([^"\\]*)"|'((?:[^']|'')*)'|([^\s,\[\]{}#"'&*!|>%@`?:\-][^,\[\]{}#:]*?)) *(,|$)"""
@@ -176,26 +192,43 @@ def _yaml_plain(text: str) -> Any:
     tag = _resolve_plain(text)
     if tag == _YAML_STR:
         return text
-    build = _YAML_BUILDERS.get(tag)
-    if build is None:
-        return _NOT_SIMPLE  # "<<", "=" and friends
-    return build(yaml.ScalarNode(tag, text))
+    if tag == _YAML_TIMESTAMP:
+        return _construct_timestamp(_YAML_CONSTRUCTOR, yaml.ScalarNode(tag, text))
+    value = _BUILT_MEMO.get(text, _NOT_SIMPLE)
+    if value is _NOT_SIMPLE:
+        build = _YAML_BUILDERS.get(tag)
+        if build is None:
+            return _NOT_SIMPLE  # "<<", "=" and friends
+        value = build(yaml.ScalarNode(tag, text))
+        if len(text) <= 64 and len(_BUILT_MEMO) < _RESOLVE_MEMO_MAX:
+            _BUILT_MEMO[text] = value  # null, a boolean or a number: immutable
+    return value
+
+
+# Plain scalars built as null, booleans and numbers ("false" in "draft: false"), by text.
+_BUILT_MEMO: dict[str, Any] = {}
+
+
+_PLAIN_MEMO: dict[str, str] = {}  # _RESOLVE_MEMO's plain-scalar entries, by text alone
 
 
 def _resolve_plain(text: str) -> str:
-    tag = _RESOLVE_MEMO.get((text, True, False))
+    tag = _PLAIN_MEMO.get(text)
     if tag is None:
         tag = _base_resolve(_YAMLLoader, yaml.ScalarNode, text, (True, False))
-        if len(text) <= 64 and len(_RESOLVE_MEMO) < _RESOLVE_MEMO_MAX:
-            _RESOLVE_MEMO[(text, True, False)] = tag
+        if len(text) <= 64 and len(_PLAIN_MEMO) < _RESOLVE_MEMO_MAX:
+            _PLAIN_MEMO[text] = tag
     return tag
 
 
 def _yaml_scalar(text: str) -> Any:
     first = text[0]
     if first == '"':
-        match = _YAML_DOUBLE.fullmatch(text)
-        return match.group(1) if match else _NOT_SIMPLE
+        inner = text[1:-1]
+        if text[-1:] == '"' and len(text) > 1 and '"' not in inner and "\\" not in inner:
+            return inner  # no escape: the pattern below is not needed
+        match = _YAML_ESCAPED.fullmatch(text)
+        return _QUOTE_ESCAPE.sub(r"\1", match.group(1)) if match else _NOT_SIMPLE
     if first == "'":
         match = _YAML_SINGLE.fullmatch(text)
         return match.group(1).replace("''", "'") if match else _NOT_SIMPLE
@@ -206,6 +239,11 @@ def _yaml_flow_list(text: str) -> Any:
     inner = text[1:-1]
     if not inner.strip():
         return []
+    if inner[:1] == '"' and inner[-1:] == '"' and len(inner) > 1 and "\\" not in inner:
+        # Double-quoted strings split by ", " (the usual shape), read without patterns.
+        quoted = inner[1:-1].split('", "')
+        if not any('"' in item for item in quoted):
+            return quoted
     items: list[Any] = []
     pos = 0
     while pos < len(inner):
@@ -238,6 +276,26 @@ def _simple_yaml(fm: str) -> dict[str, Any] | None:
     elif _YAML_UNUSUAL.search(fm) is not None:
         return None
     data: dict[str, Any] = {}
+    value: Any
+    lines_only = fm.strip("\n")
+    pairs = _YAML_KEY_LINES.findall(lines_only)
+    if pairs and len(pairs) == lines_only.count("\n") + 1:
+        # Key lines only (the loop below, with one pattern call for them all): nothing
+        # after a colon is null, as no block list item follows.
+        for key, text in pairs:
+            if _resolve_plain(key) != _YAML_STR:
+                return None
+            text = text.rstrip(" ")
+            if not text:
+                value = None
+            elif text[0] == "[" and text[-1] == "]":
+                value = _yaml_flow_list(text)
+            else:
+                value = _yaml_scalar(text)
+            if value is _NOT_SIMPLE:
+                return None
+            data[key] = value
+        return data
     lines = fm.split("\n")
     i = 0
     while i < len(lines):
@@ -252,7 +310,6 @@ def _simple_yaml(fm: str) -> dict[str, Any] | None:
         text = text.rstrip(" ") if text else text
         if _resolve_plain(key) != _YAML_STR:
             return None  # "true:", "null:", "2024:" are not text keys
-        value: Any
         if text:
             if text[0] == "[" and text[-1] == "]":
                 value = _yaml_flow_list(text)
@@ -282,7 +339,7 @@ def _simple_yaml(fm: str) -> dict[str, Any] | None:
 
 
 _TOML_LINE = re.compile(r"([A-Za-z0-9_-]+)[ \t]*=[ \t]*(.*)")
-_TOML_BASIC = re.compile(r'"([^"\\\x00-\x08\x0a-\x1f\x7f]*)"')
+_TOML_LINES = re.compile(r"^" + _TOML_LINE.pattern + "$", re.MULTILINE)
 _TOML_LITERAL = re.compile(r"'([^'\x00-\x08\x0a-\x1f\x7f]*)'")
 _TOML_INTEGER = re.compile(r"[+-]?(?:0|[1-9](?:_?[0-9])*)")
 _TOML_DATETIME = re.compile(
@@ -297,16 +354,24 @@ _TOML_ITEM = re.compile(
 def _toml_value(text: str) -> Any:
     first = text[:1]
     if first == '"':
-        match = _TOML_BASIC.fullmatch(text)
-        return match.group(1) if match else _NOT_SIMPLE
+        inner = text[1:-1]
+        if text[-1] == '"' and len(text) > 1 and _plain_toml_string(inner):
+            return inner  # no escape: the pattern below is not needed
+        match = _TOML_ESCAPED.fullmatch(text)
+        return _QUOTE_ESCAPE.sub(r"\1", match.group(1)) if match else _NOT_SIMPLE
     if first == "'":
         match = _TOML_LITERAL.fullmatch(text)
         return match.group(1) if match else _NOT_SIMPLE
     if text in ("true", "false"):
         return text == "true"
     if first == "[" and text[-1:] == "]":
-        items: list[Any] = []
         inner = text[1:-1]
+        if inner[:1] == '"' and inner[-1:] == '"' and len(inner) > 1:
+            # Basic strings split by ", " (the usual shape), read without patterns.
+            items: list[Any] = inner[1:-1].split('", "')
+            if all(_plain_toml_string(item) for item in items):
+                return items
+        items = []
         pos = 0
         while inner[pos:].strip(" \t"):
             match = _TOML_ITEM.match(inner, pos)
@@ -339,6 +404,12 @@ def _toml_value(text: str) -> Any:
         return _NOT_SIMPLE  # tomllib words the error
 
 
+def _plain_toml_string(text: str) -> bool:
+    """Whether ``text`` can stand between the quotes of a basic string as it is: no
+    quote, backslash or control character (printable text has none of the last)."""
+    return '"' not in text and "\\" not in text and text.isprintable()
+
+
 @functools.lru_cache(maxsize=64)
 def _toml_offset(sign: str, hours: str, minutes: str) -> timezone:
     offset = timedelta(hours=int(hours), minutes=int(minutes))
@@ -348,6 +419,16 @@ def _toml_offset(sign: str, hours: str, minutes: str) -> timezone:
 def _simple_toml(fm: str) -> dict[str, Any] | None:
     """``fm`` as tomllib would load it, when it is flat "key = value" lines; else None."""
     data: dict[str, Any] = {}
+    lines_only = fm.strip("\n")
+    pairs = _TOML_LINES.findall(lines_only)
+    if pairs and len(pairs) == lines_only.count("\n") + 1:
+        # Key lines only: the loop below, with one pattern call for them all.
+        for key, text in pairs:
+            value = _toml_value(text.rstrip(" \t"))
+            if value is _NOT_SIMPLE or key in data:
+                return None
+            data[key] = value
+        return data
     for line in fm.split("\n"):
         if not line.strip(" \t") or line.lstrip(" \t")[0] == "#":
             if any((c < " " and c != "\t") or c == "\x7f" for c in line):
@@ -505,6 +586,7 @@ _PUBLISH_KEYS = ("publishdate", "publish_date", "pubdate", "published")
 _EXPIRY_KEYS = ("expirydate", "expiry_date", "unpublishdate")
 _LASTMOD_KEYS = ("lastmod", "modified")
 _IMAGE_KEYS = ("featured_image", "featuredimage", "image")
+_IMAGE_OR_IMAGES_KEYS = (*_IMAGE_KEYS, "images")
 
 
 def _lookup(fm: Mapping[str, Any], keys: Sequence[str]) -> tuple[str, Any]:
@@ -544,7 +626,7 @@ def _unique(values: Sequence[str]) -> tuple[str, ...]:
     out: list[str] = []
     for value in values:
         value = value.strip()
-        key = normalise_tag(value)
+        key = " ".join(value.split()).casefold()  # normalise_tag(), without the call
         if key and key not in seen:
             seen.add(key)
             out.append(value)
@@ -558,7 +640,9 @@ def _terms(value: object, field: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return _unique(value.split(","))
     if isinstance(value, list):
-        return _unique([_scalar_text(v, field) for v in value if v is not None])
+        return _unique(
+            [v if type(v) is str else _scalar_text(v, field) for v in value if v is not None]
+        )
     return _unique([_scalar_text(value, field)])
 
 
@@ -577,7 +661,7 @@ def _authors(fm: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _image(fm: Mapping[str, Any], site_url: str | None) -> str | None:
-    key, value = _lookup(fm, (*_IMAGE_KEYS, "images"))
+    key, value = _lookup(fm, _IMAGE_OR_IMAGES_KEYS)
     if isinstance(value, list):
         value = next((v for v in value if v is not None and v != ""), None)
     if value is None:
@@ -655,6 +739,7 @@ def _absolute(href: str, site_url: str | None) -> str | None:
 
 _PATH_PUNCTUATION = frozenset("._-~+#@%")
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~+#@%-]+")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9._~+#@%-]+(?:/[A-Za-z0-9._~+#@%-]+)*")
 
 
 def _sanitise_segment(segment: str) -> str:
@@ -692,6 +777,10 @@ def _permalink(rel_path: str, slug: str | None, url: str | None) -> tuple[str, b
             segments[-1:] = [slug]
     else:
         segments.append(slug if slug is not None else stem)
+    joined = "/".join(segments)
+    if _PLAIN_PATH.fullmatch(joined) is not None:
+        # Plain segments, none empty: each sanitises to itself lower-cased.
+        return "/" + joined.lower() + "/", False
     cleaned = [c for c in (_sanitise_segment(s) for s in segments) if c]
     return ("/" + "/".join(cleaned) + "/") if cleaned else "/", False
 
@@ -701,7 +790,6 @@ def _permalink(rel_path: str, slug: str | None, url: str | None) -> tuple[str, b
 _MD: Final = MarkdownIt("commonmark").enable("strikethrough")
 
 _TAKEAWAY = re.compile("takeaway", re.IGNORECASE)
-_TAKEAWAY_LOWER = re.compile("takeaway")
 _TAKEAWAY_BYTES = re.compile(b"takeaway", re.IGNORECASE)
 _TAKEAWAY_TITLES = frozenset({"key takeaways", "key takeaway"})
 _BACKTICKS = re.compile("`+")
@@ -817,7 +905,7 @@ def _link_target(href: str, site_url: str | None) -> str | None:
 def _masked_link(text: str, href: str, site_url: str | None) -> str:
     """A link or image in Discord's ``[text](url)`` form, or what is left of it."""
     plain = _MARKUP_CHARS.sub("", text).strip()
-    placeholder_text = is_placeholder_link(plain, "")
+    placeholder_text = is_placeholder_text(plain)
     # Only a path naming "slug" or "example" can be a placeholder's: spare urlsplit.
     folded = href.casefold()
     if placeholder_text or (
@@ -831,6 +919,20 @@ def _masked_link(text: str, href: str, site_url: str | None) -> str:
         return text
     label = _LINK_TEXT_BRACKET.sub(r"\\\1", text)
     return f"[{label}]({target})"
+
+
+def _plain_masked_link(text: str, href: str, site_url: str | None) -> str:
+    """:func:`_masked_link` of a label without markup characters or brackets."""
+    plain = text.strip()
+    if is_placeholder_text(plain):
+        return _DROPPED
+    folded = href.casefold()
+    if ("slug" in folded or "example" in folded) and is_placeholder_link(plain, href):
+        return text if plain else _DROPPED
+    target = _link_target(href, site_url)
+    if target is None or not plain:
+        return text
+    return f"[{text}]({target})"
 
 
 def _url(node: Node) -> str:
@@ -1231,6 +1333,328 @@ def _unshift(
     return max(ends[before - 1], offset - shifts[before - 1])
 
 
+# --------------------------------------------------------------------------- simple blocks
+
+# Most of the time markdown-it-pyrs takes goes into building the Python Node tree, and
+# walking that tree in Python costs as much again. Yet the regions the scan reads are
+# mostly made of a few plain shapes: ATX and setext headings, paragraphs, and lists
+# whose items are a line or a few of inline text, with perhaps one level of nested
+# bullets. Those are read here directly, with exactly the parser's outcome (CommonMark
+# leaves no choice for them), and so is inline text that holds only plain text,
+# ``**strong**`` and ``*em*`` runs whose flanking leaves no doubt, one-line code spans,
+# and links and images with plain labels and plain URLs. Anything else (indented or
+# fenced code, block quotes, HTML, rules, tabs and unusual whitespace, escapes,
+# entities, "_" and "~" markup, deeper nesting, loose lists ...) makes the reader give
+# up on the whole region, which markdown-it then parses. The inline text of blocks the
+# scan does not read is not looked at: CommonMark finds blocks before inlines.
+# test_markdown_fuzz.py checks that both ways agree.
+
+# Whitespace other than " " and "\n": tabs and Unicode spaces follow other block or
+# flanking rules, and str.strip() is not the parser's trim for all of them.
+_ODD_SPACE = re.compile(r"[^\S \n]")
+
+
+def _odd_space(text: str) -> bool:
+    """Whether ``text`` holds whitespace other than " " and "\n"."""
+    if text.isascii():  # known without looking, and then "in" is much faster
+        return any(space in text for space in "\t\r\x0b\x0c\x1c\x1d\x1e\x1f")
+    return _ODD_SPACE.search(text) is not None
+
+
+# The first characters of a line that can only start or continue a paragraph: not a
+# heading, quote, list item, rule, fence, HTML block, setext underline or indent.
+_PLAIN_LINE = re.compile(r"(?![ #>+\-=_<`~]|\d{1,9}[.)](?: |$)|\*(?:$| |\*(?:$| |\*)))(?=.)")
+_ATX_LINE_FULL = re.compile(r"#{1,6}(?: +(.*?))? *")
+_SETEXT_LINE = re.compile(r"=+ *|-+ *")
+_ITEM_MARKER = re.compile(r"([-+*]|\d{1,9}[.)])(?: |$)")
+# A list item at the start of a line, its marker followed by one space and a line
+# that _PLAIN_LINE accepts.
+_ITEM_LINE = re.compile(r"([-+*]|\d{1,9}[.)]) " + _PLAIN_LINE.pattern)
+# Text inside emphasis or a link label: no markup character, "!" or "&" at all.
+_INLINE_TEXT = r"[^*_`\[\]<\\~!&]"
+_EMPHASIS_INNER = r"[A-Za-z0-9](?:" + _INLINE_TEXT + r"*[A-Za-z0-9.,;:?)\"'])?"
+# Links and images: a plain label, and a plain URL, absolute http(s) or without a
+# scheme (so that the parser's link validation refuses none), without an entity (";")
+# or a character its normalisation would percent-encode.
+_PLAIN_URL = r"(?:https?://)?[A-Za-z0-9\-._~/?#@!$&'*+,=%]+"
+# Every markup character of simple inline text, found in one search: each branch
+# starts with a literal character, so that the search skips plain text quickly. The
+# named group that matched (``lastgroup``) tells the token; none: not simple.
+_INLINE_SCAN = re.compile(
+    # A code span on one line, its content without a backtick or an outer space.
+    r"`(?P<code>[^`\n ](?:[^`\n]*[^`\n ])?)`(?!`)"
+    # Emphasis whose opener can only open and closer only close, nothing inside.
+    r"|\*\*(?<![^ \n(\"']\*\*)(?P<strong>" + _EMPHASIS_INNER + r")"
+    r"(?:(?<=[A-Za-z0-9])\*\*(?![^ \n.,;:!?)\"'])|\*\*(?![^ \n]))"
+    r"|\*(?<![^ \n(\"']\*)(?P<em>" + _EMPHASIS_INNER + r")"
+    r"(?:(?<=[A-Za-z0-9])\*(?![^ \n.,;:!?)\"'])|\*(?![^ \n]))"
+    r"|!\[(?P<alt>" + _INLINE_TEXT + r"+)\]\((?P<src>" + _PLAIN_URL + r")\)"
+    r"|\[(?<!!\[)(?P<label>" + _INLINE_TEXT + r"+)\]\((?P<url>" + _PLAIN_URL + r")\)"
+    # Markup of any other kind.
+    r"|\*|_|`|\[|\]|<|\\|~|&(?=[#A-Za-z0-9])|!(?=\[)"
+)
+# "%" stays as it is in a URL only as the start of a percent-encoded byte.
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_TAKEAWAY_ASCII = re.compile("takeaway", re.IGNORECASE | re.ASCII)
+
+# A simple block: ("heading" | "paragraph", source lines, inline content) or
+# ("list", items) with items of (paragraph lines, nested items' paragraph lines).
+_SimpleItem = tuple[list[str], list[list[str]]]
+_SimpleBlock = tuple[str, str, str] | tuple[str, list[_SimpleItem]]
+
+
+def _simple_blocks(text: str) -> list[_SimpleBlock] | None:
+    """The top-level blocks of ``text`` when it is made of simple shapes only."""
+    lines = text.split("\n")
+    count = len(lines)
+    blocks: list[_SimpleBlock] = []
+    i = 0
+    while i < count:
+        line = lines[i]
+        if not line.strip(" "):
+            i += 1
+            continue
+        first = line[0]
+        if first == "#":
+            heading = _ATX_LINE_FULL.fullmatch(line)
+            if heading is None:
+                return None
+            content = heading.group(1) or ""
+            if content.endswith("#"):
+                return None  # a closing sequence, or not
+            blocks.append(("heading", line, content))
+            i += 1
+            continue
+        if _ITEM_MARKER.match(line) is not None:
+            i = _simple_list(lines, i, blocks)
+            if i < 0:
+                return None
+            continue
+        if _PLAIN_LINE.match(line) is None:
+            return None
+        start = i
+        kind = "paragraph"
+        i += 1
+        while i < count:
+            line = lines[i]
+            if not line.strip(" "):
+                break
+            if _SETEXT_LINE.fullmatch(line) is not None:
+                kind = "heading"
+                break
+            first = line[0]
+            if first == "#" and _ATX_LINE_FULL.fullmatch(line) is not None:
+                break
+            item = _ITEM_MARKER.match(line)
+            if item is not None:
+                marker = item.group(1)
+                if line[item.end() :].strip(" ") and (marker[0] in "-+*" or marker[:-1] == "1"):
+                    break  # a list item that interrupts the paragraph
+                return None
+            if _PLAIN_LINE.match(line.lstrip(" ") if first == " " else line) is None:
+                return None
+            i += 1
+        content = "\n".join(line.strip(" ") for line in lines[start:i])
+        if kind == "heading":
+            i += 1  # the underline
+        blocks.append((kind, "\n".join(lines[start:i]), content))
+    return blocks
+
+
+def _simple_list(lines: list[str], i: int, blocks: list[_SimpleBlock]) -> int:
+    """Read the list starting at ``lines[i]`` into ``blocks``; the index of the line
+    after it, or -1 when it is not simple."""
+    count = len(lines)
+    item = _ITEM_LINE.match(lines[i])
+    if item is None:
+        return -1
+    kind = item.group(1)[-1]  # the bullet, or the ordered list's delimiter
+    items: list[_SimpleItem] = []
+    while True:
+        width = item.end()
+        paragraph = [lines[i][width:].rstrip(" ")]
+        nested: list[list[str]] = []
+        nested_prefix = ""  # the indent and bullet of the nested items
+        item = None
+        i += 1
+        while i < count:
+            line = lines[i]
+            item = _ITEM_LINE.match(line)
+            if item is not None:
+                break  # the next item, or another list
+            stripped = line.lstrip(" ")
+            if not stripped:
+                break
+            indent = len(line) - len(stripped)
+            if _ITEM_MARKER.match(stripped) is not None:
+                if not indent:
+                    return -1  # an empty item, or one not simple
+                prefix = line[: indent + 1]
+                if (
+                    stripped[0] in "-+*"
+                    and width <= indent <= width + 3
+                    and (not nested_prefix or prefix == nested_prefix)
+                    and stripped[1:2] == " "
+                    and _PLAIN_LINE.match(stripped, 2) is not None
+                ):
+                    nested_prefix = prefix
+                    nested.append([stripped[2:].rstrip(" ")])
+                    i += 1
+                    continue
+                return -1
+            if _PLAIN_LINE.match(stripped) is None:
+                if indent:
+                    return -1
+                break  # a heading ends the list; anything else is checked below
+            # A paragraph continuation line (lazy or not) of the innermost item.
+            (nested[-1] if nested else paragraph).append(stripped.rstrip(" "))
+            i += 1
+        items.append((paragraph, nested))
+        if item is not None:
+            if item.group(1)[-1] != kind:
+                return -1  # another list
+            continue
+        if i >= count:
+            break
+        line = lines[i]
+        if not line.strip(" "):
+            # The list ends, unless what comes after the blank lines continues it.
+            j = i + 1
+            while j < count and not lines[j].strip(" "):
+                j += 1
+            if j < count and (lines[j][0] == " " or _ITEM_MARKER.match(lines[j])):
+                return -1
+            break
+        if line[0] == "#" and _ATX_LINE_FULL.fullmatch(line) is not None:
+            break
+        return -1
+    blocks.append(("list", items))
+    return i
+
+
+def _simple_tokens(content: str) -> list[re.Match[str]] | None:
+    """The markup of simple inline ``content``; None when it is not simple."""
+    tokens = list(_INLINE_SCAN.finditer(content))
+    for token in tokens:
+        kind = token.lastgroup
+        if kind is None:
+            return None
+        if kind in ("src", "url") and "%" in token[kind] and _BAD_PERCENT.search(token[kind]):
+            return None
+    return tokens
+
+
+def _simple_render(content: str, tokens: list[re.Match[str]], site_url: str | None) -> str:
+    """``_render_inline`` of simple inline ``content`` (lines joined by "\\n")."""
+    flat = content.replace("\n", " ") if "\n" in content else content
+    if not tokens:
+        return _tidy(flat).strip()
+    out: list[str] = []
+    pos = 0
+    for token in tokens:
+        start = token.start()
+        if start > pos:
+            out.append(flat[pos:start])
+        pos = token.end()
+        kind = token.lastgroup
+        if kind == "url":
+            label = token["label"]
+            if "\n" in label:
+                label = label.replace("\n", " ")
+            out.append(_plain_masked_link(label, token["url"], site_url))
+        elif kind == "src":
+            alt = " ".join(token["alt"].split())
+            out.append(_plain_masked_link(alt, token["src"], site_url) if alt else "")
+        else:
+            out.append(flat[start:pos])  # code spans and emphasis stay as they are
+    out.append(flat[pos:])
+    return _tidy("".join(out)).strip()
+
+
+_PLAIN_GROUP: Final = {"code": "code", "strong": "strong", "em": "em", "src": "alt", "url": "label"}
+
+
+def _simple_plain(content: str, tokens: list[re.Match[str]]) -> str:
+    """``_plain`` of simple inline ``content``."""
+    out: list[str] = []
+    pos = 0
+    for token in tokens:
+        out.append(content[pos : token.start()])
+        out.append(token[_PLAIN_GROUP[token.lastgroup or ""]])
+        pos = token.end()
+    out.append(content[pos:])
+    return "".join(out).replace("\n", " ")
+
+
+def _simple_lede_candidate(content: str, tokens: list[re.Match[str]]) -> bool:
+    """``_is_lede_candidate`` of simple inline ``content``."""
+    if not tokens:
+        return True  # text, and paragraphs are never blank
+    first = tokens[0]
+    if first.lastgroup == "strong" and first.start() == 0 and first.end() == len(content):
+        return False  # one bold run standing as a heading
+    pos = 0
+    for token in tokens:
+        if token.lastgroup != "src" or content[pos : token.start()].strip(" \n"):
+            return True
+        pos = token.end()
+    return bool(content[pos:].strip(" \n"))  # images only: no prose
+
+
+def _simple_items(items: list[_SimpleItem], site_url: str | None) -> list[str] | None:
+    """``_render_list`` of a simple list; None when some inline text is not simple."""
+    rendered: list[str] = []
+    for paragraph, nested in items:
+        text = _simple_inline(
+            paragraph[0] if len(paragraph) == 1 else "\n".join(paragraph), site_url
+        )
+        if text is None:
+            return None
+        for lines in nested:
+            child = _simple_inline(lines[0] if len(lines) == 1 else "\n".join(lines), site_url)
+            if child is None:
+                return None
+            if child:
+                text += "\n  - " + child
+        if text:  # rendered text is stripped, and a child starts with "\n  - "
+            rendered.append(text.lstrip("\n"))
+    return rendered
+
+
+def _simple_inline(content: str, site_url: str | None) -> str | None:
+    """:func:`_simple_render` of ``content`` when it is simple inline text, else None:
+    :func:`_simple_tokens` and :func:`_simple_render` in one pass."""
+    flat = content.replace("\n", " ") if "\n" in content else content
+    out: list[str] = []
+    pos = 0
+    for token in _INLINE_SCAN.finditer(content):
+        kind = token.lastgroup
+        if kind is None:
+            return None
+        start = token.start()
+        if start > pos:
+            out.append(flat[pos:start])
+        pos = token.end()
+        if kind == "url" or kind == "src":
+            url = token[kind]
+            if "%" in url and _BAD_PERCENT.search(url) is not None:
+                return None
+            if kind == "url":
+                label = token["label"]
+                if "\n" in label:
+                    label = label.replace("\n", " ")
+                out.append(_plain_masked_link(label, url, site_url))
+            else:
+                alt = " ".join(token["alt"].split())
+                out.append(_plain_masked_link(alt, url, site_url) if alt else "")
+        else:
+            out.append(flat[start:pos])  # code spans and emphasis stay as they are
+    if not out:
+        return _tidy(flat).strip()
+    out.append(flat[pos:])
+    return _tidy("".join(out)).strip()
+
+
 # --------------------------------------------------------------------------- the scan
 
 
@@ -1249,8 +1673,11 @@ class _Scan:
         self.takeaways: tuple[str, ...] = ()
         self.lede: str | None = None
 
-    def feed(self, text: str) -> None:
-        """Parse ``text`` (whole top-level blocks) and scan its blocks."""
+    def feed(self, text: str, *, simple: bool = False) -> None:
+        """Parse ``text`` (whole top-level blocks) and scan its blocks; ``simple`` reads
+        them without markdown-it when they have simple shapes only."""
+        if simple and self._feed_simple(text):
+            return
         try:
             for block, data in _top_blocks(text):
                 self._block(block, data)
@@ -1284,6 +1711,73 @@ class _Scan:
                 inline = block.children
                 if _is_lede_candidate(inline) and not _shortcodes_only(block, data):
                     self.lede = _render_inline(inline, self.site_url) or None
+
+    def _feed_simple(self, text: str) -> bool:
+        """:meth:`feed` without markdown-it; False (and nothing done) when ``text`` is
+        not made of simple blocks."""
+        if _has_definition_mark(text) or _odd_space(text):
+            return False
+        blocks = _simple_blocks(text)
+        if blocks is None:
+            return False
+        _check_nesting(text)  # the same verdict as the parser's way
+        saved = (self.pending, self.found, self.takeaways, self.lede)
+        for block in blocks:
+            if not self._simple_block(block):
+                self.pending, self.found, self.takeaways, self.lede = saved
+                return False
+            if self.found:
+                break
+        return True
+
+    def _simple_block(self, block: _SimpleBlock) -> bool:
+        """:meth:`_block` for a simple block; False when its inline text is not simple."""
+        if len(block) == 2:
+            if self.pending:
+                self.pending = False
+                items = _simple_items(block[1], self.site_url)
+                if items is None:
+                    return False
+                if items:
+                    self.takeaways = tuple(items)
+                    self.found = True
+            return True
+        kind, source, content = block
+        self.pending = False
+        maybe_title = self.search and _says_takeaway(source)
+        if kind == "heading":
+            if maybe_title:
+                tokens = _simple_tokens(content)
+                if tokens is None:
+                    return False
+                self.pending = _is_takeaways_title(_simple_plain(content, tokens))
+            return True
+        if maybe_title:
+            tokens = _simple_tokens(content)
+            if tokens is None:
+                return False
+            if all(t.lastgroup in ("strong", "em") for t in tokens) and _is_takeaways_title(
+                _simple_plain(content, tokens)
+            ):
+                self.pending = True
+                return True
+        if self.need_lede and self.lede is None:
+            if "{{" in source and _SHORTCODES_ONLY.fullmatch(source) is not None:
+                return True
+            tokens = _simple_tokens(content)
+            if tokens is None:
+                return False
+            if _simple_lede_candidate(content, tokens):
+                self.lede = _simple_render(content, tokens, self.site_url) or None
+        return True
+
+
+def _says_takeaway(source: str) -> bool:
+    """:func:`_mentions_takeaway` of a simple block's source: "takeaway" in any ASCII
+    case (as a bytes pattern reads it)."""
+    if source.isascii():
+        return "takeaway" in source.lower()  # much faster than the pattern
+    return _TAKEAWAY_ASCII.search(source) is not None
 
 
 def _mentions_takeaway(block: Node, data: bytes) -> bool:
@@ -1327,9 +1821,7 @@ _FRESH_LINE = re.compile(r"(?![ \t\n]|" + _LIST_MARKER + ")")
 _BLANK = re.compile(r"[ \t]*")
 # Fence and HTML block openers, searched one by one: a pattern with a literal prefix
 # is searched several times faster than an alternation.
-_UNSAFE: Final = (re.compile("```"), re.compile("~~~"), re.compile(r"\n {0,3}<"))
 _HTML_FIRST = re.compile(" {0,3}<")
-_DEFINITION = re.compile(r"\]:")
 # Parser calls the fast path may spend before parsing everything is cheaper.
 _MAX_REGIONS: Final = 8
 
@@ -1368,29 +1860,91 @@ def _opens_fence_or_html(body: str, start: int, end: int) -> bool:
     if start == 0 and _HTML_FIRST.match(body) is not None:
         return True
     start = max(start - 4, 0)  # an opener across ``start`` was not seen whole
-    return any(pattern.search(body, start, end) is not None for pattern in _UNSAFE)
+    if _has_triple(body, "`", start, end) or _has_triple(body, "~", start, end):
+        return True
+    # A "<" after a line break and at most three spaces (literal searches are several
+    # times faster than a pattern's).
+    tag = body.find("<", start, end)
+    while tag >= 0:
+        line = body.rfind("\n", start, tag)
+        if line >= 0 and tag - line <= 4 and not body[line + 1 : tag].strip(" "):
+            return True
+        tag = body.find("<", tag + 1, end)
+    return False
 
 
-def _fast_scan(body: str, folded: str, scan: _Scan) -> bool:
+class _Takeaways:
+    """Finds "takeaway" in any case in a text: a literal search in the text lower-cased
+    where that keeps every offset (lower() lengthens a few characters, such as "İ").
+    ASCII text is lower-cased a piece at a time, as far as the searches go."""
+
+    __slots__ = ("folded", "lowered", "text")
+    PIECE = 2048
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        if text.isascii():
+            self.folded = ""
+            self.lowered = 0  # text[:lowered] is folded
+        else:
+            folded = text.lower()
+            if len(folded) != len(text):
+                folded = _TAKEAWAY.sub("takeaway", text)
+            self.folded = folded
+            self.lowered = len(text)
+
+    def find(self, pos: int) -> int:
+        """The offset of the first "takeaway" at or after ``pos``; -1 if none."""
+        while (found := self.folded.find("takeaway", pos)) < 0 and self.lowered < len(self.text):
+            # The last 7 characters are searched again with what follows them.
+            end = self.lowered + self.PIECE
+            self.folded += self.text[self.lowered : end].lower()
+            self.lowered = min(end, len(self.text))
+        return found
+
+
+def _has_triple(body: str, char: str, start: int, end: int) -> bool:
+    """Whether ``char * 3`` is in ``body[start:end]``: ``char`` is looked for, which is
+    much faster than looking for the three (a search for one character is memchr)."""
+    triple = char * 3
+    pos = body.find(char, start, end)
+    while pos >= 0:
+        if body.startswith(triple, pos, end):
+            return True
+        pos = body.find(char, pos + 1, end)
+    return False
+
+
+def _has_definition_mark(text: str) -> bool:
+    """Whether ``text`` holds "]:" (which a link reference definition needs), looked
+    for as ":" and then "]" before it, much faster than the two together."""
+    pos = text.find(":")
+    while pos >= 0:
+        if pos and text[pos - 1] == "]":
+            return True
+        pos = text.find(":", pos + 1)
+    return False
+
+
+def _fast_scan(body: str, takeaways: _Takeaways, scan: _Scan) -> bool:
     """Fill ``scan`` from the regions of ``body`` that matter; False when that cannot be
-    done safely, or would take more parser calls than parsing everything. ``folded``
-    is ``body`` lower-cased, offset for offset, to find "takeaway" quickly."""
+    done safely, or would take more parser calls than parsing everything."""
     safe = 0  # body[:safe] opens no fence or HTML block
     budget = _MAX_REGIONS
     if scan.search:
         # Every title spells "takeaway": parse the regions holding one, in order.
         titles = _Scan(search=True, need_lede=False, site_url=scan.site_url)
         pos = 0
-        while (match := _TAKEAWAY_LOWER.search(folded, pos)) is not None:
-            start = _region_start(body, match.start(), pos)
-            end = _region_end(body, match.start())
+        while (found := takeaways.find(pos)) >= 0:
+            start = _region_start(body, found, pos)
+            end = _region_end(body, found)
             budget -= 1
             if budget < 0 or _opens_fence_or_html(body, safe, end):
                 return False
             safe = end
             if start != pos:
                 titles.pending = False  # the blocks skipped hold no title
-            titles.feed(body[start:end])
+            titles.feed(body[start:end], simple=True)
             if titles.found:
                 scan.takeaways, scan.found = titles.takeaways, True
                 return True
@@ -1404,7 +1958,7 @@ def _fast_scan(body: str, folded: str, scan: _Scan) -> bool:
             if budget < 0 or (end > safe and _opens_fence_or_html(body, safe, end)):
                 return False
             safe = max(safe, end)
-            scan.feed(body[pos:end])
+            scan.feed(body[pos:end], simple=True)
             pos = end
     return True
 
@@ -1412,16 +1966,12 @@ def _fast_scan(body: str, folded: str, scan: _Scan) -> bool:
 def _scan_body(body: str, *, need_lede: bool, site_url: str | None, fast: bool = True) -> _Scan:
     if "\0" in body:  # as CommonMark wants; done here so that byte offsets match
         body = body.replace("\0", "\ufffd")
-    # "takeaway" in any case, found by a literal search in the lower-cased text when
-    # that keeps every offset (lower() lengthens a few characters, such as "İ").
-    folded = body.lower()
-    if len(folded) != len(body):
-        folded = _TAKEAWAY.sub("takeaway", body)
-    search = _TAKEAWAY_LOWER.search(folded) is not None
+    takeaways = _Takeaways(body)
+    search = takeaways.find(0) >= 0
     scan = _Scan(search=search, need_lede=need_lede, site_url=site_url)
     if not search and not need_lede:
         return scan
-    if fast and _DEFINITION.search(body) is None and _fast_scan(body, folded, scan):
+    if fast and not _has_definition_mark(body) and _fast_scan(body, takeaways, scan):
         return scan
     scan = _Scan(search=search, need_lede=need_lede, site_url=site_url)
     scan.feed(body)
@@ -1433,12 +1983,22 @@ def _scan_body(body: str, *, need_lede: bool, site_url: str | None, fast: bool =
 _SENTINEL: Final = "\u205f"
 
 
-def _render_text_field(text: str, site_url: str | None) -> str:
-    """A front matter ``summary`` / ``description`` as Discord Markdown (inline only)."""
+def _render_text_field(text: str, site_url: str | None, *, simple: bool = True) -> str:
+    """A front matter ``summary`` / ``description`` as Discord Markdown (inline only);
+    ``simple`` reads one simple paragraph without markdown-it."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\0" in text:
         text = text.replace("\0", "\ufffd")
+    if simple and "]:" not in text and not _odd_space(text):
+        read = _simple_blocks(text)
+        block = read[0] if read is not None and len(read) == 1 else None
+        if block is not None and len(block) == 3 and block[0] == "paragraph":
+            _check_nesting(text)  # the same verdict as the parser's way
+            content = block[2]
+            tokens = _simple_tokens(content)
+            if tokens is not None:
+                return _WHITESPACE.sub(" ", _simple_render(content, tokens, site_url)).strip()
     blocks = _top_blocks(text)
     sentinel = not (len(blocks) == 1 and blocks[0][0].name == "paragraph")
     if sentinel:
@@ -1467,9 +2027,13 @@ def parse_markdown(
     """
     raw, body = _split_front_matter(text)
     fm: dict[str, Any] = {}
-    for key, value in raw.items():
-        if isinstance(key, str):
-            fm.setdefault(key.lower(), value)
+    if all(type(key) is str for key in raw):
+        fm = {key.lower(): value for key, value in raw.items()}
+    if len(fm) != len(raw):  # keys that are not text, or that differ by case only
+        fm = {}
+        for key, value in raw.items():
+            if isinstance(key, str):
+                fm.setdefault(key.lower(), value)
 
     title = _text_field(fm, "title")
     if title is None:

@@ -35,10 +35,17 @@ def absolute_url(href: str, base: str | None) -> str | None:
     return href
 
 
+def is_placeholder_text(text: str) -> bool:
+    """True for the words of a template leftover link ("Keyword"), whatever its URL."""
+    return text.strip().casefold() in _PLACEHOLDER_TEXT
+
+
 def is_placeholder_link(text: str, href: str) -> bool:
     """True for template leftovers such as ``[Keyword](/articles/slug)``."""
-    if text.strip().casefold() in _PLACEHOLDER_TEXT:
+    if is_placeholder_text(text):
         return True
+    if not href:
+        return False  # no path to look at
     try:
         path = urlsplit(href.strip()).path
     except ValueError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tomllib
 import unicodedata
 from datetime import UTC, datetime
@@ -465,7 +466,7 @@ _YAML_SCALARS = st.one_of(
             *("=", "a:", "x y", '"a\\"b"', "'it''s'", "[a, [b]]", "[a, b, ]", "{a: 1}", "[]"),
         ]
     ),
-    st.text(alphabet="ab :#'-é,[]{}.01\t\x85\ufeff", max_size=10).map(lambda t: f'"{t}"'),
+    st.text(alphabet="ab :#'-é,[]{}.01\t\x85\ufeff\\\"", max_size=10).map(lambda t: f'"{t}"'),
     st.text(alphabet="ab :#'-é,[]{}.01\t", max_size=10).map(lambda t: "'" + t + "'"),
     st.text(alphabet="ab :#-é,.01\t", min_size=1, max_size=10),
 )
@@ -505,6 +506,9 @@ _TOML_VALUES = st.one_of(
     ),
     st.text(alphabet="ab #'\"\\é\x01\t", max_size=10).map(lambda t: f'"{t}"'),
     st.text(alphabet='ab #"\\é\x01\t', max_size=10).map(lambda t: "'" + t + "'"),
+    st.lists(st.text(alphabet="ab #'\"\\é\x01\t", max_size=5).map(lambda t: f'"{t}"'), max_size=3)
+    .map(", ".join)
+    .map("[{}]".format),
 )
 _TOML_LINES = st.one_of(
     st.tuples(
@@ -577,3 +581,177 @@ def test_plain_path_segment_shortcut(segment: str) -> None:
         elif ch.isspace() and expected and expected[-1] != "-":
             pending_hyphen = True
     assert markdown._sanitise_segment(segment) == "".join(expected).lower()
+
+
+# --------------------------------------------------------------------------- simple blocks
+
+# Pieces of Markdown the simple reader takes, and near misses it must give up on (or
+# read exactly as markdown-it does): emphasis with every kind of neighbour, code spans,
+# links and images with all sorts of URLs, escapes, entities, HTML, "_" and "~".
+_PLAIN_WORDS = st.sampled_from(
+    [
+        *("word", "Key", "Takeaways", "takeaway", "TAKEAWAY:", "key takeaways", "é", "🔑"),
+        *("**bold**", "*em*", "**Key Takeaways:**", "**Key Takeaways**:", "*x.*", "(**p**)"),
+        *("**a b**", '"*q*"', "`code`", "`a b`", "`*x*`", "[link](/a/b)", "[x](page/)"),
+        *("[Keyword](/articles/slug)", "[Paris](/x/slug)", "[abs](https://e.org/x?y=1&z=2)"),
+        *("![img](/i.png)", "![a b](https://c.example/d.png)", "a & b", "(x)", '"q"', "1.5"),
+        *("{{< figure >}}", ".", ",", "!", "?", ":", ";", ")", "| a |", "--|--", "$5", "{y}"),
+        *("@z", "^", "https://x.com/y", "www.x.com", "a:b", "C#", "50%", "=", "+", "-", "2024."),
+    ]
+)
+_TRICKY_WORDS = st.sampled_from(
+    [
+        *("**x,**y", "x**y**", "**y**z", "***t***", "**", "*", "* x *", "*a **b** c*"),
+        *("**a *b* c**", "**[l](/x)**", "*`c`*", "**a\nb**", "*a\n*", "` x`", "``d``"),
+        *("`a`b`", "`a\nb`", "`[`", "[up](HTTPS://E.org/A)", "[js](javascript:x)", "#"),
+        *("[pct](/a%2Fb)", "[bad](/a%zz)", "[sp](/a b)", "[t](/a 'b')", "[e](/a&amp;b)"),
+        *("[a\nb](/c)", "[a](\n/b)", "[ ](/s)", "[*e*](/c)", "[a](/b)c", "[a][b]", "[a]"),
+        *("![](/i.png)", "!", "![x]", "[![i](/i)](/l)", "&", "&amp;", "&#42;", "a_b", "]:"),
+        *("_em_", "~~s~~", "~", "<b>", "<br>", "<https://a.b>", "a < b", "\\*", "\\"),
+        *("'s'", "{{% x %}}"),
+    ]
+)
+# Mostly words the simple reader takes, so that whole regions of them come up often.
+_SIMPLE_WORDS = st.one_of(*[_PLAIN_WORDS] * 9, _TRICKY_WORDS)
+_SIMPLE_TEXT = st.lists(_SIMPLE_WORDS, min_size=1, max_size=5).map(" ".join)
+_PLAIN_PREFIXES = st.sampled_from(["", "", "", "- ", "* ", "+ ", "1. ", "2) ", "   - ", "## "])
+_TRICKY_PREFIXES = st.sampled_from(
+    [
+        *("10. ", "  - ", "  * ", "    - ", "   1. ", " ", "    ", "# ", "###### ", "#######"),
+        *("-", "---", "===", "> ", "```", "<div>", "\t", "-  ", "*** ", "2. ", "1) ", "#"),
+    ]
+)
+_SIMPLE_PREFIXES = st.one_of(*[_PLAIN_PREFIXES] * 6, _TRICKY_PREFIXES)
+_SIMPLE_LINE = st.one_of(
+    st.tuples(_SIMPLE_PREFIXES, _SIMPLE_TEXT, st.sampled_from(["", "", " ", "  ", " #"])).map(
+        "".join
+    ),
+    st.sampled_from(["", "", " ", "---", "===", "-", "- ", "* * *", "1.", "#", "\xa0"]),
+    *[st.tuples(_PLAIN_PREFIXES, _SIMPLE_TEXT).map("".join)] * 4,
+)
+SIMPLE_REGION = st.lists(_SIMPLE_LINE, min_size=1, max_size=8).map("\n".join)
+
+
+def _feed(text: str, *, search: bool, need_lede: bool, simple: bool) -> object:
+    scan = markdown._Scan(search=search, need_lede=need_lede, site_url="https://e.org")
+    scan.pending = search and need_lede  # as if the region before ended with a title
+    try:
+        scan.feed(text, simple=simple)
+    except ArticleError as exc:
+        return ("error", str(exc))
+    return (scan.takeaways, scan.lede, scan.pending, scan.found)
+
+
+@settings(FUZZ, max_examples=FUZZ.max_examples * 5)
+@given(SIMPLE_REGION, st.booleans(), st.booleans())
+def test_simple_reader_matches_the_parser(text: str, search: bool, need_lede: bool) -> None:
+    fast = _feed(text, search=search, need_lede=need_lede, simple=True)
+    assert fast == _feed(text, search=search, need_lede=need_lede, simple=False)
+
+
+@FUZZ
+@given(st.lists(st.one_of(_SIMPLE_TEXT, _SIMPLE_LINE), min_size=1, max_size=3).map("\n".join))
+def test_simple_text_field_matches_the_parser(text: str) -> None:
+    site = "https://e.org"
+    try:
+        fast: object = markdown._render_text_field(text, site)
+    except ArticleError as exc:
+        fast = str(exc)
+    try:
+        slow: object = markdown._render_text_field(text, site, simple=False)
+    except ArticleError as exc:
+        slow = str(exc)
+    assert fast == slow
+
+
+def test_simple_reader_reads_the_usual_shapes() -> None:
+    # The generator's takeaways, titles and ledes are all simple: none left to the parser
+    # but for the odd shortcode or "<" (so a reader that gives up too easily fails here).
+    given_up = 0
+    regions = 0
+    original = markdown._Scan._feed_simple
+
+    def counting(scan: markdown._Scan, text: str) -> bool:
+        nonlocal given_up, regions
+        regions += 1
+        done = original(scan, text)
+        given_up += not done
+        return done
+
+    markdown._Scan._feed_simple = counting  # type: ignore[method-assign]
+    try:
+        for generated in generate(200, seed=11):
+            parse_markdown(generated.text, rel_path=generated.rel_path)
+    finally:
+        markdown._Scan._feed_simple = original  # type: ignore[method-assign]
+    assert regions > 150
+    assert given_up <= regions // 50
+
+
+@FUZZ
+@given(st.text(alphabet="`~<> \n\tab", max_size=30), st.integers(0, 30), st.integers(0, 30))
+def test_fence_or_html_search_is_the_pattern_search(body: str, start: int, end: int) -> None:
+    start, end = min(start, len(body)), min(end, len(body))
+    pos = max(start - 4, 0)
+    expected = (start == 0 and re.match(" {0,3}<", body) is not None) or any(
+        re.compile(p).search(body, pos, end) is not None for p in ("```", "~~~", r"\n {0,3}<")
+    )
+    assert markdown._opens_fence_or_html(body, start, end) == expected
+
+
+@FUZZ
+@given(
+    st.lists(st.sampled_from(["a", "B", "x.md", "index.md", "_index.md", ".", "", "é", "a b"])).map(
+        "/".join
+    ),
+    st.one_of(st.none(), st.sampled_from(["s", "S-1", "a b", "???", "é"])),
+)
+def test_plain_permalink_shortcut(rel_path: str, slug: str | None) -> None:
+    path, _ = markdown._permalink(rel_path, slug, None)
+    if slug is not None and not markdown._sanitise_segment(slug):
+        slug = None
+    segments = [s for s in rel_path.split("/") if s not in ("", ".")]
+    name = segments.pop() if segments else ""
+    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
+    if stem == "index":
+        if slug is not None:
+            segments[-1:] = [slug]
+    elif stem != "_index":
+        segments.append(slug if slug is not None else stem)
+    cleaned = [c for c in (markdown._sanitise_segment(s) for s in segments) if c]
+    assert path == (("/" + "/".join(cleaned) + "/") if cleaned else "/")
+
+
+class _SmallPieces(markdown._Takeaways):
+    PIECE = 5
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.sampled_from(["takeaway", "TakeAway", "TAKE", "away", "take", "x", " ", "İ", "\u212a"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_takeaway_finder_finds_every_one(text: str) -> None:
+    folded = text.lower()
+    if len(folded) != len(text):
+        folded = re.sub("takeaway", "takeaway", text, flags=re.IGNORECASE)
+    expected = [m.start() for m in re.finditer("takeaway", folded)]
+    for finder in (markdown._Takeaways(text), _SmallPieces(text)):
+        found: list[int] = []
+        pos = 0
+        while (at := finder.find(pos)) >= 0:
+            found.append(at)
+            pos = at + 1
+        assert found == expected
+
+
+@FUZZ
+@given(st.text(alphabet="]:`~ab", max_size=20), st.integers(0, 20), st.integers(0, 20))
+def test_character_searches_are_substring_searches(text: str, start: int, end: int) -> None:
+    assert markdown._has_definition_mark(text) == ("]:" in text)
+    for char in "`~":
+        assert markdown._has_triple(text, char, start, end) == (
+            text.find(char * 3, start, end) >= 0
+        )
