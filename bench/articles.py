@@ -100,10 +100,11 @@ _TAKEAWAY_HEADINGS = (
     ("# KEY TAKEAWAYS", 4),
     ("## Key Takeaway", 4),
 )
+# str.format() templates: "{{" and "}}" stand for the shortcode's own braces.
 _SHORTCODES = (
-    '{{< figure src="/images/{slug}.jpg" caption="File photo" >}}',
-    '{{< tweet user="newsdesk" id="17{num}" >}}',
-    '{{< youtube id="dQw{num}" >}}',
+    '{{{{< figure src="/images/{slug}.jpg" caption="File photo" >}}}}',
+    '{{{{< tweet user="newsdesk" id="17{num}" >}}}}',
+    '{{{{< youtube id="dQw{num}" >}}}}',
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, overload
 
@@ -113,18 +114,30 @@ def _footer(page: int, pages: int, total: str) -> str:
     return f"Page {page} of {pages} · {total}" if pages > 1 else total
 
 
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """What a result line shows of an article, and nothing more: a paged answer keeps
+    these (not whole stored articles, posts and all) until its buttons expire."""
+
+    title: str
+    url: str | None
+    published_at: datetime | None
+    tags: Sequence[str]
+
+
 def result_pages(title: str, articles: Sequence[Listed]) -> LazyPages[dict[str, Any]]:
     """Embeds, one per page of :data:`PAGE_SIZE`, listing the articles in order (each
     page rendered when it is first shown)."""
-    count = max(1, -(-len(articles) // PAGE_SIZE))
-    total = plural(len(articles), "article")
+    shown = [_Shown(a.title, a.url, a.published_at, a.tags) for a in articles]
+    count = max(1, -(-len(shown) // PAGE_SIZE))
+    total = plural(len(shown), "article")
     title = clip(title, MAX_TITLE)
 
     def render(index: int) -> dict[str, Any]:
-        shown = articles[index * PAGE_SIZE : (index + 1) * PAGE_SIZE]
+        lines = [article_line(a) for a in shown[index * PAGE_SIZE : (index + 1) * PAGE_SIZE]]
         return {
             "title": title,
-            "description": "\n\n".join(article_line(a) for a in shown),
+            "description": "\n\n".join(lines),
             "color": EMBED_COLOR,
             "footer": {"text": _footer(index + 1, count, total)},
         }
@@ -190,13 +203,15 @@ def nothing_found(*, query: str | None, tag: str | None, known_tags: Sequence[st
     if tag:
         shown = escape_markdown(clip(tag, 80))
         text += f" with the tag **{shown}**." if query is not None else f" are tagged **{shown}**."
-        hints = [h for h in closest_tags(tag, known_tags) if normalise_tag(h) != normalise_tag(tag)]
+        if normalise_tag(tag) in {normalise_tag(t) for t in known_tags}:
+            # The tag is right (and "did you mean" would cost a comparison with every
+            # tag in use): the words are what found nothing.
+            return text + (" Try fewer or different words." if query is not None else "")
+        hints = closest_tags(tag, known_tags)
         if hints:
             text += f" Did you mean {_or_list(hints)}?"
-        elif normalise_tag(tag) not in {normalise_tag(t) for t in known_tags}:
+        else:
             text += " No article uses that tag: `/news tags` lists the tags in use."
-        elif query is not None:
-            text += " Try fewer or different words."
         return text
     if query is not None:
         return text + ". Try fewer or different words."

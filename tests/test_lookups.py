@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -267,6 +269,11 @@ def test_nothing_found_for_search() -> None:
     assert nothing_found(query="grid", tag="spce", known_tags=KNOWN).endswith(
         "with the tag **spce**. Did you mean **Space**?"
     )
+    # A tag in use is no typo, whatever tags look like it: the words found nothing.
+    near = ["Cycling", "Cyclones", "Recycling"]
+    assert nothing_found(query="grid", tag="CYCLING", known_tags=near) == (
+        "No published articles match “grid” with the tag **CYCLING**. Try fewer or different words."
+    )
 
 
 def test_nothing_found_offers_several_hints() -> None:
@@ -331,23 +338,21 @@ def test_pages_are_rendered_when_first_shown_and_once() -> None:
         pages[-4]
 
 
-def test_result_pages_render_only_the_page_shown() -> None:
-    class Counting:
+def test_result_pages_keep_only_what_the_lines_show() -> None:
+    """A paged answer lives as long as its buttons: it must not hold whole articles."""
+
+    class Found:  # a Listed, as a StoredArticle is (with its post and all)
         def __init__(self, n: int) -> None:
-            self.n = n
-            self.reads = 0
+            self.title = f"Article {n}"
+            self.url = f"https://example.com/{n}"
+            self.published_at = None
+            self.tags = ("Energy",)
+            self.post = "x" * 10_000
 
-        @property
-        def title(self) -> str:
-            self.reads += 1
-            return f"Article {self.n}"
-
-        url = "https://example.com/a"
-        published_at = None
-        tags: tuple[str, ...] = ()
-
-    articles = [Counting(n) for n in range(12)]
-    pages = result_pages("Results", articles)
-    assert sum(a.reads for a in articles) == 0
-    assert pages[0]["footer"]["text"] == "Page 1 of 3 · 12 articles"
-    assert [a.reads for a in articles] == [1] * PAGE_SIZE + [0] * (12 - PAGE_SIZE)
+    found = [Found(n) for n in range(1, 13)]
+    alive = [weakref.ref(article) for article in found]
+    pages = result_pages("Results", found)
+    del found
+    gc.collect()
+    assert all(ref() is None for ref in alive)
+    assert pages[2]["description"].startswith("**[Article 11](https://example.com/11)**")
