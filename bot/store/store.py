@@ -726,8 +726,8 @@ class Store(SubscriptionQueries, DeliveryQueries):
                         # whole word seldom add any.
                         found = offset + len(rows)  # every match: fewer than the window
                         params = (*join, expression, found + 1)
-                        [(count,)] = await db.execute_fetchall(matches_sql, params)
-                        if count <= found:
+                        [(matching,)] = await db.execute_fetchall(matches_sql, params)
+                        if matching <= found:
                             break
                     params = (*join, expression, window, limit, offset)
                     rows = list(await db.execute_fetchall(sql, params))
