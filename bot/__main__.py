@@ -7,10 +7,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot import __version__
-from bot.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,20 @@ def configure_logging(level: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newsbot`` console script."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C while starting up, before the command's own handler (which stops it
+        # cleanly) is in place: nothing was running yet, so stop as quietly.
+        print("newsbot: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    # Imported here, not at the top: most of start-up is importing, and an interrupt
+    # during it should end as quietly as one a moment later.
+    from bot.config import SettingsError, load_settings
+
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()

@@ -197,3 +197,60 @@ async def test_signal_stops_cleanly(
     with contextlib.closing(sqlite3.connect(database)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM articles").fetchone() == (SAMPLE_COUNT,)
+
+
+def _default_sigint() -> None:
+    # As in a terminal: a test run started in the background inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("when", ["first log line", 0.5, 1.0])
+async def test_ctrl_c_while_starting_up_stops_quietly(
+    tmp_path: Path, content_dir: Path, when: str | float
+) -> None:
+    """Ctrl-C at any moment of start-up (once Python is running our code: an interrupt
+    in the interpreter's own start-up is Python's to report): no traceback, and the
+    database stays sound."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.pop("DISCORD_TOKEN", None)
+    database = tmp_path / "newsbot.sqlite3"
+    env.update(
+        NEWSBOT_DATABASE=str(database),
+        NEWSBOT_CONTENT_DIR=str(content_dir),
+        PYTHONUNBUFFERED="1",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        *newsbot_command(),
+        "run",
+        "--dry-run",
+        env=env,
+        cwd=tmp_path,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_default_sigint,
+    )
+    assert proc.stderr is not None
+    first = b""
+    if isinstance(when, float):
+        await asyncio.sleep(when)
+    else:  # the database being created: well inside start-up
+        first = await asyncio.wait_for(proc.stderr.readline(), TIMEOUT)
+    proc.send_signal(signal.SIGINT)
+    try:
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise AssertionError("newsbot run did not stop on Ctrl-C") from None
+    output = (stdout + first + stderr).decode(errors="replace")
+    assert "Traceback" not in output, output
+    # Before the pipeline ran: "interrupted" (130); after: its own clean stop (0).
+    if proc.returncode == 130:
+        assert "newsbot: interrupted" in output
+    else:
+        assert proc.returncode == 0, output
+        assert "bot.service: stopping" in output
+    if database.exists():
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
