@@ -343,8 +343,8 @@ _TOML_LINES = re.compile(r"^" + _TOML_LINE.pattern + "$", re.MULTILINE)
 _TOML_LITERAL = re.compile(r"'([^'\x00-\x08\x0a-\x1f\x7f]*)'")
 _TOML_INTEGER = re.compile(r"[+-]?(?:0|[1-9](?:_?[0-9])*)")
 _TOML_DATETIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))?)?"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"(?:([Zz])|([+-])([01][0-9]|2[0-3]):([0-5][0-9]))?)?"
 )
 _TOML_ITEM = re.compile(
     r"""[ \t]*(?:"([^"\\\x00-\x08\x0a-\x1f\x7f]*)"|'([^'\x00-\x08\x0a-\x1f\x7f]*)')[ \t]*(,|$)"""
@@ -1363,13 +1363,14 @@ def _odd_space(text: str) -> bool:
 
 # The first characters of a line that can only start or continue a paragraph: not a
 # heading, quote, list item, rule, fence, HTML block, setext underline or indent.
-_PLAIN_LINE = re.compile(r"(?![ #>+\-=_<`~]|\d{1,9}[.)](?: |$)|\*(?:$| |\*(?:$| |\*)))(?=.)")
+# (Digits are 0-9 only, as in CommonMark: "\d" would take "١." for a list marker.)
+_PLAIN_LINE = re.compile(r"(?![ #>+\-=_<`~]|[0-9]{1,9}[.)](?: |$)|\*(?:$| |\*(?:$| |\*)))(?=.)")
 _ATX_LINE_FULL = re.compile(r"#{1,6}(?: +(.*?))? *")
 _SETEXT_LINE = re.compile(r"=+ *|-+ *")
-_ITEM_MARKER = re.compile(r"([-+*]|\d{1,9}[.)])(?: |$)")
+_ITEM_MARKER = re.compile(r"([-+*]|[0-9]{1,9}[.)])(?: |$)")
 # A list item at the start of a line, its marker followed by one space and a line
 # that _PLAIN_LINE accepts.
-_ITEM_LINE = re.compile(r"([-+*]|\d{1,9}[.)]) " + _PLAIN_LINE.pattern)
+_ITEM_LINE = re.compile(r"([-+*]|[0-9]{1,9}[.)]) " + _PLAIN_LINE.pattern)
 # Text inside emphasis or a link label: no markup character, "!" or "&" at all.
 _INLINE_TEXT = r"[^*_`\[\]<\\~!&]"
 _EMPHASIS_INNER = r"[A-Za-z0-9](?:" + _INLINE_TEXT + r"*[A-Za-z0-9.,;:?)\"'])?"
@@ -1595,10 +1596,14 @@ def _simple_lede_candidate(content: str, tokens: list[re.Match[str]]) -> bool:
         return False  # one bold run standing as a heading
     pos = 0
     for token in tokens:
-        if token.lastgroup != "src" or content[pos : token.start()].strip(" \n"):
+        # Images, and links whose label is blank, are no prose (their label is not
+        # meaningful text; a link with words is).
+        kind = token.lastgroup
+        bare = kind == "src" or (kind == "url" and not token["label"].strip(" \n"))
+        if not bare or content[pos : token.start()].strip(" \n"):
             return True
         pos = token.end()
-    return bool(content[pos:].strip(" \n"))  # images only: no prose
+    return bool(content[pos:].strip(" \n"))  # images and bare links only: no prose
 
 
 def _simple_items(items: list[_SimpleItem], site_url: str | None) -> list[str] | None:

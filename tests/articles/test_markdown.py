@@ -820,3 +820,28 @@ def test_too_deep_nesting_is_refused(markdown: str) -> None:
 )
 def test_summary_is_read_as_inline_markdown(front: str, expected: str) -> None:
     assert parse(yaml_doc(f"title: T\n{front}", "Body.")).lede == expected
+
+
+# -- what a review found the shortcuts getting wrong (each now as the parsers read it)
+
+
+def test_a_link_with_a_blank_label_is_no_prose_for_the_lede() -> None:
+    text = yaml_doc(
+        "title: T", "![Chart](/img/chart.png) [ ](/gallery/)\n\nReal first paragraph.\n"
+    )
+    assert parse(text).lede == "Real first paragraph."
+
+
+def test_only_ascii_digits_make_an_ordered_list_item() -> None:
+    assert takeaways("## Key Takeaways\n\n1. First point\n٢. Second point") == (
+        "First point ٢. Second point",
+    )
+    assert takeaways("## Key Takeaways\n\n١. Not an item") == ()
+
+
+@pytest.mark.parametrize(
+    "value", ["٢٠٢٦-٠٢-٠٣", "２０２６-02-03", "2026-02-03T19:00:14.٣Z", "2026-02-03T19:00:14+00:60"]
+)
+def test_toml_dates_the_toml_parser_refuses_are_refused(value: str) -> None:
+    with pytest.raises(ArticleError, match="front matter: TOML error"):
+        parse(f'+++\ntitle = "T"\ndate = {value}\n+++\nBody.\n')
