@@ -9,6 +9,7 @@ released migration; add the next number.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sqlite3
@@ -105,7 +106,11 @@ async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration] | No
                 log.info("applied schema migration %s", migration.name)
             await db.execute("COMMIT")
         except BaseException:
+            # A task cancelled while its COMMIT was queued (Ctrl-C during start-up) sees
+            # a transaction still open here, but the COMMIT runs first on aiosqlite's
+            # thread: then there is nothing left to roll back.
             if db.in_transaction:
-                await db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await db.execute("ROLLBACK")
             raise
     return latest

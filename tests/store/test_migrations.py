@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -119,3 +121,29 @@ def test_split_statements() -> None:
     assert len(statements) == 2 and statements[1].endswith("END;")
     with pytest.raises(ValueError):
         split_statements("CREATE TABLE t (x")
+
+
+async def test_cancelled_while_committing_is_cancelled_not_a_rollback_error(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C during start-up can cancel a migration whose COMMIT is already queued on
+    aiosqlite's thread: the task must end cancelled, with the migration committed."""
+    one = Migration(1, "0001_a.sql", ("CREATE TABLE a (x)",))
+    async with aiosqlite.connect(tmp_path / "m.db", isolation_level=None) as db:
+        real = db.execute
+        queued: list[asyncio.Future[Any]] = []
+
+        async def execute(sql: str, *args: Any) -> Any:
+            if sql == "COMMIT":
+                queued.append(asyncio.ensure_future(real(sql, *args)))
+                await asyncio.sleep(0)  # the COMMIT is on its way to the thread
+                raise asyncio.CancelledError  # ... when the task is cancelled
+            return await real(sql, *args)
+
+        db.execute = execute  # type: ignore[method-assign]
+        with pytest.raises(asyncio.CancelledError):
+            await migrate(db, [one])
+        db.execute = real  # type: ignore[method-assign]
+        await asyncio.gather(*queued)
+        assert not db.in_transaction
+    assert version(tmp_path / "m.db") == 1
