@@ -126,7 +126,12 @@ def tag_token(tag_key: str) -> str:
 
 def tag_tokens(tags: tuple[str, ...]) -> str:
     """The ``articles.tag_tokens`` value of an article with these tags."""
-    return " ".join(tag_token(key) for key in sorted(key for key, _ in tag_rows(tags)))
+    return _tokens(tag_rows(tags))
+
+
+def _tokens(rows: list[tuple[str, str]]) -> str:
+    """:func:`tag_tokens` from the article's :func:`tag_rows`."""
+    return " ".join(tag_token(key) for key in sorted(key for key, _ in rows))
 
 
 def tag_rows(tags: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -164,6 +169,7 @@ class ArticleColumns:
 
 def article_columns(article: Article, message: dict[str, Any]) -> ArticleColumns:
     """Encode ``article`` and its base post ``message`` for the ``articles`` row."""
+    rows = tag_rows(article.tags)
     return ArticleColumns(
         title_fold=article.title.casefold(),
         published_at=opt_us(article.published_at),
@@ -173,8 +179,8 @@ def article_columns(article: Article, message: dict[str, Any]) -> ArticleColumns
         takeaways=dumps(list(article.takeaways)),
         takeaways_text="\n".join(article.takeaways),
         tags=dumps(list(article.tags)),
-        tag_rows=tuple(tag_rows(article.tags)),
-        tag_tokens=tag_tokens(article.tags),
+        tag_rows=tuple(rows),
+        tag_tokens=_tokens(rows),
         authors=dumps(list(article.authors)),
         article_json=article_to_json(article),
         message_json=dumps(message),
