@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.articles import markdown
 from bot.articles.markdown import parse_markdown, read_markdown
+from bot.articles.markdown.front_matter import FrontMatterLoader
 from bot.articles.model import Article, ArticleError, Status
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -730,7 +730,7 @@ def test_str_input_with_bom_and_nul_in_body() -> None:
 def test_yaml_goes_through_the_c_loader() -> None:
     if not yaml.__with_libyaml__:  # pragma: no cover - depends on the PyYAML build
         pytest.skip("PyYAML built without libyaml")
-    assert issubclass(markdown._YAMLLoader, yaml.CSafeLoader)
+    assert issubclass(FrontMatterLoader, yaml.CSafeLoader)
 
 
 # --------------------------------------------------------------------------- parsing less

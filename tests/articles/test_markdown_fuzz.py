@@ -1,28 +1,24 @@
 """Property-based: whatever comes in, parse_markdown/read_markdown return an Article
-or raise ArticleError, never anything else; and every shortcut the parser takes (the
-fast path through the body, the front matter, URL and path shortcuts) gives exactly
-what the long way gives."""
+or raise ArticleError, never anything else; and the body scan that parses only the
+regions that matter gives exactly what parsing the whole body gives."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import re
-import tomllib
-import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.articles import generate
-from bot.articles import markdown
 from bot.articles.markdown import LEDE_LIMIT, parse_markdown, read_markdown
+from bot.articles.markdown.front_matter import split_front_matter
+from bot.articles.markdown.scan import scan_body
 from bot.articles.model import Article, ArticleError
-from bot.articles.text import absolute_url
 
 FUZZ = settings(
     max_examples=int(os.environ.get("NEWSBOT_FUZZ_EXAMPLES", "200")),
@@ -330,7 +326,7 @@ def test_deep_nesting_is_refused_or_handled() -> None:
 
 @FUZZ
 @given(BODY, st.booleans())
-def test_fast_path_matches_full_parse_on_soup(body: str, with_description: bool) -> None:
+def test_scanning_regions_matches_full_parse_on_soup(body: str, with_description: bool) -> None:
     # Only the parts of the body that matter are parsed, unless "]:" (a possible link
     # reference definition) appears, which forces a full parse. A trailing HTML
     # comment holding "]:" changes nothing else, so both must agree.
@@ -346,7 +342,7 @@ def test_fast_path_matches_full_parse_on_soup(body: str, with_description: bool)
 
 
 # Documents built from whole blocks, including every construct that could mislead the
-# fast path (fences and HTML blocks holding blank lines or headings, link reference
+# region scan (fences and HTML blocks holding blank lines or headings, link reference
 # definitions, lists continued across blank lines, indented code, block quotes ...).
 _WORDS = st.sampled_from(
     [
@@ -400,9 +396,9 @@ _SEPARATOR = st.sampled_from(["\n", "\n\n", "\n\n\n", "\n  \n"])
 STRUCTURED_DOC = st.lists(st.tuples(_BLOCK, _SEPARATOR).map("".join), max_size=10).map("".join)
 
 
-def _scan_result(body: str, need_lede: bool, fast: bool) -> object:
+def _scan_result(body: str, need_lede: bool, regions: bool) -> object:
     try:
-        scan = markdown._scan_body(body, need_lede=need_lede, site_url="https://e.org", fast=fast)
+        scan = scan_body(body, need_lede=need_lede, site_url="https://e.org", regions=regions)
     except ArticleError as exc:
         return ("error", str(exc))
     # The lede is only wanted, and only looked for, when there are no takeaways.
@@ -411,350 +407,21 @@ def _scan_result(body: str, need_lede: bool, fast: bool) -> object:
 
 @FUZZ
 @given(STRUCTURED_DOC, st.booleans())
-def test_fast_path_matches_full_parse(body: str, need_lede: bool) -> None:
-    assert _scan_result(body, need_lede, fast=True) == _scan_result(body, need_lede, fast=False)
+def test_scanning_regions_matches_full_parse(body: str, need_lede: bool) -> None:
+    assert _scan_result(body, need_lede, regions=True) == _scan_result(
+        body, need_lede, regions=False
+    )
 
 
-def test_fast_path_matches_full_parse_on_generated_articles() -> None:
+def test_scanning_regions_matches_full_parse_on_generated_articles() -> None:
     # Realistic articles (the benchmark's generator): takeaways first, after an
     # introduction or at the end, several title styles, none at all, ledes ...
     for generated in generate(300, seed=7):
         text = generated.text.replace("\r\n", "\n")
-        _, body = markdown._split_front_matter(text)
+        _, body = split_front_matter(text)
         for need_lede in (False, True):
-            fast = _scan_result(body, need_lede, fast=True)
-            assert fast == _scan_result(body, need_lede, fast=False), generated.rel_path
+            by_regions = _scan_result(body, need_lede, regions=True)
+            assert by_regions == _scan_result(body, need_lede, regions=False), generated.rel_path
         assert len(parse_markdown(text, rel_path=generated.rel_path).takeaways) == (
             generated.takeaways
-        )
-
-
-# --------------------------------------------------------------------------- exact shortcuts
-
-
-@FUZZ
-@given(
-    st.one_of(
-        st.text(alphabet="aZ09-._~%!$&'()*+,=@:/?#;[] \\é", max_size=20),
-        st.tuples(
-            st.sampled_from(["", "/", "./", "../", "http://", "https://", "HTTPS://", "//", " "]),
-            st.text(alphabet="aZ09-._~%!$&'()*+,=@:/?#;[] \\é", max_size=20),
-        ).map("".join),
-    ),
-    st.one_of(
-        st.none(),
-        st.sampled_from(
-            [
-                *("https://example.org", "https://e.org/blog", "https://e.org/blog/"),
-                *("HTTP://E.org/a/b", "https://e.org/a//b/", "https://e.org/./x", "https://["),
-                *("https://e.org/?q", "https://u:p@e.org:8080/x/", "https://e.org/a;p/", ""),
-                "ftp://x",
-            ]
-        ),
-    ),
-)
-def test_fast_url_join_is_absolute_url(href: str, site_url: str | None) -> None:
-    assert markdown._absolute(href, site_url) == absolute_url(href, site_url)
-
-
-_YAML_SCALARS = st.one_of(
-    st.sampled_from(
-        [
-            *("yes", "No", "~", "null", "2024", "0x1F", "1_000", "1:30", "3.14", ".inf", "-5"),
-            *("2026-02-03", "2026-02-03T19:00:14-05:00", "2026-02-03T19:00:14Z", "2026-13-45"),
-            *("2026-02-03 19:00:14", "a: b", "a #b", "C#", "@x", "*x", "&x", "!x", "|", "<<"),
-            *("=", "a:", "x y", '"a\\"b"', "'it''s'", "[a, [b]]", "[a, b, ]", "{a: 1}", "[]"),
-        ]
-    ),
-    st.text(alphabet="ab :#'-é,[]{}.01\t\x85\ufeff\\\"", max_size=10).map(lambda t: f'"{t}"'),
-    st.text(alphabet="ab :#'-é,[]{}.01\t", max_size=10).map(lambda t: "'" + t + "'"),
-    st.text(alphabet="ab :#-é,.01\t", min_size=1, max_size=10),
-)
-_YAML_LINES = st.one_of(
-    st.tuples(
-        st.sampled_from(["title", "tags", "true", "null", "2024", "título", "a-b"]),
-        st.sampled_from([": ", ":", ":  "]),
-        st.one_of(
-            _YAML_SCALARS, st.lists(_YAML_SCALARS, max_size=3).map(", ".join).map("[{}]".format)
-        ),
-    ).map("".join),
-    st.tuples(
-        st.sampled_from(["tags:", "list: "]),
-        st.lists(st.tuples(st.sampled_from(["\n- ", "\n  - ", "\n-"]), _YAML_SCALARS), max_size=3),
-    ).map(lambda p: p[0] + "".join(a + b for a, b in p[1])),
-    st.sampled_from(["", "# comment", "  indented", "---", "key:value", "- a", "%YAML 1.1"]),
-)
-
-
-@FUZZ
-@given(st.lists(_YAML_LINES, max_size=8).map("\n".join))
-def test_fast_yaml_is_pyyaml(front: str) -> None:
-    fast = markdown._simple_yaml(front)
-    if fast is not None:
-        assert _same(fast, yaml.load(front, Loader=markdown._YAMLLoader))
-
-
-_TOML_VALUES = st.one_of(
-    st.sampled_from(
-        [
-            *("true", "false", "True", "0", "-1", "+1", "01", "1_000", "1__0", "3.14", "inf"),
-            *("2026-02-03", "2026-02-03T19:00:14-05:00", "2026-02-03t19:00:14z", "2026-13-45"),
-            *("2026-02-03 19:00:14", "2026-02-03T19:00:14.123456789+01:30", "07:32:00", ""),
-            *("2026-02-03T19:00:14+24:00", '["a", "b"]', "['a', \"b\",]", "[]", "[1, 2]"),
-            *("[,]", "{a = 1}", '"a" # c', '"""x"""'),
-        ]
-    ),
-    st.text(alphabet="ab #'\"\\é\x01\t", max_size=10).map(lambda t: f'"{t}"'),
-    st.text(alphabet='ab #"\\é\x01\t', max_size=10).map(lambda t: "'" + t + "'"),
-    st.lists(st.text(alphabet="ab #'\"\\é\x01\t", max_size=5).map(lambda t: f'"{t}"'), max_size=3)
-    .map(", ".join)
-    .map("[{}]".format),
-)
-_TOML_LINES = st.one_of(
-    st.tuples(
-        st.sampled_from(["title", "date", "a-b", "x1", '"q"', "a.b", "ti tle"]),
-        st.sampled_from([" = ", "=", " =\t"]),
-        _TOML_VALUES,
-        st.sampled_from(["", " ", "\t"]),
-    ).map("".join),
-    st.sampled_from(["", "# c", "[params]", "  title = 'x'", "# \x01"]),
-)
-
-
-@FUZZ
-@given(st.lists(_TOML_LINES, max_size=8).map("\n".join))
-def test_fast_toml_is_tomllib(front: str) -> None:
-    fast = markdown._simple_toml(front)
-    if fast is not None:
-        assert _same(fast, tomllib.loads(front))
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal, and of the same types all the way down (True is not 1, offsets match)."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return (math.isnan(a) and math.isnan(b)) or a == b
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, datetime):
-        return a == b and a.utcoffset() == b.utcoffset()
-    return bool(a == b)
-
-
-@FUZZ
-@given(
-    st.lists(
-        st.sampled_from(["---", "----", "+++", "-", "+", "\n", " ", "\t", "x", "\f", "a: b\n"]),
-        max_size=25,
-    ).map("".join)
-)
-def test_fenced_split_is_pythons_frontmatter_split(text: str) -> None:
-    for handler in markdown._HANDLERS[:2]:
-        if handler.detect(text):
-            assert handler.FM_BOUNDARY is not None
-            try:
-                _, front, content = handler.FM_BOUNDARY.split(text, 2)
-                expected: object = (front, content)
-            except ValueError:
-                expected = ValueError
-            try:
-                got: object = handler.split(text)
-            except ValueError:
-                got = ValueError
-            assert got == expected
-
-
-@FUZZ
-@given(st.text(alphabet="aZ09._~+#@%- \té\u0301?/()İ", max_size=12))
-def test_plain_path_segment_shortcut(segment: str) -> None:
-    expected: list[str] = []
-    pending_hyphen = False
-    for ch in segment:  # Hugo's MakePath, as _sanitise_segment spells it out
-        if ch in "._-~+#@%" or ch.isalnum() or unicodedata.category(ch).startswith("M"):
-            if pending_hyphen and ch != "-":
-                expected.append("-")
-            pending_hyphen = False
-            expected.append(ch)
-        elif ch.isspace() and expected and expected[-1] != "-":
-            pending_hyphen = True
-    assert markdown._sanitise_segment(segment) == "".join(expected).lower()
-
-
-# --------------------------------------------------------------------------- simple blocks
-
-# Pieces of Markdown the simple reader takes, and near misses it must give up on (or
-# read exactly as markdown-it does): emphasis with every kind of neighbour, code spans,
-# links and images with all sorts of URLs, escapes, entities, HTML, "_" and "~".
-_PLAIN_WORDS = st.sampled_from(
-    [
-        *("word", "Key", "Takeaways", "takeaway", "TAKEAWAY:", "key takeaways", "é", "🔑"),
-        *("**bold**", "*em*", "**Key Takeaways:**", "**Key Takeaways**:", "*x.*", "(**p**)"),
-        *("**a b**", '"*q*"', "`code`", "`a b`", "`*x*`", "[link](/a/b)", "[x](page/)"),
-        *("[Keyword](/articles/slug)", "[Paris](/x/slug)", "[abs](https://e.org/x?y=1&z=2)"),
-        *("![img](/i.png)", "![a b](https://c.example/d.png)", "a & b", "(x)", '"q"', "1.5"),
-        *("{{< figure >}}", ".", ",", "!", "?", ":", ";", ")", "| a |", "--|--", "$5", "{y}"),
-        *("@z", "^", "https://x.com/y", "www.x.com", "a:b", "C#", "50%", "=", "+", "-", "2024."),
-    ]
-)
-_TRICKY_WORDS = st.sampled_from(
-    [
-        *("**x,**y", "x**y**", "**y**z", "***t***", "**", "*", "* x *", "*a **b** c*"),
-        *("**a *b* c**", "**[l](/x)**", "*`c`*", "**a\nb**", "*a\n*", "` x`", "``d``"),
-        *("`a`b`", "`a\nb`", "`[`", "[up](HTTPS://E.org/A)", "[js](javascript:x)", "#"),
-        *("[pct](/a%2Fb)", "[bad](/a%zz)", "[sp](/a b)", "[t](/a 'b')", "[e](/a&amp;b)"),
-        *("[a\nb](/c)", "[a](\n/b)", "[ ](/s)", "[*e*](/c)", "[a](/b)c", "[a][b]", "[a]"),
-        *("![](/i.png)", "!", "![x]", "[![i](/i)](/l)", "&", "&amp;", "&#42;", "a_b", "]:"),
-        *("_em_", "~~s~~", "~", "<b>", "<br>", "<https://a.b>", "a < b", "\\*", "\\"),
-        *("'s'", "{{% x %}}"),
-    ]
-)
-# Mostly words the simple reader takes, so that whole regions of them come up often.
-_SIMPLE_WORDS = st.one_of(*[_PLAIN_WORDS] * 9, _TRICKY_WORDS)
-_SIMPLE_TEXT = st.lists(_SIMPLE_WORDS, min_size=1, max_size=5).map(" ".join)
-_PLAIN_PREFIXES = st.sampled_from(["", "", "", "- ", "* ", "+ ", "1. ", "2) ", "   - ", "## "])
-_TRICKY_PREFIXES = st.sampled_from(
-    [
-        *("10. ", "  - ", "  * ", "    - ", "   1. ", " ", "    ", "# ", "###### ", "#######"),
-        *("-", "---", "===", "> ", "```", "<div>", "\t", "-  ", "*** ", "2. ", "1) ", "#"),
-    ]
-)
-_SIMPLE_PREFIXES = st.one_of(*[_PLAIN_PREFIXES] * 6, _TRICKY_PREFIXES)
-_SIMPLE_LINE = st.one_of(
-    st.tuples(_SIMPLE_PREFIXES, _SIMPLE_TEXT, st.sampled_from(["", "", " ", "  ", " #"])).map(
-        "".join
-    ),
-    st.sampled_from(["", "", " ", "---", "===", "-", "- ", "* * *", "1.", "#", "\xa0"]),
-    *[st.tuples(_PLAIN_PREFIXES, _SIMPLE_TEXT).map("".join)] * 4,
-)
-SIMPLE_REGION = st.lists(_SIMPLE_LINE, min_size=1, max_size=8).map("\n".join)
-
-
-def _feed(text: str, *, search: bool, need_lede: bool, simple: bool) -> object:
-    scan = markdown._Scan(search=search, need_lede=need_lede, site_url="https://e.org")
-    scan.pending = search and need_lede  # as if the region before ended with a title
-    try:
-        scan.feed(text, simple=simple)
-    except ArticleError as exc:
-        return ("error", str(exc))
-    return (scan.takeaways, scan.lede, scan.pending, scan.found)
-
-
-@settings(FUZZ, max_examples=FUZZ.max_examples * 5)
-@given(SIMPLE_REGION, st.booleans(), st.booleans())
-# Found by a longer run: a link with a blank label is no prose, like an image.
-@example("![img](/i.png) [ ](/s)", False, True)
-@example("[ ](/s)\n\nText after.", False, True)
-def test_simple_reader_matches_the_parser(text: str, search: bool, need_lede: bool) -> None:
-    fast = _feed(text, search=search, need_lede=need_lede, simple=True)
-    assert fast == _feed(text, search=search, need_lede=need_lede, simple=False)
-
-
-@FUZZ
-@given(st.lists(st.one_of(_SIMPLE_TEXT, _SIMPLE_LINE), min_size=1, max_size=3).map("\n".join))
-def test_simple_text_field_matches_the_parser(text: str) -> None:
-    site = "https://e.org"
-    try:
-        fast: object = markdown._render_text_field(text, site)
-    except ArticleError as exc:
-        fast = str(exc)
-    try:
-        slow: object = markdown._render_text_field(text, site, simple=False)
-    except ArticleError as exc:
-        slow = str(exc)
-    assert fast == slow
-
-
-def test_simple_reader_reads_the_usual_shapes() -> None:
-    # The generator's takeaways, titles and ledes are all simple: none left to the parser
-    # but for the odd shortcode or "<" (so a reader that gives up too easily fails here).
-    given_up = 0
-    regions = 0
-    original = markdown._Scan._feed_simple
-
-    def counting(scan: markdown._Scan, text: str) -> bool:
-        nonlocal given_up, regions
-        regions += 1
-        done = original(scan, text)
-        given_up += not done
-        return done
-
-    markdown._Scan._feed_simple = counting  # type: ignore[method-assign]
-    try:
-        for generated in generate(200, seed=11):
-            parse_markdown(generated.text, rel_path=generated.rel_path)
-    finally:
-        markdown._Scan._feed_simple = original  # type: ignore[method-assign]
-    assert regions > 150
-    assert given_up <= regions // 50
-
-
-@FUZZ
-@given(st.text(alphabet="`~<> \n\tab", max_size=30), st.integers(0, 30), st.integers(0, 30))
-def test_fence_or_html_search_is_the_pattern_search(body: str, start: int, end: int) -> None:
-    start, end = min(start, len(body)), min(end, len(body))
-    pos = max(start - 4, 0)
-    expected = (start == 0 and re.match(" {0,3}<", body) is not None) or any(
-        re.compile(p).search(body, pos, end) is not None for p in ("```", "~~~", r"\n {0,3}<")
-    )
-    assert markdown._opens_fence_or_html(body, start, end) == expected
-
-
-@FUZZ
-@given(
-    st.lists(st.sampled_from(["a", "B", "x.md", "index.md", "_index.md", ".", "", "é", "a b"])).map(
-        "/".join
-    ),
-    st.one_of(st.none(), st.sampled_from(["s", "S-1", "a b", "???", "é"])),
-)
-def test_plain_permalink_shortcut(rel_path: str, slug: str | None) -> None:
-    path, _ = markdown._permalink(rel_path, slug, None)
-    if slug is not None and not markdown._sanitise_segment(slug):
-        slug = None
-    segments = [s for s in rel_path.split("/") if s not in ("", ".")]
-    name = segments.pop() if segments else ""
-    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
-    if stem == "index":
-        if slug is not None:
-            segments[-1:] = [slug]
-    elif stem != "_index":
-        segments.append(slug if slug is not None else stem)
-    cleaned = [c for c in (markdown._sanitise_segment(s) for s in segments) if c]
-    assert path == (("/" + "/".join(cleaned) + "/") if cleaned else "/")
-
-
-class _SmallPieces(markdown._Takeaways):
-    PIECE = 5
-
-
-@FUZZ
-@given(
-    st.lists(
-        st.sampled_from(["takeaway", "TakeAway", "TAKE", "away", "take", "x", " ", "İ", "\u212a"]),
-        max_size=12,
-    ).map("".join)
-)
-def test_takeaway_finder_finds_every_one(text: str) -> None:
-    folded = text.lower()
-    if len(folded) != len(text):
-        folded = re.sub("takeaway", "takeaway", text, flags=re.IGNORECASE)
-    expected = [m.start() for m in re.finditer("takeaway", folded)]
-    for finder in (markdown._Takeaways(text), _SmallPieces(text)):
-        found: list[int] = []
-        pos = 0
-        while (at := finder.find(pos)) >= 0:
-            found.append(at)
-            pos = at + 1
-        assert found == expected
-
-
-@FUZZ
-@given(st.text(alphabet="]:`~ab", max_size=20), st.integers(0, 20), st.integers(0, 20))
-def test_character_searches_are_substring_searches(text: str, start: int, end: int) -> None:
-    assert markdown._has_definition_mark(text) == ("]:" in text)
-    for char in "`~":
-        assert markdown._has_triple(text, char, start, end) == (
-            text.find(char * 3, start, end) >= 0
         )
