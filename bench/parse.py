@@ -17,6 +17,10 @@ What it does:
 3. Reports the median over the rounds: articles per second for parse + summary, and
    the split in microseconds per article.
 
+There is no target: a bot receives a few articles an hour. What users feel of parsing
+is the cold scan of a large archive and a new file's way to its post, which
+``bench.scan`` measures; this one says where the time of both goes.
+
 Prints a table, then one line of JSON with every figure.
 """
 
@@ -41,7 +45,6 @@ from bot.articles.model import Article
 from bot.summary import render_message
 
 SITE = "https://news.example.org"
-TARGET = 5000  # articles per second, parse + summary, one core
 
 
 def _pin(cpu: int | None) -> str:
@@ -118,7 +121,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "parse_us_median": round(statistics.median(parse_s) / n * 1e6, 1),
         "summary_us_median": round(statistics.median(summary_s) / n * 1e6, 1),
         "total_us_median": round(statistics.median(totals) / n * 1e6, 1),
-        "target_articles_per_s": TARGET,
         "with_takeaways": with_takeaways,
         "formats": dict(Counter(g.fmt for g in generated)),
         "statuses": dict(statuses),
@@ -133,11 +135,9 @@ def _print_table(result: dict[str, Any]) -> None:
     print(f"{'read_markdown':<22}{result['parse_us_median']:>12.1f}")
     print(f"{'render_message':<22}{result['summary_us_median']:>12.1f}")
     print(f"{'total':<22}{result['total_us_median']:>12.1f}")
-    verdict = "meets" if result["articles_per_s_median"] >= TARGET else "misses"
     print(
         f"median {result['articles_per_s_median']:,} articles/s over {result['rounds']} rounds "
-        f"(min {result['articles_per_s_min']:,}, max {result['articles_per_s_max']:,}); "
-        f"{verdict} the {TARGET:,}/s target"
+        f"(min {result['articles_per_s_min']:,}, max {result['articles_per_s_max']:,})"
     )
 
 

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -785,46 +784,10 @@ def test_summary_imports_no_io() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_render_speed_is_reasonable() -> None:
-    article = example_article()
-    start = time.perf_counter()
-    for _ in range(200):
-        render_message(article)
-    per_call = (time.perf_counter() - start) / 200
-    assert per_call < 0.005  # generous: it is tens of microseconds in practice
-
-
-# --------------------------------------------------------------------------- shortcuts
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.one_of(
-        st.text(alphabet="htps:/wexamplcom.-_~?#[]@!$&'()*+,;=%é \\\t{}|^`\"<>0189", max_size=40),
-        st.tuples(
-            st.sampled_from(["http://", "https://", "HTTPS://", "ftp://", "//", " https://", ""]),
-            st.text(alphabet="ab.-_~:/?#[]@!$&'()*+,;=%é \\{}\x00\x7f0", max_size=30),
-        ).map("".join),
-    )
-)
-def test_plain_web_url_shortcut_is_the_long_way(value: str) -> None:
-    from bot import summary
-
-    assert summary._web_url(value) == (summary._checked_web_url(value.strip()) if value else None)
+# --------------------------------------------------------------------------- text hygiene
 
 
 _LINE_TEXT = st.text(alphabet="ab A\t\n\r\x00\x1f\x7f\x85\xa0\u2028\ud800é", max_size=20)
-
-
-@settings(max_examples=300, deadline=None)
-@given(_LINE_TEXT)
-def test_one_line_and_block_shortcuts(text: str) -> None:
-    from bot import summary
-
-    control = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-    assert summary._one_line(text) == " ".join(control.sub("", text).split())
-    block = control.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    assert summary._block(text) == "\n".join(line.rstrip() for line in block.split("\n")).strip()
 
 
 @settings(max_examples=300, deadline=None)
