@@ -18,6 +18,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
 from bot.store import Announcement, Store, StoreError
 
@@ -76,7 +77,7 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
         elif isinstance(
             error, app_commands.MissingPermissions | app_commands.BotMissingPermissions
         ):
-            missing = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+            missing = listed([display_name(p) for p in error.missing_permissions])
             who = "You need" if isinstance(error, app_commands.MissingPermissions) else "I need"
             message = f"{who} the {missing} permission for this."
         elif isinstance(error, app_commands.NoPrivateMessage):

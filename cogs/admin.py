@@ -24,6 +24,7 @@ from bot.articles.model import normalise_tag
 from bot.articles.text import clip
 from bot.client import UserFacingError
 from bot.lookups import EMBED_COLOR, MAX_CHOICE_NAME, rank_choices
+from bot.permissions import display_name, listed, missing_to_post, place_of
 from bot.store.subscriptions import (
     GuildSettings,
     Subscription,
@@ -46,16 +47,6 @@ DEFER_AFTER = 1.5
 LIST_PAGE_SIZE = 10
 LIST_PAGE_BUDGET = 5000
 FIELD_VALUE_LIMIT = 1024
-
-# Discord's names for the permissions, as moderators see them in channel settings.
-PERMISSION_NAMES = {
-    "view_channel": "View Channel",
-    "send_messages": "Send Messages",
-    "send_messages_in_threads": "Send Messages in Threads",
-    "embed_links": "Embed Links",
-    "mention_everyone": "Mention @everyone, @here, and All Roles",
-    "manage_threads": "Manage Threads",
-}
 
 _HEX_COLOR = re.compile(r"^(?:#|0x)?([0-9a-f]{6}|[0-9a-f]{3})$", re.IGNORECASE)
 _NO_COLOR = frozenset({"none", "default", "reset"})
@@ -116,45 +107,18 @@ class Deliverer(Protocol):
 mod_only = app_commands.checks.has_permissions(manage_guild=True)
 
 
-def required_permissions(channel: Postable, mention: discord.Role | None) -> list[str]:
-    """The permissions (``discord.Permissions`` attribute names) posting to ``channel`` needs.
-
-    A thread needs Send Messages in Threads rather than Send Messages; a forum post is
-    created with Send Messages (shown as "Create Posts" on forums), which is all Discord
-    asks for a post with its first message (no Create Public Threads). Pinging a role
-    that is not mentionable needs Mention Everyone.
-    """
-    needed = ["view_channel"]
-    needed.append(
-        "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages"
-    )
-    needed.append("embed_links")
-    if isinstance(channel, discord.Thread) and channel.locked:
-        needed.append("manage_threads")  # only moderators can post in a locked thread
-    if mention is not None and not mention.mentionable:
-        needed.append("mention_everyone")
-    return needed
-
-
 def missing_permissions(
     channel: Postable, me: discord.Member, mention: discord.Role | None
 ) -> list[str]:
-    """Which of :func:`required_permissions` the bot lacks in ``channel`` (in that order)."""
-    have = channel.permissions_for(me)
-    return [p for p in required_permissions(channel, mention) if not getattr(have, p)]
+    """Which permissions the bot lacks to post in ``channel`` (see ``bot.permissions``)."""
+    unmentionable = mention is not None and not mention.mentionable
+    return missing_to_post(channel, channel.permissions_for(me), unmentionable_role=unmentionable)
 
 
 def permission_names(channel: Postable, missing: Sequence[str]) -> str:
     """``**Embed Links**`` or ``**Send Messages** and **Embed Links**``, as Discord names them."""
-    names = []
-    for perm in missing:
-        name = PERMISSION_NAMES.get(perm, perm.replace("_", " ").title())
-        if perm == "send_messages" and isinstance(channel, discord.ForumChannel):
-            name += " (“Create Posts” in a forum)"
-        names.append(f"**{name}**")
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    place = place_of(channel)
+    return listed([f"**{display_name(perm, place)}**" for perm in missing])
 
 
 def parse_color(text: str) -> int | None:
