@@ -9,7 +9,6 @@ channel, thread or server is gone.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Sequence
@@ -22,7 +21,7 @@ from discord.ext import commands
 
 from bot.articles.model import normalise_tag
 from bot.articles.text import clip
-from bot.client import UserFacingError
+from bot.interactions import Answer, UserFacingError, reply
 from bot.lookups import EMBED_COLOR, MAX_CHOICE_NAME, rank_choices
 from bot.permissions import display_name, listed, missing_to_post, place_of
 from bot.store.subscriptions import (
@@ -40,8 +39,6 @@ log = logging.getLogger(__name__)
 #: Autocomplete answers hold at most 25 choices of at most 100 characters.
 MAX_CHOICES = 25
 MAX_CHOICE_VALUE = 100
-#: Answer at once when the work is this quick; otherwise defer ("thinking...") first.
-DEFER_AFTER = 1.5
 #: ``/newsadmin list``: subscriptions per page, and a page's text budget (Discord allows
 #: 6,000 characters of text per embed; the rest is headroom for title and footer).
 LIST_PAGE_SIZE = 10
@@ -225,26 +222,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def reply_privately(interaction: discord.Interaction, work: Awaitable[str]) -> None:
-    """Answer with ``work``'s text, privately; defer first if the work is slow.
-
-    Discord wants an answer within 3 seconds; a backfill or a test post may take longer.
-    """
-    task = asyncio.ensure_future(work)
-    try:
-        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-        if not done:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        text = await task
-    finally:
-        task.cancel()  # only does something when deferring failed or we were cancelled
-    if interaction.response.is_done():
-        # The first follow-up fills the private "thinking..." message.
-        await interaction.followup.send(text, ephemeral=True)
-    else:
-        await interaction.response.send_message(text, ephemeral=True)
-
-
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 @app_commands.allowed_installs(guilds=True, users=False)
@@ -325,7 +302,7 @@ class Admin(
         guild = _guild(interaction)
         user = interaction.user
 
-        async def work() -> str:
+        async def work() -> Answer:
             target = guild.get_channel_or_thread(channel.id)
             if not isinstance(target, Postable):
                 # Discord only offers this server's channels; a forged id or a channel
@@ -381,9 +358,9 @@ class Admin(
                 )
             if backfill:
                 lines.append(await self._backfill(sub, backfill))
-            return "\n".join(lines)
+            return Answer(text="\n".join(lines))
 
-        await reply_privately(interaction, work())
+        await reply(interaction, work(), ephemeral=True)
 
     async def _backfill(self, subscription: Subscription, count: int) -> str:
         deliverer = self.deliverer
@@ -516,7 +493,7 @@ class Admin(
         """Post the latest matching article in a channel, marked as a test, to check the setup."""
         guild = _guild(interaction)
 
-        async def work() -> str:
+        async def work() -> Answer:
             sub = await self._find(guild, channel)
             target = self._postable(guild, sub)
             role = guild.get_role(sub.mention_role_id) if sub.mention_role_id else None
@@ -534,9 +511,9 @@ class Admin(
                 target.id,
                 result,
             )
-            return result
+            return Answer(text=result)
 
-        await reply_privately(interaction, work())
+        await reply(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="settings")
     @app_commands.describe(
