@@ -21,6 +21,7 @@ from bot.interactions import (
 from bot.lookups import (
     MAX_CHOICE_NAME,
     MAX_CHOICES,
+    article_id,
     nothing_found,
     rank_choices,
     result_pages,
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEARCH_LIMIT = 50
-# Article ids are SQLite integers: a longer number can only be a headline.
-_MAX_ID_DIGITS = 18
 
 
 # Lookups are for the members of servers the bot is in, not for DMs with the bot.
@@ -118,8 +117,9 @@ class News(commands.GroupCog, group_name="news", group_description="Look up arti
 
         async def work() -> Answer:
             found = None
-            if article.isdigit() and len(article) <= _MAX_ID_DIGITS:
-                found = await self.bot.store.get(int(article))
+            wanted = article_id(article)
+            if wanted is not None:
+                found = await self.bot.store.get(wanted)
             if found is None or found.status != "published":
                 matches = await self.bot.store.find_articles(article, 1)
                 found = matches[0] if matches else None
