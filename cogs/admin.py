@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot import admin_render as render
 from bot.articles.model import normalise_tag
-from bot.interactions import Answer, UserFacingError, embed_pages, reply
+from bot.interactions import Answer, Choices, UserFacingError, embed_pages, reply
 from bot.permissions import missing_to_post, place_of
 from bot.store import Store, Subscription, SubscriptionError
 from bot.store.subscriptions import split_tags
@@ -150,7 +150,7 @@ class SubscribedChannel(app_commands.Transformer):
     @mod_only
     async def autocomplete(  # type: ignore[override]
         self, interaction: discord.Interaction, value: str, /
-    ) -> list[app_commands.Choice[str]]:
+    ) -> Choices:
         """This server's subscribed channels, by name."""
         if interaction.guild is None:
             return []
@@ -497,9 +497,7 @@ class Admin(
     @subscribe.autocomplete("tags")
     @subscribe.autocomplete("exclude_tags")
     @mod_only
-    async def tags_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
+    async def tags_autocomplete(self, interaction: discord.Interaction, current: str) -> Choices:
         """Tags in use, completing the last item of a comma-separated list."""
         head, _, last = current.rpartition(",")
         known = [tag for tag, _ in await self.bot.store.tags()]
