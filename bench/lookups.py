@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.articles.model import Article
-from bot.pipeline import prepare
+from bot.prepare import prepare
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -117,9 +117,24 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _run(settings: Settings, *, dry_run: bool) -> int:
-    from bot.service import run_service
+    """``newsbot run``: the dry run, or the Discord client; returns the exit code."""
+    import asyncio
 
-    return run_service(settings, dry_run=dry_run)
+    if dry_run:
+        from bot.service import run_dry
+
+        asyncio.run(run_dry(settings))
+        return 0
+    if settings.discord_token is None:
+        print(
+            "newsbot: DISCORD_TOKEN is not set. Put it in .env or the environment, "
+            "or use `newsbot run --dry-run` to print posts without Discord.",
+            file=sys.stderr,
+        )
+        return 2
+    from bot.client import run_bot
+
+    return asyncio.run(run_bot(settings))
 
 
 if __name__ == "__main__":

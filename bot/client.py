@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -18,6 +17,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.interactions import APOLOGY, UserFacingError, send_private
+from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
 from bot.store import Announcement, Store, StoreError
 
@@ -69,14 +70,12 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
         self, interaction: discord.Interaction[NewsBot], error: app_commands.AppCommandError
     ) -> None:
         """One handler for every slash command: a short private answer, never silence."""
-        if isinstance(error, app_commands.CommandInvokeError) and isinstance(
-            error.original, UserFacingError
-        ):
-            message = str(error.original)
+        if isinstance(error, UserFacingError):
+            message = str(error)
         elif isinstance(
             error, app_commands.MissingPermissions | app_commands.BotMissingPermissions
         ):
-            missing = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+            missing = listed([display_name(p) for p in error.missing_permissions])
             who = "You need" if isinstance(error, app_commands.MissingPermissions) else "I need"
             message = f"{who} the {missing} permission for this."
         elif isinstance(error, app_commands.NoPrivateMessage):
@@ -182,41 +181,8 @@ class NewsBot(commands.Bot):
             await self.store.close()
 
 
-class UserFacingError(Exception):
-    """An expected problem whose message is shown to the user as is."""
-
-
 class StartupError(Exception):
     """The bot cannot start for a reason its message explains in one line."""
-
-
-APOLOGY = "Something went wrong on our side. It has been logged; please try again."
-# `interaction.extras` key: set while a public "thinking..." message (a non-ephemeral
-# defer) waits for its first follow-up.
-PUBLIC_THINKING = "newsbot.public_thinking"
-
-
-async def drop_public_thinking(interaction: discord.Interaction) -> None:
-    """Delete a public "thinking..." message still waiting for its first follow-up.
-
-    That follow-up would fill it and keep the defer's visibility, so a private answer
-    after a public defer needs it gone first.
-    """
-    if interaction.extras.pop(PUBLIC_THINKING, False):
-        with contextlib.suppress(discord.HTTPException):
-            await interaction.delete_original_response()
-
-
-async def send_private(interaction: discord.Interaction, message: str) -> None:
-    """Answer ephemerally, whether or not the interaction was already answered."""
-    try:
-        if not interaction.response.is_done():
-            await interaction.response.send_message(message, ephemeral=True)
-            return
-        await drop_public_thinking(interaction)
-        await interaction.followup.send(message, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("could not deliver a private answer to an interaction", exc_info=True)
 
 
 async def run_bot(settings: Settings) -> int:

@@ -40,6 +40,10 @@ class Listed(Protocol):
     def tags(self) -> Sequence[str]: ...
 
 
+# An article id as an autocomplete value carries it: ASCII digits only (str.isdigit also
+# accepts "²", which int() refuses), and at most 18 of them (ids are SQLite integers, so
+# a longer number can only be part of a headline).
+_ARTICLE_ID = re.compile(r"[0-9]{1,18}")
 _MARKDOWN = re.compile(r"([\\*_~`|>])")
 _SAFE_URL = re.compile(r"https?://[^\s<>\[\]]+")
 
@@ -48,6 +52,12 @@ def escape_markdown(text: str) -> str:
     """``text`` shown literally in Discord: formatting characters escaped, brackets
     made round so they cannot open or close a masked link."""
     return _MARKDOWN.sub(r"\\\1", text).replace("[", "(").replace("]", ")")
+
+
+def article_id(text: str) -> int | None:
+    """The article id ``text`` is (``/news show``'s autocomplete values are ids), or None
+    when it is not one and so can only be (part of) a headline."""
+    return int(text) if _ARTICLE_ID.fullmatch(text) else None
 
 
 def plural(count: int, noun: str) -> str:

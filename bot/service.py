@@ -1,7 +1,8 @@
 """The long-running service: sources feeding the store, and announcements going out.
 
 ``newsbot run --dry-run`` uses :class:`DryRunAnnouncer`, which prints each post instead
-of sending it; the Discord client plugs its own announcer into the same pipeline.
+of sending it; the Discord client (``bot.client``, which builds on this module and not
+the other way round) plugs its own announcer into the same pipeline.
 """
 
 from __future__ import annotations
@@ -245,20 +246,3 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await store.close()
-
-
-def run_service(settings: Settings, *, dry_run: bool) -> int:
-    """``newsbot run``: returns the process exit code."""
-    if dry_run:
-        asyncio.run(run_dry(settings))
-        return 0
-    if settings.discord_token is None:
-        print(
-            "newsbot: DISCORD_TOKEN is not set. Put it in .env or the environment, "
-            "or use `newsbot run --dry-run` to print posts without Discord.",
-            file=sys.stderr,
-        )
-        return 2
-    from bot.client import run_bot
-
-    return asyncio.run(run_bot(settings))

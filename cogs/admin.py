@@ -9,9 +9,7 @@ channel, thread or server is gone.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol, cast
@@ -20,52 +18,23 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import admin_render as render
 from bot.articles.model import normalise_tag
-from bot.articles.text import clip
-from bot.client import UserFacingError
-from bot.lookups import EMBED_COLOR, MAX_CHOICE_NAME, rank_choices
-from bot.store.subscriptions import (
-    GuildSettings,
-    Subscription,
-    SubscriptionError,
-    split_tags,
-)
+from bot.interactions import Answer, Choices, UserFacingError, embed_pages, reply
+from bot.permissions import missing_to_post, place_of
+from bot.store import Store, Subscription, SubscriptionError
+from bot.store.subscriptions import split_tags
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
 
 log = logging.getLogger(__name__)
 
-#: Autocomplete answers hold at most 25 choices of at most 100 characters.
-MAX_CHOICES = 25
-MAX_CHOICE_VALUE = 100
-#: Answer at once when the work is this quick; otherwise defer ("thinking...") first.
-DEFER_AFTER = 1.5
-#: ``/newsadmin list``: subscriptions per page, and a page's text budget (Discord allows
-#: 6,000 characters of text per embed; the rest is headroom for title and footer).
-LIST_PAGE_SIZE = 10
-LIST_PAGE_BUDGET = 5000
-FIELD_VALUE_LIMIT = 1024
-
-# Discord's names for the permissions, as moderators see them in channel settings.
-PERMISSION_NAMES = {
-    "view_channel": "View Channel",
-    "send_messages": "Send Messages",
-    "send_messages_in_threads": "Send Messages in Threads",
-    "embed_links": "Embed Links",
-    "mention_everyone": "Mention @everyone, @here, and All Roles",
-    "manage_threads": "Manage Threads",
-}
-
-_HEX_COLOR = re.compile(r"^(?:#|0x)?([0-9a-f]{6}|[0-9a-f]{3})$", re.IGNORECASE)
-_NO_COLOR = frozenset({"none", "default", "reset"})
-_CHANNEL_REF = re.compile(r"^(?:<#(\d+)>|(\d+))$")
-
 # Where articles can be posted: text and announcement channels, forum channels (each
 # article a post of its own) and threads. Not media channels, which are made for image
 # and video posts (nor does Discord's OpenAPI document list them for channel options).
-Postable = discord.TextChannel | discord.ForumChannel | discord.Thread
-POSTABLE_TYPES = [
+Subscribable = discord.TextChannel | discord.ForumChannel | discord.Thread
+SUBSCRIBABLE_TYPES = [
     discord.ChannelType.text,
     discord.ChannelType.news,
     discord.ChannelType.forum,
@@ -76,8 +45,8 @@ POSTABLE_TYPES = [
 PickedChannel = app_commands.AppCommandChannel | app_commands.AppCommandThread
 
 
-class PostableChannel(app_commands.Transformer):
-    """A channel option offering exactly :data:`POSTABLE_TYPES` in Discord's picker.
+class SubscribableChannel(app_commands.Transformer):
+    """A channel option offering exactly :data:`SUBSCRIBABLE_TYPES` in Discord's picker.
 
     The value stays the interaction's raw channel: the command looks it up in its own
     server's cache, so a channel of another server is never resolved.
@@ -89,7 +58,7 @@ class PostableChannel(app_commands.Transformer):
 
     @property
     def channel_types(self) -> list[discord.ChannelType]:
-        return list(POSTABLE_TYPES)
+        return list(SUBSCRIBABLE_TYPES)
 
     async def transform(self, interaction: discord.Interaction, value: object, /) -> PickedChannel:
         if not isinstance(value, PickedChannel):
@@ -116,133 +85,8 @@ class Deliverer(Protocol):
 mod_only = app_commands.checks.has_permissions(manage_guild=True)
 
 
-def required_permissions(channel: Postable, mention: discord.Role | None) -> list[str]:
-    """The permissions (``discord.Permissions`` attribute names) posting to ``channel`` needs.
-
-    A thread needs Send Messages in Threads rather than Send Messages; a forum post is
-    created with Send Messages (shown as "Create Posts" on forums), which is all Discord
-    asks for a post with its first message (no Create Public Threads). Pinging a role
-    that is not mentionable needs Mention Everyone.
-    """
-    needed = ["view_channel"]
-    needed.append(
-        "send_messages_in_threads" if isinstance(channel, discord.Thread) else "send_messages"
-    )
-    needed.append("embed_links")
-    if isinstance(channel, discord.Thread) and channel.locked:
-        needed.append("manage_threads")  # only moderators can post in a locked thread
-    if mention is not None and not mention.mentionable:
-        needed.append("mention_everyone")
-    return needed
-
-
-def missing_permissions(
-    channel: Postable, me: discord.Member, mention: discord.Role | None
-) -> list[str]:
-    """Which of :func:`required_permissions` the bot lacks in ``channel`` (in that order)."""
-    have = channel.permissions_for(me)
-    return [p for p in required_permissions(channel, mention) if not getattr(have, p)]
-
-
-def permission_names(channel: Postable, missing: Sequence[str]) -> str:
-    """``**Embed Links**`` or ``**Send Messages** and **Embed Links**``, as Discord names them."""
-    names = []
-    for perm in missing:
-        name = PERMISSION_NAMES.get(perm, perm.replace("_", " ").title())
-        if perm == "send_messages" and isinstance(channel, discord.ForumChannel):
-            name += " (“Create Posts” in a forum)"
-        names.append(f"**{name}**")
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def parse_color(text: str) -> int | None:
-    """``#1e90ff``, ``1e90ff``, ``0x1E90FF`` or ``#abc`` as 0xRRGGBB; ``none`` is None.
-
-    Raises :class:`UserFacingError` for anything else.
-    """
-    value = text.strip()
-    if value.casefold() in _NO_COLOR:
-        return None
-    match = _HEX_COLOR.match(value)
-    if match is None:
-        raise UserFacingError(
-            f"“{clip(value, 40)}” is not a colour. Use a hex code like `#1e90ff`, "
-            "or `none` for the default."
-        )
-    digits = match.group(1)
-    if len(digits) == 3:
-        digits = "".join(d * 2 for d in digits)
-    return int(digits, 16)
-
-
-def color_text(color: int | None) -> str:
-    """A colour as moderators type it."""
-    return "the default" if color is None else f"`#{color:06X}`"
-
-
-def _names(tags: Sequence[str]) -> str:
-    return ", ".join(f"**{discord.utils.escape_markdown(clip(t, 60))}**" for t in tags)
-
-
-def describe(subscription: Subscription, *, mention: str | None = None) -> list[str]:
-    """The lines that explain a subscription to a moderator."""
-    if subscription.tags:
-        what = f"New articles tagged {_names(subscription.tags)}"
-    else:
-        what = "Every new article"
-    if subscription.exclude_tags:
-        what += f", except those tagged {_names(subscription.exclude_tags)}"
-    lines = [what + "."]
-    if subscription.mention_role_id is not None:
-        lines.append(f"Pings {mention or f'<@&{subscription.mention_role_id}>'}.")
-    if subscription.active:
-        lines.append("State: active.")
-    else:
-        since = (
-            f" since <t:{int(subscription.paused_at.timestamp())}:R>"
-            if subscription.paused_at
-            else ""
-        )
-        lines.append(f"State: **paused**{since}: {subscription.paused_reason}.")
-    return lines
-
-
-def _channel_label(guild: discord.Guild, channel_id: int) -> str:
-    channel = guild.get_channel_or_thread(channel_id)
-    return f"#{channel.name}" if channel is not None else f"#deleted-channel ({channel_id})"
-
-
-def list_pages(guild: discord.Guild, subscriptions: Sequence[Subscription]) -> list[discord.Embed]:
-    """``/newsadmin list``: one field per subscription, pages within Discord's embed limits."""
-    pages: list[list[tuple[str, str]]] = [[]]
-    used = 0
-    for sub in subscriptions:
-        name = clip(_channel_label(guild, sub.channel_id), 256)
-        value = clip("\n".join([f"<#{sub.channel_id}>", *describe(sub)]), FIELD_VALUE_LIMIT)
-        size = len(name) + len(value)
-        if pages[-1] and (len(pages[-1]) >= LIST_PAGE_SIZE or used + size > LIST_PAGE_BUDGET):
-            pages.append([])
-            used = 0
-        pages[-1].append((name, value))
-        used += size
-    paused = sum(not s.active for s in subscriptions)
-    summary = f"{len(subscriptions)} subscribed channel{'s' if len(subscriptions) != 1 else ''}"
-    if paused:
-        summary += f", {paused} paused"
-    embeds = []
-    for n, fields in enumerate(pages, start=1):
-        embed = discord.Embed(title=clip(f"News subscriptions in {guild.name}", 256))
-        embed.colour = discord.Colour(EMBED_COLOR)
-        for name, value in fields:
-            embed.add_field(name=name, value=value, inline=False)
-        footer = f"Page {n} of {len(pages)} · {summary}" if len(pages) > 1 else summary
-        if n < len(pages):
-            footer += f" · more with /newsadmin list page:{n + 1}"
-        embed.set_footer(text=footer)
-        embeds.append(embed)
-    return embeds
+def _store_of(interaction: discord.Interaction) -> Store:
+    return cast("NewsBot", interaction.client).store
 
 
 def _guild(interaction: discord.Interaction) -> discord.Guild:
@@ -261,24 +105,66 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def reply_privately(interaction: discord.Interaction, work: Awaitable[str]) -> None:
-    """Answer with ``work``'s text, privately; defer first if the work is slow.
+def channel_names(guild: discord.Guild, subscriptions: Sequence[Subscription]) -> dict[int, str]:
+    """The names of the subscribed channels the bot still sees, by channel id."""
+    names = {}
+    for sub in subscriptions:
+        channel = guild.get_channel_or_thread(sub.channel_id)
+        if channel is not None:
+            names[sub.channel_id] = channel.name
+    return names
 
-    Discord wants an answer within 3 seconds; a backfill or a test post may take longer.
+
+def _role_of(guild: discord.Guild, subscription: Subscription) -> discord.Role | None:
+    """The role a subscription pings, while it exists."""
+    role_id = subscription.mention_role_id
+    return guild.get_role(role_id) if role_id is not None else None
+
+
+def _label(guild: discord.Guild, channel_id: int) -> str:
+    channel = guild.get_channel_or_thread(channel_id)
+    return render.channel_label(channel_id, channel.name if channel is not None else None)
+
+
+class SubscribedChannel(app_commands.Transformer):
+    """A channel option naming one of this server's subscriptions; the command gets the
+    subscription.
+
+    Autocomplete offers the subscribed channels (the value is the channel id); a channel
+    mention, id or name typed by hand works too. Another server's channel is never found:
+    only the asking server's subscriptions are looked at.
     """
-    task = asyncio.ensure_future(work)
-    try:
-        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-        if not done:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        text = await task
-    finally:
-        task.cancel()  # only does something when deferring failed or we were cancelled
-    if interaction.response.is_done():
-        # The first follow-up fills the private "thinking..." message.
-        await interaction.followup.send(text, ephemeral=True)
-    else:
-        await interaction.response.send_message(text, ephemeral=True)
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> Subscription:
+        guild = _guild(interaction)
+        subscriptions = await _store_of(interaction).subscriptions(guild.id)
+        found = render.find_subscription(value, subscriptions, channel_names(guild, subscriptions))
+        if found is None:
+            raise UserFacingError(
+                "This server has no subscription for that channel. "
+                "`/newsadmin list` shows the subscribed channels."
+            )
+        return found
+
+    # A string option: discord.py hands the autocomplete what was typed, always a str.
+    @mod_only
+    async def autocomplete(  # type: ignore[override]
+        self, interaction: discord.Interaction, value: str, /
+    ) -> Choices:
+        """This server's subscribed channels, by name."""
+        if interaction.guild is None:
+            return []
+        guild = interaction.guild
+        subscriptions = await _store_of(interaction).subscriptions(guild.id)
+        return [
+            app_commands.Choice(name=name, value=channel_id)
+            for name, channel_id in render.subscription_choices(
+                value, subscriptions, channel_names(guild, subscriptions)
+            )
+        ]
+
+
+Subscribed = app_commands.Transform[Subscription, SubscribedChannel]
 
 
 @app_commands.guild_only()
@@ -300,42 +186,25 @@ class Admin(
         """The delivery service, once the bot has one."""
         return cast("Deliverer | None", getattr(self.bot, "deliverer", None))
 
-    async def _find(self, guild: discord.Guild, text: str) -> Subscription:
-        """This server's subscription named by an autocomplete value, mention, id or name."""
-        match = _CHANNEL_REF.match(text.strip())
-        found: Subscription | None = None
-        if match is not None:
-            channel_id = int(match.group(1) or match.group(2))
-            found = await self.bot.store.get_subscription(guild.id, channel_id)
-        else:
-            wanted = text.strip().lstrip("#").casefold()
-            for sub in await self.bot.store.subscriptions(guild.id):
-                channel = guild.get_channel_or_thread(sub.channel_id)
-                if channel is not None and channel.name.casefold() == wanted:
-                    found = sub
-                    break
-        if found is None:
-            raise UserFacingError(
-                "This server has no subscription for that channel. "
-                "`/newsadmin list` shows the subscribed channels."
-            )
-        return found
-
     def _check_can_post(
-        self, guild: discord.Guild, channel: Postable, mention: discord.Role | None
+        self, guild: discord.Guild, channel: Subscribable, mention: discord.Role | None
     ) -> None:
-        missing = missing_permissions(channel, _me(guild), mention)
+        unmentionable = mention is not None and not mention.mentionable
+        have = channel.permissions_for(_me(guild))
+        missing = missing_to_post(channel, have, unmentionable_role=unmentionable)
         if missing:
-            why = ""
-            if "mention_everyone" in missing and mention is not None:
-                why = f" ({mention.mention} is not mentionable, so pinging it needs that)"
-            plural = len(missing) > 1
+            role = mention.mention if mention is not None else None
+            text = render.cannot_post(channel.mention, place_of(channel), missing, role)
+            raise UserFacingError(text)
+
+    def _subscribable(self, guild: discord.Guild, sub: Subscription) -> Subscribable:
+        channel = guild.get_channel_or_thread(sub.channel_id)
+        if not isinstance(channel, Subscribable):
             raise UserFacingError(
-                f"I can't post in {channel.mention}: I'm missing the "
-                f"{permission_names(channel, missing)} permission{'s' if plural else ''} "
-                f"there{why}. Give {'them' if plural else 'it'} to me (or my role) in the "
-                "channel's settings and try again."
+                f"I can't find <#{sub.channel_id}> any more: "
+                "`/newsadmin unsubscribe` it, or subscribe another channel."
             )
+        return channel
 
     # -- commands ----------------------------------------------------------------
 
@@ -351,7 +220,7 @@ class Admin(
     async def subscribe(
         self,
         interaction: discord.Interaction,
-        channel: app_commands.Transform[PickedChannel, PostableChannel],
+        channel: app_commands.Transform[PickedChannel, SubscribableChannel],
         tags: app_commands.Range[str, 1, 1000] | None = None,
         exclude_tags: app_commands.Range[str, 1, 1000] | None = None,
         mention: discord.Role | None = None,
@@ -361,9 +230,9 @@ class Admin(
         guild = _guild(interaction)
         user = interaction.user
 
-        async def work() -> str:
+        async def work() -> Answer:
             target = guild.get_channel_or_thread(channel.id)
-            if not isinstance(target, Postable):
+            if not isinstance(target, Subscribable):
                 # Discord only offers this server's channels; a forged id or a channel
                 # the bot cannot see ends here.
                 raise UserFacingError(
@@ -407,19 +276,19 @@ class Admin(
                 if created
                 else f"Updated the subscription of {target.mention}."
             )
-            lines = [head, *describe(sub, mention=mention.mention if mention else None)]
+            lines = [head, *render.describe(sub, mention=mention.mention if mention else None)]
             known = {normalise_tag(t) for t, _ in await self.bot.store.tags()}
             unknown = [t for t in (*sub.tags, *sub.exclude_tags) if normalise_tag(t) not in known]
             if unknown:
                 lines.append(
-                    f"Note: no published article is tagged {_names(unknown)} yet "
+                    f"Note: no published article is tagged {render.tag_list(unknown)} yet "
                     "(tags match in any case)."
                 )
             if backfill:
                 lines.append(await self._backfill(sub, backfill))
-            return "\n".join(lines)
+            return Answer(text="\n".join(lines))
 
-        await reply_privately(interaction, work())
+        await reply(interaction, work(), ephemeral=True)
 
     async def _backfill(self, subscription: Subscription, count: int) -> str:
         deliverer = self.deliverer
@@ -431,27 +300,30 @@ class Admin(
         return f"Posting the {queued} most recent matching article{'s' if queued != 1 else ''}."
 
     @app_commands.command(name="unsubscribe")
-    @app_commands.describe(channel="A subscribed channel (pick from the list)")
+    @app_commands.rename(subscription="channel")
+    @app_commands.describe(subscription="A subscribed channel (pick from the list)")
     @mod_only
-    async def unsubscribe(self, interaction: discord.Interaction, channel: str) -> None:
+    async def unsubscribe(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
         """Stop posting articles in a channel and forget its filters."""
         guild = _guild(interaction)
-        sub = await self._find(guild, channel)
-        if not await self.bot.store.unsubscribe(guild.id, sub.channel_id):
-            raise UserFacingError("That subscription was already removed.")
-        label = _channel_label(guild, sub.channel_id)
-        log.info(
-            "guild %s: %s (%s) unsubscribed %s (%s)",
-            guild.id,
-            interaction.user,
-            interaction.user.id,
-            label,
-            sub.channel_id,
-        )
-        await interaction.response.send_message(
-            f"Unsubscribed <#{sub.channel_id}>: no more articles will be posted there.",
-            ephemeral=True,
-        )
+
+        async def work() -> Answer:
+            if not await self.bot.store.unsubscribe(guild.id, subscription.channel_id):
+                raise UserFacingError("That subscription was already removed.")
+            log.info(
+                "guild %s: %s (%s) unsubscribed %s (%s)",
+                guild.id,
+                interaction.user,
+                interaction.user.id,
+                _label(guild, subscription.channel_id),
+                subscription.channel_id,
+            )
+            return Answer(
+                text=f"Unsubscribed <#{subscription.channel_id}>: "
+                "no more articles will be posted there."
+            )
+
+        await reply(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="list")
     @app_commands.describe(page="Which page, when there are many (default 1)")
@@ -461,106 +333,110 @@ class Admin(
     ) -> None:
         """This server's subscribed channels, their filters, and whether they are paused."""
         guild = _guild(interaction)
-        subs = await self.bot.store.subscriptions(guild.id)
-        if not subs:
-            await interaction.response.send_message(
-                "No channel here gets articles yet: use `/newsadmin subscribe`.", ephemeral=True
-            )
-            return
-        pages = list_pages(guild, subs)
-        await interaction.response.send_message(
-            embed=pages[min(page, len(pages)) - 1], ephemeral=True
-        )
+
+        async def work() -> Answer:
+            subs = await self.bot.store.subscriptions(guild.id)
+            if not subs:
+                return Answer(text="No channel here gets articles yet: use `/newsadmin subscribe`.")
+            pages = render.list_pages(guild.name, subs, channel_names(guild, subs))
+            return Answer(embed_pages(pages), start=page - 1)
+
+        await reply(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="pause")
+    @app_commands.rename(subscription="channel")
     @app_commands.describe(
-        channel="A subscribed channel (pick from the list)",
+        subscription="A subscribed channel (pick from the list)",
         reason="Why, for the other moderators (shown in /newsadmin list)",
     )
     @mod_only
     async def pause(
         self,
         interaction: discord.Interaction,
-        channel: str,
+        subscription: Subscribed,
         reason: app_commands.Range[str, 1, 150] | None = None,
     ) -> None:
         """Stop posting in a channel for now, keeping its filters; resume it later."""
         guild = _guild(interaction)
         user = interaction.user
-        sub = await self._find(guild, channel)
-        why = f"paused by {user.name}" + (f": {reason}" if reason else "")
-        if not await self.bot.store.pause_subscription(guild.id, sub.channel_id, why, _now()):
-            raise UserFacingError(f"<#{sub.channel_id}> is already paused ({sub.paused_reason}).")
-        log.info(
-            "guild %s: %s (%s) paused %s (%s): %s",
-            guild.id,
-            user,
-            user.id,
-            _channel_label(guild, sub.channel_id),
-            sub.channel_id,
-            reason,
-        )
-        await interaction.response.send_message(
-            f"Paused <#{sub.channel_id}>: nothing is posted there until `/newsadmin resume`.",
-            ephemeral=True,
-        )
+
+        async def work() -> Answer:
+            channel_id = subscription.channel_id
+            why = f"paused by {user.name}" + (f": {reason}" if reason else "")
+            if not await self.bot.store.pause_subscription(guild.id, channel_id, why, _now()):
+                raise UserFacingError(
+                    f"<#{channel_id}> is already paused ({subscription.paused_reason})."
+                )
+            log.info(
+                "guild %s: %s (%s) paused %s (%s): %s",
+                guild.id,
+                user,
+                user.id,
+                _label(guild, subscription.channel_id),
+                subscription.channel_id,
+                reason,
+            )
+            return Answer(
+                text=f"Paused <#{subscription.channel_id}>: nothing is posted there until "
+                "`/newsadmin resume`."
+            )
+
+        await reply(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="resume")
-    @app_commands.describe(channel="A paused channel (pick from the list)")
+    @app_commands.rename(subscription="channel")
+    @app_commands.describe(subscription="A paused channel (pick from the list)")
     @mod_only
-    async def resume(self, interaction: discord.Interaction, channel: str) -> None:
+    async def resume(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
         """Post in a paused channel again (after checking I still may)."""
         guild = _guild(interaction)
-        sub = await self._find(guild, channel)
-        if sub.active:
-            raise UserFacingError(f"<#{sub.channel_id}> is not paused.")
-        target = self._postable(guild, sub)
-        role = guild.get_role(sub.mention_role_id) if sub.mention_role_id else None
-        self._check_can_post(guild, target, role)
-        if not await self.bot.store.resume_subscription(guild.id, sub.channel_id, _now()):
-            raise UserFacingError(f"<#{sub.channel_id}> is not paused.")
-        log.info(
-            "guild %s: %s (%s) resumed #%s (%s), paused before: %s",
-            guild.id,
-            interaction.user,
-            interaction.user.id,
-            target.name,
-            target.id,
-            sub.paused_reason,
-        )
-        deliverer = self.deliverer
-        if deliverer is not None:
-            deliverer.wake()
-        text = f"Resumed {target.mention}: new articles will be posted there again."
-        if sub.mention_role_id is not None and role is None:
-            text += " The role it pinged no longer exists; subscribe again to choose another."
-        await interaction.response.send_message(text, ephemeral=True)
 
-    def _postable(self, guild: discord.Guild, sub: Subscription) -> Postable:
-        channel = guild.get_channel_or_thread(sub.channel_id)
-        if not isinstance(channel, Postable):
-            raise UserFacingError(
-                f"I can't find <#{sub.channel_id}> any more: "
-                "`/newsadmin unsubscribe` it, or subscribe another channel."
+        async def work() -> Answer:
+            if subscription.active:
+                raise UserFacingError(f"<#{subscription.channel_id}> is not paused.")
+            target = self._subscribable(guild, subscription)
+            role = _role_of(guild, subscription)
+            self._check_can_post(guild, target, role)
+            resumed = await self.bot.store.resume_subscription(
+                guild.id, subscription.channel_id, _now()
             )
-        return channel
+            if not resumed:
+                raise UserFacingError(f"<#{subscription.channel_id}> is not paused.")
+            log.info(
+                "guild %s: %s (%s) resumed #%s (%s), paused before: %s",
+                guild.id,
+                interaction.user,
+                interaction.user.id,
+                target.name,
+                target.id,
+                subscription.paused_reason,
+            )
+            deliverer = self.deliverer
+            if deliverer is not None:
+                deliverer.wake()
+            text = f"Resumed {target.mention}: new articles will be posted there again."
+            if subscription.mention_role_id is not None and role is None:
+                text += " The role it pinged no longer exists; subscribe again to choose another."
+            return Answer(text=text)
+
+        await reply(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="test")
-    @app_commands.describe(channel="A subscribed channel (pick from the list)")
+    @app_commands.rename(subscription="channel")
+    @app_commands.describe(subscription="A subscribed channel (pick from the list)")
     @mod_only
-    async def test(self, interaction: discord.Interaction, channel: str) -> None:
+    async def test(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
         """Post the latest matching article in a channel, marked as a test, to check the setup."""
         guild = _guild(interaction)
 
-        async def work() -> str:
-            sub = await self._find(guild, channel)
-            target = self._postable(guild, sub)
-            role = guild.get_role(sub.mention_role_id) if sub.mention_role_id else None
+        async def work() -> Answer:
+            target = self._subscribable(guild, subscription)
+            role = _role_of(guild, subscription)
             self._check_can_post(guild, target, role)
             deliverer = self.deliverer
             if deliverer is None:
                 raise UserFacingError("Test posts are not possible now: delivery is not running.")
-            result = await deliverer.send_test(sub)
+            result = await deliverer.send_test(subscription)
             log.info(
                 "guild %s: %s (%s) sent a test post to #%s (%s): %s",
                 guild.id,
@@ -570,9 +446,9 @@ class Admin(
                 target.id,
                 result,
             )
-            return result
+            return Answer(text=result)
 
-        await reply_privately(interaction, work())
+        await reply(interaction, work(), ephemeral=True)
 
     @app_commands.command(name="settings")
     @app_commands.describe(
@@ -589,79 +465,46 @@ class Admin(
         """Show this server's news settings, or change them."""
         guild = _guild(interaction)
         store = self.bot.store
-        if edit_on_update is None and color is None:
-            current = await store.guild_settings(guild.id)
-            await interaction.response.send_message(
-                "News settings here:\n" + settings_text(current), ephemeral=True
+
+        async def work() -> Answer:
+            if edit_on_update is None and color is None:
+                current = await store.guild_settings(guild.id)
+                return Answer(text="News settings here:\n" + render.settings_text(current))
+            try:
+                value = render.parse_color(color) if color is not None else None
+            except ValueError as exc:
+                raise UserFacingError(str(exc)) from exc
+            new = await store.set_guild_settings(
+                guild.id,
+                edit_on_update=edit_on_update,
+                color=value,
+                clear_color=color is not None and value is None,
             )
-            return
-        value = parse_color(color) if color is not None else None
-        new = await store.set_guild_settings(
-            guild.id,
-            edit_on_update=edit_on_update,
-            color=value,
-            clear_color=color is not None and value is None,
-        )
-        log.info(
-            "guild %s: %s (%s) changed settings: edit_on_update=%s color=%s",
-            guild.id,
-            interaction.user,
-            interaction.user.id,
-            new.edit_on_update,
-            None if new.color is None else f"#{new.color:06X}",
-        )
-        await interaction.response.send_message(
-            "Saved. News settings here:\n" + settings_text(new), ephemeral=True
-        )
+            log.info(
+                "guild %s: %s (%s) changed settings: edit_on_update=%s color=%s",
+                guild.id,
+                interaction.user,
+                interaction.user.id,
+                new.edit_on_update,
+                None if new.color is None else f"#{new.color:06X}",
+            )
+            return Answer(text="Saved. News settings here:\n" + render.settings_text(new))
+
+        await reply(interaction, work(), ephemeral=True)
 
     # -- autocomplete ----------------------------------------------------------------
 
     @subscribe.autocomplete("tags")
     @subscribe.autocomplete("exclude_tags")
     @mod_only
-    async def tags_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
+    async def tags_autocomplete(self, interaction: discord.Interaction, current: str) -> Choices:
         """Tags in use, completing the last item of a comma-separated list."""
         head, _, last = current.rpartition(",")
-        earlier = split_tags(head)
-        taken = {normalise_tag(t) for t in earlier}
-        names = [t for t, _ in await self.bot.store.tags() if normalise_tag(t) not in taken]
-        prefix = ", ".join(earlier)
-        choices = []
-        for name in rank_choices(last, names, limit=len(names)):
-            value = f"{prefix}, {name}" if prefix else name
-            if len(value) <= MAX_CHOICE_VALUE:
-                choices.append(app_commands.Choice(name=value, value=value))
-            if len(choices) == MAX_CHOICES:
-                break
-        return choices
-
-    @unsubscribe.autocomplete("channel")
-    @pause.autocomplete("channel")
-    @resume.autocomplete("channel")
-    @test.autocomplete("channel")
-    @mod_only
-    async def subscription_autocomplete(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        """This server's subscribed channels, by name."""
-        if interaction.guild is None:
-            return []
-        guild = interaction.guild
-        wanted = current.strip().lstrip("#").casefold()
-        choices = []
-        for sub in await self.bot.store.subscriptions(guild.id):
-            label = _channel_label(guild, sub.channel_id)
-            if wanted and wanted not in label.casefold():
-                continue
-            state = "" if sub.active else " (paused)"
-            filters = ", ".join(sub.tags) if sub.tags else "all articles"
-            name = clip(f"{label}{state} — {filters}", MAX_CHOICE_NAME)
-            choices.append(app_commands.Choice(name=name, value=str(sub.channel_id)))
-            if len(choices) == MAX_CHOICES:
-                break
-        return choices
+        known = [tag for tag, _ in await self.bot.store.tags()]
+        return [
+            app_commands.Choice(name=value, value=value)
+            for value in render.complete_tags(split_tags(head), last, known)
+        ]
 
     # -- gateway events --------------------------------------------------------------
 
@@ -693,15 +536,6 @@ class Admin(
                 payload.guild_id,
                 payload.thread_id,
             )
-
-
-def settings_text(settings: GuildSettings) -> str:
-    """A server's settings as short lines."""
-    edit = "on" if settings.edit_on_update else "off"
-    return (
-        f"- Edit posted messages when their article changes: **{edit}**\n"
-        f"- Colour of the posts: {color_text(settings.color)}"
-    )
 
 
 async def setup(bot: NewsBot) -> None:

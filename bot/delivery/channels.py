@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import discord
 
 from bot.delivery.policy import ForumTag
+from bot.permissions import Postable, display_name, missing_to_post, place_of
 
 
 class Kind(enum.Enum):
@@ -21,7 +22,7 @@ class Kind(enum.Enum):
 
     TEXT = "text"  # text, voice/stage text chat: POST messages
     NEWS = "news"  # announcement channel: POST messages, then crosspost
-    THREAD = "thread"  # a thread: POST messages (Send Messages in Threads)
+    THREAD = "thread"  # a thread: POST messages (see bot.permissions for what it needs)
     FORUM = "forum"  # forum or media channel: one new thread per article
     UNKNOWN = "unknown"  # not in the cache: POST messages and see
     UNUSABLE = "unusable"  # a category or another channel without messages
@@ -38,10 +39,6 @@ class Target:
     can_moderate: bool = False  # forum channels: may apply moderated tags
 
 
-def _names(flags: list[str]) -> tuple[str, ...]:
-    return tuple(flag.replace("_", " ").title() for flag in flags)
-
-
 def resolve(client: discord.Client, guild_id: int, channel_id: int, role_id: int | None) -> Target:
     """The channel as the cache knows it, with what the bot may do there."""
     guild = client.get_guild(guild_id)
@@ -50,34 +47,30 @@ def resolve(client: discord.Client, guild_id: int, channel_id: int, role_id: int
     channel = guild.get_channel_or_thread(channel_id)
     if channel is None:
         return Target(Kind.UNKNOWN)
+    if not isinstance(channel, Postable):
+        return Target(Kind.UNUSABLE)
     perms = channel.permissions_for(guild.me)
     kind: Kind
-    send = "send_messages"
     tags: tuple[ForumTag, ...] = ()
     if isinstance(channel, discord.Thread):
         kind = Kind.THREAD
-        send = "send_messages_in_threads"
     elif isinstance(channel, discord.ForumChannel):
         kind = Kind.FORUM
         tags = tuple(ForumTag(t.id, t.name, t.moderated) for t in channel.available_tags)
-    elif isinstance(channel, discord.TextChannel):
-        kind = Kind.NEWS if channel.is_news() else Kind.TEXT
-    elif isinstance(channel, discord.VoiceChannel | discord.StageChannel):
-        kind = Kind.TEXT
+    elif isinstance(channel, discord.TextChannel) and channel.is_news():
+        kind = Kind.NEWS
     else:
-        return Target(Kind.UNUSABLE)
+        kind = Kind.TEXT
     # The first missing one says what to fix: without View Channel nothing else counts,
     # and without Send Messages Discord also withholds Embed Links.
-    missing = [name for name in ("view_channel", send, "embed_links") if not getattr(perms, name)][
-        :1
-    ]
+    missing = missing_to_post(channel, perms)[:1]
     may_mention = False
     if role_id is not None:
         role = guild.get_role(role_id)
         may_mention = role is not None and (role.mentionable or perms.mention_everyone)
     return Target(
         kind,
-        _names(missing),
+        tuple(display_name(name, place_of(channel)) for name in missing),
         may_mention,
         tags,
         can_moderate=perms.manage_threads,

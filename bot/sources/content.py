@@ -27,7 +27,7 @@ import watchfiles
 
 from bot.articles.markdown import read_markdown
 from bot.articles.model import ArticleError
-from bot.pipeline import prepare
+from bot.prepare import prepare
 from bot.store import Change, FileItem, Store
 from bot.store.ingest import article_columns
 

@@ -14,7 +14,7 @@ import aiohttp
 
 from bot.articles.feed import EntryError, parse_feed
 from bot.articles.model import ArticleError
-from bot.pipeline import Prepared, prepare
+from bot.prepare import Prepared, prepare
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
 from bot.store import Change, SourceRow, Store
 

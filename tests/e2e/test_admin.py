@@ -501,7 +501,7 @@ async def test_refused_at_run_time_when_a_server_loosens_the_default(desk: Desk)
         ("settings", {"color": "#000000"}),
     ]:
         text = await a.run(name, a.reader, **options)
-        assert text == "You need the Manage Guild permission for this.", name
+        assert text == "You need the Manage Server permission for this.", name
     assert [s.channel_id for s in await desk.bot.store.subscriptions(a.guild.id)] == [a.news.id]
     sub = await desk.sub(a.news)
     assert sub is not None and sub.active

@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from bot import interactions
 from bot.client import APOLOGY
 from tests.e2e.conftest import OpenNewsroom, write_article
 from tests.fakediscord.interactions import EPHEMERAL
@@ -62,7 +63,7 @@ async def test_failure_after_defer_gets_a_private_follow_up(
     newsroom: OpenNewsroom, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     room = await newsroom()
-    monkeypatch.setattr(room.news, "DEFER_AFTER", 0.05)
+    monkeypatch.setattr(interactions, "DEFER_AFTER", 0.05)
 
     async def slow_then_explode(*args: Any, **kwargs: Any) -> NoReturn:
         await asyncio.sleep(0.2)
@@ -119,7 +120,7 @@ async def test_failing_page_turn_gets_a_private_apology(
         write_article(content_dir, f"extra-{n}", f"Extra Article {n}", date="2026-01-01")
     room = await newsroom()
     _, message = await room.answer("latest", count=10)
-    monkeypatch.setattr(room.news.Pager, "_show", explode)
+    monkeypatch.setattr(interactions.Pager, "_show", explode)
     caplog.clear()
     click = await room.fake.click(message, "pager:next", room.reader)
     body = await click.response()

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot import interactions
 from bot.store import Store
 from tests.e2e.conftest import (
     HIDDEN_TITLES,
@@ -328,7 +329,7 @@ async def test_pager_times_out_with_buttons_disabled(
 ) -> None:
     write_briefings(content_dir, 7)
     room = await newsroom()
-    monkeypatch.setattr(room.news, "PAGER_TIMEOUT", 0.3)
+    monkeypatch.setattr(interactions, "PAGER_TIMEOUT", 0.3)
     interaction, message = await room.answer("latest", tag="Briefing", count=10)
     assert interaction.callback is not None
     sent = interaction.callback["data"]  # as sent, whatever happened since
@@ -355,13 +356,13 @@ async def test_pager_times_out_after_the_first_token_expired(
     titles = write_briefings(content_dir, 7)
     room = await newsroom()
     pagers: list[Any] = []
-    pager_init = room.news.Pager.__init__
+    pager_init = interactions.Pager.__init__
 
     def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
         pager_init(self, *args, **kwargs)
         pagers.append(self)
 
-    monkeypatch.setattr(room.news.Pager, "__init__", recording_init)
+    monkeypatch.setattr(interactions.Pager, "__init__", recording_init)
     _, message = await room.answer("latest", tag="Briefing", count=10)
     await asyncio.sleep(0.6)  # the command's token has expired
     click = await room.fake.click(message, "pager:next", room.reader)
@@ -386,7 +387,7 @@ async def test_slow_lookup_defers_then_follows_up(
 ) -> None:
     titles = write_briefings(content_dir, 6)
     room = await newsroom()
-    monkeypatch.setattr(room.news, "DEFER_AFTER", 0.05)
+    monkeypatch.setattr(interactions, "DEFER_AFTER", 0.05)
     latest = room.bot.store.latest
 
     async def slow_latest(*args: Any, **kwargs: Any) -> Any:
@@ -411,7 +412,7 @@ async def test_slow_lookup_with_nothing_found_answers_privately(
     newsroom: OpenNewsroom, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     room = await newsroom()
-    monkeypatch.setattr(room.news, "DEFER_AFTER", 0.05)
+    monkeypatch.setattr(interactions, "DEFER_AFTER", 0.05)
     search = room.bot.store.search
 
     async def slow_search(*args: Any, **kwargs: Any) -> Any:

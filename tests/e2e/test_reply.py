@@ -1,4 +1,4 @@
-"""``cogs.news.reply``, which other cogs use too: ``(embeds, text)`` results and
+"""``bot.interactions.reply``, which every cog uses: ``(embeds, text)`` results and
 ``ephemeral=True`` answers, quick or deferred, paged or not."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import discord
 import pytest
 from discord import app_commands
 
-import cogs.news
+from bot import interactions
 from bot.config import Settings
 from tests.e2e.conftest import make_bot, wait_until_scanned
 from tests.fakediscord.interactions import EPHEMERAL
@@ -33,7 +33,7 @@ async def note(interaction: discord.Interaction) -> None:
         await asyncio.sleep(DELAY)
         return [], "Only you can see this."
 
-    await cogs.news.reply(interaction, work(), ephemeral=True)
+    await interactions.reply(interaction, work(), ephemeral=True)
 
 
 @app_commands.command(name="listing", description="A private list of pages")
@@ -42,7 +42,7 @@ async def listing(interaction: discord.Interaction) -> None:
         await asyncio.sleep(DELAY)
         return pages(3), "Your subscriptions:"
 
-    await cogs.news.reply(interaction, work(), ephemeral=True)
+    await interactions.reply(interaction, work(), ephemeral=True)
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ async def test_private_text(
     delay: float,
 ) -> None:
     fake, guild, channel, member = world
-    monkeypatch.setattr(cogs.news, "DEFER_AFTER", 0.05)
+    monkeypatch.setattr(interactions, "DEFER_AFTER", 0.05)
     monkeypatch.setitem(globals(), "DELAY", delay)
     interaction = await fake.invoke(guild, channel, member, "note")
     body = await interaction.response()
@@ -85,7 +85,7 @@ async def test_private_pages(
     delay: float,
 ) -> None:
     fake, guild, channel, member = world
-    monkeypatch.setattr(cogs.news, "DEFER_AFTER", 0.05)
+    monkeypatch.setattr(interactions, "DEFER_AFTER", 0.05)
     monkeypatch.setitem(globals(), "DELAY", delay)
     interaction = await fake.invoke(guild, channel, member, "listing")
     message = await interaction.original_message()

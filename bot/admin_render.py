@@ -1,0 +1,241 @@
+"""Pure rendering for ``/newsadmin``: subscriptions and settings as text and embed dicts.
+
+Nothing here talks to Discord or the store: subscription rows (anything shaped like
+``bot.store.Subscription``), channel names and settings in; lines, embed dicts within
+Discord's limits and autocomplete choices out. What moderators typed (tags) is shown
+literally, escaped with discord.py's Markdown escaper (a pure function).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from discord.utils import escape_markdown
+
+from bot.articles.model import normalise_tag
+from bot.articles.text import clip
+from bot.lookups import EMBED_COLOR, MAX_CHOICE_NAME, MAX_CHOICES, MAX_TITLE, rank_choices
+from bot.permissions import Place, display_name, listed
+
+#: ``/newsadmin list``: subscriptions per page, and a page's text budget (Discord allows
+#: 6,000 characters of text per embed; the rest is headroom for title and footer).
+LIST_PAGE_SIZE = 10
+LIST_PAGE_BUDGET = 5000
+FIELD_VALUE_LIMIT = 1024
+FIELD_NAME_LIMIT = 256
+#: A string choice's value, like its name, holds at most 100 characters.
+MAX_CHOICE_VALUE = 100
+
+_HEX_COLOR = re.compile(r"^(?:#|0x)?([0-9a-f]{6}|[0-9a-f]{3})$", re.IGNORECASE)
+_NO_COLOR = frozenset({"none", "default", "reset"})
+# Channel ids are ASCII digits; other Unicode digits ("²", "٣") are part of a name.
+_CHANNEL_REF = re.compile(r"^(?:<#([0-9]+)>|([0-9]+))$")
+
+
+class Shown(Protocol):
+    """What ``/newsadmin`` shows of a subscription (``bot.store.Subscription`` has it)."""
+
+    @property
+    def channel_id(self) -> int: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def exclude_tags(self) -> Sequence[str]: ...
+    @property
+    def mention_role_id(self) -> int | None: ...
+    @property
+    def paused_reason(self) -> str | None: ...
+    @property
+    def paused_at(self) -> datetime | None: ...
+    @property
+    def active(self) -> bool: ...
+
+
+class ShownSettings(Protocol):
+    """A server's settings as shown (``bot.store.GuildSettings`` has them)."""
+
+    @property
+    def edit_on_update(self) -> bool: ...
+    @property
+    def color(self) -> int | None: ...
+
+
+SubT = TypeVar("SubT", bound=Shown)
+
+
+def parse_color(text: str) -> int | None:
+    """``#1e90ff``, ``1e90ff``, ``0x1E90FF`` or ``#abc`` as 0xRRGGBB; ``none`` is None.
+
+    Raises ValueError, with a message for the moderator, for anything else.
+    """
+    value = text.strip()
+    if value.casefold() in _NO_COLOR:
+        return None
+    match = _HEX_COLOR.match(value)
+    if match is None:
+        raise ValueError(
+            f"“{clip(value, 40)}” is not a colour. Use a hex code like `#1e90ff`, "
+            "or `none` for the default."
+        )
+    digits = match.group(1)
+    if len(digits) == 3:
+        digits = "".join(d * 2 for d in digits)
+    return int(digits, 16)
+
+
+def color_text(color: int | None) -> str:
+    """A colour as moderators type it."""
+    return "the default" if color is None else f"`#{color:06X}`"
+
+
+def settings_text(settings: ShownSettings) -> str:
+    """A server's settings as short lines."""
+    edit = "on" if settings.edit_on_update else "off"
+    return (
+        f"- Edit posted messages when their article changes: **{edit}**\n"
+        f"- Colour of the posts: {color_text(settings.color)}"
+    )
+
+
+def tag_list(tags: Sequence[str]) -> str:
+    """``**Energy**, **Climate**``: tags as typed, shown literally."""
+    return ", ".join(f"**{escape_markdown(clip(t, 60))}**" for t in tags)
+
+
+def describe(subscription: Shown, *, mention: str | None = None) -> list[str]:
+    """The lines that explain a subscription to a moderator."""
+    if subscription.tags:
+        what = f"New articles tagged {tag_list(subscription.tags)}"
+    else:
+        what = "Every new article"
+    if subscription.exclude_tags:
+        what += f", except those tagged {tag_list(subscription.exclude_tags)}"
+    lines = [what + "."]
+    if subscription.mention_role_id is not None:
+        lines.append(f"Pings {mention or f'<@&{subscription.mention_role_id}>'}.")
+    if subscription.active:
+        lines.append("State: active.")
+    else:
+        since = (
+            f" since <t:{int(subscription.paused_at.timestamp())}:R>"
+            if subscription.paused_at
+            else ""
+        )
+        lines.append(f"State: **paused**{since}: {subscription.paused_reason}.")
+    return lines
+
+
+def channel_label(channel_id: int, name: str | None) -> str:
+    """``#news``, or ``#deleted-channel (123)`` for a channel the bot no longer sees."""
+    return f"#{name}" if name is not None else f"#deleted-channel ({channel_id})"
+
+
+def list_pages(
+    guild_name: str, subscriptions: Sequence[Shown], names: Mapping[int, str]
+) -> list[dict[str, Any]]:
+    """``/newsadmin list``: embeds with one field per subscription, as many as Discord's
+    embed limits need; ``names`` maps the channel ids the bot still sees to their names."""
+    pages: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for sub in subscriptions:
+        name = clip(channel_label(sub.channel_id, names.get(sub.channel_id)), FIELD_NAME_LIMIT)
+        value = clip("\n".join([f"<#{sub.channel_id}>", *describe(sub)]), FIELD_VALUE_LIMIT)
+        size = len(name) + len(value)
+        if pages[-1] and (len(pages[-1]) >= LIST_PAGE_SIZE or used + size > LIST_PAGE_BUDGET):
+            pages.append([])
+            used = 0
+        pages[-1].append((name, value))
+        used += size
+    paused = sum(not s.active for s in subscriptions)
+    summary = f"{len(subscriptions)} subscribed channel{'s' if len(subscriptions) != 1 else ''}"
+    if paused:
+        summary += f", {paused} paused"
+    title = clip(f"News subscriptions in {guild_name}", MAX_TITLE)
+    embeds = []
+    for n, fields in enumerate(pages, start=1):
+        footer = f"Page {n} of {len(pages)} · {summary}" if len(pages) > 1 else summary
+        if n < len(pages):
+            footer += f" · more with /newsadmin list page:{n + 1}"
+        embeds.append(
+            {
+                "title": title,
+                "color": EMBED_COLOR,
+                "fields": [{"name": k, "value": v, "inline": False} for k, v in fields],
+                "footer": {"text": footer},
+            }
+        )
+    return embeds
+
+
+def cannot_post(
+    channel_mention: str, place: Place, missing: Sequence[str], role_mention: str | None
+) -> str:
+    """Why the bot refuses to post in a channel: the ``missing`` permissions (attribute
+    names, as ``bot.permissions`` lists them), as Discord names them there."""
+    why = ""
+    if "mention_everyone" in missing and role_mention is not None:
+        why = f" ({role_mention} is not mentionable, so pinging it needs that)"
+    plural = len(missing) > 1
+    names = listed([f"**{display_name(perm, place)}**" for perm in missing])
+    return (
+        f"I can't post in {channel_mention}: I'm missing the {names} "
+        f"permission{'s' if plural else ''} there{why}. Give {'them' if plural else 'it'} "
+        "to me (or my role) in the channel's settings and try again."
+    )
+
+
+def find_subscription(
+    text: str, subscriptions: Sequence[SubT], names: Mapping[int, str]
+) -> SubT | None:
+    """The subscription ``text`` names: an autocomplete value or a channel id, a channel
+    mention, or a channel's name (with or without ``#``, in any case)."""
+    match = _CHANNEL_REF.match(text.strip())
+    if match is not None:
+        channel_id = int(match.group(1) or match.group(2))
+        return next((s for s in subscriptions if s.channel_id == channel_id), None)
+    wanted = text.strip().lstrip("#").casefold()
+    for sub in subscriptions:
+        name = names.get(sub.channel_id)
+        if name is not None and name.casefold() == wanted:
+            return sub
+    return None
+
+
+def subscription_choices(
+    current: str, subscriptions: Sequence[Shown], names: Mapping[int, str]
+) -> list[tuple[str, str]]:
+    """Autocomplete ``(name, value)`` pairs: the subscribed channels whose label contains
+    what was typed, in the given order, each with its state and tags; the value is the
+    channel id."""
+    wanted = current.strip().lstrip("#").casefold()
+    choices = []
+    for sub in subscriptions:
+        label = channel_label(sub.channel_id, names.get(sub.channel_id))
+        if wanted and wanted not in label.casefold():
+            continue
+        state = "" if sub.active else " (paused)"
+        filters = ", ".join(sub.tags) if sub.tags else "all articles"
+        choices.append((clip(f"{label}{state} — {filters}", MAX_CHOICE_NAME), str(sub.channel_id)))
+        if len(choices) == MAX_CHOICES:
+            break
+    return choices
+
+
+def complete_tags(earlier: Sequence[str], last: str, known: Sequence[str]) -> list[str]:
+    """Completions of a comma-separated tag list whose items so far are ``earlier`` and
+    whose last, unfinished item is ``last``: known tags not already listed, prefix
+    matches first, each as the whole list it would make (when that fits a choice)."""
+    taken = {normalise_tag(t) for t in earlier}
+    names = [t for t in known if normalise_tag(t) not in taken]
+    prefix = ", ".join(earlier)
+    values = []
+    for name in rank_choices(last, names, limit=len(names)):
+        value = f"{prefix}, {name}" if prefix else name
+        if len(value) <= MAX_CHOICE_VALUE:
+            values.append(value)
+        if len(values) == MAX_CHOICES:
+            break
+    return values
