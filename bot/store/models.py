@@ -6,13 +6,11 @@ import enum
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.articles.model import Article
 from bot.store.codec import article_from_data, from_us, opt_dt
-
-if TYPE_CHECKING:
-    from bot.store.ingest import ArticleColumns
+from bot.store.columns import ArticleColumns
 
 
 class StoreError(RuntimeError):

@@ -34,6 +34,7 @@ import aiosqlite
 
 from bot.articles.model import Article, normalise_tag
 from bot.store.codec import dumps, from_us, opt_dt, opt_us, to_us
+from bot.store.columns import tag_token
 from bot.store.deliveries import DeliveryQueries
 from bot.store.ingest import (
     ARTICLE_COLUMNS,
@@ -42,7 +43,6 @@ from bot.store.ingest import (
     ArticleRow,
     Batch,
     FileState,
-    tag_token,
 )
 from bot.store.migrations import migrate
 from bot.store.models import (

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.store import Store
-from bot.store.ingest import tag_rows, tag_tokens
+from bot.store.columns import tag_rows, tag_tokens
 
 
 async def rows(store: Store, sql: str) -> list[tuple[Any, ...]]:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.store import Change, SourceRow, Store
 from bot.store import store as store_module
-from bot.store.ingest import tag_token, tag_tokens
+from bot.store.columns import tag_token, tag_tokens
 from bot.store.migrations import load_migrations, migrate
 from bot.store.search import search_expressions
 from bot.store.store import _successor

@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.store import Change, FileItem, IngestResult, SourceRow, Store
-from bot.store.ingest import ARTICLE_COLUMNS, article_columns
+from bot.store.columns import article_columns
+from bot.store.ingest import ARTICLE_COLUMNS
 from tests.store.helpers import DAY, T0, art, item
 from tests.store.invariants import check_lookup_invariants
 
