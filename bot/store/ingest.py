@@ -30,6 +30,7 @@ The rules:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,14 +38,19 @@ from typing import Any
 from bot.articles.model import Article
 from bot.store.codec import to_us
 from bot.store.columns import ArticleColumns, article_columns
-from bot.store.models import Change, FileItem, IngestResult
+from bot.store.models import AnnouncementKind, ArticleStatus, Change, FileItem, IngestResult
 
-PUBLISHED = "published"
-DRAFT = "draft"
-SCHEDULED = "scheduled"
-EXPIRED = "expired"
-WITHDRAWN = "withdrawn"
+PUBLISHED = ArticleStatus.PUBLISHED
+DRAFT = ArticleStatus.DRAFT
+SCHEDULED = ArticleStatus.SCHEDULED
+EXPIRED = ArticleStatus.EXPIRED
+WITHDRAWN = ArticleStatus.WITHDRAWN
 
+#: A file that reappears with the same bytes this soon after its article was
+#: withdrawn is a move: the article keeps its identity and is not announced again.
+MOVE_WINDOW = timedelta(minutes=10)
+
+#: The ``articles`` columns, named as the fields of :class:`ArticleRow`.
 ARTICLE_COLUMNS = (
     "id",
     "source_id",
@@ -76,18 +82,6 @@ ARTICLE_COLUMNS = (
     "tag_tokens",
 )
 
-FILE_COLUMNS = (
-    "source_id",
-    "path",
-    "size",
-    "mtime_ns",
-    "content_hash",
-    "article_id",
-    "duplicate_of",
-    "error",
-    "recorded_at",
-)
-
 _STATUS_CHANGE = {
     PUBLISHED: Change.PUBLISHED,
     SCHEDULED: Change.SCHEDULED,
@@ -97,7 +91,7 @@ _STATUS_CHANGE = {
 }
 
 
-def status_at(published_at: int | None, expires_at: int | None, now_us: int) -> str:
+def status_at(published_at: int | None, expires_at: int | None, now_us: int) -> ArticleStatus:
     """``Article.status`` for a non-draft row, from its stored times."""
     if expires_at is not None and expires_at <= now_us:
         return EXPIRED
@@ -107,7 +101,7 @@ def status_at(published_at: int | None, expires_at: int | None, now_us: int) -> 
 
 
 def next_transition(
-    status: str, published_at: int | None, expires_at: int | None, now_us: int
+    status: ArticleStatus, published_at: int | None, expires_at: int | None, now_us: int
 ) -> int | None:
     """When the clock alone changes this status next (``None``: never)."""
     if status not in (PUBLISHED, SCHEDULED):
@@ -118,14 +112,14 @@ def next_transition(
 
 @dataclass(slots=True)
 class ArticleRow:
-    """A mutable copy of one ``articles`` row (columns in :data:`ARTICLE_COLUMNS` order)."""
+    """A mutable copy of one ``articles`` row (its fields are :data:`ARTICLE_COLUMNS`)."""
 
     id: int
     source_id: int
     key: str
     content_hash: str
     file_hash: str | None
-    status: str
+    status: ArticleStatus
     title: str
     title_fold: str
     url: str | None
@@ -154,9 +148,10 @@ class ArticleRow:
     new_tags: tuple[tuple[str, str], ...] | None = None
 
     @classmethod
-    def from_db(cls, row: Any) -> ArticleRow:
-        """A row selected with :data:`ARTICLE_COLUMNS`."""
-        loaded = cls(*row)
+    def from_db(cls, values: Sequence[Any]) -> ArticleRow:
+        """A stored row: the values of :data:`ARTICLE_COLUMNS`, in that order."""
+        loaded = cls(*values)
+        loaded.status = ArticleStatus(loaded.status)  # stored as plain text
         loaded.stored_key = loaded.key
         return loaded
 
@@ -165,9 +160,9 @@ class ArticleRow:
         """``article_tags.published_sort`` of this article's tag rows."""
         return self.sort_at if self.status == PUBLISHED else None
 
-    def params(self) -> tuple[Any, ...]:
-        """The column values, in :data:`ARTICLE_COLUMNS` order."""
-        return tuple(getattr(self, name) for name in ARTICLE_COLUMNS)
+    def params(self) -> dict[str, Any]:
+        """The column values, by column name."""
+        return {name: getattr(self, name) for name in ARTICLE_COLUMNS}
 
     def assign(self, article: Article, article_hash: str, columns: ArticleColumns) -> None:
         """Take over the content of ``article`` (not its status)."""
@@ -229,11 +224,11 @@ class Batch:
     files: dict[str, FileState] = field(default_factory=dict)
     dirty: dict[int, ArticleRow] = field(default_factory=dict)
     dirty_paths: dict[str, None] = field(default_factory=dict)
-    announcements: list[tuple[int, str]] = field(default_factory=list)
+    announcements: list[tuple[int, AnnouncementKind]] = field(default_factory=list)
     _by_key: dict[tuple[int, str], ArticleRow] = field(default_factory=dict)
     _owner: dict[int, str] = field(default_factory=dict)
     _duplicates: dict[int, set[str]] = field(default_factory=dict)
-    _pending: dict[int, set[str]] = field(default_factory=dict)
+    _pending: dict[int, set[AnnouncementKind]] = field(default_factory=dict)
     _candidates: dict[str, list[ArticleRow]] = field(default_factory=dict)
     _move_since: int = 0
 
@@ -266,7 +261,7 @@ class Batch:
         if state.duplicate_of is not None:
             self._duplicates.setdefault(state.duplicate_of, set()).add(state.path)
 
-    def add_pending(self, article_id: int, kind: str) -> None:
+    def add_pending(self, article_id: int, kind: AnnouncementKind) -> None:
         """A not yet delivered announcement of a loaded article."""
         self._pending.setdefault(article_id, set()).add(kind)
 
@@ -385,9 +380,9 @@ class Batch:
         columns: ArticleColumns | None = None,
         *,
         rekeyed: bool = False,
-    ) -> tuple[ArticleRow, Change, str | None]:
+    ) -> tuple[ArticleRow, Change, AnnouncementKind | None]:
         """Store ``article``; ``columns`` are its encoded values, when already known."""
-        status = article.status(self.now).value
+        status = ArticleStatus(article.status(self.now))
         if row is None:
             row = self._new_row(source_id, article.id)
             row.assign(article, article_hash, columns or article_columns(article, message))
@@ -406,18 +401,18 @@ class Batch:
         if content_changed and status == PUBLISHED and was_announced:
             row.version += 1
             if self.baseline.get(row.source_id, False) and not self._pending.get(row.id):
-                announced = self._announce(row, "updated")
+                announced = self._announce(row, AnnouncementKind.UPDATED)
         self._mark(row)
         change = self._status_change(old, status) if old != status else Change.CHANGED
         return row, change, announced
 
     @staticmethod
-    def _status_change(old: str, new: str) -> Change:
+    def _status_change(old: ArticleStatus, new: ArticleStatus) -> Change:
         if old == WITHDRAWN:
             return Change.RESTORED
         return _STATUS_CHANGE[new]
 
-    def _set_status(self, row: ArticleRow, status: str) -> str | None:
+    def _set_status(self, row: ArticleRow, status: ArticleStatus) -> AnnouncementKind | None:
         """Set ``status`` with its bookkeeping; the announcement kind if one was made."""
         old = row.status
         row.status = status
@@ -430,10 +425,10 @@ class Batch:
         if status == PUBLISHED and row.announced_at is None:
             row.announced_at = self.now_us
             if self.baseline.get(row.source_id, False):
-                return self._announce(row, PUBLISHED)
+                return self._announce(row, AnnouncementKind.PUBLISHED)
         return None
 
-    def _announce(self, row: ArticleRow, kind: str) -> str:
+    def _announce(self, row: ArticleRow, kind: AnnouncementKind) -> AnnouncementKind:
         self.announcements.append((row.id, kind))
         self._pending.setdefault(row.id, set()).add(kind)
         return kind

@@ -17,6 +17,32 @@ class StoreError(RuntimeError):
     """The database cannot be used by this code (too new, SQLite lacks a feature, ...)."""
 
 
+class ArticleStatus(enum.StrEnum):
+    """An article's stored status: :class:`bot.articles.model.Status`, and the store's
+    own ``withdrawn`` (its file is gone or rejected, or it turned into a draft after it
+    was published)."""
+
+    PUBLISHED = "published"
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class AnnouncementKind(enum.StrEnum):
+    """What an announcement asks the deliverer to do."""
+
+    PUBLISHED = "published"  # post the article: it is published for the first time
+    UPDATED = "updated"  # edit its posts: it changed after it was posted
+
+
+class SourceKind(enum.StrEnum):
+    """Where articles come from."""
+
+    CONTENT = "content"  # a content folder (or a git repository's checkout)
+    FEED = "feed"  # an RSS or Atom feed
+
+
 class Change(enum.StrEnum):
     """What one ingest step did to the stored article (or file)."""
 
@@ -38,7 +64,7 @@ class SourceRow:
     """A content folder or a feed, with the feed poller's state."""
 
     id: int
-    kind: str
+    kind: SourceKind
     locator: str
     baseline_done: bool
     etag: str | None
@@ -93,12 +119,11 @@ class FileItem:
 
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
-    """An article as stored. ``status`` adds ``'withdrawn'`` to :class:`Status`.
+    """An article as stored.
 
     Lookups hand out dozens of these and show a few fields of each, so the fields
     stored as JSON or as integer microseconds are kept so and decoded when read, each
-    read anew (``tags``, ``published_at``, ``message``, ...). The fields are in the
-    order of the store's columns: the store builds one from a row as it comes.
+    read anew (``tags``, ``published_at``, ``message``, ...).
     """
 
     id: int
@@ -106,7 +131,7 @@ class StoredArticle:
     key: str
     title: str
     url: str | None
-    status: str
+    status: ArticleStatus
     published_us: int | None = field(repr=False)
     expires_us: int | None = field(repr=False)
     lastmod_us: int | None = field(repr=False)
@@ -122,6 +147,10 @@ class StoredArticle:
     changed_us: int = field(repr=False)
     version: int
     article_json: str = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Rows hold the status as plain text.
+        object.__setattr__(self, "status", ArticleStatus(self.status))
 
     @property
     def published_at(self) -> datetime | None:
@@ -188,15 +217,15 @@ class StoredArticle:
 class IngestResult:
     """The outcome of one ingest step.
 
-    ``announced`` is ``'published'`` or ``'updated'`` when an announcement row was
-    created in the same transaction; ``status`` is the article's stored status after
-    the step (``None`` when no article is involved).
+    ``announced`` is the kind of the announcement created in the same transaction, if
+    one was; ``status`` is the article's stored status after the step (``None`` when
+    no article is involved).
     """
 
     change: Change
     article_id: int | None
-    announced: str | None = None
-    status: str | None = None
+    announced: AnnouncementKind | None = None
+    status: ArticleStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +233,6 @@ class Announcement:
     """One pending event of the outbox, with the article as it is now."""
 
     id: int
-    kind: str
+    kind: AnnouncementKind
     created_at: datetime
     article: StoredArticle
