@@ -100,9 +100,8 @@ class Database:
         return self._writes
 
     def connection(self) -> aiosqlite.Connection:
-        """The connection itself (raises :class:`StoreError` once closed); callers
-        outside :meth:`transaction` and :meth:`reading` must hold no expectations of
-        consistency."""
+        """The connection itself, outside the lock: for tests and tools that look
+        behind the store. Raises :class:`StoreError` once closed."""
         if self._closed:
             raise StoreError("the store is closed")
         return self._connection
@@ -183,8 +182,8 @@ def values_by_name(rows: Sequence[sqlite3.Row], names: Sequence[str]) -> Iterato
     """The values of the columns ``names`` of each row, in that order.
 
     The columns are found by name once per result rather than once per row: the
-    lookups build a few dozen articles of 21 fields each, and a name lookup in a
-    row costs more than the rest of building it.
+    lookups build a few dozen articles of 21 fields each, and reading each field of
+    each row by name would double what building them costs.
     """
     if not rows:
         return iter(())

@@ -196,6 +196,7 @@ def _find_prefix_many_sql(range_: str) -> str:
     """
 
 
+# By whether the range has an upper bound.
 _FIND_PREFIX_FEW = {True: _find_prefix_few_sql(_RANGE), False: _find_prefix_few_sql(_RANGE_OPEN)}
 _FIND_PREFIX_MANY = {
     True: _find_prefix_many_sql(_RANGE),
@@ -373,7 +374,7 @@ class LookupQueries:
             stats = await self._load_tag_stats(db)
         key = tag_key(prefix) if prefix is not None else ""
         if key:
-            found = [(tag, n) for tag_key_, tag, n in stats.tags if tag_key_.startswith(key)]
+            found = [(tag, n) for stored_key, tag, n in stats.tags if stored_key.startswith(key)]
         else:
             found = [(tag, n) for _, tag, n in stats.tags]
         if limit is not None and limit >= 0:

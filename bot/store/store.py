@@ -25,6 +25,11 @@ The store's methods are its parts' methods (see :class:`_Forward`), so callers k
 one object and one name per operation. Every call is serialised with every other
 one, and every write is one transaction (all or nothing). Datetimes go in and come
 out aware (UTC); naive ones are refused.
+
+Only the parts and the database hold SQL, and only :meth:`Store.open` and
+:meth:`Store.__init__` name the SQLite ones: a second engine (PostgreSQL) brings its
+own database and its own class per part, with the same methods, and the store's
+interface stays as it is.
 """
 
 from __future__ import annotations
