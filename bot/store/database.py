@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import operator
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -187,13 +188,18 @@ def values_by_name(rows: Sequence[sqlite3.Row], names: Sequence[str]) -> Iterato
     """
     if not rows:
         return iter(())
-    columns = rows[0].keys()
+    pick = _picker(tuple(rows[0].keys()), tuple(names))
+    return (pick(row) for row in rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _picker(columns: tuple[str, ...], names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """Picks ``names`` from a row with ``columns``: one per statement, kept."""
     positions = [columns.index(name) for name in names]
     if len(positions) == 1:  # itemgetter of one item returns it bare
         [position] = positions
-        return ((row[position],) for row in rows)
-    pick = operator.itemgetter(*positions)
-    return (pick(row) for row in rows)
+        return lambda row: (row[position],)
+    return operator.itemgetter(*positions)
 
 
 def from_row(cls: type[_T], row: sqlite3.Row, **decoded: Any) -> _T:
