@@ -189,7 +189,7 @@ def values_by_name(rows: Sequence[sqlite3.Row], names: Sequence[str]) -> Iterato
     if not rows:
         return iter(())
     pick = _picker(tuple(rows[0].keys()), tuple(names))
-    return (pick(row) for row in rows)
+    return map(pick, rows)
 
 
 @functools.lru_cache(maxsize=256)

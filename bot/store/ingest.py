@@ -30,6 +30,7 @@ The rules:
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -110,6 +111,9 @@ def next_transition(
     return min(later, default=None)
 
 
+_column_values = operator.attrgetter(*ARTICLE_COLUMNS)
+
+
 @dataclass(slots=True)
 class ArticleRow:
     """A mutable copy of one ``articles`` row (its fields are :data:`ARTICLE_COLUMNS`)."""
@@ -160,9 +164,9 @@ class ArticleRow:
         """``article_tags.published_sort`` of this article's tag rows."""
         return self.sort_at if self.status == PUBLISHED else None
 
-    def params(self) -> dict[str, Any]:
-        """The column values, by column name."""
-        return {name: getattr(self, name) for name in ARTICLE_COLUMNS}
+    def values(self) -> tuple[Any, ...]:
+        """The column values, in :data:`ARTICLE_COLUMNS` order."""
+        return _column_values(self)
 
     def assign(self, article: Article, article_hash: str, columns: ArticleColumns) -> None:
         """Take over the content of ``article`` (not its status)."""

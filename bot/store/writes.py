@@ -36,13 +36,19 @@ _YIELD_EVERY = 500
 
 # An articles row as ArticleRow holds it: every column, by name.
 _ARTICLE_ROW = f"SELECT {', '.join(ARTICLE_COLUMNS)} FROM articles"
+
+# Whole rows are written from ArticleRow.values(), in ARTICLE_COLUMNS order: the one
+# place with positional parameters, generated from the same list as the values. A
+# cold scan inserts every article, and binding 28 parameters by name takes twice as
+# long as by position.
 _INSERT_ARTICLE = f"""
     INSERT INTO articles ({", ".join(ARTICLE_COLUMNS)})
-    VALUES ({", ".join(f":{c}" for c in ARTICLE_COLUMNS)})
+    VALUES ({", ".join("?" for _ in ARTICLE_COLUMNS)})
 """
+# The id is the first column: it moves to the WHERE clause, the others keep their order.
 _UPDATE_ARTICLE = f"""
-    UPDATE articles SET {", ".join(f"{c} = :{c}" for c in ARTICLE_COLUMNS if c != "id")}
-    WHERE id = :id
+    UPDATE articles SET {", ".join(f"{c} = ?" for c in ARTICLE_COLUMNS[1:])}
+    WHERE id = ?
 """
 
 # Rows whose status the clock changes: the partial index makes "nothing due" cheap.
@@ -365,7 +371,7 @@ async def _write(db: aiosqlite.Connection, batch: Batch, source_id: int | None) 
         )
     new = batch.new_rows()
     if new:
-        await db.executemany(_INSERT_ARTICLE, [r.params() for r in new])
+        await db.executemany(_INSERT_ARTICLE, [r.values() for r in new])
         published = [r.id for r in new if r.status == ArticleStatus.PUBLISHED]
         if published:
             # Index the new published rows in one statement (see 0001_initial.sql);
@@ -380,7 +386,7 @@ async def _write(db: aiosqlite.Connection, batch: Batch, source_id: int | None) 
             )
     updated = batch.updated_rows()
     if updated:
-        await db.executemany(_UPDATE_ARTICLE, [r.params() for r in updated])
+        await db.executemany(_UPDATE_ARTICLE, [(*r.values()[1:], r.id) for r in updated])
     retag = batch.tag_rewrites()
     if retag:
         stale = [r.id for r in retag if r.stored_key is not None]
