@@ -41,12 +41,6 @@ from bot.store.codec import to_us
 from bot.store.columns import ArticleColumns, article_columns
 from bot.store.models import AnnouncementKind, ArticleStatus, Change, FileItem, IngestResult
 
-PUBLISHED = ArticleStatus.PUBLISHED
-DRAFT = ArticleStatus.DRAFT
-SCHEDULED = ArticleStatus.SCHEDULED
-EXPIRED = ArticleStatus.EXPIRED
-WITHDRAWN = ArticleStatus.WITHDRAWN
-
 #: A file that reappears with the same bytes this soon after its article was
 #: withdrawn is a move: the article keeps its identity and is not announced again.
 MOVE_WINDOW = timedelta(minutes=10)
@@ -84,28 +78,28 @@ ARTICLE_COLUMNS = (
 )
 
 _STATUS_CHANGE = {
-    PUBLISHED: Change.PUBLISHED,
-    SCHEDULED: Change.SCHEDULED,
-    EXPIRED: Change.EXPIRED,
-    DRAFT: Change.WITHDRAWN,
-    WITHDRAWN: Change.WITHDRAWN,
+    ArticleStatus.PUBLISHED: Change.PUBLISHED,
+    ArticleStatus.SCHEDULED: Change.SCHEDULED,
+    ArticleStatus.EXPIRED: Change.EXPIRED,
+    ArticleStatus.DRAFT: Change.WITHDRAWN,
+    ArticleStatus.WITHDRAWN: Change.WITHDRAWN,
 }
 
 
 def status_at(published_at: int | None, expires_at: int | None, now_us: int) -> ArticleStatus:
     """``Article.status`` for a non-draft row, from its stored times."""
     if expires_at is not None and expires_at <= now_us:
-        return EXPIRED
+        return ArticleStatus.EXPIRED
     if published_at is not None and published_at > now_us:
-        return SCHEDULED
-    return PUBLISHED
+        return ArticleStatus.SCHEDULED
+    return ArticleStatus.PUBLISHED
 
 
 def next_transition(
     status: ArticleStatus, published_at: int | None, expires_at: int | None, now_us: int
 ) -> int | None:
     """When the clock alone changes this status next (``None``: never)."""
-    if status not in (PUBLISHED, SCHEDULED):
+    if status not in (ArticleStatus.PUBLISHED, ArticleStatus.SCHEDULED):
         return None
     later = [t for t in (published_at, expires_at) if t is not None and t > now_us]
     return min(later, default=None)
@@ -162,7 +156,7 @@ class ArticleRow:
     @property
     def published_sort(self) -> int | None:
         """``article_tags.published_sort`` of this article's tag rows."""
-        return self.sort_at if self.status == PUBLISHED else None
+        return self.sort_at if self.status == ArticleStatus.PUBLISHED else None
 
     def values(self) -> tuple[Any, ...]:
         """The column values, in :data:`ARTICLE_COLUMNS` order."""
@@ -326,7 +320,7 @@ class Batch:
                 self._withdraw(linked)
             if (
                 f is None  # a file known at this path (say, rejected) did not move
-                and row.status == WITHDRAWN
+                and row.status == ArticleStatus.WITHDRAWN
                 and row.file_hash == item.file_hash
                 and row.withdrawn_at is not None
                 and row.withdrawn_at >= self._move_since
@@ -402,7 +396,7 @@ class Batch:
             row.assign(article, article_hash, columns or article_columns(article, message))
             row.changed_at = self.now_us
         announced = self._set_status(row, status)
-        if content_changed and status == PUBLISHED and was_announced:
+        if content_changed and status == ArticleStatus.PUBLISHED and was_announced:
             row.version += 1
             if self.baseline.get(row.source_id, False) and not self._pending.get(row.id):
                 announced = self._announce(row, AnnouncementKind.UPDATED)
@@ -412,7 +406,7 @@ class Batch:
 
     @staticmethod
     def _status_change(old: ArticleStatus, new: ArticleStatus) -> Change:
-        if old == WITHDRAWN:
+        if old == ArticleStatus.WITHDRAWN:
             return Change.RESTORED
         return _STATUS_CHANGE[new]
 
@@ -421,12 +415,15 @@ class Batch:
         old = row.status
         row.status = status
         row.transition_at = next_transition(status, row.published_at, row.expires_at, self.now_us)
-        if status == DRAFT:
-            if old not in (DRAFT, WITHDRAWN) and row.announced_at is not None:
+        if status == ArticleStatus.DRAFT:
+            if (
+                old not in (ArticleStatus.DRAFT, ArticleStatus.WITHDRAWN)
+                and row.announced_at is not None
+            ):
                 row.withdrawn_at = self.now_us
-        elif status != WITHDRAWN:
+        elif status != ArticleStatus.WITHDRAWN:
             row.withdrawn_at = None
-        if status == PUBLISHED and row.announced_at is None:
+        if status == ArticleStatus.PUBLISHED and row.announced_at is None:
             row.announced_at = self.now_us
             if self.baseline.get(row.source_id, False):
                 return self._announce(row, AnnouncementKind.PUBLISHED)
@@ -444,7 +441,7 @@ class Batch:
             key=key,
             content_hash="",
             file_hash=None,
-            status=DRAFT,
+            status=ArticleStatus.DRAFT,
             title="",
             title_fold="",
             url=None,
@@ -477,8 +474,8 @@ class Batch:
         self.dirty[row.id] = row
 
     def _withdraw(self, row: ArticleRow) -> None:
-        if row.status != WITHDRAWN:
-            row.status = WITHDRAWN
+        if row.status != ArticleStatus.WITHDRAWN:
+            row.status = ArticleStatus.WITHDRAWN
             row.withdrawn_at = self.now_us
             row.transition_at = None
             self._mark(row)
@@ -507,7 +504,7 @@ class Batch:
             row
             for row in self._candidates.get(file_hash, ())
             if row.source_id == self.source_id
-            and row.status == WITHDRAWN
+            and row.status == ArticleStatus.WITHDRAWN
             and row.id not in self._owner
             and row.withdrawn_at is not None
             and row.withdrawn_at >= self._move_since
