@@ -29,7 +29,7 @@ from bot.articles.markdown import read_markdown
 from bot.articles.model import ArticleError
 from bot.prepare import prepare
 from bot.store import Change, FileItem, Store
-from bot.store.ingest import article_columns
+from bot.store.columns import article_columns
 
 log = logging.getLogger(__name__)
 

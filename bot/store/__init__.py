@@ -1,30 +1,46 @@
-"""The article store: SQLite through one aiosqlite connection; all SQL lives here."""
+"""The article store: all of the project's SQL, behind one :class:`Store`."""
 
-from bot.store.deliveries import Delivery, DeliveryQueries, Notice, WorkItem
+from bot.store.deliveries import (
+    Crosspost,
+    Delivery,
+    DeliveryQueries,
+    DeliveryState,
+    Notice,
+    WorkItem,
+)
+from bot.store.ingest import MOVE_WINDOW
 from bot.store.models import (
     Announcement,
+    AnnouncementKind,
+    ArticleStatus,
     Change,
     FileItem,
     FileRow,
     IngestResult,
+    SourceKind,
     SourceRow,
     StoredArticle,
     StoreError,
 )
-from bot.store.store import MOVE_WINDOW, Store
+from bot.store.store import Store
 from bot.store.subscriptions import GuildSettings, Subscription, SubscriptionError
 
 __all__ = [
     "MOVE_WINDOW",
     "Announcement",
+    "AnnouncementKind",
+    "ArticleStatus",
     "Change",
+    "Crosspost",
     "Delivery",
     "DeliveryQueries",
+    "DeliveryState",
     "FileItem",
     "FileRow",
     "GuildSettings",
     "IngestResult",
     "Notice",
+    "SourceKind",
     "SourceRow",
     "Store",
     "StoreError",

@@ -44,6 +44,12 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _ARTICLE_FIELDS = tuple(f.name for f in fields(Article))
 
 
+def clean_text(text: str) -> str:
+    """Text as the database can take it: a lone surrogate (which a Discord client can
+    send, and UTF-8 cannot encode) becomes ``?``; every other character is kept."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def dumps(value: Any) -> str:
     """Compact JSON, non-ASCII kept as is."""
     return _ENCODE(value)

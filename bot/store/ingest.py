@@ -30,20 +30,22 @@ The rules:
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.articles.model import Article, normalise_tag
-from bot.store.codec import article_to_json, dumps, opt_us, to_us
-from bot.store.models import Change, FileItem, IngestResult
+from bot.articles.model import Article
+from bot.store.codec import to_us
+from bot.store.columns import ArticleColumns, article_columns
+from bot.store.models import AnnouncementKind, ArticleStatus, Change, FileItem, IngestResult
 
-PUBLISHED = "published"
-DRAFT = "draft"
-SCHEDULED = "scheduled"
-EXPIRED = "expired"
-WITHDRAWN = "withdrawn"
+#: A file that reappears with the same bytes this soon after its article was
+#: withdrawn is a move: the article keeps its identity and is not announced again.
+MOVE_WINDOW = timedelta(minutes=10)
 
+#: The ``articles`` columns, named as the fields of :class:`ArticleRow`.
 ARTICLE_COLUMNS = (
     "id",
     "source_id",
@@ -75,128 +77,47 @@ ARTICLE_COLUMNS = (
     "tag_tokens",
 )
 
-FILE_COLUMNS = (
-    "source_id",
-    "path",
-    "size",
-    "mtime_ns",
-    "content_hash",
-    "article_id",
-    "duplicate_of",
-    "error",
-    "recorded_at",
-)
-
 _STATUS_CHANGE = {
-    PUBLISHED: Change.PUBLISHED,
-    SCHEDULED: Change.SCHEDULED,
-    EXPIRED: Change.EXPIRED,
-    DRAFT: Change.WITHDRAWN,
-    WITHDRAWN: Change.WITHDRAWN,
+    ArticleStatus.PUBLISHED: Change.PUBLISHED,
+    ArticleStatus.SCHEDULED: Change.SCHEDULED,
+    ArticleStatus.EXPIRED: Change.EXPIRED,
+    ArticleStatus.DRAFT: Change.WITHDRAWN,
+    ArticleStatus.WITHDRAWN: Change.WITHDRAWN,
 }
 
 
-def status_at(published_at: int | None, expires_at: int | None, now_us: int) -> str:
+def status_at(published_at: int | None, expires_at: int | None, now_us: int) -> ArticleStatus:
     """``Article.status`` for a non-draft row, from its stored times."""
     if expires_at is not None and expires_at <= now_us:
-        return EXPIRED
+        return ArticleStatus.EXPIRED
     if published_at is not None and published_at > now_us:
-        return SCHEDULED
-    return PUBLISHED
+        return ArticleStatus.SCHEDULED
+    return ArticleStatus.PUBLISHED
 
 
 def next_transition(
-    status: str, published_at: int | None, expires_at: int | None, now_us: int
+    status: ArticleStatus, published_at: int | None, expires_at: int | None, now_us: int
 ) -> int | None:
     """When the clock alone changes this status next (``None``: never)."""
-    if status not in (PUBLISHED, SCHEDULED):
+    if status not in (ArticleStatus.PUBLISHED, ArticleStatus.SCHEDULED):
         return None
     later = [t for t in (published_at, expires_at) if t is not None and t > now_us]
     return min(later, default=None)
 
 
-def tag_token(tag_key: str) -> str:
-    """The full-text token standing for a normalised tag: ``t`` and the hex of its UTF-8.
-
-    One token per tag (whatever its spaces and punctuation), which no tokenizer splits
-    and no word typed into a search collides with; see migration 0002.
-    """
-    return "t" + tag_key.encode("utf-8").hex()
-
-
-def tag_tokens(tags: tuple[str, ...]) -> str:
-    """The ``articles.tag_tokens`` value of an article with these tags."""
-    return _tokens(tag_rows(tags))
-
-
-def _tokens(rows: list[tuple[str, str]]) -> str:
-    """:func:`tag_tokens` from the article's :func:`tag_rows`."""
-    return " ".join(tag_token(key) for key in sorted(key for key, _ in rows))
-
-
-def tag_rows(tags: tuple[str, ...]) -> list[tuple[str, str]]:
-    """``(tag_key, tag)`` pairs: one per key, first spelling wins, empty tags dropped."""
-    seen: dict[str, str] = {}
-    for tag in tags:
-        key = normalise_tag(tag)
-        if key and key not in seen:
-            seen[key] = " ".join(tag.split())
-    return list(seen.items())
-
-
-@dataclass(frozen=True, slots=True)
-class ArticleColumns:
-    """The ``articles`` column values that come from an article and its post alone.
-
-    Pure to compute and picklable: the content scan's worker processes encode them,
-    so that the process holding the database only copies them into rows.
-    """
-
-    title_fold: str
-    published_at: int | None
-    expires_at: int | None
-    lastmod: int | None
-    description: str | None
-    takeaways: str
-    takeaways_text: str
-    tags: str
-    tag_rows: tuple[tuple[str, str], ...]
-    tag_tokens: str
-    authors: str
-    article_json: str
-    message_json: str
-
-
-def article_columns(article: Article, message: dict[str, Any]) -> ArticleColumns:
-    """Encode ``article`` and its base post ``message`` for the ``articles`` row."""
-    rows = tag_rows(article.tags)
-    return ArticleColumns(
-        title_fold=article.title.casefold(),
-        published_at=opt_us(article.published_at),
-        expires_at=opt_us(article.expiry_date),
-        lastmod=opt_us(article.lastmod),
-        description=article.description or article.summary or article.lede,
-        takeaways=dumps(list(article.takeaways)),
-        takeaways_text="\n".join(article.takeaways),
-        tags=dumps(list(article.tags)),
-        tag_rows=tuple(rows),
-        tag_tokens=_tokens(rows),
-        authors=dumps(list(article.authors)),
-        article_json=article_to_json(article),
-        message_json=dumps(message),
-    )
+_column_values = operator.attrgetter(*ARTICLE_COLUMNS)
 
 
 @dataclass(slots=True)
 class ArticleRow:
-    """A mutable copy of one ``articles`` row (columns in :data:`ARTICLE_COLUMNS` order)."""
+    """A mutable copy of one ``articles`` row (its fields are :data:`ARTICLE_COLUMNS`)."""
 
     id: int
     source_id: int
     key: str
     content_hash: str
     file_hash: str | None
-    status: str
+    status: ArticleStatus
     title: str
     title_fold: str
     url: str | None
@@ -225,20 +146,21 @@ class ArticleRow:
     new_tags: tuple[tuple[str, str], ...] | None = None
 
     @classmethod
-    def from_db(cls, row: Any) -> ArticleRow:
-        """A row selected with :data:`ARTICLE_COLUMNS`."""
-        loaded = cls(*row)
+    def from_db(cls, values: Sequence[Any]) -> ArticleRow:
+        """A stored row: the values of :data:`ARTICLE_COLUMNS`, in that order."""
+        loaded = cls(*values)
+        loaded.status = ArticleStatus(loaded.status)  # stored as plain text
         loaded.stored_key = loaded.key
         return loaded
 
     @property
     def published_sort(self) -> int | None:
         """``article_tags.published_sort`` of this article's tag rows."""
-        return self.sort_at if self.status == PUBLISHED else None
+        return self.sort_at if self.status == ArticleStatus.PUBLISHED else None
 
-    def params(self) -> tuple[Any, ...]:
+    def values(self) -> tuple[Any, ...]:
         """The column values, in :data:`ARTICLE_COLUMNS` order."""
-        return tuple(getattr(self, name) for name in ARTICLE_COLUMNS)
+        return _column_values(self)
 
     def assign(self, article: Article, article_hash: str, columns: ArticleColumns) -> None:
         """Take over the content of ``article`` (not its status)."""
@@ -300,11 +222,11 @@ class Batch:
     files: dict[str, FileState] = field(default_factory=dict)
     dirty: dict[int, ArticleRow] = field(default_factory=dict)
     dirty_paths: dict[str, None] = field(default_factory=dict)
-    announcements: list[tuple[int, str]] = field(default_factory=list)
+    announcements: list[tuple[int, AnnouncementKind]] = field(default_factory=list)
     _by_key: dict[tuple[int, str], ArticleRow] = field(default_factory=dict)
     _owner: dict[int, str] = field(default_factory=dict)
     _duplicates: dict[int, set[str]] = field(default_factory=dict)
-    _pending: dict[int, set[str]] = field(default_factory=dict)
+    _pending: dict[int, set[AnnouncementKind]] = field(default_factory=dict)
     _candidates: dict[str, list[ArticleRow]] = field(default_factory=dict)
     _move_since: int = 0
 
@@ -337,7 +259,7 @@ class Batch:
         if state.duplicate_of is not None:
             self._duplicates.setdefault(state.duplicate_of, set()).add(state.path)
 
-    def add_pending(self, article_id: int, kind: str) -> None:
+    def add_pending(self, article_id: int, kind: AnnouncementKind) -> None:
         """A not yet delivered announcement of a loaded article."""
         self._pending.setdefault(article_id, set()).add(kind)
 
@@ -398,7 +320,7 @@ class Batch:
                 self._withdraw(linked)
             if (
                 f is None  # a file known at this path (say, rejected) did not move
-                and row.status == WITHDRAWN
+                and row.status == ArticleStatus.WITHDRAWN
                 and row.file_hash == item.file_hash
                 and row.withdrawn_at is not None
                 and row.withdrawn_at >= self._move_since
@@ -456,9 +378,9 @@ class Batch:
         columns: ArticleColumns | None = None,
         *,
         rekeyed: bool = False,
-    ) -> tuple[ArticleRow, Change, str | None]:
+    ) -> tuple[ArticleRow, Change, AnnouncementKind | None]:
         """Store ``article``; ``columns`` are its encoded values, when already known."""
-        status = article.status(self.now).value
+        status = ArticleStatus(article.status(self.now))
         if row is None:
             row = self._new_row(source_id, article.id)
             row.assign(article, article_hash, columns or article_columns(article, message))
@@ -474,37 +396,40 @@ class Batch:
             row.assign(article, article_hash, columns or article_columns(article, message))
             row.changed_at = self.now_us
         announced = self._set_status(row, status)
-        if content_changed and status == PUBLISHED and was_announced:
+        if content_changed and status == ArticleStatus.PUBLISHED and was_announced:
             row.version += 1
             if self.baseline.get(row.source_id, False) and not self._pending.get(row.id):
-                announced = self._announce(row, "updated")
+                announced = self._announce(row, AnnouncementKind.UPDATED)
         self._mark(row)
         change = self._status_change(old, status) if old != status else Change.CHANGED
         return row, change, announced
 
     @staticmethod
-    def _status_change(old: str, new: str) -> Change:
-        if old == WITHDRAWN:
+    def _status_change(old: ArticleStatus, new: ArticleStatus) -> Change:
+        if old == ArticleStatus.WITHDRAWN:
             return Change.RESTORED
         return _STATUS_CHANGE[new]
 
-    def _set_status(self, row: ArticleRow, status: str) -> str | None:
+    def _set_status(self, row: ArticleRow, status: ArticleStatus) -> AnnouncementKind | None:
         """Set ``status`` with its bookkeeping; the announcement kind if one was made."""
         old = row.status
         row.status = status
         row.transition_at = next_transition(status, row.published_at, row.expires_at, self.now_us)
-        if status == DRAFT:
-            if old not in (DRAFT, WITHDRAWN) and row.announced_at is not None:
+        if status == ArticleStatus.DRAFT:
+            if (
+                old not in (ArticleStatus.DRAFT, ArticleStatus.WITHDRAWN)
+                and row.announced_at is not None
+            ):
                 row.withdrawn_at = self.now_us
-        elif status != WITHDRAWN:
+        elif status != ArticleStatus.WITHDRAWN:
             row.withdrawn_at = None
-        if status == PUBLISHED and row.announced_at is None:
+        if status == ArticleStatus.PUBLISHED and row.announced_at is None:
             row.announced_at = self.now_us
             if self.baseline.get(row.source_id, False):
-                return self._announce(row, PUBLISHED)
+                return self._announce(row, AnnouncementKind.PUBLISHED)
         return None
 
-    def _announce(self, row: ArticleRow, kind: str) -> str:
+    def _announce(self, row: ArticleRow, kind: AnnouncementKind) -> AnnouncementKind:
         self.announcements.append((row.id, kind))
         self._pending.setdefault(row.id, set()).add(kind)
         return kind
@@ -516,7 +441,7 @@ class Batch:
             key=key,
             content_hash="",
             file_hash=None,
-            status=DRAFT,
+            status=ArticleStatus.DRAFT,
             title="",
             title_fold="",
             url=None,
@@ -549,8 +474,8 @@ class Batch:
         self.dirty[row.id] = row
 
     def _withdraw(self, row: ArticleRow) -> None:
-        if row.status != WITHDRAWN:
-            row.status = WITHDRAWN
+        if row.status != ArticleStatus.WITHDRAWN:
+            row.status = ArticleStatus.WITHDRAWN
             row.withdrawn_at = self.now_us
             row.transition_at = None
             self._mark(row)
@@ -579,7 +504,7 @@ class Batch:
             row
             for row in self._candidates.get(file_hash, ())
             if row.source_id == self.source_id
-            and row.status == WITHDRAWN
+            and row.status == ArticleStatus.WITHDRAWN
             and row.id not in self._owner
             and row.withdrawn_at is not None
             and row.withdrawn_at >= self._move_since

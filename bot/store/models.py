@@ -6,17 +6,44 @@ import enum
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.articles.model import Article
 from bot.store.codec import article_from_data, from_us, opt_dt
-
-if TYPE_CHECKING:
-    from bot.store.ingest import ArticleColumns
+from bot.store.columns import ArticleColumns
 
 
 class StoreError(RuntimeError):
     """The database cannot be used by this code (too new, SQLite lacks a feature, ...)."""
+
+
+class ArticleStatus(enum.StrEnum):
+    """An article's stored status: :class:`bot.articles.model.Status`, and the store's
+    own ``withdrawn`` (its file is gone or rejected, or it turned into a draft after it
+    was published)."""
+
+    PUBLISHED = "published"
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+_ARTICLE_STATUSES = {status.value: status for status in ArticleStatus}
+
+
+class AnnouncementKind(enum.StrEnum):
+    """What an announcement asks the deliverer to do."""
+
+    PUBLISHED = "published"  # post the article: it is published for the first time
+    UPDATED = "updated"  # edit its posts: it changed after it was posted
+
+
+class SourceKind(enum.StrEnum):
+    """Where articles come from."""
+
+    CONTENT = "content"  # a content folder (or a git repository's checkout)
+    FEED = "feed"  # an RSS or Atom feed
 
 
 class Change(enum.StrEnum):
@@ -40,7 +67,7 @@ class SourceRow:
     """A content folder or a feed, with the feed poller's state."""
 
     id: int
-    kind: str
+    kind: SourceKind
     locator: str
     baseline_done: bool
     etag: str | None
@@ -95,12 +122,11 @@ class FileItem:
 
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
-    """An article as stored. ``status`` adds ``'withdrawn'`` to :class:`Status`.
+    """An article as stored.
 
     Lookups hand out dozens of these and show a few fields of each, so the fields
     stored as JSON or as integer microseconds are kept so and decoded when read, each
-    read anew (``tags``, ``published_at``, ``message``, ...). The fields are in the
-    order of the store's columns: the store builds one from a row as it comes.
+    read anew (``tags``, ``published_at``, ``message``, ...).
     """
 
     id: int
@@ -108,7 +134,7 @@ class StoredArticle:
     key: str
     title: str
     url: str | None
-    status: str
+    status: ArticleStatus
     published_us: int | None = field(repr=False)
     expires_us: int | None = field(repr=False)
     lastmod_us: int | None = field(repr=False)
@@ -124,6 +150,11 @@ class StoredArticle:
     changed_us: int = field(repr=False)
     version: int
     article_json: str = field(repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Rows hold the status as plain text. A lookup builds dozens of these: a dict
+        # finds the member in a tenth of the time ArticleStatus(text) takes.
+        object.__setattr__(self, "status", _ARTICLE_STATUSES[self.status])
 
     @property
     def published_at(self) -> datetime | None:
@@ -190,15 +221,15 @@ class StoredArticle:
 class IngestResult:
     """The outcome of one ingest step.
 
-    ``announced`` is ``'published'`` or ``'updated'`` when an announcement row was
-    created in the same transaction; ``status`` is the article's stored status after
-    the step (``None`` when no article is involved).
+    ``announced`` is the kind of the announcement created in the same transaction, if
+    one was; ``status`` is the article's stored status after the step (``None`` when
+    no article is involved).
     """
 
     change: Change
     article_id: int | None
-    announced: str | None = None
-    status: str | None = None
+    announced: AnnouncementKind | None = None
+    status: ArticleStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +237,6 @@ class Announcement:
     """One pending event of the outbox, with the article as it is now."""
 
     id: int
-    kind: str
+    kind: AnnouncementKind
     created_at: datetime
     article: StoredArticle

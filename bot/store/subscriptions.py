@@ -1,9 +1,10 @@
 """Subscriptions (which channel gets which articles) and per-server settings.
 
-:class:`SubscriptionQueries` is a mixin of :class:`bot.store.Store`: its methods run on
-the store's one connection, under its lock, like every other query. Every method a
-moderator's command reaches takes the guild id and filters on it, so a moderator of
-one server can never read or change another server's subscriptions; only
+:class:`SubscriptionQueries` is one part of :class:`bot.store.Store`: its methods run
+on the store's :class:`~bot.store.database.Database`, under its lock, like every other
+query. Every method a moderator's command reaches takes the guild id and filters on
+it, so a moderator of one server can never read or change another server's
+subscriptions; only
 :meth:`~SubscriptionQueries.active_subscriptions` (delivery's fan-out) and
 :meth:`~SubscriptionQueries.remove_channel` (a gateway event naming a deleted channel)
 work across servers.
@@ -11,18 +12,17 @@ work across servers.
 
 from __future__ import annotations
 
-import contextlib
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+
+import aiosqlite
 
 from bot.articles.model import normalise_tag
-from bot.store.codec import dumps, from_us, opt_dt, to_us
-
-if TYPE_CHECKING:
-    import aiosqlite
+from bot.store.codec import clean_text, dumps, from_us, opt_dt, to_us
+from bot.store.database import Database, fetch_all, fetch_one, from_row
 
 #: Limits on a subscription's filters (per list), and on one tag.
 MAX_TAGS = 25
@@ -32,10 +32,11 @@ MAX_REASON_LENGTH = 200
 #: Largest embed colour (0xRRGGBB).
 MAX_COLOR = 0xFFFFFF
 
-_COLUMNS = (
-    "id, guild_id, channel_id, tags, exclude_tags, mention_role_id, paused_reason, "
-    "paused_at, created_by, created_at, updated_at"
-)
+_SUBSCRIPTION = """
+    SELECT id, guild_id, channel_id, tags, exclude_tags, mention_role_id, paused_reason,
+           paused_at, created_by, created_at, updated_at
+    FROM subscriptions
+"""
 
 
 class SubscriptionError(ValueError):
@@ -98,11 +99,6 @@ class GuildSettings:
     color: int | None = None  # embed colour 0xRRGGBB; None: the bot's default
 
 
-def _clean(text: str) -> str:
-    """Text that SQLite can bind (lone surrogates cannot be encoded)."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
 def split_tags(text: str | None) -> tuple[str, ...]:
     """A comma-separated list of tags as a moderator types it, cleaned up.
 
@@ -118,7 +114,7 @@ def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
     seen: set[str] = set()
     result: list[str] = []
     for raw in tags:
-        tag = _clean(" ".join(raw.split()))
+        tag = clean_text(" ".join(raw.split()))
         key = normalise_tag(tag)
         if key and key not in seen:
             seen.add(key)
@@ -148,41 +144,44 @@ def _checked_filters(
     return include, exclude
 
 
-def _subscription(row: Any) -> Subscription:
-    return Subscription(
-        id=row[0],
-        guild_id=row[1],
-        channel_id=row[2],
-        tags=tuple(json.loads(row[3])),
-        exclude_tags=tuple(json.loads(row[4])),
-        mention_role_id=row[5],
-        paused_reason=row[6],
-        paused_at=opt_dt(row[7]),
-        created_by=row[8],
-        created_at=from_us(row[9]),
-        updated_at=from_us(row[10]),
+def _subscription(row: sqlite3.Row) -> Subscription:
+    return from_row(
+        Subscription,
+        row,
+        tags=tuple(json.loads(row["tags"])),
+        exclude_tags=tuple(json.loads(row["exclude_tags"])),
+        paused_at=opt_dt(row["paused_at"]),
+        created_at=from_us(row["created_at"]),
+        updated_at=from_us(row["updated_at"]),
     )
 
 
-async def _one(
-    db: aiosqlite.Connection, where: str, params: tuple[object, ...]
-) -> Subscription | None:
-    rows = list(
-        await db.execute_fetchall(f"SELECT {_COLUMNS} FROM subscriptions WHERE {where}", params)
+async def _one(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> Subscription | None:
+    row = await fetch_one(
+        db,
+        f"{_SUBSCRIPTION} WHERE guild_id = :guild_id AND channel_id = :channel_id",
+        {"guild_id": guild_id, "channel_id": channel_id},
     )
-    return _subscription(rows[0]) if rows else None
+    return _subscription(row) if row is not None else None
+
+
+async def _settings(db: aiosqlite.Connection, guild_id: int) -> GuildSettings:
+    row = await fetch_one(
+        db,
+        "SELECT edit_on_update, color FROM guild_settings WHERE guild_id = :guild_id",
+        {"guild_id": guild_id},
+    )
+    if row is None:
+        return GuildSettings(guild_id)
+    return GuildSettings(guild_id, bool(row["edit_on_update"]), row["color"])
 
 
 class SubscriptionQueries:
-    """The subscription and guild-settings queries of :class:`bot.store.Store`."""
+    """The subscriptions and per-server settings."""
 
-    if TYPE_CHECKING:
-        # Provided by Store: one write transaction / a consistent read, under the lock.
-        def _transaction(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
-            raise NotImplementedError
-
-        def _reading(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
-            raise NotImplementedError
+    def __init__(self, database: Database) -> None:
+        """Keep subscriptions in ``database``."""
+        self._database = database
 
     # -- subscriptions -------------------------------------------------------------
 
@@ -205,67 +204,72 @@ class SubscriptionQueries:
         a tag both wanted and excluded) or a channel id another server holds.
         """
         include, exclude = _checked_filters(tags, exclude_tags)
-        stamp = to_us(now)
-        async with self._transaction() as db:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT guild_id FROM subscriptions WHERE channel_id = ?", (channel_id,)
-                )
+        params = {
+            "guild_id": guild_id,
+            "channel_id": channel_id,
+            "tags": dumps(include),
+            "exclude_tags": dumps(exclude),
+            "mention_role_id": mention_role_id,
+            "by_user_id": by_user_id,
+            "now": to_us(now),
+        }
+        async with self._database.transaction() as db:
+            holder = await fetch_one(
+                db, "SELECT guild_id FROM subscriptions WHERE channel_id = :channel_id", params
             )
-            if rows and rows[0][0] != guild_id:
+            if holder is not None and holder["guild_id"] != guild_id:
                 # Channel ids are unique across Discord, so this is a forged or confused
                 # request: never let it touch the other server's row.
                 raise SubscriptionError("That channel is not in this server.")
-            created = not rows
+            created = holder is None
             if created:
                 await db.execute(
-                    "INSERT INTO subscriptions (guild_id, channel_id, tags, exclude_tags, "
-                    "mention_role_id, created_by, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        guild_id,
-                        channel_id,
-                        dumps(include),
-                        dumps(exclude),
-                        mention_role_id,
-                        by_user_id,
-                        stamp,
-                        stamp,
-                    ),
+                    """
+                    INSERT INTO subscriptions (guild_id, channel_id, tags, exclude_tags,
+                                               mention_role_id, created_by, created_at, updated_at)
+                    VALUES (:guild_id, :channel_id, :tags, :exclude_tags,
+                            :mention_role_id, :by_user_id, :now, :now)
+                    """,
+                    params,
                 )
             else:
                 await db.execute(
-                    "UPDATE subscriptions SET tags = ?, exclude_tags = ?, mention_role_id = ?, "
-                    "paused_reason = NULL, paused_at = NULL, updated_at = ? "
-                    "WHERE guild_id = ? AND channel_id = ?",
-                    (dumps(include), dumps(exclude), mention_role_id, stamp, guild_id, channel_id),
+                    """
+                    UPDATE subscriptions
+                    SET tags = :tags, exclude_tags = :exclude_tags,
+                        mention_role_id = :mention_role_id,
+                        paused_reason = NULL, paused_at = NULL, updated_at = :now
+                    WHERE guild_id = :guild_id AND channel_id = :channel_id
+                    """,
+                    params,
                 )
-            found = await _one(db, "guild_id = ? AND channel_id = ?", (guild_id, channel_id))
+            found = await _one(db, guild_id, channel_id)
         assert found is not None
         return found, created
 
     async def unsubscribe(self, guild_id: int, channel_id: int) -> bool:
         """Remove this server's subscription of a channel; False when there was none."""
-        async with self._transaction() as db:
+        async with self._database.transaction() as db:
             cursor = await db.execute(
-                "DELETE FROM subscriptions WHERE guild_id = ? AND channel_id = ?",
-                (guild_id, channel_id),
+                "DELETE FROM subscriptions WHERE guild_id = :guild_id AND channel_id = :channel_id",
+                {"guild_id": guild_id, "channel_id": channel_id},
             )
             return cursor.rowcount > 0
 
     async def subscriptions(self, guild_id: int) -> list[Subscription]:
         """This server's subscriptions, oldest first."""
-        async with self._reading() as db:
-            rows = await db.execute_fetchall(
-                f"SELECT {_COLUMNS} FROM subscriptions WHERE guild_id = ? ORDER BY id",
-                (guild_id,),
+        async with self._database.reading() as db:
+            rows = await fetch_all(
+                db,
+                f"{_SUBSCRIPTION} WHERE guild_id = :guild_id ORDER BY id",
+                {"guild_id": guild_id},
             )
-        return [_subscription(r) for r in rows]
+        return [_subscription(row) for row in rows]
 
     async def get_subscription(self, guild_id: int, channel_id: int) -> Subscription | None:
         """This server's subscription of a channel, if any."""
-        async with self._reading() as db:
-            return await _one(db, "guild_id = ? AND channel_id = ?", (guild_id, channel_id))
+        async with self._database.reading() as db:
+            return await _one(db, guild_id, channel_id)
 
     async def pause_subscription(
         self, guild_id: int, channel_id: int, reason: str, now: datetime
@@ -275,46 +279,52 @@ class SubscriptionQueries:
         An already paused subscription keeps its first reason (the one that says what
         to fix).
         """
-        text = _clean(" ".join(reason.split()))[:MAX_REASON_LENGTH] or "no reason given"
-        stamp = to_us(now)
-        async with self._transaction() as db:
+        text = clean_text(" ".join(reason.split()))[:MAX_REASON_LENGTH] or "no reason given"
+        async with self._database.transaction() as db:
             cursor = await db.execute(
-                "UPDATE subscriptions SET paused_reason = ?, paused_at = ?, updated_at = ? "
-                "WHERE guild_id = ? AND channel_id = ? AND paused_at IS NULL",
-                (text, stamp, stamp, guild_id, channel_id),
+                """
+                UPDATE subscriptions
+                SET paused_reason = :reason, paused_at = :now, updated_at = :now
+                WHERE guild_id = :guild_id AND channel_id = :channel_id AND paused_at IS NULL
+                """,
+                {"reason": text, "now": to_us(now), "guild_id": guild_id, "channel_id": channel_id},
             )
             return cursor.rowcount > 0
 
     async def resume_subscription(self, guild_id: int, channel_id: int, now: datetime) -> bool:
         """Deliver to a paused channel again; False if there is none or it was not paused."""
-        async with self._transaction() as db:
+        async with self._database.transaction() as db:
             cursor = await db.execute(
-                "UPDATE subscriptions SET paused_reason = NULL, paused_at = NULL, updated_at = ? "
-                "WHERE guild_id = ? AND channel_id = ? AND paused_at IS NOT NULL",
-                (to_us(now), guild_id, channel_id),
+                """
+                UPDATE subscriptions SET paused_reason = NULL, paused_at = NULL, updated_at = :now
+                WHERE guild_id = :guild_id AND channel_id = :channel_id AND paused_at IS NOT NULL
+                """,
+                {"now": to_us(now), "guild_id": guild_id, "channel_id": channel_id},
             )
             return cursor.rowcount > 0
 
     async def active_subscriptions(self) -> list[Subscription]:
         """Every server's active subscriptions, by id: for delivery's fan-out only."""
-        async with self._reading() as db:
-            rows = await db.execute_fetchall(
-                f"SELECT {_COLUMNS} FROM subscriptions WHERE paused_at IS NULL ORDER BY id"
-            )
-        return [_subscription(r) for r in rows]
+        async with self._database.reading() as db:
+            rows = await fetch_all(db, f"{_SUBSCRIPTION} WHERE paused_at IS NULL ORDER BY id")
+        return [_subscription(row) for row in rows]
 
     async def remove_guild(self, guild_id: int) -> int:
         """The bot left a server: forget its subscriptions and settings; returns how many."""
-        async with self._transaction() as db:
-            cursor = await db.execute("DELETE FROM subscriptions WHERE guild_id = ?", (guild_id,))
-            await db.execute("DELETE FROM guild_settings WHERE guild_id = ?", (guild_id,))
+        params = {"guild_id": guild_id}
+        async with self._database.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM subscriptions WHERE guild_id = :guild_id", params
+            )
+            await db.execute("DELETE FROM guild_settings WHERE guild_id = :guild_id", params)
             return cursor.rowcount
 
     async def remove_channel(self, channel_id: int) -> int:
         """A channel or thread was deleted: forget its subscription; returns how many (0/1)."""
-        async with self._transaction() as db:
+        async with self._database.transaction() as db:
             cursor = await db.execute(
-                "DELETE FROM subscriptions WHERE channel_id = ?", (channel_id,)
+                "DELETE FROM subscriptions WHERE channel_id = :channel_id",
+                {"channel_id": channel_id},
             )
             return cursor.rowcount
 
@@ -322,7 +332,7 @@ class SubscriptionQueries:
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
         """A server's settings (the defaults if it never changed any)."""
-        async with self._reading() as db:
+        async with self._database.reading() as db:
             return await _settings(db, guild_id)
 
     async def set_guild_settings(
@@ -342,25 +352,18 @@ class SubscriptionQueries:
             raise SubscriptionError(f"A colour is between #000000 and #FFFFFF, not {color}.")
         if clear_color and color is not None:
             raise ValueError("give a color or clear_color, not both")
-        async with self._transaction() as db:
+        async with self._database.transaction() as db:
             current = await _settings(db, guild_id)
             edit = current.edit_on_update if edit_on_update is None else edit_on_update
             new_color = None if clear_color else (current.color if color is None else color)
             await db.execute(
-                "INSERT INTO guild_settings (guild_id, edit_on_update, color) VALUES (?, ?, ?) "
-                "ON CONFLICT (guild_id) DO UPDATE SET "
-                "edit_on_update = excluded.edit_on_update, color = excluded.color",
-                (guild_id, int(edit), new_color),
+                """
+                INSERT INTO guild_settings (guild_id, edit_on_update, color)
+                VALUES (:guild_id, :edit_on_update, :color)
+                ON CONFLICT (guild_id) DO UPDATE SET
+                    edit_on_update = excluded.edit_on_update,
+                    color = excluded.color
+                """,
+                {"guild_id": guild_id, "edit_on_update": int(edit), "color": new_color},
             )
         return GuildSettings(guild_id, edit, new_color)
-
-
-async def _settings(db: aiosqlite.Connection, guild_id: int) -> GuildSettings:
-    rows = list(
-        await db.execute_fetchall(
-            "SELECT edit_on_update, color FROM guild_settings WHERE guild_id = ?", (guild_id,)
-        )
-    )
-    if not rows:
-        return GuildSettings(guild_id)
-    return GuildSettings(guild_id, bool(rows[0][0]), rows[0][1])

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from bot.store import Store
-from bot.store.ingest import tag_rows, tag_tokens
+from bot.store.columns import tag_rows, tag_tokens
 
 
 async def rows(store: Store, sql: str) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in await store._db.execute_fetchall(sql)]
+    return [tuple(r) for r in await store._connection().execute_fetchall(sql)]
 
 
 async def check_lookup_invariants(store: Store) -> None:
@@ -45,4 +45,6 @@ async def check_lookup_invariants(store: Store) -> None:
     indexed = await rows(store, "SELECT id FROM articles_fts_docsize ORDER BY id")
     published = await rows(store, "SELECT id FROM articles WHERE status = 'published' ORDER BY id")
     assert indexed == published
-    await store._db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    await store._connection().execute(
+        "INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')"
+    )

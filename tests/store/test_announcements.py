@@ -47,6 +47,6 @@ async def test_database_refuses_a_second_published_announcement(
 ) -> None:
     await store.record_files(content.id, [item("a.md", art("/a/"))], T0)
     with pytest.raises(sqlite3.IntegrityError):
-        await store._db.execute(
+        await store._connection().execute(
             "INSERT INTO announcements (article_id, kind, created_at) VALUES (1, 'published', 0)"
         )

@@ -10,11 +10,11 @@ import aiosqlite
 import pytest
 
 from bot.store import Change, SourceRow, Store
-from bot.store import store as store_module
-from bot.store.ingest import tag_token, tag_tokens
+from bot.store import lookups as lookups_module
+from bot.store.columns import tag_token, tag_tokens
+from bot.store.lookups import _successor
 from bot.store.migrations import load_migrations, migrate
 from bot.store.search import search_expressions
-from bot.store.store import _successor
 from tests.store.helpers import DAY, T0, art, entry, item
 from tests.store.invariants import check_lookup_invariants
 
@@ -105,19 +105,19 @@ async def test_tag_counts_merge_spellings_and_drop_unused(store: Store, content:
     await store.remove_file(content.id, "c.md", T0 + MIN)
     await store.remove_file(content.id, "a.md", T0 + MIN)
     assert await store.tags() == []
-    assert list(await store._db.execute_fetchall("SELECT * FROM tag_counts")) == []
+    assert list(await store._connection().execute_fetchall("SELECT * FROM tag_counts")) == []
 
 
 async def test_tags_are_cached_until_a_write(store: Store, content: SourceRow) -> None:
     await store.record_files(content.id, [item("a.md", art("/a/", tags=("Old",)))], T0)
     assert await store.tags() == [("Old", 1)]
     # Behind the store's back: not seen, the list is kept in memory ...
-    await store._db.execute("DELETE FROM tag_counts")
+    await store._connection().execute("DELETE FROM tag_counts")
     assert await store.tags() == [("Old", 1)]
     # ... until the store writes anything.
     await store.set_meta("x", "y")
     assert await store.tags() == []
-    await store._db.execute("INSERT INTO tag_counts VALUES ('old', 'Old', 1)")
+    await store._connection().execute("INSERT INTO tag_counts VALUES ('old', 'Old', 1)")
     await store.record_files(
         content.id, [item("b.md", art("/b/", expiry=T0 + HOUR, tags=("New",)))], T0 + MIN
     )
@@ -153,7 +153,7 @@ async def test_search_with_a_tag_is_the_same_either_way(
     await store.record_files(content.id, items, T0)
     answers = []
     for share in (0.0, 2.0):  # a lookup per match; the tag in the MATCH expression
-        monkeypatch.setattr(store_module, "JOIN_TAG_SHARE", share)
+        monkeypatch.setattr(lookups_module, "JOIN_TAG_SHARE", share)
         answers.append(
             [
                 await keys(await store.search(query, tag, 10))
@@ -175,7 +175,7 @@ async def test_search_ranks_the_newest_matches(
     ]
     await store.record_files(content.id, items, T0)
     assert (await keys(await store.search("gamma", None, 3)))[0] == "/0/"
-    monkeypatch.setattr(store_module, "SEARCH_WINDOW", 3)
+    monkeypatch.setattr(lookups_module, "SEARCH_WINDOW", 3)
     # Only the three most recently stored matches are ranked ...
     found = await keys(await store.search("gamma", None, 2))
     assert len(found) == 2 and set(found) <= {"/3/", "/4/", "/5/"}
@@ -227,10 +227,10 @@ async def test_find_articles_paths(
     )
     expected = ["/0/", "/1/", "/4/", "/2/", "/5/"]  # prefix matches, then the others
     assert await keys(await store.find_articles("alpha")) == expected
-    monkeypatch.setattr(store_module, "FIND_PREFIX_CAP", 2)  # walk the newest instead
+    monkeypatch.setattr(lookups_module, "FIND_PREFIX_CAP", 2)  # walk the newest instead
     assert await keys(await store.find_articles("alpha")) == expected
     assert await keys(await store.find_articles("alpha", 2)) == ["/0/", "/1/"]
-    monkeypatch.setattr(store_module, "FIND_SCAN", 3)  # "contains" among the 3 newest only
+    monkeypatch.setattr(lookups_module, "FIND_SCAN", 3)  # "contains" among the 3 newest only
     assert await keys(await store.find_articles("alpha")) == ["/0/", "/1/", "/4/", "/2/"]
     assert await keys(await store.find_articles("a")) == ["/0/", "/1/", "/4/", "/2/"]
 
@@ -257,26 +257,25 @@ async def test_stored_article_decodes_on_read(store: Store, content: SourceRow) 
 
 
 async def test_query_plans_read_indexes_in_order(store: Store) -> None:
-    async def plan(sql: str, params: tuple[object, ...]) -> str:
-        rows = await store._db.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
-        return "\n".join(str(r[3]) for r in rows)
+    async def plan(sql: str, params: dict[str, object]) -> str:
+        rows = await store._connection().execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
+        return "\n".join(str(r["detail"]) for r in rows)
 
-    latest = await plan(store_module._LATEST, (5, 0))
+    page = {"limit": 5, "offset": 0}
+    latest = await plan(lookups_module._LATEST, page)
     assert "articles_latest" in latest and "TEMP B-TREE" not in latest
-    latest_tag = await plan(store_module._LATEST_TAG, ("x", 5, 0))
+    latest_tag = await plan(lookups_module._LATEST_TAG, {"tag_key": "x", **page})
     assert "article_tags_latest" in latest_tag and "TEMP B-TREE" not in latest_tag
-    few = await plan(
-        store_module._FIND_PREFIX_FEW.format(range=store_module._RANGE),
-        ("a", "b", 9, "a", "b", 9, 5),
-    )
+    bounds = {"low": "a", "high": "b", "cap": 9, "limit": 5}
+    few = await plan(lookups_module._FIND_PREFIX_FEW[True], bounds)
     assert "articles_title_prefix" in few and "SCAN articles" not in few
-    many = await plan(
-        store_module._FIND_PREFIX_MANY.format(range=store_module._RANGE), ("a", "b", 5)
-    )
+    many = await plan(lookups_module._FIND_PREFIX_MANY[True], bounds)
     assert "articles_latest" in many
-    inside = await plan(store_module._FIND_INSIDE, (9, "a", 5))
+    inside = await plan(lookups_module._FIND_INSIDE, {"scan": 9, "needle": "a", "limit": 5})
     assert "COVERING INDEX articles_latest" in inside
-    search = await plan(store_module._SEARCH_JOIN, ("x", "y", 9, 5, 0))
+    search = await plan(
+        lookups_module._SEARCH_JOIN, {"tag_key": "x", "expression": "y", "window": 9, **page}
+    )
     assert "VIRTUAL TABLE" in search and "PRIMARY KEY" in search
 
 

@@ -7,7 +7,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.store import Change, FileItem, IngestResult, SourceRow, Store
-from bot.store.ingest import ARTICLE_COLUMNS, article_columns
+from bot.store.columns import article_columns
+from bot.store.ingest import ARTICLE_COLUMNS
 from tests.store.helpers import DAY, T0, art, item
 from tests.store.invariants import check_lookup_invariants
 
@@ -431,7 +432,7 @@ async def test_columns_computed_ahead_are_stored_as_the_store_computes_them(
     await store.record_files(other.id, [ahead], T0)
     stored = [
         tuple(r)
-        for r in await store._db.execute_fetchall(
+        for r in await store._connection().execute_fetchall(
             f"SELECT {', '.join(ARTICLE_COLUMNS[3:])} FROM articles ORDER BY source_id"
         )
     ]

@@ -11,7 +11,7 @@ import aiosqlite
 import pytest
 
 from bot.store import Store, StoreError
-from bot.store import store as store_module
+from bot.store import database as database_module
 from bot.store.migrations import Migration, load_migrations, migrate, split_statements
 
 
@@ -36,7 +36,7 @@ async def test_pragmas(tmp_path: Path) -> None:
     store = await Store.open(tmp_path / "news.db")
 
     async def pragma(name: str) -> object:
-        [(value,)] = await store._db.execute_fetchall(f"PRAGMA {name}")
+        [(value,)] = await store._connection().execute_fetchall(f"PRAGMA {name}")
         return value
 
     try:
@@ -93,7 +93,7 @@ async def test_newer_database_is_refused(tmp_path: Path) -> None:
 
 
 async def test_missing_fts5_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_module, "_FTS_PROBE", "CREATE VIRTUAL TABLE temp.p USING nofts(x)")
+    monkeypatch.setattr(database_module, "FTS_PROBE", "CREATE VIRTUAL TABLE temp.p USING nofts(x)")
     with pytest.raises(StoreError, match="FTS5"):
         await Store.open(":memory:")
 

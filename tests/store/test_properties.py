@@ -53,7 +53,7 @@ steps = st.lists(
 
 
 async def dump(store: Store) -> Any:
-    db = store._db
+    db = store._connection()
     articles = list(
         await db.execute_fetchall(
             "SELECT id, key, status, content_hash, file_hash, announced_at, withdrawn_at, "
@@ -67,7 +67,7 @@ async def dump(store: Store) -> Any:
 
 
 async def check_invariants(store: Store) -> None:
-    db = store._db
+    db = store._connection()
     await db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
     # Every article that is not withdrawn has exactly one file; withdrawn ones none.
     rows = await db.execute_fetchall(

@@ -243,7 +243,7 @@ async def test_deleting_a_subscription_cascades_to_rows_referencing_it(tmp_path:
     async with await Store.open(tmp_path / "news.db") as store:
         first, _ = await sub(store)
         second, _ = await sub(store, channel=SPORT)
-        db = store._db
+        db = store._connection()
         await db.execute(
             "CREATE TABLE probe (subscription_id INTEGER NOT NULL "
             "REFERENCES subscriptions (id) ON DELETE CASCADE)"

@@ -58,7 +58,7 @@ async def test_failing_transaction_leaves_nothing(store: Store) -> None:
     src = await store.source("content", "/c")
     await store.mark_baseline_done(src.id, T0)
     # Make the last write of the batch (the announcements) fail inside SQLite.
-    await store._db.execute(
+    await store._connection().execute(
         "CREATE TEMP TRIGGER boom BEFORE INSERT ON announcements "
         "BEGIN SELECT RAISE(ABORT, 'boom'); END"
     )
@@ -68,8 +68,8 @@ async def test_failing_transaction_leaves_nothing(store: Store) -> None:
     assert await store.files(src.id) == {}
     assert await store.tags() == []
     assert await store.search("title", None, 10) == []
-    assert not store._db.in_transaction
-    await store._db.execute("DROP TRIGGER temp.boom")
+    assert not store._connection().in_transaction
+    await store._connection().execute("DROP TRIGGER temp.boom")
     [r] = await store.record_files(src.id, [item("a.md", art("/a/"))], T0)
     assert (r.change, r.article_id, r.announced) == (Change.NEW, 1, "published")
 
@@ -113,7 +113,9 @@ async def test_fts_index_stays_consistent(store: Store) -> None:
     await store.record_files(src.id, [item("a.md", art("/a/", "Beta"))], T0 + MIN)
     await store.record_files(src.id, [item("a.md", art("/a/", "Beta", draft=True))], T0 + MIN)
     await store.record_files(src.id, [item("a.md", art("/a/", "Gamma"))], T0 + 2 * MIN)
-    await store._db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')")
+    await store._connection().execute(
+        "INSERT INTO articles_fts (articles_fts) VALUES ('integrity-check')"
+    )
     assert await store.search("alpha", None, 10) == []
     assert [a.title for a in await store.search("gamma", None, 10)] == ["Gamma"]
 
@@ -139,7 +141,7 @@ async def test_cancelled_while_beginning_leaves_no_transaction(store: Store) -> 
 
 
 async def pragma(store: Store, name: str) -> int:
-    [(value, *_)] = await store._db.execute_fetchall(f"PRAGMA {name}")
+    [(value, *_)] = await store._connection().execute_fetchall(f"PRAGMA {name}")
     return int(value)
 
 

@@ -114,7 +114,9 @@ async def test_withdrawn_scheduled_article_does_not_transition(
 
 
 async def test_refresh_uses_the_transition_index(store: Store) -> None:
-    from bot.store.store import _DUE
+    from bot.store.writes import _DUE
 
-    rows = list(await store._db.execute_fetchall(f"EXPLAIN QUERY PLAN {_DUE}", (0,)))
-    assert any("USING INDEX articles_transition" in str(r) for r in rows), rows
+    rows = list(
+        await store._connection().execute_fetchall(f"EXPLAIN QUERY PLAN {_DUE}", {"now": 0})
+    )
+    assert any("USING INDEX articles_transition" in r["detail"] for r in rows), rows

@@ -1,0 +1,235 @@
+"""The SQLite database under the store: one aiosqlite connection, its lock, its
+transactions, its settings and its migrations.
+
+Everything above it (lookups, ingest, subscriptions, deliveries) holds a
+:class:`Database` and asks it for a transaction or a consistent read; none of them
+opens connections or manages locks. A second engine (PostgreSQL) is a second class
+with the same three entry points, :meth:`~Database.transaction`,
+:meth:`~Database.reading` and :meth:`~Database.bulk`.
+
+Rows come back as :class:`sqlite3.Row`: read them by column name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import logging
+import operator
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import aiosqlite
+
+from bot.store.codec import dumps
+from bot.store.migrations import migrate
+from bot.store.models import StoreError
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+# WAL pages between automatic checkpoints: SQLite's default, and in bulk mode about
+# 100 MiB of 4 KiB pages (see Database.bulk).
+CHECKPOINT_PAGES = 1000
+BULK_CHECKPOINT_PAGES = 25_600
+
+# SQLite's page cache for this connection, in KiB (negative: a size, not a page count):
+# enough for the indexes the lookups walk and the hot part of the full-text index,
+# well within the bot's memory budget.
+CACHE_KIB = 16 * 1024
+
+# The FTS5 probe: a temporary table in the connection's own temp schema.
+FTS_PROBE = "CREATE VIRTUAL TABLE temp.newsbot_fts_probe USING fts5(x)"
+
+#: Named parameters of one statement.
+Params = Mapping[str, Any]
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_T = TypeVar("_T", bound="DataclassInstance")
+
+
+class Database:
+    """One SQLite database, used by one task at a time.
+
+    Every :meth:`transaction` and :meth:`reading` takes the same lock, so concurrent
+    tasks never see each other's half-written transactions; every write runs in one
+    ``BEGIN IMMEDIATE`` transaction (all or nothing).
+    """
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        """Wrap an open, migrated connection; use :meth:`open` instead."""
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self._writes = 0
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        One database, hence one connection, per process. Raises :class:`StoreError`
+        when SQLite lacks FTS5 or JSON, or the database is newer than this code.
+        """
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+            [(mode,)] = await db.execute_fetchall("PRAGMA journal_mode = WAL")
+            if str(mode).lower() not in ("wal", "memory"):
+                log.warning("database %s: WAL mode unavailable, journal mode is %s", path, mode)
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
+            await _check_sqlite(db)
+            await migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        db.row_factory = sqlite3.Row
+        return cls(db)
+
+    @property
+    def writes(self) -> int:
+        """How many write transactions have begun: what a cache of query results
+        compares to know it is stale (this process is the database's only writer)."""
+        return self._writes
+
+    def connection(self) -> aiosqlite.Connection:
+        """The connection itself, outside the lock: for tests and tools that look
+        behind the store. Raises :class:`StoreError` once closed."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        return self._connection
+
+    async def close(self) -> None:
+        """Close the connection (idempotent). Waits for a running transaction."""
+        async with self._lock:
+            if not self._closed:
+                self._closed = True
+                await self._connection.close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction, serialised with every other transaction and read."""
+        async with self._lock:
+            db = self.connection()
+            self._writes += 1
+            try:
+                # Inside the try: a task cancelled while waiting for BEGIN gets its
+                # CancelledError here, but the BEGIN still runs on aiosqlite's thread.
+                await db.execute("BEGIN IMMEDIATE")
+                yield db
+                await db.execute("COMMIT")
+            except BaseException:
+                # A cancelled COMMIT may still have run, and a failed BEGIN never did:
+                # then there is nothing to undo.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    await db.execute("ROLLBACK")
+                raise
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection, for reads that must not see a transaction half done."""
+        async with self._lock:
+            yield self.connection()
+
+    @contextlib.asynccontextmanager
+    async def bulk(self) -> AsyncIterator[None]:
+        """Many write transactions in a row (a large scan): within the block the WAL is
+        checkpointed every :data:`BULK_CHECKPOINT_PAGES` pages instead of every 1,000
+        (each checkpoint syncs the disk twice), and once more when it ends."""
+        async with self._lock:
+            await self.connection().execute(
+                f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES:d}"
+            )
+        try:
+            yield
+        finally:
+            async with self._lock:
+                if not self._closed:
+                    db = self._connection
+                    await db.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES:d}")
+                    await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def fetch_all(
+    db: aiosqlite.Connection, sql: str, params: Params | None = None
+) -> list[sqlite3.Row]:
+    """Every row of one query."""
+    return list(await db.execute_fetchall(sql, params or {}))
+
+
+async def fetch_one(
+    db: aiosqlite.Connection, sql: str, params: Params | None = None
+) -> sqlite3.Row | None:
+    """The first row of one query, if any."""
+    rows = await fetch_all(db, sql, params)
+    return rows[0] if rows else None
+
+
+async def fetch_value(db: aiosqlite.Connection, sql: str, params: Params | None = None) -> Any:
+    """The first column of the one row of a query (an aggregate, say)."""
+    [row] = await fetch_all(db, sql, params)
+    return row[0]
+
+
+def values_by_name(rows: Sequence[sqlite3.Row], names: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    """The values of the columns ``names`` of each row, in that order.
+
+    The columns are found by name once per result rather than once per row: the
+    lookups build a few dozen articles of 21 fields each, and reading each field of
+    each row by name would double what building them costs.
+    """
+    if not rows:
+        return iter(())
+    pick = _picker(tuple(rows[0].keys()), tuple(names))
+    return map(pick, rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _picker(columns: tuple[str, ...], names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """Picks ``names`` from a row with ``columns``: one per statement, kept."""
+    positions = [columns.index(name) for name in names]
+    if len(positions) == 1:  # itemgetter of one item returns it bare
+        [position] = positions
+        return lambda row: (row[position],)
+    return operator.itemgetter(*positions)
+
+
+def from_row(cls: type[_T], row: sqlite3.Row, **decoded: Any) -> _T:
+    """The dataclass ``cls`` from a row whose columns are named as its fields;
+    ``decoded`` gives the fields the row holds in another form (times as integers,
+    statuses as text) or under no column of that name."""
+    names = (f.name for f in dataclasses.fields(cls) if f.init and f.name not in decoded)
+    return cls(**{name: row[name] for name in names}, **decoded)
+
+
+def json_list(values: Iterable[object]) -> str:
+    """``values`` as a JSON array: a parameter ``json_each`` turns into a set, so
+    that one statement takes any number of ids (``id IN (SELECT value FROM
+    json_each(:ids))``)."""
+    return dumps(list(values))
+
+
+async def _check_sqlite(db: aiosqlite.Connection) -> None:
+    """Fail early, and clearly, on an SQLite without what the schema needs."""
+    try:
+        await db.execute(FTS_PROBE)
+        await db.execute("DROP TABLE temp.newsbot_fts_probe")
+    except aiosqlite.OperationalError as exc:
+        raise StoreError(
+            f"this SQLite ({aiosqlite.sqlite_version}) has no FTS5 full-text search, "
+            f"which the store needs: {exc}"
+        ) from exc
+    try:
+        await db.execute_fetchall("SELECT json_array(1)")
+    except aiosqlite.OperationalError as exc:
+        raise StoreError(
+            f"this SQLite ({aiosqlite.sqlite_version}) has no JSON functions: {exc}"
+        ) from exc
