@@ -99,13 +99,19 @@ async def steady(
 
 
 class SpyStore(Store):
-    """The real store, also remembering every file item it was asked to record."""
+    """The real store, also remembering every file item it was asked to record.
+
+    ``after_record``, when set, is called once each batch is committed: a test can act
+    at that exact point of a scan (say, set its stop event) instead of racing it.
+    """
 
     recorded: list[FileItem]
+    after_record: Callable[[], None] | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.recorded = []
+        self.after_record = None
 
     async def record_files(
         self,
@@ -117,6 +123,8 @@ class SpyStore(Store):
     ) -> list[IngestResult]:
         results = await super().record_files(source_id, items, now, removed=removed)
         self.recorded.extend(items)  # only what was committed
+        if self.after_record is not None:
+            self.after_record()
         return results
 
 

@@ -533,18 +533,15 @@ async def test_first_scan_cut_short_then_restarted_announces_nothing_old(
 async def test_first_scan_stopped_on_the_stop_event_leaves_the_baseline_open(
     store: SpyStore, root: Path
 ) -> None:
-    generate(root, 600)  # three batches: the stop comes during the second
+    generate(root, 600)  # three batches: the stop comes once the first is recorded
     source = make_source(store, root)
     stop = asyncio.Event()
-    task = asyncio.create_task(source.scan(stop))
-
-    async def some_recorded() -> bool:
-        return len(store.recorded) > 0
-
-    await eventually(some_recorded, "the first batch", within=20)
-    stop.set()
-    stats = await asyncio.wait_for(task, timeout=10)
+    # Set at a point of the scan's own choosing, not raced against it: a fast machine
+    # reads all 600 files before a poll from here would see the first batch.
+    store.after_record = stop.set
+    stats = await asyncio.wait_for(source.scan(stop), timeout=20)
     assert not stats.complete and stats.read < 600
+    assert len(store.recorded) == stats.read == content.BATCH  # seen between batches
     assert source.source_id is not None
     row = await store.get_source(source.source_id)
     assert row is not None and not row.baseline_done
