@@ -18,7 +18,8 @@ from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
 from bot.store import Store
 from tests.sources.feedserver import FeedServer, feed_server_fixture
-from tests.sources.helpers import announcements, articles, db_rows, eventually
+from tests.sources.helpers import announcements, articles, db_rows
+from tests.waiting import wait_until
 
 __all__ = ["feed_server_fixture"]
 
@@ -275,9 +276,9 @@ async def test_run_polls_on_schedule_until_stopped(
     stop = asyncio.Event()
     task = asyncio.create_task(source.run(session, stop))
     try:
-        await eventually(lambda: len(feed_server.seen("/feed.xml")) >= 3, "three polls")
+        await wait_until(lambda: len(feed_server.seen("/feed.xml")) >= 3, "three polls")
         feed_server.route("/feed.xml", body=rss([("n", "New", T0 + timedelta(days=1)), *BASE]))
-        await eventually(lambda: "announce" in woken, "the new entry")
+        await wait_until(lambda: "announce" in woken, "the new entry")
         assert await announcements(store) == [("published", "New")]
     finally:
         stop.set()

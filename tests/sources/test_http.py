@@ -23,6 +23,7 @@ from bot.sources.http import (
     next_state,
 )
 from tests.sources.feedserver import FeedServer, feed_server_fixture  # noqa: F401
+from tests.waiting import wait_until
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <item><title>a</title><link>https://example.com/a</link></item></channel></rss>"""
@@ -389,7 +390,7 @@ async def test_cancellation_propagates(
 ) -> None:
     feed_server.route("/slow", delay=30)
     task = asyncio.create_task(fetch_feed(session, feed_server.url("/slow"), FeedState(), POLICY))
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: feed_server.seen("/slow"), "the request at the server")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 2)
