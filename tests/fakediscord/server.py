@@ -28,6 +28,7 @@ from aiohttp import web
 from tests.waiting import wait_until
 
 from . import messages, validation
+from .clock import FakeClock
 from .errors import ApiError, RateLimitedError
 from .gateway import Gateway
 from .interactions import (
@@ -141,6 +142,7 @@ class FakeDiscord:
         interaction_token_ttl: float = 15 * 60,
         nonce_ttl: float = 120.0,
         check_responses: bool = False,
+        clock: FakeClock | None = None,
     ) -> None:
         self.ids = Snowflakes()
         self.token = token
@@ -155,6 +157,9 @@ class FakeDiscord:
         self.interaction_token_ttl = interaction_token_ttl
         self.nonce_ttl = nonce_ttl
         self.check_responses = check_responses
+        # Interaction deadlines and token lifetimes and nonce windows run on this clock;
+        # a test moves it with `fake.clock.advance(seconds)`.
+        self.clock = clock or FakeClock()
 
         self.rate_limits = rate_limits
         self._limiter = RateLimiter(global_per_second=global_per_second)
@@ -289,10 +294,16 @@ class FakeDiscord:
         self.violations = [v for v in self.violations if v not in taken]
         return taken
 
-    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:  # noqa: ASYNC109
-        """Wait until `predicate()` is truthy (re-checked on every request and event)."""
+    async def wait_for(
+        self,
+        predicate: Callable[[], T | None] | Callable[[], Awaitable[T | None]],
+        timeout: float = 5.0,  # noqa: ASYNC109
+        what: str = "the condition",
+    ) -> T:
+        """Wait until `predicate()` (may be async) is truthy, re-checked on every request
+        and event; a dead bot (see `run_bot`) fails the wait at once."""
 
-        def check() -> T | None:
+        def check() -> T | Awaitable[T | None] | None:
             for watcher in list(self._watchers):
                 watcher()
             return predicate()
@@ -300,12 +311,7 @@ class FakeDiscord:
         # Woken by any request or event; the short poll also catches changes on the
         # bot's side (its cache, its logs) that the fake cannot see happen.
         return await wait_until(
-            check,
-            "the condition",
-            timeout=timeout,
-            interval=0.02,
-            wake=self._changed,
-            describe=self._recent,
+            check, what, timeout=timeout, interval=0.02, wake=self._changed, describe=self._recent
         )
 
     @property
@@ -333,8 +339,6 @@ class FakeDiscord:
         async def quiet() -> bool:
             for _ in range(_QUIET_TURNS):
                 before = self._changes
-                for watcher in list(self._watchers):
-                    watcher()
                 if not self.settled:
                     return False
                 if also is not None:
@@ -348,14 +352,7 @@ class FakeDiscord:
                     return False
             return True
 
-        await wait_until(
-            quiet,
-            "the bot and the fake to settle",
-            timeout=timeout,
-            interval=0.02,
-            wake=self._changed,
-            describe=self._recent,
-        )
+        await self.wait_for(quiet, timeout, "the bot and the fake to settle")
 
     async def _changed(self, at_most: float) -> None:
         """Return on the next request or event, or after `at_most` seconds."""
@@ -552,7 +549,7 @@ class FakeDiscord:
         if message is not None:
             payload["message"] = message
         self.interactions[interaction.id] = interaction
-        interaction.created_at = asyncio.get_running_loop().time()
+        interaction.created_at = self.clock()
         self.gateway.dispatch("INTERACTION_CREATE", payload, intent=None, guild_id=guild.id)
         return interaction
 
