@@ -13,18 +13,16 @@ import signal
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.config import SAMPLE_CONTENT_DIR, Settings
 from bot.service import Pipeline, announce_loop
 from bot.sources.http import PollPolicy
 from bot.store import Store
 from tests.sources.dryrun import DryRun, clean_env
-from tests.sources.feedserver import FeedServer, feed_server_fixture
+from tests.sources.feedserver import FeedServer
 from tests.sources.helpers import (
     Recorder,
     article_md,
@@ -35,8 +33,6 @@ from tests.sources.helpers import (
 from tests.sources.test_feeds import BROKEN, rss
 from tests.waiting import wait_until, wait_until_sync
 
-__all__ = ["feed_server_fixture"]
-
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -45,22 +41,6 @@ def write(root: Path, rel: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
-    (folder / "articles").mkdir(parents=True)
-    return folder
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "news.sqlite3")
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 class Running:

@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 
@@ -42,19 +42,9 @@ LOG = "bot.sources.content"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SpyStore]:
-    s = await SpyStore.open(tmp_path / "news.sqlite3")
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
-    (folder / "articles").mkdir(parents=True)
-    return folder
+def store_class() -> type[SpyStore]:
+    """The shared ``store`` fixture opens a spy here."""
+    return SpyStore
 
 
 def make_source(store: SpyStore, root: Path) -> ContentSource:

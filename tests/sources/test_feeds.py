@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,11 +17,9 @@ import pytest
 from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
 from bot.store import Store
-from tests.sources.feedserver import FeedServer, feed_server_fixture
+from tests.sources.feedserver import FeedServer
 from tests.sources.helpers import announcements, articles, db_rows
 from tests.waiting import wait_until
-
-__all__ = ["feed_server_fixture"]
 
 LOG = "bot.sources.feeds"
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
@@ -54,21 +52,6 @@ def rss(entries: Sequence[tuple[str, str, datetime]], *, title: str = "Desk") ->
 
 
 BASE = [("a", "Alpha", T0), ("b", "Beta", T0 + timedelta(hours=1))]
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "news.sqlite3")
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def feed(store: Store, url: str) -> FeedSource:

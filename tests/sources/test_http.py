@@ -7,7 +7,6 @@ import gzip
 import random
 import socket
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -22,7 +21,7 @@ from bot.sources.http import (
     fetch_feed,
     next_state,
 )
-from tests.sources.feedserver import FeedServer, feed_server_fixture  # noqa: F401
+from tests.sources.feedserver import FeedServer
 from tests.waiting import wait_until
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
@@ -30,12 +29,6 @@ RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 LAST_MODIFIED = "Wed, 21 Oct 2025 07:28:00 GMT"
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 POLICY = PollPolicy(timeout=5.0)
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 async def fetch(
