@@ -23,10 +23,11 @@ from tests.waiting import wait_until
 
 LOG = "bot.sources.feeds"
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-# Short enough for tests; the broken feeds become "failing" after three errors.
+# Short enough for tests; the broken feeds become "failing" after three errors. The
+# timeout outlasts a pause of the machine: a healthy feed must never run into it.
 POLICY = PollPolicy(
     interval=0.05,
-    timeout=0.5,
+    timeout=1.0,
     max_bytes=1_000_000,
     backoff_base=0.05,
     backoff_max=0.1,
@@ -185,7 +186,7 @@ REASONS = {
     "/error": "HTTP 500",
     "/loop-a": "redirect loop",
     "/huge": "body larger than 1,000,000 bytes",
-    "/silent": "timeout after 0.5 s",
+    "/silent": "timeout after 1 s",
     "/drop": "",
     "/junk": "",
 }
