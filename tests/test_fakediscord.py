@@ -353,6 +353,30 @@ async def test_second_acknowledgement_is_rejected(
     assert [v.kind for v in fake_discord.take_violations()] == ["already_acknowledged"]
 
 
+async def test_interaction_token_expires_on_the_fakes_clock(
+    fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
+) -> None:
+    await synced_bot(run_bot)
+    reader = guild.add_member("reader")
+    interaction = await fake_discord.invoke(guild, guild.channel("general"), reader, "news latest")
+    await interaction.response()
+    webhook = f"/webhooks/{fake_discord.application_id}/{interaction.token}"
+    url = f"{fake_discord.api_url}{webhook}?wait=true"
+
+    async def follow_up() -> tuple[int, dict[str, Any]]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(url, json={"content": "more"}) as resp,
+        ):
+            return resp.status, await resp.json()
+
+    fake_discord.clock.advance(fake_discord.interaction_token_ttl - 1)
+    assert (await follow_up())[0] == 200
+    fake_discord.clock.advance(2)  # 15 minutes and a second
+    status, body = await follow_up()
+    assert status == 401 and body["code"] == 50027
+
+
 # -- channels and messages ------------------------------------------------------------
 
 

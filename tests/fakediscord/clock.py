@@ -11,19 +11,16 @@ import time
 class FakeClock:
     """Monotonic seconds that a test can move forward.
 
-    By default it runs with `time.monotonic()`, so the 3-second answer deadline still
-    catches a slow bot; `advance(seconds)` jumps ahead (an interaction token 15 minutes
-    old, without waiting 15 minutes or shortening the lifetime to a race with the
-    machine). `FakeClock(frozen=True)` moves only when advanced.
+    It runs with `time.monotonic()`, so the 3-second answer deadline still catches a
+    slow bot; `advance(seconds)` jumps ahead: an interaction token 15 minutes old,
+    without waiting 15 minutes or shortening the lifetime into a race with the machine.
     """
 
-    def __init__(self, *, frozen: bool = False) -> None:
-        self._frozen_at = time.monotonic() if frozen else None
+    def __init__(self) -> None:
         self._offset = 0.0
 
     def __call__(self) -> float:
-        now = time.monotonic() if self._frozen_at is None else self._frozen_at
-        return now + self._offset
+        return time.monotonic() + self._offset
 
     def advance(self, seconds: float) -> None:
         """Move the clock `seconds` forward."""
