@@ -23,6 +23,7 @@ from tests.fakediscord import (
     FakeChannel,
     FakeDiscord,
     FakeGuild,
+    FakeInteraction,
     InvalidInvocation,
     Permission,
     overwrite,
@@ -334,13 +335,21 @@ async def test_late_answer_is_a_violation(
     await fake_discord.wait_for(lambda: runner.errors)  # discord.NotFound reached the command
 
 
-async def test_second_acknowledgement_is_rejected(
+async def answered_latest(
     fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
-) -> None:
+) -> FakeInteraction:
+    """``/news latest`` run by a reader in #general, and answered."""
     await synced_bot(run_bot)
     reader = guild.add_member("reader")
     interaction = await fake_discord.invoke(guild, guild.channel("general"), reader, "news latest")
     await interaction.response()
+    return interaction
+
+
+async def test_second_acknowledgement_is_rejected(
+    fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
+) -> None:
+    interaction = await answered_latest(fake_discord, guild, run_bot)
 
     url = f"{fake_discord.api_url}/interactions/{interaction.id}/{interaction.token}/callback"
     async with (
@@ -356,10 +365,7 @@ async def test_second_acknowledgement_is_rejected(
 async def test_interaction_token_expires_on_the_fakes_clock(
     fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
 ) -> None:
-    await synced_bot(run_bot)
-    reader = guild.add_member("reader")
-    interaction = await fake_discord.invoke(guild, guild.channel("general"), reader, "news latest")
-    await interaction.response()
+    interaction = await answered_latest(fake_discord, guild, run_bot)
     webhook = f"/webhooks/{fake_discord.application_id}/{interaction.token}"
     url = f"{fake_discord.api_url}{webhook}?wait=true"
 
