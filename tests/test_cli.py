@@ -27,13 +27,8 @@ RSS = b"""<?xml version="1.0"?>
 <item><title>No link here</title><guid isPermaLink="false">x-2</guid></item>
 </channel></rss>"""
 
-
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("NEWSBOT_") or key == "DISCORD_TOKEN":
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+# No stray environment or .env of the developer leaks into these tests.
+pytestmark = pytest.mark.usefixtures("no_bot_env")
 
 
 def lines(text: str) -> list[dict[str, object]]:

@@ -11,16 +11,8 @@ from bot.config import SAMPLE_CONTENT_DIR, Settings, SettingsError, load_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No stray environment or .env of the developer leaks into these tests."""
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("NEWSBOT_") or key == "DISCORD_TOKEN":
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+# No stray environment or .env of the developer leaks into these tests.
+pytestmark = pytest.mark.usefixtures("no_bot_env")
 
 
 def test_defaults_use_the_bundled_samples() -> None:

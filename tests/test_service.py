@@ -13,29 +13,25 @@ import signal
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.config import SAMPLE_CONTENT_DIR, Settings
 from bot.service import Pipeline, announce_loop
 from bot.sources.http import PollPolicy
 from bot.store import Store
-from tests.sources.dryrun import DryRun, clean_env, wait_until
-from tests.sources.feedserver import FeedServer, feed_server_fixture
+from tests.sources.dryrun import DryRun, clean_env
+from tests.sources.feedserver import FeedServer
 from tests.sources.helpers import (
     Recorder,
     article_md,
     articles,
-    eventually,
     soon,
     summary,
 )
 from tests.sources.test_feeds import BROKEN, rss
-
-__all__ = ["feed_server_fixture"]
+from tests.waiting import wait_until, wait_until_sync
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -45,22 +41,6 @@ def write(root: Path, rel: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
-    (folder / "articles").mkdir(parents=True)
-    return folder
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "news.sqlite3")
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 class Running:
@@ -102,7 +82,7 @@ async def test_scheduled_articles_are_announced_once_when_their_time_comes(
     settings = Settings(content_dir=root, database=tmp_path / "news.sqlite3")
     async with Running(Pipeline(settings, store)) as run:
         assert run.pipeline.content is not None
-        await eventually(run.pipeline.content.ready.is_set, "the first scan")
+        await wait_until(run.pipeline.content.ready.is_set, "the first scan")
         # Written while running, due in two or three seconds; and one expiring meanwhile.
         late_at = soon(3)
         write(root, "articles/late.md", article_md("Late", publish_date=late_at))
@@ -112,14 +92,16 @@ async def test_scheduled_articles_are_announced_once_when_their_time_comes(
             a = (await articles(store)).get(key)
             return a is not None and (status is None or a.status == status)
 
-        await eventually(lambda: stored("/articles/late/"), "Late in the store")
-        await eventually(lambda: "Brief" in run.recorder.titles(), "Brief, published now")
+        await wait_until(lambda: stored("/articles/late/"), "Late in the store")
+        await wait_until(lambda: "Brief" in run.recorder.titles(), "Brief, published now")
         if datetime.now(UTC) < late_at - timedelta(milliseconds=100):
             assert await stored("/articles/late/", "scheduled")
             assert "Late" not in run.recorder.titles()
 
-        await eventually(
-            lambda: {"Early", "Late"} <= set(run.recorder.titles()), "the scheduled posts", within=8
+        await wait_until(
+            lambda: {"Early", "Late"} <= set(run.recorder.titles()),
+            "the scheduled posts",
+            timeout=8,
         )
         delivered = {
             a.article.title: at for a, at in zip(run.recorder.seen, run.recorder.at, strict=True)
@@ -130,8 +112,8 @@ async def test_scheduled_articles_are_announced_once_when_their_time_comes(
             wall = datetime.now(UTC) - timedelta(seconds=time.monotonic() - delivered[title])
             assert wall >= due - timedelta(milliseconds=50), title
             lateness.append((wall - due).total_seconds())
-        await eventually(lambda: stored("/articles/brief/", "expired"), "Brief, expired", within=8)
-        await eventually(lambda: stored("/articles/early/", "published"), "Early, published")
+        await wait_until(lambda: stored("/articles/brief/", "expired"), "Brief, expired", timeout=8)
+        await wait_until(lambda: stored("/articles/early/", "published"), "Early, published")
     assert Counter(run.recorder.titles()) == Counter(["Brief", "Early", "Late"])
     assert [a.kind for a in run.recorder.seen] == ["published"] * 3
     line = summary("scheduled: due -> delivered", lateness)
@@ -173,7 +155,7 @@ async def test_broken_feeds_never_hold_up_the_healthy_feed_or_the_content_folder
             row = await store.source("feed", healthy)
             return row.baseline_done and run.pipeline.content.ready.is_set()
 
-        await eventually(baselines, "the first poll and the first scan")
+        await wait_until(baselines, "the first poll and the first scan")
         latencies = []
         for n in range(3):
             started = time.monotonic()
@@ -187,7 +169,7 @@ async def test_broken_feeds_never_hold_up_the_healthy_feed_or_the_content_folder
                 titles = run.recorder.titles()
                 return f"Feed news {n}" in titles and f"File news {n}" in titles
 
-            await eventually(both, f"round {n}'s posts")
+            await wait_until(both, f"round {n}'s posts")
             latencies.append(time.monotonic() - started)
 
         # Meanwhile every broken feed was tried, more than once, and is failing now.
@@ -195,7 +177,7 @@ async def test_broken_feeds_never_hold_up_the_healthy_feed_or_the_content_folder
             rows = [await store.source("feed", url) for url in broken]
             return all(r.failures >= 3 for r in rows)
 
-        await eventually(all_failing, "the broken feeds failing", within=10)
+        await wait_until(all_failing, "the broken feeds failing", timeout=10)
     assert Counter(run.recorder.titles()) == Counter(
         [f"Feed news {n}" for n in range(3)] + [f"File news {n}" for n in range(3)]
     )
@@ -241,7 +223,7 @@ def test_dry_run_prints_new_articles_only_and_stops_cleanly_on_sigint(
             started = time.monotonic()
             write(root, f"articles/new-{n}.md", article_md(f"New article {n}"))
             key = f"/articles/new-{n}/"
-            wait_until(lambda key=key: key in run.posts(), f"the post of {key}")
+            wait_until_sync(lambda key=key: key in run.posts(), f"the post of {key}", timeout=10)
             latencies.append(run.post_times()[key] - started)
         assert run.stop(signal.SIGINT) == 0
     finally:
@@ -310,14 +292,14 @@ def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(
         runs.append(run)
         run.wait_for_log(f"content {root}: 3 files")
         write(root, "articles/before.md", article_md("Before"))
-        wait_until(lambda: "/articles/before/" in run.posts(), "the first post")
-        wait_until(done, "its completion")
+        wait_until_sync(lambda: "/articles/before/" in run.posts(), "the first post", timeout=10)
+        wait_until_sync(done, "its completion", timeout=10)
         batch = [f"/articles/burst/a{n:02d}/" for n in range(50)]
         wanted += batch
         for n in range(50):
             write(root, f"articles/burst/a{n:02d}.md", article_md(f"Burst {n}"))
         k = rng.randint(1, 25)
-        wait_until(lambda: len(run.posts()) >= 1 + k, f"{k} posts")
+        wait_until_sync(lambda: len(run.posts()) >= 1 + k, f"{k} posts", timeout=10)
         run.kill()
 
         # Run 2: catches up; then 20 more, killed at a random moment (before, during or
@@ -326,8 +308,8 @@ def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(
         runs.append(run)
         run.wait_for_log(f"content {root}:")
         seen = lambda: {p for r in runs for p in r.posts()}  # noqa: E731
-        wait_until(lambda: set(wanted) <= seen(), "run 2 catching up")
-        wait_until(done, "run 2's completions")
+        wait_until_sync(lambda: set(wanted) <= seen(), "run 2 catching up", timeout=10)
+        wait_until_sync(done, "run 2's completions", timeout=10)
         batch = [f"/articles/second/b{n:02d}/" for n in range(20)]
         wanted += batch
         for n in range(20):
@@ -339,8 +321,8 @@ def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(
         run = DryRun(tmp_path, env)
         runs.append(run)
         run.wait_for_log(f"content {root}:")
-        wait_until(lambda: set(wanted) <= seen(), "run 3 catching up")
-        wait_until(done, "run 3's completions")
+        wait_until_sync(lambda: set(wanted) <= seen(), "run 3 catching up", timeout=10)
+        wait_until_sync(done, "run 3's completions", timeout=10)
         assert run.stop(signal.SIGINT) == 0
     finally:
         for r in runs:

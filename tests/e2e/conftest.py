@@ -8,7 +8,6 @@ file in ``tmp_path``.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import shutil
 from collections.abc import Awaitable, Callable, Sequence
@@ -25,6 +24,7 @@ from tests.fakediscord.interactions import FakeInteraction
 from tests.fakediscord.models import FakeChannel, FakeGuild, FakeMember
 from tests.fakediscord.plugin import BotRunner, RunBot
 from tests.fakediscord.server import FakeDiscord
+from tests.waiting import wait_until
 
 SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "content"
 
@@ -111,14 +111,30 @@ def make_bot(settings: Settings) -> NewsBot:
 
 async def wait_until_scanned(bot: NewsBot, timeout: float = 10.0) -> None:  # noqa: ASYNC109
     """Wait until the content folder's first scan is in the store."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
+
+    async def scanned() -> bool:
         sources = await bot.store.sources()
-        if any(s.kind == "content" and s.baseline_done for s in sources):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"the content folder was not scanned within {timeout}s")
+        return any(s.kind == "content" and s.baseline_done for s in sources)
+
+    await wait_until(scanned, "the content folder's first scan", timeout=timeout)
+
+
+async def has_no_work(bot: NewsBot) -> bool:
+    """Whether the bot has nothing to do right now: every announcement handed to the
+    deliverer, no channel being worked on, no post and no notice due."""
+    now = bot.deliverer._now()
+    return (
+        not await bot.store.pending_announcements(1)
+        and bot.deliverer.busy == 0
+        and not await bot.store.due_subscriptions(now, 1)
+        and not await bot.store.due_notices(now, 1)
+    )
+
+
+async def wait_until_idle(fake: FakeDiscord, bot: NewsBot) -> None:
+    """Wait until the bot has no work left and the fake is settled: what was going to
+    happen has happened, so a test can now assert that something did not."""
+    await fake.wait_until_settled(lambda: has_no_work(bot))
 
 
 @dataclass

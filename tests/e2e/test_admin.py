@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +14,7 @@ import pytest
 from bot.client import NewsBot
 from bot.config import Settings
 from bot.store import Subscription
-from tests.e2e.conftest import make_bot
+from tests.e2e.conftest import make_bot, wait_until_scanned
 from tests.fakediscord import (
     ChannelType,
     FakeChannel,
@@ -26,19 +26,10 @@ from tests.fakediscord import (
 from tests.fakediscord.interactions import FakeInteraction
 from tests.fakediscord.plugin import BotRunner, RunBot
 from tests.fakediscord.server import FakeDiscord
+from tests.waiting import wait_until
 
 EPHEMERAL = 1 << 6
 MENTION_EVERYONE = "Mention @everyone, @here, and All Roles"
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    """Wait until an async condition (a store query) holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -136,12 +127,7 @@ class Desk:
 async def start_desk(fake: FakeDiscord, run_bot: RunBot, settings: Settings) -> Desk:
     a = Server.create(fake, "Alpha")
     runner = await run_bot(make_bot(settings))
-    bot = runner.bot
-
-    async def scanned() -> bool:
-        return any(s.kind == "content" and s.baseline_done for s in await bot.store.sources())
-
-    await eventually(scanned, timeout=10)
+    await wait_until_scanned(runner.bot)
     return Desk(fake, runner, a)
 
 
@@ -547,13 +533,13 @@ async def test_deleted_channel_and_thread_lose_their_subscriptions(desk: Desk) -
     async def thread_gone() -> bool:
         return await desk.sub(a.thread) is None
 
-    await eventually(thread_gone)
+    await wait_until(thread_gone, "the thread's subscription gone")
     a.guild.delete_channel(a.forum)
 
     async def forum_gone() -> bool:
         return await desk.sub(a.forum) is None
 
-    await eventually(forum_gone)
+    await wait_until(forum_gone, "the forum's subscription gone")
     assert [s.channel_id for s in await store.subscriptions(a.guild.id)] == [a.news.id]
 
 
@@ -565,7 +551,7 @@ async def test_threads_of_a_deleted_channel_lose_their_subscriptions(desk: Desk)
     async def gone() -> bool:
         return await desk.bot.store.subscriptions(a.guild.id) == []
 
-    await eventually(gone)
+    await wait_until(gone, "the subscriptions gone")
 
 
 async def test_removed_from_a_server(desk: Desk) -> None:
@@ -582,7 +568,7 @@ async def test_removed_from_a_server(desk: Desk) -> None:
     async def gone() -> bool:
         return await desk.bot.store.subscriptions(a.guild.id) == []
 
-    await eventually(gone)
+    await wait_until(gone, "the subscriptions gone")
     assert (await desk.bot.store.guild_settings(a.guild.id)).color is None
     assert [s.channel_id for s in await desk.bot.store.subscriptions(b.guild.id)] == [b.news.id]
 

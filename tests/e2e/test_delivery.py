@@ -7,7 +7,6 @@ folder and looks at what reached the fake Discord.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,12 @@ from bot.store.codec import to_us
 from bot.store.subscriptions import Subscription
 from bot.summary import TEST_MARKER, render_message
 from tests.delivery.harness import write_article
-from tests.e2e.conftest import make_bot
+from tests.e2e.conftest import make_bot, wait_until_idle, wait_until_scanned
 from tests.fakediscord import ChannelType, Permission
 from tests.fakediscord.models import FakeChannel, FakeGuild, FakeRole
 from tests.fakediscord.plugin import BotRunner, RunBot
 from tests.fakediscord.server import FakeDiscord
+from tests.waiting import wait_until
 
 CROSSPOSTED = 1 << 0
 POSTS = "/channels/*/messages"
@@ -89,14 +89,11 @@ class Desk:
         return self.posts(channel)
 
     async def article_id(self, title: str, timeout: float = 5.0) -> int:  # noqa: ASYNC109
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            for stored in await self.bot.store.find_articles(title, 5):
-                if stored.title == title:
-                    return stored.id
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"article {title!r} was not stored")
+        async def stored_id() -> int | None:
+            found = await self.bot.store.find_articles(title, 5)
+            return next((stored.id for stored in found if stored.title == title), None)
+
+        return await wait_until(stored_id, f"article {title!r} in the store", timeout=timeout)
 
     async def settled(
         self,
@@ -105,15 +102,19 @@ class Desk:
         subscription: Subscription | None = None,
     ) -> list[Delivery]:
         """Wait until no delivery of the article has work due; returns them."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
         sub_id = subscription.id if subscription else None
-        while loop.time() < deadline:
+
+        async def done() -> list[Delivery] | None:
             found = await self.bot.store.deliveries(article_id=article_id, subscription_id=sub_id)
-            if found and all(d.due_at is None for d in found):
-                return found
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"deliveries of article {article_id} did not settle")
+            return found if found and all(d.due_at is None for d in found) else None
+
+        return await wait_until(
+            done, f"deliveries of article {article_id} settled", timeout=timeout
+        )
+
+    async def idle(self) -> None:
+        """Wait until the bot has nothing left to do (to assert what did not happen)."""
+        await wait_until_idle(self.fake, self.bot)
 
     def requests_to(self, channel: FakeChannel | int, method: str = "*") -> list[Any]:
         channel_id = channel if isinstance(channel, int) else channel.id
@@ -133,11 +134,7 @@ async def desk(
     monkeypatch.setattr(policy, "RETRY_CAP", 0.2)
     guild = fake_discord.add_guild("Newsroom")
     runner = await run_bot(make_bot(bot_settings))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while not any(s.baseline_done for s in await runner.bot.store.sources()):
-        assert loop.time() < deadline, "the content folder was not scanned"
-        await asyncio.sleep(0.02)
+    await wait_until_scanned(runner.bot)
     yield Desk(fake_discord, runner, guild, content_dir)
 
 
@@ -276,7 +273,7 @@ async def test_a_refused_channel_is_paused_with_one_notice(
     desk.publish("second", "Second Story")
     desk.publish("third", "Third Story")
     await desk.wait_posts(fine, 3)
-    await asyncio.sleep(0.3)
+    await desk.idle()
     assert len(desk.requests_to(closed)) == 1
     assert len(desk.posts(general)) == 1
     assert desk.posts(closed) == []
@@ -396,7 +393,8 @@ async def test_a_changed_article_edits_its_posts(desk: Desk) -> None:
 
     # Withdrawn (file deleted): the post stays, nothing more happens.
     path.unlink()
-    await asyncio.sleep(0.5)
+    await _wait_status(desk, article_id, "withdrawn")
+    await desk.idle()
     assert len(desk.posts(channel)) == 1
     assert len(desk.requests_to(channel)) == 2
 
@@ -410,12 +408,13 @@ async def test_no_edits_where_the_server_turned_them_off(desk: Desk) -> None:
     [post] = await desk.wait_posts(channel)
     desk.publish("fixed", "Fixed Story", takeaways=("Version two.",))
     article_id = await desk.article_id("Fixed Story")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
-    while (stored := await desk.bot.store.get(article_id)) is None or stored.version < 2:
-        assert loop.time() < deadline
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.3)
+
+    async def updated() -> bool:
+        stored = await desk.bot.store.get(article_id)
+        return stored is not None and stored.version >= 2
+
+    await wait_until(updated, "version 2 in the store")
+    await desk.idle()
     assert desk.fake.requests_to("PATCH", "/channels/*") == []
     assert desk.posts(channel)[0]["embeds"] == post["embeds"]
 
@@ -451,11 +450,11 @@ def _can_send(desk: Desk, channel: FakeChannel) -> bool:
 
 
 async def _wait_status(desk: Desk, article_id: int, status: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
-    while (stored := await desk.bot.store.get(article_id)) is None or stored.status != status:
-        assert loop.time() < deadline, f"article {article_id} never became {status}"
-        await asyncio.sleep(0.02)
+    async def reached() -> bool:
+        stored = await desk.bot.store.get(article_id)
+        return stored is not None and stored.status == status
+
+    await wait_until(reached, f"article {article_id} {status}")
 
 
 # -- channel kinds -------------------------------------------------------------------
@@ -557,7 +556,7 @@ async def test_backfill_posts_the_newest_matching_articles_once(desk: Desk) -> N
         "Space Probe Enters Orbit Around Jupiter After Six-Year Journey",
     ]
     assert await desk.deliverer.backfill(subscription, 2) == 0
-    await asyncio.sleep(0.3)
+    await desk.idle()
     assert len(desk.posts(channel)) == 2
 
 
@@ -598,20 +597,20 @@ async def test_leaving_a_guild_or_deleting_a_channel_drops_what_was_left(
     subs = [await desk.subscribe(c, guild=c.guild) for c in channels]
     desk.publish("story", "Story Nobody Reads")
     article_id = await desk.article_id("Story Nobody Reads")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 5
-    while any(
-        [(await desk.bot.store.get_subscription(s.guild_id, s.channel_id)).active for s in subs]
-    ):  # type: ignore[union-attr]
-        assert loop.time() < deadline, "the subscriptions were not paused"
-        await asyncio.sleep(0.02)
+
+    async def paused() -> bool:
+        found = [await desk.bot.store.get_subscription(s.guild_id, s.channel_id) for s in subs]
+        return all(f is not None and not f.active for f in found)
+
+    await wait_until(paused, "the subscriptions paused")
     assert len(await desk.bot.store.deliveries(article_id=article_id)) == 2
 
     fake_discord.remove_guild(gone)  # GUILD_DELETE: the admin extension forgets the guild
     desk.guild.delete_channel(channels[1])  # CHANNEL_DELETE
-    deadline = loop.time() + 5
-    while await desk.bot.store.deliveries(article_id=article_id):
-        assert loop.time() < deadline, "deliveries of removed subscriptions remain"
-        await asyncio.sleep(0.02)
+
+    async def dropped() -> bool:
+        return not await desk.bot.store.deliveries(article_id=article_id)
+
+    await wait_until(dropped, "the deliveries of removed subscriptions dropped")
     for sub in subs:
         assert await desk.bot.store.get_subscription(sub.guild_id, sub.channel_id) is None

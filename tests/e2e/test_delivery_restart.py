@@ -15,6 +15,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.delivery.harness import (
 )
 from tests.e2e.conftest import SAMPLES
 from tests.fakediscord.server import FakeDiscord
+from tests.waiting import wait_until
 
 CHANNELS = 60
 ANSWER_DELAY = 0.3  # seconds between a post being made and the bot hearing of it
@@ -54,18 +56,25 @@ def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
         return list(db.execute(sql))
 
 
-async def until(check: Any, timeout: float, what: str, process: Any = None) -> Any:  # noqa: ASYNC109
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"the bot exited ({process.returncode}) before {what}")
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+def alive(process: subprocess.Popen[bytes], check: Callable[[], Any]) -> Callable[[], Any]:
+    """``check``, failing at once if the bot process has exited."""
+
+    def checked() -> Any:
+        if process.poll() is not None:
+            raise AssertionError(f"the bot exited ({process.returncode})")
+        return check()
+
+    return checked
+
+
+def has_no_work(database: Path) -> bool:
+    """Whether the bot process has nothing left to do: no announcement, post or notice."""
+    return not query(
+        database,
+        "SELECT 1 FROM announcements WHERE done_at IS NULL "
+        "UNION ALL SELECT 1 FROM deliveries WHERE due_at IS NOT NULL "
+        "UNION ALL SELECT 1 FROM delivery_notices WHERE due_at IS NOT NULL",
+    )
 
 
 async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
@@ -94,14 +103,18 @@ async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
     first = start_bot(env, tmp_path, log)
     second: subprocess.Popen[bytes] | None = None
     try:
-        await until(
-            lambda: query(database, "SELECT 1 FROM sources WHERE baseline_done_at IS NOT NULL"),
-            30,
+        await wait_until(
+            alive(
+                first,
+                lambda: query(database, "SELECT 1 FROM sources WHERE baseline_done_at IS NOT NULL"),
+            ),
             "the first scan",
-            first,
+            timeout=30,
         )
         write_article(content, "breaking", "Breaking: Everyone Gets This Once", tags=["News"])
-        await until(lambda: posted() >= KILL_AFTER, 30, f"{KILL_AFTER} posts", first)
+        await wait_until(
+            alive(first, lambda: posted() >= KILL_AFTER), f"{KILL_AFTER} posts", timeout=30
+        )
         kill(first)
         at_kill = posted()
         assert at_kill < CHANNELS, "the fan-out finished before the kill"
@@ -110,16 +123,20 @@ async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
         assert recorded < at_kill
 
         second = start_bot(env, tmp_path, log)
-        await until(
-            lambda: (
-                query(database, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0]
-                == CHANNELS
+        await wait_until(
+            alive(
+                second,
+                lambda: (
+                    query(database, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0]
+                    == CHANNELS
+                ),
             ),
-            60,
             "every post recorded after the restart",
-            second,
+            timeout=60,
         )
-        await asyncio.sleep(0.5)  # a duplicate, if any, would show up now
+        # A duplicate, if any, has shown up once the bot has nothing left to send and
+        # no request of it is being answered.
+        await fake.wait_until_settled(lambda: has_no_work(database))
 
         per_channel = {c.id: len(fake.messages(c)) for c in channels}
         assert set(per_channel.values()) == {1}, per_channel

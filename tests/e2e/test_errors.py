@@ -55,7 +55,7 @@ async def test_store_failure_gets_a_private_apology(
     assert body["data"]["flags"] & EPHEMERAL
     assert body["data"]["content"] == APOLOGY
     assert room.fake.messages(room.channel) == []  # nothing public
-    await asyncio.sleep(0.05)  # anything logged late would be logged by now
+    await room.fake.wait_until_settled()  # anything logged late is logged by now
     assert_logged_once_with_traceback(caplog, "command /news tags failed")
 
 
@@ -79,7 +79,7 @@ async def test_failure_after_defer_gets_a_private_follow_up(
     # The public "thinking..." message does not stay behind, spinning forever.
     await room.fake.wait_for(lambda: interaction.original is None)
     assert room.fake.messages(room.channel) == []
-    await asyncio.sleep(0.05)
+    await room.fake.wait_until_settled()
     assert_logged_once_with_traceback(caplog, "command /news latest failed")
 
 
@@ -126,5 +126,5 @@ async def test_failing_page_turn_gets_a_private_apology(
     body = await click.response()
     assert body["type"] == 4 and body["data"]["flags"] & EPHEMERAL
     assert body["data"]["content"] == APOLOGY
-    await asyncio.sleep(0.05)
+    await room.fake.wait_until_settled()
     assert_logged_once_with_traceback(caplog, "turning a page failed")

@@ -346,13 +346,12 @@ async def test_pager_times_out_with_buttons_disabled(
     assert listed_titles(only_embed(current)) == listed_titles(sent["embeds"][0])  # same page
 
 
-@pytest.mark.fakediscord(interaction_token_ttl=0.5)
 async def test_pager_times_out_after_the_first_token_expired(
     newsroom: OpenNewsroom, content_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Interaction tokens live 15 minutes (0.5 s here) and every page turn restarts the
-    # buttons' timeout, so greying them out may come after the command's own token died:
-    # it must use the latest turn's token.
+    # Interaction tokens live 15 minutes and every page turn restarts the buttons'
+    # timeout, so greying them out may come after the command's own token died: it must
+    # use the latest turn's token.
     titles = write_briefings(content_dir, 7)
     room = await newsroom()
     pagers: list[Any] = []
@@ -364,7 +363,7 @@ async def test_pager_times_out_after_the_first_token_expired(
 
     monkeypatch.setattr(interactions.Pager, "__init__", recording_init)
     _, message = await room.answer("latest", tag="Briefing", count=10)
-    await asyncio.sleep(0.6)  # the command's token has expired
+    room.fake.clock.advance(room.fake.interaction_token_ttl + 1)  # the command's token expired
     click = await room.fake.click(message, "pager:next", room.reader)
     await click.response()
     (pager,) = pagers

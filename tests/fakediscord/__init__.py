@@ -3,6 +3,7 @@
 See README.md in this folder; fixtures live in `tests.fakediscord.plugin`.
 """
 
+from .clock import FakeClock
 from .interactions import FakeInteraction, InvalidInvocation
 from .models import (
     ALL_PERMISSIONS,
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_EVERYONE_PERMISSIONS",
     "ChannelType",
     "FakeChannel",
+    "FakeClock",
     "FakeDiscord",
     "FakeGuild",
     "FakeInteraction",

@@ -54,7 +54,13 @@ class Connection:
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._received: deque[float] = deque()
         self.closed_by_server = False
+        self._writing = False
         self.writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    @property
+    def flushed(self) -> bool:
+        """Every frame queued so far has been written to the socket (or never will be)."""
+        return self.writer.done() or (self._queue.empty() and not self._writing)
 
     def send(self, frame: dict[str, Any]) -> None:
         self._queue.put_nowait(("frame", json.dumps(frame)))
@@ -76,15 +82,19 @@ class Connection:
             kind, value = await self._queue.get()
             if self.ws.closed:
                 return
-            if kind == "frame":
-                try:
-                    await self.ws.send_str(value)
-                except ConnectionError:
+            self._writing = True
+            try:
+                if kind == "frame":
+                    try:
+                        await self.ws.send_str(value)
+                    except ConnectionError:
+                        return
+                else:
+                    code, reason = value
+                    await self.ws.close(code=code, message=reason.encode())
                     return
-            else:
-                code, reason = value
-                await self.ws.close(code=code, message=reason.encode())
-                return
+            finally:
+                self._writing = False
 
 
 class Gateway:

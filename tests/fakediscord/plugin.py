@@ -36,6 +36,9 @@ ClientT = TypeVar("ClientT", bound=discord.Client)
 
 # Messages discord.py logs when user code raised inside an event, command, view or task.
 _UNHANDLED = ("Ignoring exception", "Unhandled exception")
+# The names discord.py gives the tasks that run user code for what the gateway sent:
+# event listeners, application commands, component callbacks.
+_HANDLER_TASKS = ("discord.py: ", "CommandTree-invoker", "discord-ui-view-dispatch-")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,6 +89,7 @@ class BotRunner(Generic[ClientT]):
         self.task = asyncio.create_task(self.bot.connect(), name=f"discord-bot-{self.bot.user}")
         self.task.add_done_callback(lambda _: self.server._notify())
         self.server._watchers.append(self.raise_if_failed)
+        self.server._busy.append(self.handling)
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _ = await asyncio.wait(
             {self.task, ready}, timeout=timeout, return_when="FIRST_COMPLETED"
@@ -97,6 +101,13 @@ class BotRunner(Generic[ClientT]):
             if failure is not None:
                 raise failure
             raise TimeoutError(f"the bot was not ready within {timeout}s")
+
+    def handling(self) -> bool:
+        """Whether discord.py still runs user code for an event, command or click."""
+        return any(
+            not task.done() and task.get_name().startswith(_HANDLER_TASKS)
+            for task in asyncio.all_tasks()
+        )
 
     def raise_if_failed(self) -> None:
         """Raise if the connection task died or user code raised an unhandled exception."""
@@ -112,6 +123,8 @@ class BotRunner(Generic[ClientT]):
     async def close(self) -> None:
         with contextlib.suppress(ValueError):
             self.server._watchers.remove(self.raise_if_failed)
+        with contextlib.suppress(ValueError):
+            self.server._busy.remove(self.handling)
         if not self.bot.is_closed():
             await self.bot.close()
         if self.task is not None and not self.task.done():

@@ -7,7 +7,6 @@ validation happen before a handler runs (see `FakeDiscord._serve`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -174,7 +173,7 @@ async def interaction_callback(server: FakeDiscord, call: Call) -> tuple[int, An
     if interaction is None or interaction.token != call.params["interaction_token"]:
         raise ApiError(404, 10062, "Unknown interaction")
     record = call.record
-    delay = asyncio.get_running_loop().time() - interaction.created_at
+    delay = server.clock() - interaction.created_at
     if interaction.callback is not None:
         server._violate("already_acknowledged", record, "a second callback for one interaction")
         raise ApiError(400, 40060, "Interaction has already been acknowledged.")
@@ -257,7 +256,7 @@ def _webhook_interaction(server: FakeDiscord, call: Call) -> FakeInteraction:
     interaction = next((i for i in server.interactions.values() if i.token == token), None)
     if call.params["webhook_id"] != str(server.application_id) or interaction is None:
         raise ApiError(404, 10015, "Unknown Webhook")
-    age = asyncio.get_running_loop().time() - interaction.created_at
+    age = server.clock() - interaction.created_at
     if age > server.interaction_token_ttl:
         raise ApiError(401, 50027, "Invalid Webhook Token")
     if interaction.callback is None:  # follow-ups need an acknowledged interaction
@@ -353,7 +352,7 @@ async def create_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
     nonce_key = (channel.id, str(body.get("nonce")))
     if body.get("enforce_nonce") and body.get("nonce") is not None:
         seen = server._nonces.get(nonce_key)
-        if seen and time.monotonic() - seen[1] < server.nonce_ttl:
+        if seen and server.clock() - seen[1] < server.nonce_ttl:
             existing = server._find_message(seen[0])
             if existing is not None:
                 return 200, existing
@@ -386,7 +385,7 @@ async def create_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
         raise ApiError(400, 50006, "Cannot send an empty message")
     server._store(channel, message)
     if body.get("enforce_nonce") and body.get("nonce") is not None:
-        server._nonces[nonce_key] = (int(message["id"]), time.monotonic())
+        server._nonces[nonce_key] = (int(message["id"]), server.clock())
     return 200, message
 
 

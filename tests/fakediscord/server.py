@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import inspect
 import json
 import secrets
 import time
@@ -24,7 +25,10 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from tests.waiting import wait_until
+
 from . import messages, validation
+from .clock import FakeClock
 from .errors import ApiError, RateLimitedError
 from .gateway import Gateway
 from .interactions import (
@@ -52,6 +56,9 @@ from .ratelimits import Decision, RateLimiter, bucket_hash
 from .rest import ROUTES, Call, Handler, Route
 
 API_PREFIX = "/api/v10"
+# Turns of the event loop with nothing happening before `wait_until_settled` believes it:
+# enough for a frame written to a local socket to be read and handled by the client.
+_QUIET_TURNS = 5
 JSON = "application/json"  # exactly: discord.py compares the Content-Type string
 GUILD_MESSAGES_INTENT = 1 << 9
 
@@ -135,6 +142,7 @@ class FakeDiscord:
         interaction_token_ttl: float = 15 * 60,
         nonce_ttl: float = 120.0,
         check_responses: bool = False,
+        clock: FakeClock | None = None,
     ) -> None:
         self.ids = Snowflakes()
         self.token = token
@@ -149,6 +157,9 @@ class FakeDiscord:
         self.interaction_token_ttl = interaction_token_ttl
         self.nonce_ttl = nonce_ttl
         self.check_responses = check_responses
+        # Interaction deadlines and token lifetimes and nonce windows run on this clock;
+        # a test moves it with `fake.clock.advance(seconds)`.
+        self.clock = clock or FakeClock()
 
         self.rate_limits = rate_limits
         self._limiter = RateLimiter(global_per_second=global_per_second)
@@ -181,6 +192,10 @@ class FakeDiscord:
         self._published_edits: dict[int, list[float]] = {}
         self._waiters: list[asyncio.Future[None]] = []
         self._watchers: list[Callable[[], None]] = []  # raise to abort wait_for (a dead bot)
+        # True while a client still works on what it was sent (see BotRunner.handling).
+        self._busy: list[Callable[[], bool]] = []
+        self._in_flight = 0  # requests received and not yet answered
+        self._changes = 0  # bumped by every request and event: "did anything happen?"
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -279,34 +294,83 @@ class FakeDiscord:
         self.violations = [v for v in self.violations if v not in taken]
         return taken
 
-    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:  # noqa: ASYNC109
-        """Wait until `predicate()` is truthy (re-checked on every request and event)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
+    async def wait_for(
+        self,
+        predicate: Callable[[], T | None] | Callable[[], Awaitable[T | None]],
+        timeout: float = 5.0,  # noqa: ASYNC109
+        what: str = "the condition",
+    ) -> T:
+        """Wait until `predicate()` (may be async) is truthy, re-checked on every request
+        and event; a dead bot (see `run_bot`) fails the wait at once."""
+
+        def check() -> T | Awaitable[T | None] | None:
             for watcher in list(self._watchers):
                 watcher()
-            result = predicate()
-            if result:
-                return result
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                recent = "\n  ".join(str(r) for r in self.requests[-10:]) or "(none)"
-                raise AssertionError(
-                    f"condition not met within {timeout}s; last requests:\n  {recent}"
-                    + "".join(f"\n  violation: {v}" for v in self.violations)
-                )
-            # Woken by any request or event; the short poll also catches changes on the
-            # bot's side (its cache, its logs) that the fake cannot see happen.
-            waiter = loop.create_future()
-            self._waiters.append(waiter)
-            try:
-                await asyncio.wait_for(waiter, min(remaining, 0.02))
-            except TimeoutError:
-                # `_notify` may have swapped the list out while wait_for was cancelling
-                # the timed-out waiter (it yields once to do so): then it is gone already.
-                if waiter in self._waiters:
-                    self._waiters.remove(waiter)
+            return predicate()
+
+        # Woken by any request or event; the short poll also catches changes on the
+        # bot's side (its cache, its logs) that the fake cannot see happen.
+        return await wait_until(
+            check, what, timeout=timeout, interval=0.02, wake=self._changed, describe=self._recent
+        )
+
+    @property
+    def settled(self) -> bool:
+        """Nothing under way: no request being answered, every gateway event written to
+        its socket, and no connected bot still handling one (a command, a click)."""
+        return (
+            self._in_flight == 0
+            and all(c.flushed for c in self.gateway.connections)
+            and not any(busy() for busy in self._busy)
+        )
+
+    async def wait_until_settled(
+        self,
+        also: Callable[[], Awaitable[bool]] | Callable[[], bool] | None = None,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until the fake is `settled` and `also()` (the bot's own work: say, an
+        empty outbox) holds, and both stay so while the event loop goes round a few
+        times with no request or event: then whatever was going to happen has.
+
+        The way to assert that something did *not* happen, instead of sleeping."""
+
+        async def quiet() -> bool:
+            for _ in range(_QUIET_TURNS):
+                before = self._changes
+                if not self.settled:
+                    return False
+                if also is not None:
+                    done = also()
+                    if inspect.isawaitable(done):
+                        done = await done
+                    if not done:
+                        return False
+                await asyncio.sleep(0)
+                if self._changes != before:
+                    return False
+            return True
+
+        await self.wait_for(quiet, timeout, "the bot and the fake to settle")
+
+    async def _changed(self, at_most: float) -> None:
+        """Return on the next request or event, or after `at_most` seconds."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, at_most)
+        except TimeoutError:
+            # `_notify` may have swapped the list out while wait_for was cancelling
+            # the timed-out waiter (it yields once to do so): then it is gone already.
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def _recent(self) -> str:
+        recent = "\n  ".join(str(r) for r in self.requests[-10:]) or "(none)"
+        return f"{self._in_flight} request(s) in flight; last requests:\n  {recent}" + "".join(
+            f"\n  violation: {v}" for v in self.violations
+        )
 
     async def wait_for_requests(
         self,
@@ -324,6 +388,7 @@ class FakeDiscord:
         return await self.wait_for(answered, timeout)
 
     def _notify(self) -> None:
+        self._changes += 1
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -484,7 +549,7 @@ class FakeDiscord:
         if message is not None:
             payload["message"] = message
         self.interactions[interaction.id] = interaction
-        interaction.created_at = asyncio.get_running_loop().time()
+        interaction.created_at = self.clock()
         self.gateway.dispatch("INTERACTION_CREATE", payload, intent=None, guild_id=guild.id)
         return interaction
 
@@ -494,7 +559,13 @@ class FakeDiscord:
         handler: Handler = route.handler
 
         async def endpoint(request: web.Request) -> web.StreamResponse:
-            return await self._serve(route, handler, request)
+            self._in_flight += 1
+            self._notify()
+            try:
+                return await self._serve(route, handler, request)
+            finally:
+                self._in_flight -= 1
+                self._notify()
 
         return endpoint
 

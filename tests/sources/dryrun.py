@@ -14,9 +14,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
+
+from tests.waiting import wait_until_sync
 
 POST = re.compile(r"^=== (NEW POST|EDIT \(article updated\)): (.+)$")
 
@@ -28,18 +30,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
-
-
-def wait_until(check: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    """Poll ``check`` every 5 ms until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    for _ in range(int(timeout / 0.005) + 2):
-        if check():
-            return
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.005)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 class DryRun:
@@ -99,7 +89,7 @@ class DryRun:
                 raise AssertionError(f"the dry run exited early:\n{self.stderr()}")
             return any(text in line for _, line in list(self.err))
 
-        wait_until(seen, f"log line {text!r}", timeout)
+        wait_until_sync(seen, f"log line {text!r}", timeout=timeout)
 
     # -- ending it ---------------------------------------------------------------------
 

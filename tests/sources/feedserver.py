@@ -1,7 +1,7 @@
 """A real, configurable HTTP server on 127.0.0.1 for feed-polling tests.
 
-Use the ``feed_server`` fixture (import ``feed_server_fixture`` into a test module,
-or list this module in ``pytest_plugins`` of a conftest), then describe each path::
+Use the ``feed_server`` fixture (``tests/conftest.py`` registers this module as a
+plugin), then describe each path::
 
     feed_server.route("/feed.xml", body=RSS, etag='"v1"')
     feed_server.route("/old", redirect_to="/feed.xml", status=301)

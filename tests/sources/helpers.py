@@ -1,8 +1,7 @@
-"""Shared helpers for the source and service tests: article files, bounded waits, a spy.
+"""Shared helpers for the source and service tests: article files, a spy, a watcher.
 
-Every wait here is a poll with a deadline, never a sleep used as an assertion: the
-condition is checked every few milliseconds and the helper gives up (failing the test
-with a description) once the deadline passes.
+Waits go through ``tests.waiting.wait_until``: a poll with a deadline, never a sleep
+used as an assertion.
 """
 
 from __future__ import annotations
@@ -12,19 +11,14 @@ import contextlib
 import sqlite3
 import statistics
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.sources.content import ContentSource
 from bot.store import Announcement, FileItem, IngestResult, Store, StoredArticle
-
-T = TypeVar("T")
-
-# Long enough for a loaded 2-core machine; the typical latencies are recorded apart.
-DEADLINE = 5.0
-POLL = 0.01
+from tests.waiting import DEADLINE, wait_until
 
 
 def article_md(
@@ -59,53 +53,20 @@ def soon(seconds: float) -> datetime:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).replace(microsecond=0)
 
 
-async def eventually(
-    check: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
-    what: str,
-    *,
-    within: float = DEADLINE,
-    interval: float = POLL,
-) -> T:
-    """Poll ``check`` until it returns something truthy; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    for _ in range(int(within / interval) + 2):
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        last = result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {within:g} s waiting for {what} (last: {last!r})")
-
-
-async def steady(
-    check: Callable[[], Awaitable[T]], *, seconds: float = 0.6, interval: float = 0.05
-) -> T:
-    """``check``'s value once it has stayed the same for ``seconds`` (bounded: 10 s)."""
-    value = await check()
-    stable_since = time.monotonic()
-    for _ in range(int(10 / interval)):
-        await asyncio.sleep(interval)
-        now = await check()
-        if now != value:
-            value, stable_since = now, time.monotonic()
-        elif time.monotonic() - stable_since >= seconds:
-            return value
-    raise AssertionError(f"value never settled: {value!r}")
-
-
 class SpyStore(Store):
-    """The real store, also remembering every file item it was asked to record."""
+    """The real store, also remembering every file item it was asked to record.
+
+    ``after_record``, when set, is called once each batch is committed: a test can act
+    at that exact point of a scan (say, set its stop event) instead of racing it.
+    """
 
     recorded: list[FileItem]
+    after_record: Callable[[], None] | None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.recorded = []
+        self.after_record = None
 
     async def record_files(
         self,
@@ -117,6 +78,8 @@ class SpyStore(Store):
     ) -> list[IngestResult]:
         results = await super().record_files(source_id, items, now, removed=removed)
         self.recorded.extend(items)  # only what was committed
+        if self.after_record is not None:
+            self.after_record()
         return results
 
 
@@ -180,7 +143,7 @@ async def watching(source: ContentSource, within: float = DEADLINE) -> AsyncIter
             row = await source.store.get_source(source.source_id)
             return row is not None and row.baseline_done and source.ready.is_set()
 
-        await eventually(scanned, "the first scan", within=within)
+        await wait_until(scanned, "the first scan", timeout=within)
         yield stop
     finally:
         stop.set()

@@ -1,6 +1,6 @@
 """The content folder source: a real folder, a real SQLite file and the real watcher.
 
-No sleep is an assertion: every wait polls with a deadline (see ``helpers.eventually``),
+No sleep is an assertion: every wait polls with a deadline (``tests.waiting.wait_until``),
 generous enough for a loaded 2-core machine. Typical latencies are printed (``-s``)
 and attached to the test report as properties.
 """
@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 
@@ -31,10 +31,10 @@ from tests.sources.helpers import (
     article_md,
     articles,
     by_title,
-    eventually,
     summary,
     watching,
 )
+from tests.waiting import wait_until
 
 SITE = "https://news.example.org"
 MAX_BYTES = 64 * 1024
@@ -42,19 +42,9 @@ LOG = "bot.sources.content"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SpyStore]:
-    s = await SpyStore.open(tmp_path / "news.sqlite3")
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "content"
-    (folder / "articles").mkdir(parents=True)
-    return folder
+def store_class() -> type[SpyStore]:
+    """The shared ``store`` fixture opens a spy here."""
+    return SpyStore
 
 
 def make_source(store: SpyStore, root: Path) -> ContentSource:
@@ -175,7 +165,7 @@ async def test_new_changed_moved_deleted_and_drafted_files_reach_the_store_quick
     async def timed(kind: str, change: Callable[[], object], check: Callable[[], object]) -> None:
         started = time.monotonic()
         change()
-        await eventually(check, f"{kind} change in the store")
+        await wait_until(check, f"{kind} change in the store")
         latency[kind].append(time.monotonic() - started)
 
     async def key(k: str) -> object:
@@ -239,7 +229,7 @@ async def test_new_changed_moved_deleted_and_drafted_files_reach_the_store_quick
         )
         # Back to draft: withdrawn from publication (status 'draft', withdrawn_at set).
         write(root, "articles/fresh-3.md", article_md("Fresh 3", draft=True))
-        await eventually(lambda: status("/articles/fresh-3/", "draft"), "the draft")
+        await wait_until(lambda: status("/articles/fresh-3/", "draft"), "the draft")
 
     stored = await articles(store)
     assert stored["/articles/fresh-3/"].withdrawn_at is not None
@@ -296,7 +286,7 @@ async def test_write_then_rename_is_one_change_and_editor_files_are_ignored(
             titles = {a.title for a in (await articles(store)).values()}
             return titles == {"Atomic 0", "Atomic 1", "Atomic 2", "Kept v2"}
 
-        await eventually(all_there, "the renamed files")
+        await wait_until(all_there, "the renamed files")
     assert sorted(await file_rows(store, source)) == [
         "articles/atomic-0.md",
         "articles/atomic-1.md",
@@ -353,13 +343,13 @@ async def test_half_written_files_are_never_recorded_or_announced_half_way(
                 want = {f"/articles/partial-{n}/" for n in range(4)}
                 return want <= stored.keys() and len(recorder.titles()) == 4
 
-            await eventually(complete, "the partial files")
+            await wait_until(complete, "the partial files")
 
             async def rewritten() -> bool:
                 a = (await articles(store)).get("/articles/existing/")
                 return a is not None and a.title == "Existing (rewritten)"
 
-            await eventually(rewritten, "the rewritten article")
+            await wait_until(rewritten, "the rewritten article")
         finally:
             stop.set()
             await asyncio.wait_for(announcer, timeout=5)
@@ -391,7 +381,7 @@ async def test_touched_file_with_the_same_bytes_changes_nothing(
             row = (await file_rows(store, source))["articles/same.md"]
             return row.mtime_ns == later
 
-        await eventually(recorded, "the new mtime recorded")
+        await wait_until(recorded, "the new mtime recorded")
     after = (await articles(store))["/articles/same/"]
     assert (after.changed_at, after.version, after.announced_at) == (
         before.changed_at,
@@ -430,7 +420,7 @@ async def test_broken_file_is_logged_once_and_retried_only_when_it_changes(
     # Fixed (here, while being watched): ingested, and announced, as the baseline is done.
     async with watching(source):
         broken.write_text(article_md("Fixed"), encoding="utf-8")
-        await eventually(lambda: by_title(store, "Fixed"), "the fixed file")
+        await wait_until(lambda: by_title(store, "Fixed"), "the fixed file")
         assert await announcements(store) == [("published", "Fixed")]
         # A published article whose file breaks is withdrawn, and the reason is logged.
         broken.write_text("---\ntitle: [broken again\n---\n", encoding="utf-8")
@@ -439,7 +429,7 @@ async def test_broken_file_is_logged_once_and_retried_only_when_it_changes(
             a = await by_title(store, "Fixed")
             return a is not None and a.status == "withdrawn"
 
-        await eventually(withdrawn, "the withdrawal")
+        await wait_until(withdrawn, "the withdrawal")
     lines = rejected_lines(caplog)
     assert len(lines) == 2 and lines[1].startswith("rejected articles/broken.md: front matter")
     assert (await by_title(store, "Good")).status == "published"
@@ -481,12 +471,12 @@ async def test_binary_non_utf8_huge_and_empty_files_are_rejected_and_never_stop_
         for rel, data in bad.items():
             write(root, rel.replace("articles/", "articles/live-"), data)
         write(root, "articles/live-z-good.md", article_md("Live good"))
-        await eventually(lambda: by_title(store, "Live good"), "the good file")
+        await wait_until(lambda: by_title(store, "Live good"), "the good file")
 
         async def all_rejected() -> bool:
             return len(rejected_lines(caplog)) == 8
 
-        await eventually(all_rejected, "four more rejections")
+        await wait_until(all_rejected, "four more rejections")
     assert await announcements(store) == [("published", "Live good")]
 
 
@@ -503,7 +493,7 @@ async def test_first_scan_cut_short_then_restarted_announces_nothing_old(
     async def some_recorded() -> bool:
         return len(store.recorded) > 0
 
-    await eventually(some_recorded, "the first batch", within=20)
+    await wait_until(some_recorded, "the first batch", timeout=20)
     task.cancel()  # a crash in the middle of the first scan
     await asyncio.gather(task, return_exceptions=True)
     assert source.source_id is not None
@@ -521,7 +511,7 @@ async def test_first_scan_cut_short_then_restarted_announces_nothing_old(
         assert len(await articles(store)) == 700
         assert await announcements(store) == []
         write(root, "articles/after.md", article_md("After the baseline"))
-        await eventually(lambda: by_title(store, "After the baseline"), "the new file")
+        await wait_until(lambda: by_title(store, "After the baseline"), "the new file")
     assert await announcements(store) == [("published", "After the baseline")]
     lines = [r.getMessage() for r in caplog.records if r.name == LOG]
     progress = [line for line in lines if line.startswith("scanning ")]
@@ -533,18 +523,15 @@ async def test_first_scan_cut_short_then_restarted_announces_nothing_old(
 async def test_first_scan_stopped_on_the_stop_event_leaves_the_baseline_open(
     store: SpyStore, root: Path
 ) -> None:
-    generate(root, 600)  # three batches: the stop comes during the second
+    generate(root, 600)  # three batches: the stop comes once the first is recorded
     source = make_source(store, root)
     stop = asyncio.Event()
-    task = asyncio.create_task(source.scan(stop))
-
-    async def some_recorded() -> bool:
-        return len(store.recorded) > 0
-
-    await eventually(some_recorded, "the first batch", within=20)
-    stop.set()
-    stats = await asyncio.wait_for(task, timeout=10)
+    # Set at a point of the scan's own choosing, not raced against it: a fast machine
+    # reads all 600 files before a poll from here would see the first batch.
+    store.after_record = stop.set
+    stats = await asyncio.wait_for(source.scan(stop), timeout=20)
     assert not stats.complete and stats.read < 600
+    assert len(store.recorded) == stats.read == content.BATCH  # seen between batches
     assert source.source_id is not None
     row = await store.get_source(source.source_id)
     assert row is not None and not row.baseline_done
@@ -562,9 +549,9 @@ async def test_a_file_written_during_the_first_scan_is_not_missed(
         async def walked() -> bool:
             return len(store.recorded) > 0  # the walk is over once a batch is recorded
 
-        await eventually(walked, "the first batch", within=20)
+        await wait_until(walked, "the first batch", timeout=20)
         write(root, "articles/late.md", article_md("Late"))
-        await eventually(lambda: by_title(store, "Late"), "the late file", within=20)
+        await wait_until(lambda: by_title(store, "Late"), "the late file", timeout=20)
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=10)
@@ -604,18 +591,18 @@ async def test_a_missing_or_removed_folder_is_waited_for_and_then_followed(
         return sum(text in r.getMessage() for r in caplog.records)
 
     try:
-        await eventually(lambda: logged("no folder at"), "the error")
+        await wait_until(lambda: logged("no folder at"), "the error")
         assert not task.done()  # still trying
         write(root, "articles/a.md", article_md("Alpha"))
-        await eventually(source.ready.is_set, "the first scan")
+        await wait_until(source.ready.is_set, "the first scan")
         write(root, "articles/b.md", article_md("Beta"))
-        await eventually(lambda: by_title(store, "Beta"), "the new file")
+        await wait_until(lambda: by_title(store, "Beta"), "the new file")
 
         # The whole folder removed, then created again with a new article.
         await asyncio.to_thread(shutil.rmtree, root)
-        await eventually(lambda: logged("was removed"), "the removal noticed")
+        await wait_until(lambda: logged("was removed"), "the removal noticed")
         write(root, "articles/c.md", article_md("Gamma"))
-        await eventually(lambda: by_title(store, "Gamma"), "the article in the new folder")
+        await wait_until(lambda: by_title(store, "Gamma"), "the article in the new folder")
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=10)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,17 +17,17 @@ import pytest
 from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
 from bot.store import Store
-from tests.sources.feedserver import FeedServer, feed_server_fixture
-from tests.sources.helpers import announcements, articles, db_rows, eventually
-
-__all__ = ["feed_server_fixture"]
+from tests.sources.feedserver import FeedServer
+from tests.sources.helpers import announcements, articles, db_rows
+from tests.waiting import wait_until
 
 LOG = "bot.sources.feeds"
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
-# Short enough for tests; the broken feeds become "failing" after three errors.
+# Short enough for tests; the broken feeds become "failing" after three errors. The
+# timeout outlasts a pause of the machine: a healthy feed must never run into it.
 POLICY = PollPolicy(
     interval=0.05,
-    timeout=0.5,
+    timeout=1.0,
     max_bytes=1_000_000,
     backoff_base=0.05,
     backoff_max=0.1,
@@ -53,21 +53,6 @@ def rss(entries: Sequence[tuple[str, str, datetime]], *, title: str = "Desk") ->
 
 
 BASE = [("a", "Alpha", T0), ("b", "Beta", T0 + timedelta(hours=1))]
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "news.sqlite3")
-    try:
-        yield s
-    finally:
-        await s.close()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 def feed(store: Store, url: str) -> FeedSource:
@@ -201,7 +186,7 @@ REASONS = {
     "/error": "HTTP 500",
     "/loop-a": "redirect loop",
     "/huge": "body larger than 1,000,000 bytes",
-    "/silent": "timeout after 0.5 s",
+    "/silent": "timeout after 1 s",
     "/drop": "",
     "/junk": "",
 }
@@ -275,9 +260,9 @@ async def test_run_polls_on_schedule_until_stopped(
     stop = asyncio.Event()
     task = asyncio.create_task(source.run(session, stop))
     try:
-        await eventually(lambda: len(feed_server.seen("/feed.xml")) >= 3, "three polls")
+        await wait_until(lambda: len(feed_server.seen("/feed.xml")) >= 3, "three polls")
         feed_server.route("/feed.xml", body=rss([("n", "New", T0 + timedelta(days=1)), *BASE]))
-        await eventually(lambda: "announce" in woken, "the new entry")
+        await wait_until(lambda: "announce" in woken, "the new entry")
         assert await announcements(store) == [("published", "New")]
     finally:
         stop.set()

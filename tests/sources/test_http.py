@@ -7,7 +7,6 @@ import gzip
 import random
 import socket
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -22,19 +21,14 @@ from bot.sources.http import (
     fetch_feed,
     next_state,
 )
-from tests.sources.feedserver import FeedServer, feed_server_fixture  # noqa: F401
+from tests.sources.feedserver import FeedServer
+from tests.waiting import wait_until
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
 <item><title>a</title><link>https://example.com/a</link></item></channel></rss>"""
 LAST_MODIFIED = "Wed, 21 Oct 2025 07:28:00 GMT"
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 POLICY = PollPolicy(timeout=5.0)
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as s:
-        yield s
 
 
 async def fetch(
@@ -324,10 +318,12 @@ async def test_server_that_never_answers_times_out(
 async def test_timeout_covers_the_whole_redirect_chain(
     feed_server: FeedServer, session: aiohttp.ClientSession
 ) -> None:
-    feed_server.route("/a", redirect_to="/b", delay=0.3)
-    feed_server.route("/b", body=RSS, delay=0.3)
-    got = await fetch(session, feed_server.url("/a"), policy=PollPolicy(timeout=0.45))
-    assert got.error == "timeout after 0.45 s"
+    # Each hop is within the timeout, the two are not; /a leaves room for a pause of
+    # the machine, which would otherwise end the chain before /b.
+    feed_server.route("/a", redirect_to="/b", delay=0.2)
+    feed_server.route("/b", body=RSS, delay=0.9)
+    got = await fetch(session, feed_server.url("/a"), policy=PollPolicy(timeout=1.0))
+    assert got.error == "timeout after 1 s"
     assert got.final_url == feed_server.url("/b")
 
 
@@ -389,7 +385,7 @@ async def test_cancellation_propagates(
 ) -> None:
     feed_server.route("/slow", delay=30)
     task = asyncio.create_task(fetch_feed(session, feed_server.url("/slow"), FeedState(), POLICY))
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: feed_server.seen("/slow"), "the request at the server")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(task, 2)
