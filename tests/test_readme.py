@@ -1,0 +1,49 @@
+"""The README's example post is exactly what the bot prints for the sample article."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import signal
+from pathlib import Path
+
+from tests.sources.dryrun import DryRun, clean_env
+from tests.waiting import wait_until_sync
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "content" / "articles" / "heatwave-power-grid.md"
+SITE = "https://news.example.org"
+
+
+def _readme_post() -> str:
+    """The fenced block of the README that starts with a post header."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```\n(=== NEW POST: .*?)^```$", readme, re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 1, "the README shows one example post"
+    return str(blocks[0]).rstrip("\n")
+
+
+def _printed_post(stdout: str, key: str) -> str:
+    """The block the dry run printed for ``key``, up to the next post."""
+    start = stdout.index(f"=== NEW POST: {key}")
+    end = stdout.find("\n=== ", start + 1)
+    return stdout[start : end if end >= 0 else len(stdout)].rstrip("\n")
+
+
+def test_readme_example_post_is_what_the_dry_run_prints(root: Path, tmp_path: Path) -> None:
+    env = clean_env(
+        NEWSBOT_CONTENT_DIR=str(root),
+        NEWSBOT_DATABASE=str(tmp_path / "news.sqlite3"),
+        NEWSBOT_SITE_URL=SITE,
+    )
+    run = DryRun(tmp_path, env)
+    key = "/articles/heatwave-power-grid/"
+    try:
+        run.wait_for_log(f"content {root}: 0 files")
+        # Added after the first start, so it is announced (the first-start rule).
+        shutil.copyfile(SAMPLE, root / "articles" / SAMPLE.name)
+        wait_until_sync(lambda: key in run.posts(), "the sample's post", timeout=10)
+        assert run.stop(signal.SIGINT) == 0
+    finally:
+        run.close()
+    assert _printed_post(run.stdout(), key) == _readme_post()
