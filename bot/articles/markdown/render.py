@@ -302,7 +302,7 @@ def _collect_item(
 
 
 # A whitespace character (for emphasis rules) that is neither a space nor a tab (for
-# block rules) and that real text hardly ever holds; see _render_text_field.
+# block rules) and that real text hardly ever holds; see render_text_field.
 _SENTINEL: Final = "\u205f"
 
 
