@@ -82,11 +82,19 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
             message = "This command only works in a server."
         elif isinstance(error, app_commands.CommandOnCooldown):
             message = f"Slow down a little: try again in {error.retry_after:.0f} s."
-        elif isinstance(error, app_commands.CheckFailure | app_commands.TransformerError):
+        elif isinstance(error, app_commands.CheckFailure) or (
+            # A value the user gave that could not be read; a transformer that failed
+            # itself (the store, say) has the failure as the cause and is our fault.
+            isinstance(error, app_commands.TransformerError) and error.__cause__ is None
+        ):
             message = str(error) or "You can't use this command here."
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
-            cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+            cause: BaseException = error
+            if isinstance(error, app_commands.CommandInvokeError):
+                cause = error.original
+            elif error.__cause__ is not None:
+                cause = error.__cause__
             log.error("command /%s failed", command, exc_info=cause)
             message = APOLOGY
         await send_private(interaction, message)

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
 from bot.lookups import LazyPages
 
@@ -27,6 +26,10 @@ log = logging.getLogger(__name__)
 # Answer directly when the work is this quick; otherwise defer ("thinking...") first so
 # Discord's 3-second window is never missed.
 DEFER_AFTER = 1.5
+# Discord's window counts from the interaction's creation, and checks and transformers
+# (which may read the store) run before a command's work starts: defer by this many
+# seconds after the creation at the latest.
+DEFER_BY = 2.5
 # Seconds after the last page turn that a list's buttons stay live. Kept under the
 # 15 minutes an interaction token lives, so greying the buttons out can still edit.
 PAGER_TIMEOUT = 600.0
@@ -69,7 +72,7 @@ async def send_private(interaction: discord.Interaction, message: str) -> None:
 
 
 Page = Sequence[discord.Embed]
-# What work may also return (other cogs do): one embed per page, and a text shown with them.
+# What work may also return instead of an Answer: one embed per page, and a text.
 EmbedsAndText = tuple[Sequence[discord.Embed], str | None]
 # Edits the message a Pager is on (its buttons, its page).
 Editor = Callable[..., Awaitable[Any]]
@@ -162,7 +165,8 @@ async def reply(
     *,
     ephemeral: bool = False,
 ) -> None:
-    """Show what ``work`` returns, deferring first if it takes more than DEFER_AFTER.
+    """Show what ``work`` returns, deferring first if it takes more than DEFER_AFTER
+    (or would end past DEFER_BY after the interaction was created).
 
     ``work`` returns an :class:`Answer` or ``(embeds, text)`` (one embed per page).
     Several pages get a :class:`Pager`. ``ephemeral`` makes the answer (and any
@@ -170,8 +174,9 @@ async def reply(
     Exceptions propagate to the tree's error handler.
     """
     task = asyncio.ensure_future(work)
+    age = (discord.utils.utcnow() - interaction.created_at).total_seconds()
     try:
-        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, min(DEFER_AFTER, DEFER_BY - age)))
         if not done:
             await interaction.response.defer(thinking=True, ephemeral=ephemeral)
             if not ephemeral:
@@ -224,13 +229,13 @@ def embed_pages(dicts: Sequence[dict[str, Any]]) -> LazyPages[Page]:
     return LazyPages(len(dicts), lambda index: [discord.Embed.from_dict(dicts[index])])
 
 
-CogT = TypeVar("CogT", bound=commands.Cog)
+OwnerT = TypeVar("OwnerT")  # a cog, or a transformer
 Choices = list[app_commands.Choice[str]]
 
 
 def quiet_autocomplete(
-    func: Callable[[CogT, discord.Interaction, str], Coroutine[Any, Any, Choices]],
-) -> Callable[[CogT, discord.Interaction, str], Coroutine[Any, Any, Choices]]:
+    func: Callable[[OwnerT, discord.Interaction, str], Coroutine[Any, Any, Choices]],
+) -> Callable[[OwnerT, discord.Interaction, str], Coroutine[Any, Any, Choices]]:
     """Offer no choices, rather than no answer, when building them fails.
 
     discord.py logs and drops an autocomplete error without answering Discord, so the
@@ -238,7 +243,7 @@ def quiet_autocomplete(
     """
 
     @functools.wraps(func)
-    async def wrapper(self: CogT, interaction: discord.Interaction, current: str) -> Choices:
+    async def wrapper(self: OwnerT, interaction: discord.Interaction, current: str) -> Choices:
         try:
             return await func(self, interaction, current)
         except Exception:

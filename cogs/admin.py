@@ -20,7 +20,14 @@ from discord.ext import commands
 
 from bot import admin_render as render
 from bot.articles.model import normalise_tag
-from bot.interactions import Answer, Choices, UserFacingError, embed_pages, reply
+from bot.interactions import (
+    Answer,
+    Choices,
+    UserFacingError,
+    embed_pages,
+    quiet_autocomplete,
+    reply,
+)
 from bot.permissions import missing_to_post, place_of
 from bot.store import Store, Subscription, SubscriptionError
 from bot.store.subscriptions import split_tags
@@ -148,6 +155,7 @@ class SubscribedChannel(app_commands.Transformer):
 
     # A string option: discord.py hands the autocomplete what was typed, always a str.
     @mod_only
+    @quiet_autocomplete
     async def autocomplete(  # type: ignore[override]
         self, interaction: discord.Interaction, value: str, /
     ) -> Choices:
@@ -497,6 +505,7 @@ class Admin(
     @subscribe.autocomplete("tags")
     @subscribe.autocomplete("exclude_tags")
     @mod_only
+    @quiet_autocomplete
     async def tags_autocomplete(self, interaction: discord.Interaction, current: str) -> Choices:
         """Tags in use, completing the last item of a comma-separated list."""
         head, _, last = current.rpartition(",")

@@ -28,6 +28,7 @@ from bot.lookups import (
     tag_as_written,
     tag_pages,
 )
+from bot.store import ArticleStatus
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
@@ -120,7 +121,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up arti
             wanted = article_id(article)
             if wanted is not None:
                 found = await self.bot.store.get(wanted)
-            if found is None or found.status != "published":
+            if found is None or found.status is not ArticleStatus.PUBLISHED:
                 matches = await self.bot.store.find_articles(article, 1)
                 found = matches[0] if matches else None
             if found is None:

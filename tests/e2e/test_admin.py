@@ -13,8 +13,10 @@ import pytest
 
 from bot.client import NewsBot
 from bot.config import Settings
+from bot.interactions import APOLOGY
 from bot.store import Subscription
 from tests.e2e.conftest import make_bot, wait_until_scanned
+from tests.e2e.test_errors import assert_logged_once_with_traceback, explode
 from tests.fakediscord import (
     ChannelType,
     FakeChannel,
@@ -693,3 +695,29 @@ async def test_a_slow_test_post_is_deferred_privately(
     assert interaction.callback_delay is not None and interaction.callback_delay < 3
     assert message["flags"] & EPHEMERAL
     assert message["content"] == f"Posted a test in <#{a.news.id}>."
+
+
+async def test_store_failure_while_finding_the_subscription_gets_an_apology(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The channel option is read into a subscription before the command runs: a store
+    # failure there is ours, logged with its traceback, not the user's input.
+    a = desk.a
+    await a.run("subscribe", channel=a.news)
+    monkeypatch.setattr(desk.bot.store, "subscriptions", explode)
+    monkeypatch.setattr(desk.bot.store, "get_subscription", explode)
+    caplog.clear()
+    assert await a.run("pause", channel=str(a.news.id)) == APOLOGY
+    await desk.fake.wait_until_settled()
+    assert_logged_once_with_traceback(caplog, "command /newsadmin pause failed")
+
+
+async def test_failing_subscription_autocomplete_offers_nothing(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = desk.a
+    await a.run("subscribe", channel=a.news)
+    monkeypatch.setattr(desk.bot.store, "subscriptions", explode)
+    monkeypatch.setattr(desk.bot.store, "tags", explode)
+    assert await a.complete("pause", "channel", "ne") == []
+    assert await a.complete("subscribe", "tags", "En", channel=str(a.news.id)) == []
