@@ -121,7 +121,7 @@ class News(commands.GroupCog, group_name="news", group_description="Look up arti
             wanted = article_id(article)
             if wanted is not None:
                 found = await self.bot.store.get(wanted)
-            if found is None or found.status is not ArticleStatus.PUBLISHED:
+            if found is None or found.status != ArticleStatus.PUBLISHED:
                 matches = await self.bot.store.find_articles(article, 1)
                 found = matches[0] if matches else None
             if found is None:

@@ -700,3 +700,34 @@ async def test_exceeding_a_bucket_answers_429(fake_discord: FakeDiscord, guild: 
     assert last.headers["X-RateLimit-Scope"] == "user" and last.headers["Via"]
     assert body["global"] is False and 9 < body["retry_after"] <= 10
     assert fake_discord.stats.invalid_requests == 1
+
+
+async def test_a_locked_thread_takes_posts_and_edits_only_with_manage_threads(
+    fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
+) -> None:
+    thread = guild.add_channel("live", ChannelType.public_thread, parent=guild.channel("general"))
+    runner = await run_bot(make_bot())
+    cached = runner.bot.get_channel(thread.id)
+    assert isinstance(cached, discord.Thread)
+    before = await cached.send("before the lock")
+
+    thread.lock()
+    await fake_discord.wait_for(lambda: cached.locked)
+    with pytest.raises(discord.Forbidden) as refused:
+        await cached.send("after the lock")
+    assert refused.value.code == 160005
+    with pytest.raises(discord.Forbidden):
+        await before.edit(content="edited after the lock")
+
+    guild.update_role(
+        guild.bot_role,
+        permissions=Permission.VIEW_CHANNEL
+        | Permission.MANAGE_THREADS
+        | Permission.SEND_MESSAGES_IN_THREADS,
+    )
+    await fake_discord.wait_for(lambda: cached.permissions_for(cached.guild.me).manage_threads)
+    await cached.send("a moderator may")
+    assert [m["content"] for m in fake_discord.messages(thread)] == [
+        "before the lock",
+        "a moderator may",
+    ]

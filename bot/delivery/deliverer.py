@@ -47,9 +47,19 @@ from bot.delivery.policy import (
     thread_name,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
-from bot.store import Announcement, Delivery, Notice, Store, StoredArticle, WorkItem
+from bot.store import (
+    Announcement,
+    AnnouncementKind,
+    ArticleStatus,
+    Crosspost,
+    Delivery,
+    DeliveryState,
+    Notice,
+    Store,
+    StoredArticle,
+    WorkItem,
+)
 from bot.store.codec import article_from_data
-from bot.store.deliveries import FAILED, PENDING, SENT, SKIPPED
 from bot.store.subscriptions import Subscription
 from bot.summary import render_message
 
@@ -154,11 +164,11 @@ class Deliverer:
         changed one, completing the announcement in the same transaction."""
         article = announcement.article
         now = self._now()
-        if article.status != "published":
+        if article.status != ArticleStatus.PUBLISHED:
             # Withdrawn before it went out: nothing to announce (posts already out stay).
             await self.store.complete_announcement(announcement.id, now)
             return
-        if announcement.kind == "published":
+        if announcement.kind == AnnouncementKind.PUBLISHED:
             keys = tag_keys(article.tags)
             targets = [
                 (s.id, s.guild_id, s.channel_id, delivery_nonce(s.id, article.id))
@@ -340,13 +350,13 @@ class Deliverer:
         """Do one item's work; False when the channel must wait (paused, retrying)."""
         d = item.delivery
         try:
-            if d.state == PENDING:
+            if d.state == DeliveryState.PENDING:
                 return await self._post(item)
-            if d.state == SENT and d.edit_due and not await self._edit(item):
+            if d.state == DeliveryState.SENT and d.edit_due and not await self._edit(item):
                 return False
-            if d.state == SENT and d.crosspost == "due":
+            if d.state == DeliveryState.SENT and d.crosspost == Crosspost.DUE:
                 return await self._crosspost(item)
-            if d.state == SENT and not d.edit_due:
+            if d.state == DeliveryState.SENT and not d.edit_due:
                 # An edit asked for but already shown (or given up): settle the row.
                 await self.store.mark_edited(d.id, d.sent_version or 0, self._now())
             return True
@@ -367,11 +377,15 @@ class Deliverer:
     async def _post(self, item: WorkItem) -> bool:
         d = item.delivery
         now = self._now()
-        if item.article_status != "published":
-            await self.store.finish_delivery(d.id, SKIPPED, f"article {item.article_status}")
+        if item.article_status != ArticleStatus.PUBLISHED:
+            await self.store.finish_delivery(
+                d.id, DeliveryState.SKIPPED, f"article {item.article_status}"
+            )
             return True
         if now - d.created_at > MAX_DELIVERY_AGE:
-            await self.store.finish_delivery(d.id, SKIPPED, "too old when its turn came")
+            await self.store.finish_delivery(
+                d.id, DeliveryState.SKIPPED, "too old when its turn came"
+            )
             log.info("delivery %d to channel %d dropped: too old", d.id, d.channel_id)
             return True
         target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_id)
@@ -437,7 +451,7 @@ class Deliverer:
         if not item.edit_on_update:
             await self.store.drop_edit(d.id, None)
             return True
-        if item.article_status != "published":
+        if item.article_status != ArticleStatus.PUBLISHED:
             # Withdrawn: the posts stay as they were.
             await self.store.drop_edit(d.id, f"article {item.article_status}")
             return True
@@ -491,12 +505,12 @@ class Deliverer:
             log.warning("delivery %d to channel %d: %s; will retry", d.id, d.channel_id, refusal)
             await self._retry(d, str(refusal))
             return False
-        if d.state == SENT:
+        if d.state == DeliveryState.SENT:
             # The message is gone, or Discord will not take the edit: keep the post.
             await self.store.drop_edit(d.id, str(refusal))
             return True
         log.error("delivery %d to channel %d refused for good: %s", d.id, d.channel_id, refusal)
-        await self.store.finish_delivery(d.id, FAILED, str(refusal))
+        await self.store.finish_delivery(d.id, DeliveryState.FAILED, str(refusal))
         return True
 
     async def _retry(self, d: Delivery, error: str, *, at_least: float = 0.0) -> None:

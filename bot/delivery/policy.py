@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from bot.articles.model import normalise_tag
 from bot.articles.text import clip
+from bot.permissions import listed
 
 #: Discord's limit on a message nonce.
 MAX_NONCE = 25
@@ -135,8 +136,8 @@ def pause_reason(status: int, code: int, message: str = "") -> str:
 
 def missing_permissions_reason(missing: Sequence[str]) -> str:
     """The pause reason when the bot's own permission check fails before any request."""
-    names = ", ".join(missing)
-    return f"I'm missing a permission there ({names})"
+    plural = "s" if len(missing) > 1 else ""
+    return f"I'm missing the {listed(list(missing))} permission{plural} there"
 
 
 def notice_text(channel_id: int, reason: str) -> str:

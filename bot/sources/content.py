@@ -28,7 +28,7 @@ import watchfiles
 from bot.articles.markdown import read_markdown
 from bot.articles.model import ArticleError
 from bot.prepare import prepare
-from bot.store import Change, FileItem, Store
+from bot.store import Change, FileItem, SourceKind, Store
 from bot.store.columns import article_columns
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ class ContentSource:
 
     async def _source_id(self) -> int:
         if self.source_id is None:
-            self.source_id = (await self.store.source("content", str(self.root))).id
+            self.source_id = (await self.store.source(SourceKind.CONTENT, str(self.root))).id
         return self.source_id
 
     # -- reading (runs in a worker thread: pure file work) ------------------------------
@@ -264,7 +264,7 @@ class ContentSource:
         """
         started = time.perf_counter()
         stats = ScanStats()
-        source = await self.store.source("content", str(self.root))
+        source = await self.store.source(SourceKind.CONTENT, str(self.root))
         self.source_id = source_id = source.id
         # Listing the folder and reading what the store knows overlap: the walk runs in
         # a thread, the query in the database's.

@@ -16,7 +16,7 @@ from bot.articles.feed import EntryError, parse_feed
 from bot.articles.model import ArticleError
 from bot.prepare import Prepared, prepare
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
-from bot.store import Change, SourceRow, Store
+from bot.store import Change, SourceKind, SourceRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class FeedSource:
 
     async def poll_once(self, session: aiohttp.ClientSession) -> FeedState:
         """Fetch, parse and record the feed once; returns the new state (already saved)."""
-        row = await self.store.source("feed", self.url)
+        row = await self.store.source(SourceKind.FEED, self.url)
         state = _state_of(row)
         result = await fetch_feed(session, self.url, state, self.policy)
         feed_ttl: float | None = None
@@ -144,7 +144,7 @@ class FeedSource:
 
     async def run(self, session: aiohttp.ClientSession, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set, honouring the schedule kept in the store."""
-        source_id = (await self.store.source("feed", self.url)).id
+        source_id = (await self.store.source(SourceKind.FEED, self.url)).id
         while not stop.is_set():
             row = await self.store.get_source(source_id)
             due = row.next_attempt_at if row is not None else None

@@ -4,8 +4,9 @@ transactions, its settings and its migrations.
 Everything above it (lookups, ingest, subscriptions, deliveries) holds a
 :class:`Database` and asks it for a transaction or a consistent read; none of them
 opens connections or manages locks. A second engine (PostgreSQL) is a second class
-with the same three entry points, :meth:`~Database.transaction`,
-:meth:`~Database.reading` and :meth:`~Database.bulk`.
+with the same entry points: :meth:`~Database.transaction`, :meth:`~Database.reading`
+and :meth:`~Database.bulk`, and :attr:`~Database.writes` (a count of write
+transactions, which tells the lookups when their cached tag counts are stale).
 
 Rows come back as :class:`sqlite3.Row`: read them by column name.
 """

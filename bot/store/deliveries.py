@@ -51,12 +51,6 @@ class Crosspost(enum.StrEnum):
     FAILED = "failed"
 
 
-# The deliverer's names for the states.
-PENDING = DeliveryState.PENDING
-SENT = DeliveryState.SENT
-SKIPPED = DeliveryState.SKIPPED
-FAILED = DeliveryState.FAILED
-
 #: Error texts kept with a delivery are cut to this length.
 MAX_ERROR = 300
 
@@ -102,7 +96,7 @@ class Delivery:
     def edit_due(self) -> bool:
         """Whether the posted message shows an older version than asked for."""
         return (
-            self.state == SENT
+            self.state == DeliveryState.SENT
             and self.edit_version is not None
             and (self.sent_version is None or self.edit_version > self.sent_version)
         )
@@ -458,7 +452,7 @@ class DeliveryQueries:
                 """,
                 {"due": due, "error": _error(error), "id": delivery_id},
             )
-            if retried is not None and retried["state"] == PENDING:
+            if retried is not None and retried["state"] == DeliveryState.PENDING:
                 await db.execute(
                     """
                     UPDATE deliveries SET due_at = max(due_at, :due)
@@ -471,7 +465,7 @@ class DeliveryQueries:
     async def finish_delivery(self, delivery_id: int, state: DeliveryState, reason: str) -> None:
         """A pending post will not be sent: ``SKIPPED`` (withdrawn, too old) or
         ``FAILED`` (Discord will never accept it)."""
-        if state not in (SKIPPED, FAILED):
+        if state not in (DeliveryState.SKIPPED, DeliveryState.FAILED):
             raise ValueError(f"not a final state: {state!r}")
         async with self._database.transaction() as db:
             await db.execute(
@@ -625,10 +619,6 @@ async def _insert(
 
 
 __all__ = [
-    "FAILED",
-    "PENDING",
-    "SENT",
-    "SKIPPED",
     "Crosspost",
     "Delivery",
     "DeliveryQueries",

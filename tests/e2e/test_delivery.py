@@ -309,6 +309,30 @@ async def test_missing_permissions_pause_without_a_request(desk: Desk) -> None:
     assert desk.fake.stats.invalid_requests == 0
 
 
+async def test_a_locked_thread_pauses_without_a_request(desk: Desk) -> None:
+    # Discord lets only members with Manage Threads post in a locked thread: the bot
+    # checks that before sending, as for any other missing permission.
+    guild = desk.guild
+    thread = guild.add_channel("live", ChannelType.public_thread, parent=guild.add_channel("desk"))
+    await desk.subscribe(thread)
+    thread.lock()
+
+    def locked_in_cache() -> bool:
+        cached = desk.bot.get_channel(thread.id)
+        return isinstance(cached, discord.Thread) and cached.locked
+
+    await desk.fake.wait_for(locked_in_cache)
+    desk.publish("story", "A Story For A Locked Thread")
+    [notice] = await desk.wait_posts(guild.channel("general"))
+    assert f"<#{thread.id}>" in notice["content"]
+    assert "Manage Threads" in notice["content"]
+    paused = await desk.bot.store.get_subscription(guild.id, thread.id)
+    assert paused is not None and not paused.active
+    assert "Manage Threads" in (paused.paused_reason or "")
+    assert desk.requests_to(thread) == []
+    assert desk.fake.stats.invalid_requests == 0
+
+
 async def test_the_notice_goes_to_another_channel_without_a_system_channel(
     fake_discord: FakeDiscord, desk: Desk
 ) -> None:

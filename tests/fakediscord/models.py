@@ -304,6 +304,7 @@ class FakeChannel:
     # thread-only
     owner_id: int | None = None
     applied_tags: list[int] = field(default_factory=list)
+    locked: bool = False  # only members with Manage Threads may post (see lock())
     created_at: str = field(default_factory=iso_now)
     # state
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -346,7 +347,7 @@ class FakeChannel:
                     "archived": False,
                     "auto_archive_duration": 4320,
                     "archive_timestamp": self.created_at,
-                    "locked": False,
+                    "locked": self.locked,
                     "create_timestamp": self.created_at,
                 },
             )
@@ -366,6 +367,13 @@ class FakeChannel:
                 default_thread_rate_limit_per_user=0,
             )
         return data
+
+    def lock(self, locked: bool = True) -> None:
+        """Lock (or unlock) a thread, as a moderator does; dispatches THREAD_UPDATE."""
+        if not self.type.is_thread:
+            raise ValueError("only threads can be locked")
+        self.locked = locked
+        self.guild.server._dispatch("THREAD_UPDATE", self.payload(), intent=1 << 0)
 
     def set_permissions(
         self, target: FakeRole | FakeMember | FakeUser, *, allow: Any = 0, deny: Any = 0

@@ -349,6 +349,7 @@ async def create_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
         Permission.SEND_MESSAGES_IN_THREADS if channel.type.is_thread else Permission.SEND_MESSAGES
     )
     perms = server._require(channel, send)
+    _refuse_if_locked(channel, perms)
     nonce_key = (channel.id, str(body.get("nonce")))
     if body.get("enforce_nonce") and body.get("nonce") is not None:
         seen = server._nonces.get(nonce_key)
@@ -395,9 +396,16 @@ async def get_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
     return 200, server._message_in(channel, call.params["message_id"])
 
 
+def _refuse_if_locked(channel: FakeChannel, perms: int) -> None:
+    """Only members with Manage Threads create or update messages in a locked thread."""
+    if channel.locked and not perms & Permission.MANAGE_THREADS:
+        raise ApiError(403, 160005, "Thread is locked")
+
+
 async def edit_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
     channel = server._channel(call.params["channel_id"])
     perms = server._require(channel)
+    _refuse_if_locked(channel, perms)
     message = server._message_in(channel, call.params["message_id"])
     body: dict[str, Any] = call.body or {}
     if message["author"]["id"] != str(server.bot_user.id) and (

@@ -318,10 +318,10 @@ async def test_server_that_never_answers_times_out(
 async def test_timeout_covers_the_whole_redirect_chain(
     feed_server: FeedServer, session: aiohttp.ClientSession
 ) -> None:
-    # Each hop is within the timeout, the two are not; /a leaves room for a pause of
-    # the machine, which would otherwise end the chain before /b.
-    feed_server.route("/a", redirect_to="/b", delay=0.2)
-    feed_server.route("/b", body=RSS, delay=0.9)
+    # Each hop is well within the timeout (0.3 s or more to spare, so a timeout per hop
+    # could not end it), the two together are not.
+    feed_server.route("/a", redirect_to="/b", delay=0.5)
+    feed_server.route("/b", body=RSS, delay=0.7)
     got = await fetch(session, feed_server.url("/a"), policy=PollPolicy(timeout=1.0))
     assert got.error == "timeout after 1 s"
     assert got.final_url == feed_server.url("/b")
