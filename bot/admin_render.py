@@ -17,7 +17,14 @@ from discord.utils import escape_markdown
 
 from bot.articles.model import normalise_tag
 from bot.articles.text import clip
-from bot.lookups import EMBED_COLOR, MAX_CHOICE_NAME, MAX_CHOICES, MAX_TITLE, rank_choices
+from bot.lookups import (
+    EMBED_COLOR,
+    MAX_CHOICE_NAME,
+    MAX_CHOICE_VALUE,
+    MAX_CHOICES,
+    MAX_TITLE,
+    rank_choices,
+)
 from bot.permissions import Place, display_name, listed
 
 #: ``/newsadmin list``: subscriptions per page, and a page's text budget (Discord allows
@@ -27,7 +34,6 @@ LIST_PAGE_BUDGET = 5000
 FIELD_VALUE_LIMIT = 1024
 FIELD_NAME_LIMIT = 256
 #: A string choice's value, like its name, holds at most 100 characters.
-MAX_CHOICE_VALUE = 100
 
 _HEX_COLOR = re.compile(r"^(?:#|0x)?([0-9a-f]{6}|[0-9a-f]{3})$", re.IGNORECASE)
 _NO_COLOR = frozenset({"none", "default", "reset"})

@@ -20,7 +20,8 @@ PAGE_SIZE = 5
 TAGS_PER_PAGE = 20
 EMBED_COLOR = 0x2B6CB0
 MAX_CHOICES = 25  # Discord's limit for autocomplete answers
-MAX_CHOICE_NAME = 100  # Discord's limit for a choice's name (and a string choice's value)
+MAX_CHOICE_NAME = 100  # Discord's limit for a choice's name
+MAX_CHOICE_VALUE = 100  # and for a string choice's value
 # A result line links its headline; longer (or odd) URLs are left out rather than let a
 # page of five lines outgrow the 4,096 characters of an embed description.
 MAX_LINK_URL = 300

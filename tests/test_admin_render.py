@@ -10,7 +10,6 @@ import pytest
 from bot.admin_render import (
     FIELD_VALUE_LIMIT,
     LIST_PAGE_SIZE,
-    MAX_CHOICE_VALUE,
     cannot_post,
     channel_label,
     color_text,
@@ -23,7 +22,7 @@ from bot.admin_render import (
     subscription_choices,
     tag_list,
 )
-from bot.lookups import EMBED_COLOR, MAX_CHOICES
+from bot.lookups import EMBED_COLOR, MAX_CHOICE_VALUE, MAX_CHOICES
 from bot.permissions import Place
 
 PAUSED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

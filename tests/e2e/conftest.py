@@ -120,14 +120,14 @@ async def wait_until_scanned(bot: NewsBot, timeout: float = 10.0) -> None:  # no
 
 
 async def has_no_work(bot: NewsBot) -> bool:
-    """Whether the bot has nothing to do right now: every announcement handed to the
-    deliverer, no channel being worked on, no post and no notice due."""
-    now = bot.deliverer._now()
+    """Whether the bot has nothing left to do: every announcement handed to the
+    deliverer, no channel being worked on, no post and no notice due now or later (a
+    retry waiting for its turn is work too; a paused channel's posts are not)."""
     return (
         not await bot.store.pending_announcements(1)
         and bot.deliverer.busy == 0
-        and not await bot.store.due_subscriptions(now, 1)
-        and not await bot.store.due_notices(now, 1)
+        and await bot.store.next_due_at() is None
+        and await bot.store.next_notice_at() is None
     )
 
 

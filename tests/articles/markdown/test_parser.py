@@ -63,7 +63,7 @@ def test_summary_is_read_as_inline_markdown(front: str, expected: str) -> None:
     assert parse(yaml_doc(f"title: T\n{front}", "Body.")).lede == expected
 
 
-# -- what a review found the shortcuts getting wrong (each now as the parsers read it)
+# -- cases where hand-written readers once disagreed with the parsers (kept as pins)
 
 
 def test_a_link_with_a_blank_label_is_no_prose_for_the_lede() -> None:

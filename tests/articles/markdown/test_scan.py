@@ -221,7 +221,7 @@ def test_no_body_no_lede() -> None:
 @pytest.mark.parametrize(
     ("markdown", "expected"),
     [
-        # The shortcut parses the section around each "takeaway" only: an earlier
+        # The region scan parses the section around each "takeaway" only: an earlier
         # mention in prose, a title at the very end, no blank line around the title.
         (
             "The key takeaway is simple.\n\n## Background\n\nText.\n\n## Key Takeaways\n\n- a\n",
@@ -240,7 +240,7 @@ def test_no_body_no_lede() -> None:
         ("- a\n\n    x takeaway\n\n  **Key Takeaways**\n\n- not these\n", ()),
     ],
 )
-def test_takeaways_found_by_the_shortcut(markdown: str, expected: tuple[str, ...]) -> None:
+def test_takeaways_found_by_the_region_scan(markdown: str, expected: tuple[str, ...]) -> None:
     assert takeaways(markdown) == expected
 
 
