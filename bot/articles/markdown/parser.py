@@ -1,13 +1,16 @@
 """markdown-it-pyrs behind the guards it needs: the parser every article body goes to.
 
 :func:`top_blocks` parses CommonMark + strikethrough with markdown-it-pyrs (the Rust
-markdown-it.rs) and returns the top-level blocks. Two faults of that parser are kept
+markdown-it.rs) and returns the top-level blocks. Three faults of that parser are kept
 away from the bot:
 
-* It recurses once per level of nesting without a limit, so a few tens of thousands
-  of "> " or "*" would overflow the stack and kill the process. :func:`check_nesting`
-  bounds the depth a text could reach and refuses it ("markdown nested too deeply")
-  beyond a few hundred levels; real articles stay well under ten.
+* It recurses once per level of nesting without a limit, so tens of thousands of
+  levels overflow the stack and kill the process. :func:`check_nesting` counts the
+  levels a text really opens and refuses it ("markdown nested too deeply") beyond a
+  hundred block or two hundred inline levels; real articles stay well under ten.
+* It builds a Python object for every node, so a file of tiny constructs (a million
+  code spans in 2 MB) would take gigabytes. :func:`check_markup` refuses a text with
+  more than :data:`MAX_MARKUP` markup characters before it is parsed.
 * markdown-it.rs 0.6.0 (in markdown-it-pyrs 0.4) panics on some backtick runs after
   a ``[`` (https://github.com/markdown-it-rust/markdown-it/issues/40). Such text is
   parsed with guards that give the outcome the parser should have had (:func:`_guarded`).
@@ -24,7 +27,17 @@ from markdown_it_pyrs import MarkdownIt, Node
 
 from bot.articles.model import ArticleError
 
-__all__ = ["BLOCKS", "HEADINGS", "LISTS", "Blocks", "check_nesting", "top_blocks"]
+__all__ = [
+    "BLOCKS",
+    "HEADINGS",
+    "LISTS",
+    "MAX_MARKUP",
+    "Blocks",
+    "check_markup",
+    "check_nesting",
+    "inline_depth",
+    "top_blocks",
+]
 
 _MD: Final = MarkdownIt("commonmark").enable("strikethrough")
 
@@ -53,11 +66,14 @@ _EMPTY_ITEM = re.compile(rb"[ \t>]*(?:[-+*]|\d{1,9}[.)])[ \t]*")
 
 
 # markdown-it.rs (and the Node tree handed to Python) recurse once per level of
-# nesting, without a limit: a few tens of thousands of "> " or "*" crash the process
-# with a stack overflow, and a worker thread's stack is smaller still. Before parsing,
-# bound the depth the text could reach and refuse anything beyond a few hundred
-# levels; real articles stay well under ten. The bounds over-count (markers in code,
-# escaped characters ...), never under-count.
+# nesting, without a limit: some tens of thousands of levels overflow a thread's stack
+# and kill the process. Real articles stay well under ten levels, so text that would
+# nest deeper than a hundred block or two hundred inline levels is refused, with the
+# same verdict whichever parts of an article are parsed (the body is judged whole).
+# The depths are counted as the parser would open levels: block containers line by
+# line, and inline links, images and emphasis along each inline content, each closed
+# again by its closer. So a table of a hundred links or a list of a hundred bold
+# phrases is flat, as it is.
 _MAX_BLOCK_DEPTH: Final = 100
 _MAX_INLINE_DEPTH: Final = 200
 # A line whose leading run of container-marker characters is long enough to open
@@ -70,10 +86,18 @@ _PREFIX_UNIT = re.compile(r" +|\t|>|[-+*](?=[ \t\n]|$)|\d{1,9}[.)](?=[ \t\n]|$)"
 _INLINE_SPLIT = re.compile(
     r"\n[ \t]*\n|\n(?=(?: {0,3}> ?)*+ {0,3}(?:(?:[-+*]|1[.)])[ \t]+[^ \t\n]|#{1,6}(?:[ \t\n]|$)))"
 )
-# Delimiter runs that can open emphasis: followed by a non-space, and for "_" not
-# preceded by a letter or digit. Whole runs only (the look-behinds): retrying inside
-# a long run would be quadratic.
-_OPENER_RUN = re.compile(r"(?<!\*)\*++(?=[^ \t\n])|(?<!\w)_++(?=[^ \t\n])")
+# What can open or close an inline level: a bracket, a run of emphasis delimiters;
+# and a backslash escape, which makes the next character literal.
+_INLINE_MARK = re.compile(r"\\.|[\[\]]|\*+|_+|~+", re.DOTALL)
+# Punctuation for CommonMark's flanking rules (ASCII is what matters in practice;
+# other characters count as letters, which only makes a run likelier to open).
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+# The most markup characters one parse may hold. Every inline node takes at least one,
+# and markdown-it-pyrs builds a Python object per node: a file under the size limit
+# could otherwise hold a million of them and take gigabytes. Real articles hold a few
+# thousand.
+MAX_MARKUP: Final = 50_000
+_MARKUP_CHARS: Final = "`*_[]<&\\~!\n"
 
 
 def _block_depth_bound(text: str, start: int) -> float:
@@ -96,29 +120,85 @@ def _block_depth_bound(text: str, start: int) -> float:
     return depth if opens else 0.0
 
 
-def _inline_depth_bound(text: str, *, refined: bool) -> float:
-    """At most how deep inline markup can nest in ``text``: every level of emphasis
-    takes an opening and a closing ``*`` or ``_`` (strikethrough two ``~`` each),
-    every link or image a ``[``. ``refined`` counts only the runs that can open."""
-    links = text.count("~") / 4 + text.count("[")
-    if refined:
-        return links + sum(len(run) for run in _OPENER_RUN.findall(text))
-    return links + (text.count("*") + text.count("_")) / 2
+def _flanking(text: str, start: int, end: int) -> tuple[bool, bool]:
+    """Whether the delimiter run ``text[start:end]`` is left- and right-flanking."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    left = not after.isspace() and (
+        after not in _PUNCTUATION or before.isspace() or before in _PUNCTUATION
+    )
+    right = not before.isspace() and (
+        before not in _PUNCTUATION or after.isspace() or after in _PUNCTUATION
+    )
+    return left, right
+
+
+def inline_depth(text: str) -> int:
+    """How deep links, images and emphasis in one inline content can nest.
+
+    Walking along ``text``: each ``[`` opens a level, each ``]`` closes one; each run of
+    ``*`` or ``_`` that can open emphasis opens as many levels as it has characters
+    (``~``: one per two), and each run that can close closes them again. A level counts
+    only while a closer for it is still to come: without one nothing nests.
+    """
+    marks: list[tuple[str, int, bool, bool]] = []  # kind, characters, opens, closes
+    for mark in _INLINE_MARK.finditer(text):
+        token = mark.group()
+        char = token[0]
+        if char == "\\":
+            continue
+        if char in "[]":
+            marks.append(("[", 1, char == "[", char == "]"))
+            continue
+        left, right = _flanking(text, mark.start(), mark.end())
+        if char == "_":
+            before = text[mark.start() - 1] if mark.start() > 0 else " "
+            after = text[mark.end()] if mark.end() < len(text) else " "
+            left, right = (
+                left and (not right or before in _PUNCTUATION),
+                right and (not left or after in _PUNCTUATION),
+            )
+        marks.append((char, len(token), left, right))
+    closers_after = {"[": 0, "*": 0, "_": 0, "~": 0}
+    for kind, size, _, closes in marks:
+        closers_after[kind] += size if closes else 0
+    opened = {"[": 0, "*": 0, "_": 0, "~": 0}
+    depth = 0
+    for kind, size, opens, closes in marks:
+        if closes:
+            closers_after[kind] -= size
+        if closes and opened[kind]:
+            opened[kind] = max(opened[kind] - size, 0)
+        elif opens:
+            opened[kind] += size
+        levels = sum(min(opened[k], closers_after[k]) for k in ("[", "*", "_"))
+        depth = max(depth, levels + min(opened["~"], closers_after["~"]) // 2)
+    return depth
 
 
 def check_nesting(text: str) -> None:
-    """Raise :class:`ArticleError` when ``text`` could nest too deeply to parse safely."""
+    """Raise :class:`ArticleError` when ``text`` nests too deeply to parse safely."""
     # "\n" + text: the first line is a line too.
     for match in _LONG_PREFIX.finditer("\n" + text):
         if _block_depth_bound(match.string, match.start() + 1) > _MAX_BLOCK_DEPTH:
             raise ArticleError("markdown nested too deeply")
-    if _inline_depth_bound(text, refined=False) > _MAX_INLINE_DEPTH:
-        for chunk in _INLINE_SPLIT.split(text):
-            if (
-                _inline_depth_bound(chunk, refined=False) > _MAX_INLINE_DEPTH
-                and _inline_depth_bound(chunk, refined=True) > _MAX_INLINE_DEPTH
-            ):
-                raise ArticleError("markdown nested too deeply")
+    # No content can nest deeper than it has brackets and delimiters: most texts are
+    # judged by that count alone.
+    if sum(text.count(c) for c in "[*_") + text.count("~") // 2 <= _MAX_INLINE_DEPTH:
+        return
+    for chunk in _INLINE_SPLIT.split(text):
+        if inline_depth(chunk) > _MAX_INLINE_DEPTH:
+            raise ArticleError("markdown nested too deeply")
+
+
+def check_markup(text: str) -> None:
+    """Raise :class:`ArticleError` when ``text`` holds more markup than one parse may."""
+    count = sum(text.count(c) for c in _MARKUP_CHARS)
+    if count > MAX_MARKUP:
+        raise ArticleError(
+            f"too much Markdown markup to read in one part ({count:,} markup characters;"
+            f" at most {MAX_MARKUP:,})"
+        )
 
 
 # The same block rules without any inline rule: paragraphs and headings hold their
@@ -139,8 +219,9 @@ def _is_panic(exc: BaseException) -> bool:
 
 def top_blocks(text: str) -> Blocks:
     """The top-level blocks of ``text``, each with the UTF-8 bytes its ``srcmap``
-    indexes."""
-    check_nesting(text)
+    indexes. The caller has checked ``text`` with :func:`check_nesting` (or a text it
+    is part of); too much markup raises :class:`ArticleError`."""
+    check_markup(text)
     data = text.encode()
     if "`" in text and "[" in text:
         # Only link and image labels make markdown-it.rs look ahead, and only backticks

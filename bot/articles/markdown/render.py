@@ -21,7 +21,8 @@ from typing import Final
 
 from markdown_it_pyrs import Node
 
-from bot.articles.markdown.parser import BLOCKS, HEADINGS, LISTS, top_blocks
+from bot.articles.markdown.parser import BLOCKS, HEADINGS, LISTS, check_nesting, top_blocks
+from bot.articles.model import ArticleError
 from bot.articles.text import absolute_url, is_placeholder_link, is_placeholder_text
 
 __all__ = [
@@ -312,6 +313,7 @@ def render_text_field(text: str, site_url: str | None) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\0" in text:
         text = text.replace("\0", "\ufffd")
+    check_nesting(text)
     blocks = top_blocks(text)
     sentinel = not (len(blocks) == 1 and blocks[0][0].name == "paragraph")
     if sentinel:
@@ -321,5 +323,8 @@ def render_text_field(text: str, site_url: str | None) -> str:
         blocks = top_blocks(_SENTINEL + text.replace("\n", "\n" + _SENTINEL))
     if not blocks:
         return ""
-    rendered = render_inline(blocks[0][0].children, site_url, sentinel=sentinel)
+    try:
+        rendered = render_inline(blocks[0][0].children, site_url, sentinel=sentinel)
+    except RecursionError:  # pragma: no cover - check_nesting keeps trees shallow
+        raise ArticleError("markdown nested too deeply") from None
     return _WHITESPACE.sub(" ", rendered).strip()

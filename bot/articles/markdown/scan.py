@@ -21,7 +21,7 @@ from typing import Final
 
 from markdown_it_pyrs import Node
 
-from bot.articles.markdown.parser import HEADINGS, LISTS, top_blocks
+from bot.articles.markdown.parser import HEADINGS, LISTS, check_nesting, top_blocks
 from bot.articles.markdown.render import (
     is_lede_candidate,
     is_takeaways_paragraph,
@@ -227,6 +227,8 @@ def scan_body(
     """
     if "\0" in body:  # as CommonMark wants; done here so that byte offsets match
         body = body.replace("\0", "\ufffd")
+    # The whole body is judged, whichever parts of it get parsed: one verdict.
+    check_nesting(body)
     search = _TAKEAWAY_WORD.search(body) is not None
     scan = BodyScan(search=search, need_lede=need_lede, site_url=site_url)
     if not search and not need_lede:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.articles.markdown.parser import MAX_MARKUP, inline_depth
 from bot.articles.model import ArticleError
 from tests.articles.markdown.helpers import SITE, body, parse, takeaways, yaml_doc
 
@@ -86,3 +87,66 @@ def test_only_ascii_digits_make_an_ordered_list_item() -> None:
 def test_toml_dates_the_toml_parser_refuses_are_refused(value: str) -> None:
     with pytest.raises(ArticleError, match="front matter: TOML error"):
         parse(f'+++\ntitle = "T"\ndate = {value}\n+++\nBody.\n')
+
+
+# -- nesting is counted as the parser nests, with one verdict for the whole body
+
+_FLAT = {
+    "a table of links": "| a | b |\n|---|---|\n"
+    + "".join(f"| [x{i}](/x{i}) | [y{i}](/y{i}) |\n" for i in range(150)),
+    "a hundred and one bold phrases": " ".join(f"**b{i}**" for i in range(101)),
+    "two hundred escaped stars": " ".join("\\*x" for _ in range(200)),
+    "two hundred and fifty footnotes": "".join(f"[^{i}]: note {i}\n\n" for i in range(250)),
+    "openers that never close": "__a " * 5000,
+}
+
+
+@pytest.mark.parametrize("flat", _FLAT.values(), ids=_FLAT.keys())
+@pytest.mark.parametrize("where", ["before the takeaways", "in a takeaway"])
+@pytest.mark.parametrize("definition", ["", "\n\n[x]: /x\n"], ids=["regions", "whole body"])
+def test_flat_documents_are_not_too_deep(flat: str, where: str, definition: str) -> None:
+    # A link reference definition anywhere makes the whole body parse: same verdict.
+    if where == "in a takeaway":
+        text = "## Key Takeaways\n\n- " + flat.replace("\n\n", " ").replace("\n", " ") + "\n"
+    else:
+        text = flat + "\n\n## Key Takeaways\n\n- one\n"
+    article = body(text + definition)
+    assert article.takeaways
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ("**a** " * 300, 2),
+        ("*" * 300 + "x" + "*" * 300, 300),
+        ("*a " * 50 + "x" + " a*" * 50, 50),
+        ("_a " * 50 + "x" + " a_" * 50, 50),
+        ("~~a " * 50 + "x" + " a~~" * 50, 50),
+        ("![" * 300 + "x" + "](/y)" * 300, 300),
+        ("[" * 300 + "x", 0),  # nothing closes them: nothing nests
+        ("\\*" * 300 + "x" + "\\*" * 300, 0),
+        ("[a](/x) " * 300, 1),
+        ("snake_case_words " * 300, 0),
+    ],
+)
+def test_inline_depth_counts_levels_that_close(text: str, depth: int) -> None:
+    assert inline_depth(text) == depth
+
+
+def test_a_deep_part_no_post_needs_is_refused_on_every_path() -> None:
+    deep = "![" * 300 + "x" + "](/y)" * 300
+    text = "## Key Takeaways\n\n- one\n\n## Later\n\n" + deep + "\n"
+    for definition in ("", "\n\n[x]: /x\n"):
+        with pytest.raises(ArticleError, match="markdown nested too deeply"):
+            body(text + definition)
+
+
+# -- bounded work per article
+
+
+def test_too_much_markup_in_what_is_parsed_is_refused_with_the_reason() -> None:
+    item = "`a` " * (MAX_MARKUP // 2 + 1)
+    with pytest.raises(ArticleError, match=r"too much Markdown markup .* at most 50,000"):
+        takeaways("## Key Takeaways\n\n- " + item + "\n")
+    # The same markup in a part the post does not need is never parsed.
+    assert takeaways("## Key Takeaways\n\n- one\n\n## Code\n\n" + item + "\n") == ("one",)
