@@ -425,3 +425,25 @@ def test_scanning_regions_matches_full_parse_on_generated_articles() -> None:
         assert len(parse_markdown(text, rel_path=generated.rel_path).takeaways) == (
             generated.takeaways
         )
+
+
+_NESTING_PIECES = st.sampled_from(
+    ["*", "**", "_", "__", "~~", "[", "![", "](/y)", "]", "\\*", "`", "a", " ", "\n", "\n\n"]
+)
+_NESTING_SOUP = st.tuples(
+    st.lists(st.tuples(_NESTING_PIECES, st.integers(1, 120)), max_size=8),
+    st.booleans(),
+).map(
+    lambda p: (
+        "".join(piece * n for piece, n in p[0])
+        + ("\n\n## Key Takeaways\n\n- one\n" if p[1] else "")
+    )
+)
+
+
+@FUZZ
+@given(_NESTING_SOUP, st.booleans())
+def test_the_nesting_verdict_is_the_same_on_every_path(body: str, need_lede: bool) -> None:
+    assert _scan_result(body, need_lede, regions=True) == _scan_result(
+        body, need_lede, regions=False
+    )
