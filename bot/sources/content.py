@@ -15,6 +15,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -85,6 +86,26 @@ def is_article_rel(rel: str) -> bool:
     return is_article_path(rel) and not any(part.startswith(".") for part in folders)
 
 
+def is_utf8_name(name: str) -> bool:
+    """False for a name that is not valid UTF-8 on disk: Python keeps its stray bytes as
+    lone surrogates, which the store (and any log or Discord message) cannot hold."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(rel: str) -> str:
+    """A path as it can be logged: bytes that are not UTF-8 as ``\\xNN`` escapes."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
+def is_within(root: str, path: str) -> bool:
+    """Whether ``path`` (resolved) lies inside the folder ``root`` (resolved)."""
+    return path.startswith(root.rstrip("/") + "/")
+
+
 def read_file(
     root: Path, rel: str, known: Stat | None, *, site_url: str | None, tz: tzinfo, max_bytes: int
 ) -> FileItem | None:
@@ -94,7 +115,15 @@ def read_file(
     right now (the writer's next change event brings it back)."""
     full = root / rel
     try:
-        st = full.stat()
+        st = os.lstat(full)
+        if stat.S_ISLNK(st.st_mode):
+            # Listed as a link inside the folder, but it may have been turned since: check
+            # again, and read the file it leads to, never the link's next target.
+            target = os.path.realpath(full, strict=True)
+            if not is_within(str(root), target):
+                return None  # the link's own change event withdraws it
+            full = Path(target)
+            st = full.stat()
         if known is not None and (st.st_size, st.st_mtime_ns) == known:
             return None
         if st.st_size > max_bytes:
@@ -180,6 +209,14 @@ class ContentSource:
         # The (size, mtime_ns) the store knows of each file, kept in step with every
         # batch written, so a watch event costs no full-table read.
         self._known: dict[str, Stat] = {}
+        # Links inside the folder that are read as articles (or wait for their target to
+        # appear), by their path, with the path of the file they lead to: the watcher
+        # reports a change to that file under its own path only.
+        self._links: dict[str, str] = {}
+        # Paths skipped with a warning (names that are not UTF-8, links that must not be
+        # followed, paths the system refuses): each is logged once per process, not on
+        # every scan or change batch.
+        self._skipped: set[str] = set()
 
     async def _source_id(self) -> int:
         if self.source_id is None:
@@ -193,36 +230,80 @@ class ContentSource:
             self.root, items, site_url=self.site_url, tz=self.tz, max_bytes=self.max_bytes
         )
 
-    def _walk(self) -> dict[str, Stat]:
-        """Every article file under the root with its (size, mtime_ns).
+    def _skip(self, rel: str, reason: str) -> None:
+        """Log once per process that ``rel`` is not read, and why."""
+        if rel not in self._skipped:
+            self._skipped.add(rel)
+            log.warning("skipped %s in %s: %s", printable(rel), self.root, reason)
 
-        Raises ``OSError`` when the root itself cannot be listed: an unmounted or
-        missing folder must not read as "every article was deleted".
+    def _follow(self, rel: str) -> str | None:
+        """The path (relative to the root) of the file the link at ``rel`` stands for, or
+        ``None``, logged once, when it is not to be read: it leads out of the content
+        folder (never followed: ``passwd.md -> /etc/passwd``), goes round in a loop,
+        names a path the system refuses, leads nowhere, or to a folder."""
+        full = os.path.join(self.root, rel)
+        try:
+            target = os.path.realpath(full, strict=True)
+        except OSError as exc:
+            # Remember where a link inside the folder would lead: once its target
+            # appears, the watcher reports the target, not the link.
+            loose = os.path.realpath(full)
+            if is_within(str(self.root), loose):
+                self._links[rel] = os.path.relpath(loose, self.root)
+            self._skip(rel, f"cannot follow the link: {exc.strerror or exc}")
+            return None
+        if not is_within(str(self.root), target):
+            self._links.pop(rel, None)
+            self._skip(rel, "a link out of the content folder is never followed")
+            return None
+        self._links[rel] = os.path.relpath(target, self.root)
+        if not os.path.isfile(target):
+            self._skip(rel, "a link to something other than a file")
+            return None
+        return self._links[rel]
+
+    def _walk(self, start: str = "") -> dict[str, Stat]:
+        """Every article file under the root (or its sub-folder ``start``) with its
+        (size, mtime_ns).
+
+        Raises ``OSError`` when that folder itself cannot be listed: an unmounted or
+        missing folder must not read as "every article was deleted". Links to folders are
+        not entered; links to files are read when :meth:`_follow` allows.
         """
         found: dict[str, Stat] = {}
         # (folder, its path relative to the root with a trailing "/"): paths are built
         # by joining strings, as pathlib costs more than the stat() of each file.
-        stack = [(str(self.root), "")]
+        top = start + "/" if start else ""
+        stack = [(os.path.join(self.root, start), top)]
         while stack:
             folder, prefix = stack.pop()
             try:
                 with os.scandir(folder) as listing:
                     entries = list(listing)
             except OSError as exc:
-                if not prefix:
+                if prefix == top:
                     raise
-                log.warning("cannot list %s: %s", folder, exc.strerror or exc)
+                self._skip(prefix.rstrip("/"), f"cannot list it: {exc.strerror or exc}")
                 continue
             for entry in entries:
                 name = entry.name
                 if name.startswith("."):
                     continue
+                rel = prefix + name
                 try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, prefix + name + "/"))
-                    elif is_article_path(name) and entry.is_file():
-                        st = entry.stat()
-                        found[prefix + name] = (st.st_size, st.st_mtime_ns)
+                    if not is_utf8_name(name):
+                        # The store cannot hold such a path; nor can the watcher name it.
+                        if is_article_path(name) or entry.is_dir(follow_symlinks=False):
+                            self._skip(rel, "the name is not valid UTF-8")
+                    elif entry.is_symlink():
+                        if is_article_path(name) and self._follow(rel) is not None:
+                            st = entry.stat()
+                            found[rel] = (st.st_size, st.st_mtime_ns)
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, rel + "/"))
+                    elif is_article_path(name) and entry.is_file(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        found[rel] = (st.st_size, st.st_mtime_ns)
                 except OSError:
                     continue
         return found
@@ -266,6 +347,8 @@ class ContentSource:
         stats = ScanStats()
         source = await self.store.source(SourceKind.CONTENT, str(self.root))
         self.source_id = source_id = source.id
+        # The walk finds every link again (one removed while the bot was down included).
+        self._links = {}
         # Listing the folder and reading what the store knows overlap: the walk runs in
         # a thread, the query in the database's.
         known, on_disk = await asyncio.gather(
@@ -326,33 +409,73 @@ class ContentSource:
     def _classify(
         self, paths: Iterable[str], known: dict[str, Stat]
     ) -> tuple[list[tuple[str, Stat | None]], list[str]]:
-        """Split changed paths into files now present (new or changed) and files gone."""
-        present: list[tuple[str, Stat | None]] = []
+        """Split changed paths into files now present (new or changed) and files gone.
+
+        Paths are taken as the watcher reports them, never resolved: a link is judged by
+        :meth:`_follow` as the scan judges it, and a path under a linked folder is left
+        alone, as the scan never enters one.
+        """
+        present: dict[str, Stat | None] = {}
         gone: list[str] = []
+        prefix = os.path.join(self.root, "")
+        changed: list[str] = []
         for raw in sorted(set(paths)):
+            if raw.startswith(prefix) and raw != prefix:
+                changed.append(raw[len(prefix) :])
+        for rel in changed:
+            self._look(rel, known, present, gone)
+        # A link stands for its target: a change to the file it leads to (or to a folder
+        # holding it) is a change to the link, wherever that file lies in the folder.
+        for link, target in list(self._links.items()):
+            if link not in present and any(
+                target == rel or target.startswith(rel + "/") for rel in changed
+            ):
+                self._look(link, known, present, gone)
+        # A folder and a file in it may both be reported: each file is read once.
+        return list(present.items()), sorted(set(gone) - present.keys())
+
+    def _look(
+        self,
+        rel: str,
+        known: dict[str, Stat],
+        present: dict[str, Stat | None],
+        gone: list[str],
+    ) -> None:
+        """Classify one changed path (see :meth:`_classify`)."""
+        if any(part.startswith(".") for part in rel.split("/")):
+            return  # hidden: never an article, nor a folder holding one
+        full = os.path.join(self.root, rel)
+        try:
+            parent = os.path.dirname(full)
+            if os.path.realpath(parent) != parent:
+                return  # under a linked folder, which the scan does not enter either
+            mode = os.lstat(full).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            mode = None
+        except OSError as exc:  # a path the system refuses (too long, say)
+            self._skip(rel, f"cannot look at it: {exc.strerror or exc}")
+            return
+        if mode is not None and stat.S_ISDIR(mode):
+            # A folder moved in: read everything below it.
             try:
-                rel = Path(raw).resolve().relative_to(self.root).as_posix()
-            except ValueError:
-                continue
-            if rel == ".":
-                continue
-            full = self.root / rel
-            if full.is_dir():
-                # A folder moved in: read everything below it.
-                present.extend(
-                    (sub, None)
-                    for sub in (p.relative_to(self.root).as_posix() for p in full.rglob("*"))
-                    if is_article_rel(sub) and (self.root / sub).is_file()
-                )
-            elif full.is_file():
-                if is_article_rel(rel):
-                    present.append((rel, known.get(rel)))
-            else:
-                # A file, or a whole folder, went away.
-                gone.extend(k for k in known if k == rel or k.startswith(rel + "/"))
-        # A folder and a file in it may both be reported: read each file once.
-        unique = dict(present)
-        return list(unique.items()), gone
+                found = self._walk(rel)
+            except OSError as exc:
+                self._skip(rel, f"cannot list it: {exc.strerror or exc}")
+                return
+            present.update((sub, None) for sub in found if is_article_rel(sub))
+        elif mode is not None and stat.S_ISLNK(mode) and is_article_rel(rel):
+            if self._follow(rel) is not None:
+                present[rel] = known.get(rel)
+            elif rel in known:
+                gone.append(rel)  # turned to lead elsewhere: no longer an article here
+        elif mode is not None and stat.S_ISREG(mode):
+            if is_article_rel(rel):
+                present[rel] = known.get(rel)
+        else:
+            # A file, a link or a whole folder went away.
+            gone.extend(k for k in known if k == rel or k.startswith(rel + "/"))
+            for link in [k for k in self._links if k == rel or k.startswith(rel + "/")]:
+                del self._links[link]
 
     async def handle_changes(self, paths: Iterable[str]) -> None:
         """Re-read the given absolute paths: each is now present (new or changed) or gone."""
@@ -406,9 +529,18 @@ class ContentSource:
         try:
             while not stop.is_set():
                 if watcher.done():
+                    error = None if watcher.cancelled() else watcher.exception()
+                    if (lost := _unnamed_path(error)) is not None:
+                        # watchfiles gives up on a whole batch (and for good) when one
+                        # path in it is not UTF-8. The scan skips that name (logging it
+                        # once); watch again at once and rescan for the rest of the batch.
+                        log.debug("watch of %s lost a batch: %s; rescanning", self.root, lost)
+                        watcher = self._start_watcher(queue, quit_watcher)
+                        await asyncio.sleep(0)
+                        rescan = True
+                        continue
                     # The OS watch ended on its own (say, the folder is missing): nothing
                     # can be followed, so no scan either until it runs again.
-                    error = None if watcher.cancelled() else watcher.exception()
                     log.error(
                         "cannot watch %s (%s); retrying in %g s",
                         self.root,
@@ -544,6 +676,16 @@ class _Readers:
     async def __aexit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _unnamed_path(error: BaseException | None) -> BaseException | None:
+    """The error that ended the watcher when it met a path it cannot decode (watchfiles
+    raises its own error for that, inside a task group's exception group), else None."""
+    if isinstance(error, BaseExceptionGroup):
+        return next(filter(None, map(_unnamed_path, error.exceptions)), None)
+    if isinstance(error, RuntimeError) and "Unable to decode path" in str(error):
+        return error
+    return None
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
