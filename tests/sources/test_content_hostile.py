@@ -7,6 +7,7 @@ Real files in ``tmp_path`` and the real watcher; waits poll with a deadline.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -147,6 +148,27 @@ async def test_a_name_that_is_not_utf8_arriving_while_watched_stops_nothing(
     assert errors(caplog) == []
 
 
+def write_deep(folder: Path, data: bytes, levels: int = 20) -> None:
+    """``deep.md`` below ``levels`` folders of 242-byte names: a path over the system's
+    4,096-byte limit, made (and rewritten) one folder at a time, relative to the last."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        for level in range(levels):
+            name = f"{level:02d}" + "d" * 240
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, dir_fd=fd)
+            inner = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        out = os.open("deep.md", os.O_CREAT | os.O_WRONLY | os.O_TRUNC, dir_fd=fd)
+        try:
+            os.write(out, data)
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)
+
+
 # -- symlinks --------------------------------------------------------------------------
 
 
@@ -242,6 +264,7 @@ async def test_link_loops_and_over_long_paths_are_logged_once_without_a_rescan(
             (folder / "a.md").symlink_to("b.md")
             (folder / "b.md").symlink_to("a.md")
             (folder / "long.md").symlink_to("x" * 300)  # one name over the 255-byte limit
+            write_deep(folder, article_md(f"Deep {n}").encode())
             write(root, f"articles/after-{n}.md", article_md(f"After {n}"))
             await wait_until(lambda n=n: by_title(store, f"After {n}"), f"article {n}")
     assert scans == 1  # the first one only: no batch forced a full rescan
@@ -249,5 +272,8 @@ async def test_link_loops_and_over_long_paths_are_logged_once_without_a_rescan(
     await source.scan()  # and a later scan does not log them again
     for name in ("loop.md", "a.md", "b.md", "long.md"):
         assert len(warnings_about(caplog, f"articles/{name}")) == 1, name
+    # The deep tree: its first folder out of reach, and its file, each logged once.
+    assert 1 <= len(warnings_about(caplog, "articles/00ddd")) <= 2
+    assert await by_title(store, "Deep 2") is None
     assert errors(caplog) == []
     assert not any(r.exc_info for r in caplog.records if r.name == LOG)
