@@ -21,7 +21,7 @@ from xml.sax import SAXParseException
 import feedparser
 
 from bot.articles import html
-from bot.articles.dates import parse_date
+from bot.articles.dates import ImpossibleDate, parse_date
 from bot.articles.model import Article, ArticleError, normalise_tag
 from bot.articles.text import clip, first_sentences
 
@@ -37,7 +37,7 @@ _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentTy
 
 @dataclass(frozen=True, slots=True)
 class EntryError:
-    """A feed entry that could not become an article."""
+    """A feed entry that could not become an article, or a part of one that was ignored."""
 
     entry: str  # how to name the entry to a human: its title, link or index ("entry 3")
     reason: str
@@ -45,13 +45,18 @@ class EntryError:
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """A parsed feed: its own metadata, the usable articles and the rejected entries."""
+    """A parsed feed: its own metadata, the usable articles and the rejected entries.
+
+    ``warnings`` name what was ignored in entries that were still read (an impossible
+    date: the entry is read as undated); the caller logs them, this module cannot.
+    """
 
     title: str | None
     link: str | None
     articles: tuple[Article, ...]
     errors: tuple[EntryError, ...]
     ttl_minutes: int | None  # RSS <ttl>, None if absent/invalid
+    warnings: tuple[EntryError, ...] = ()
 
 
 def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedFeed:
@@ -88,11 +93,13 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
 
     articles: list[Article] = []
     errors: list[EntryError] = []
+    warnings: list[EntryError] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, 1):
         name = _entry_name(entry, index)
+        ignored: list[str] = []
         try:
-            article = _article(entry, feed_url=feed_url, tz=tz)
+            article = _article(entry, feed_url=feed_url, tz=tz, ignored=ignored)
         except ArticleError as exc:
             errors.append(EntryError(name, str(exc)))
             continue
@@ -104,6 +111,7 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
             continue
         seen.add(article.id)
         articles.append(article)
+        warnings.extend(EntryError(name, reason) for reason in ignored)
 
     return ParsedFeed(
         title=title,
@@ -111,6 +119,7 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
         articles=tuple(articles),
         errors=tuple(errors),
         ttl_minutes=_ttl(feed.get("ttl")),
+        warnings=tuple(warnings),
     )
 
 
@@ -151,7 +160,8 @@ def _entry_name(entry: Mapping[str, Any], index: int) -> str:
     return f"entry {index}"
 
 
-def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo) -> Article:
+def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo, ignored: list[str]) -> Article:
+    """The entry as an Article; what of it was ignored is appended to ``ignored``."""
     title = _text_field(entry, "title")
     guid = _str(entry.get("id"))
     url, link_problem = _entry_link(entry, feed_url)
@@ -162,8 +172,8 @@ def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo) -> Article:
     if not title:
         raise ArticleError("no title")
 
-    published = _date(entry, "published", tz) or _date(entry, "updated", tz)
-    updated = _date(entry, "updated", tz)
+    updated = _date(entry, "updated", tz, ignored)
+    published = _date(entry, "published", tz, ignored) or updated
     tags = _tags(entry.get("tags"))
 
     content = _content_html(entry, url)
@@ -224,26 +234,32 @@ def _url(value: object, base: str) -> str | None:
     return html.resolve_url(text, base) if text else None
 
 
-def _date(entry: Mapping[str, Any], key: str, tz: tzinfo) -> datetime | None:
-    raw = _own(entry, key)
-    if not _str(raw):
+def _date(entry: Mapping[str, Any], key: str, tz: tzinfo, ignored: list[str]) -> datetime | None:
+    raw = _str(_own(entry, key))
+    if not raw:
         return None
-    try:
-        return parse_date(raw, field=key, tz=tz)
-    except ArticleError as exc:
-        error = exc
     # "2026-02-03 10:00:00 UTC" is common in feeds; feedparser reads it as midnight.
-    iso_utc = _UTC_SUFFIX.sub("+00:00", _str(raw))
-    if iso_utc != _str(raw):
+    iso_utc = _UTC_SUFFIX.sub("+00:00", raw)
+    error: ArticleError | None = None
+    for text in dict.fromkeys((raw, iso_utc)):
         try:
-            return parse_date(iso_utc, field=key, tz=tz)
-        except ArticleError:
-            pass
+            parsed = parse_date(text, field=key, tz=tz)
+        except ImpossibleDate as exc:
+            # feedparser's reading of these is a rolled-over, wrong date: the
+            # entry is read as if it had none (an undated entry) and we say why.
+            ignored.append(f"{exc}; read as no date")
+            return None
+        except ArticleError as exc:
+            error = error or exc
+            continue
+        if parsed is None:
+            ignored.append(f"{key}: zero date {raw!r:.40}, read as no date")
+        return parsed
     # feedparser knows many more date formats than ISO 8601 and RFC 2822; its
     # reading (always UTC) is the fallback when ours fails.
     fallback = _from_struct_time(_own(entry, f"{key}_parsed"))
     if fallback is None:
-        raise error
+        raise error or ArticleError(f"{key}: not a date: {raw!r:.60}")
     return fallback
 
 

@@ -358,6 +358,54 @@ def test_garbage_dates_are_entry_errors() -> None:
     assert "next Tuesday-ish" in error.reason
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        # feedparser rolls these over (into 2027, a week back); they are not dates.
+        ("2026-13-45T99:99:99Z", "published: not a date: '2026-13-45T99:99:99Z'"),
+        ("2026-02-30", "published: not a date"),
+        ("2026-02-03T10:00:00+9999", "published: not a date"),
+        ("Tue, 03 Feb 2026 10:00:00 +9999", "published: not a date"),
+        ("Mon, 45 Feb 2026 99:99:99 GMT", "published: not a date"),
+        ("0000-00-00T00:00:00Z", "published: not a date"),
+        ("9999-12-31T23:59:59-23:59", "published: date out of range"),
+        # Hugo's zero date; read as 2001 before.
+        ("Mon, 01 Jan 0001 00:00:00 +0000", "published: zero date"),
+        ("0001-01-01T00:00:00Z", "published: zero date"),
+    ],
+)
+def test_impossible_dates_leave_the_entry_undated_with_a_warning(value: str, reason: str) -> None:
+    parsed = parse_feed(
+        _rss_items(
+            f"<item><title>D</title><link>/d</link><pubDate>{value}</pubDate></item>",
+            "<item><title>Fine</title><link>/f</link><pubDate>2026-02-03</pubDate></item>",
+        ),
+        feed_url=FEED_URL,
+    )
+    assert parsed.errors == ()
+    undated, fine = parsed.articles
+    # Undated like an entry without any date: published, announced when first seen.
+    assert undated.date is undated.published_at is undated.lastmod is None
+    assert undated.status(datetime(2026, 1, 1, tzinfo=UTC)) is Status.PUBLISHED
+    assert fine.date == datetime(2026, 2, 3, tzinfo=UTC)
+    (warning,) = parsed.warnings
+    assert warning.entry == "D"
+    assert reason in warning.reason
+
+
+def test_an_impossible_published_date_falls_back_to_updated() -> None:
+    doc = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>A</title>'
+        '<link href="https://x.org/a"/><id>urn:a</id>'
+        "<published>2026-13-45T99:99:99Z</published><updated>2026-02-05T12:00:00Z</updated>"
+        "</entry></feed>"
+    )
+    parsed = parse_feed(doc, feed_url=FEED_URL)
+    (article,) = parsed.articles
+    assert article.date == article.lastmod == datetime(2026, 2, 5, 12, 0, tzinfo=UTC)
+    assert [w.reason.split(":")[0] for w in parsed.warnings] == ["published"]
+
+
 def test_future_date_is_scheduled() -> None:
     article = _one(
         _rss_items("<item><title>F</title><link>/f</link><pubDate>2099-01-01</pubDate></item>")
