@@ -11,12 +11,13 @@ import calendar
 import codecs
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from html import escape
 from typing import Any
-from xml.sax import SAXParseException
+from xml.sax import SAXException, SAXParseException
+from xml.sax.saxutils import unescape
 
 import feedparser
 
@@ -31,6 +32,9 @@ _NAME_LIMIT = 80
 
 _UTC_SUFFIX = re.compile(r"\s*\b(?:UTC|GMT)$", re.IGNORECASE)
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+# What feedparser's loose parser leaves escaped in plain fields (it turns numeric
+# references into these names, and other named entities into characters).
+_XML_ENTITIES = {"&quot;": '"', "&apos;": "'"}
 # feedparser flags these as "bozo" although the document parsed fine.
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
@@ -91,6 +95,9 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
     title = _text_field(feed, "title")
     _check_is_feed(raw, result, entries, title)
 
+    # feedparser falls back to its SGML-based loose parser when the XML parser fails
+    # (one bare "&" is enough) and tells only through the exception it keeps.
+    loose = isinstance(result.get("bozo_exception"), SAXException) or not result.get("encoding")
     articles: list[Article] = []
     errors: list[EntryError] = []
     warnings: list[EntryError] = []
@@ -99,7 +106,7 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
         name = _entry_name(entry, index)
         ignored: list[str] = []
         try:
-            article = _article(entry, feed_url=feed_url, tz=tz, ignored=ignored)
+            article = _article(entry, feed_url=feed_url, tz=tz, loose=loose, ignored=ignored)
         except ArticleError as exc:
             errors.append(EntryError(name, str(exc)))
             continue
@@ -160,10 +167,13 @@ def _entry_name(entry: Mapping[str, Any], index: int) -> str:
     return f"entry {index}"
 
 
-def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo, ignored: list[str]) -> Article:
+def _article(
+    entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo, loose: bool, ignored: list[str]
+) -> Article:
     """The entry as an Article; what of it was ignored is appended to ``ignored``."""
+    plain = _decoder(loose)
     title = _text_field(entry, "title")
-    guid = _str(entry.get("id"))
+    guid = plain(_str(entry.get("id")))
     url, link_problem = _entry_link(entry, feed_url)
     if url is None:
         if not title and not guid:
@@ -174,7 +184,7 @@ def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo, ignored: li
 
     updated = _date(entry, "updated", tz, ignored)
     published = _date(entry, "published", tz, ignored) or updated
-    tags = _tags(entry.get("tags"))
+    tags = _tags(entry.get("tags"), plain)
 
     content = _content_html(entry, url)
     summary = _summary_html(entry, url)
@@ -205,7 +215,7 @@ def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo, ignored: li
         lastmod=updated,
         tags=tags,
         categories=tags,
-        authors=_authors(entry.get("authors")),
+        authors=_authors(entry.get("authors"), plain),
         description=clip(description, DESCRIPTION_LIMIT) or None,
         image=_image(entry, url, trees),
         takeaways=takeaways,
@@ -279,12 +289,24 @@ def _from_struct_time(value: object) -> datetime | None:
         return None
 
 
-def _tags(values: object) -> tuple[str, ...]:
+def _decoder(loose: bool) -> Callable[[str], str]:
+    """How to read a plain field (a name, a category, an id) feedparser handed over.
+
+    The strict parser decodes entities; the loose one decodes titles but leaves the
+    XML entities in plain fields ("Tom &amp; Jerry"), so the same entry would read
+    differently, and get another id, whenever a bare "&" appears in the document.
+    """
+    if not loose:
+        return lambda text: text
+    return lambda text: unescape(text, _XML_ENTITIES)
+
+
+def _tags(values: object, plain: Callable[[str], str]) -> tuple[str, ...]:
     """Categories as written, de-duplicated case-insensitively (the first spelling wins)."""
     tags: list[str] = []
     seen: set[str] = set()
     for item in _dicts(values):
-        term = " ".join((_str(item.get("term")) or _str(item.get("label"))).split())
+        term = " ".join(plain(_str(item.get("term")) or _str(item.get("label"))).split())
         key = normalise_tag(term)
         if key and key not in seen:
             seen.add(key)
@@ -292,11 +314,11 @@ def _tags(values: object) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _authors(values: object) -> tuple[str, ...]:
+def _authors(values: object, plain: Callable[[str], str]) -> tuple[str, ...]:
     # Names only: feedparser keeps e-mail addresses apart, and those are not for Discord.
     names: list[str] = []
     for item in _dicts(values):
-        name = " ".join(_str(item.get("name")).split())
+        name = " ".join(plain(_str(item.get("name"))).split())
         if name and name not in names:
             names.append(name)
     return tuple(names)
@@ -304,7 +326,7 @@ def _authors(values: object) -> tuple[str, ...]:
 
 def _content_html(entry: Mapping[str, Any], url: str) -> tuple[str, str]:
     """The entry's full content as HTML and the base to resolve its links against."""
-    contents = list(_dicts(entry.get("content")))
+    contents = [c for c in _dicts(entry.get("content")) if _is_text(c.get("type"))]
     contents.sort(key=lambda c: _str(c.get("type")).lower() not in _HTML_TYPES)
     for detail in contents:
         markup = _as_html(detail.get("value"), detail.get("type"))
@@ -316,8 +338,17 @@ def _content_html(entry: Mapping[str, Any], url: str) -> tuple[str, str]:
 def _summary_html(entry: Mapping[str, Any], url: str) -> tuple[str, str]:
     detail = entry.get("summary_detail")
     detail = detail if isinstance(detail, Mapping) else {}
+    if not _is_text(detail.get("type")):
+        return "", url
     markup = _as_html(entry.get("summary"), detail.get("type", "text/html"))
     return (markup, _base(detail, url)) if markup.strip() else ("", url)
+
+
+def _is_text(content_type: object) -> bool:
+    # Atom content may be any media type (an image, a PDF, base64 bytes); only text
+    # and markup are an article's words.
+    kind = _str(content_type).lower()
+    return not kind or kind in _HTML_TYPES or kind == "text" or kind.startswith("text/")
 
 
 def _as_html(value: object, content_type: object) -> str:

@@ -537,6 +537,58 @@ def test_bozo_feed_with_entries_is_still_read() -> None:
     assert [a.url for a in parse_feed(doc, feed_url=FEED_URL).articles] == ["https://x.org/a"]
 
 
+@pytest.mark.parametrize("bare_ampersand", [False, True])
+def test_entities_are_decoded_the_same_when_feedparser_parses_loosely(
+    bare_ampersand: bool,
+) -> None:
+    # One bare "&" in a link makes the document ill-formed: feedparser falls back to its
+    # loose parser, which used to leave "&amp;" in names, categories and ids.
+    link = "https://x.org/a?b=1&c=2" if bare_ampersand else "https://x.org/a?b=1&amp;c=2"
+    doc = (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>'
+        f"<item><title>Tom &amp; Jerry</title><link>{link}</link>"
+        '<guid isPermaLink="false">q?a=1&amp;b=2</guid>'
+        "<category>R&amp;D &lt;3</category><dc:subject>S&#38;T</dc:subject>"
+        "<author>tj@x.org (Tom &amp; Jerry)</author><dc:creator>Ann &#x26; Bob</dc:creator>"
+        "</item></channel></rss>"
+    )
+    (article,) = parse_feed(doc, feed_url=FEED_URL).articles
+    assert article.title == "Tom & Jerry"
+    assert article.url == "https://x.org/a?b=1&c=2"
+    assert article.id == "q?a=1&b=2"  # the same entry, whichever parser read it
+    assert article.tags == ("R&D <3", "S&T")
+    assert article.authors == ("Tom & Jerry", "Ann & Bob")
+
+
+def test_loosely_parsed_atom_names_are_decoded() -> None:
+    doc = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>B</title>'
+        '<link href="https://x.org/b?x=1&y=2"/><id>urn:b</id>'
+        '<author><name>Tom &amp; Jerry</name></author><category term="R&amp;D"/></entry></feed>'
+    )
+    (article,) = parse_feed(doc, feed_url=FEED_URL).articles
+    assert article.authors == ("Tom & Jerry",)
+    assert article.tags == ("R&D",)
+
+
+def test_content_of_a_non_text_media_type_is_not_shown() -> None:
+    # Atom carries other media types base64-encoded; feedparser decodes them, but
+    # the bytes of a file are not the article's text.
+    doc = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>Bin</title>'
+        '<link href="https://x.org/bin"/><id>urn:bin</id>'
+        '<summary type="text">The summary.</summary>'
+        '<content type="application/octet-stream">SGVsbG8gd29ybGQ=</content></entry>'
+        "<entry><title>Plain</title>"
+        '<link href="https://x.org/plain"/><id>urn:plain</id>'
+        '<content type="text/plain">A &lt;b&gt; text.</content></entry></feed>'
+    )
+    binary, plain = _one(doc).articles
+    assert binary.lede == "The summary."
+    assert "Hello" not in repr(binary)
+    assert plain.lede == "A <b> text."
+
+
 # --- not a feed ------------------------------------------------------------------------
 
 
