@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from html import escape
 from typing import Any
+from xml.etree import ElementTree
 from xml.sax import SAXException, SAXParseException
 from xml.sax.saxutils import unescape
 
@@ -35,6 +36,13 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 # What feedparser's loose parser leaves escaped in plain fields (it turns numeric
 # references into these names, and other named entities into characters).
 _XML_ENTITIES = {"&quot;": '"', "&apos;": "'"}
+# An element feedparser reads as plain text (a category, an author) holding a start
+# tag other than an Atom person's parts: feedparser keeps only the text around the
+# tag, or nothing. Only then is the document read a second time (see _dropped).
+_MARKUP_IN_NAMES = re.compile(
+    rb"<(?:[\w.-]+:)?(?:category|subject|author|creator|contributor|name)\b[^>]*(?<!/)>[^<]*"
+    rb"<(?![/!?]|(?:[\w.-]+:)?(?:name|email|uri)\b)"
+)
 # feedparser flags these as "bozo" although the document parsed fine.
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
@@ -45,6 +53,21 @@ class EntryError:
 
     entry: str  # how to name the entry to a human: its title, link or index ("entry 3")
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Dropped:
+    """What feedparser drops from an entry, read from the document itself.
+
+    ``links``: the text of ``<link>`` elements (feedparser keeps a ``uri`` attribute
+    instead, ``at://…`` say). ``categories`` and ``authors``: for those holding markup
+    (``<category><p>News</p></category>``), what feedparser made of them (the text
+    outside the inner tags, often nothing) and their visible text.
+    """
+
+    links: tuple[str, ...] = ()
+    categories: tuple[tuple[str, str], ...] = ()
+    authors: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +121,11 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
     # feedparser falls back to its SGML-based loose parser when the XML parser fails
     # (one bare "&" is enough) and tells only through the exception it keeps.
     loose = isinstance(result.get("bozo_exception"), SAXException) or not result.get("encoding")
+    dropped: list[_Dropped] = []
+    if _MARKUP_IN_NAMES.search(raw) or any(_lost_link(entry, feed_url) for entry in entries):
+        # Decoded the way feedparser was told to (see content_type above).
+        encoding = "utf-8" if isinstance(data, str) else None
+        dropped = _dropped(raw, len(entries), encoding)
     articles: list[Article] = []
     errors: list[EntryError] = []
     warnings: list[EntryError] = []
@@ -106,7 +134,14 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
         name = _entry_name(entry, index)
         ignored: list[str] = []
         try:
-            article = _article(entry, feed_url=feed_url, tz=tz, loose=loose, ignored=ignored)
+            article = _article(
+                entry,
+                feed_url=feed_url,
+                tz=tz,
+                loose=loose,
+                dropped=dropped[index - 1] if dropped else _Dropped(),
+                ignored=ignored,
+            )
         except ArticleError as exc:
             errors.append(EntryError(name, str(exc)))
             continue
@@ -168,13 +203,21 @@ def _entry_name(entry: Mapping[str, Any], index: int) -> str:
 
 
 def _article(
-    entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo, loose: bool, ignored: list[str]
+    entry: Mapping[str, Any],
+    *,
+    feed_url: str,
+    tz: tzinfo,
+    loose: bool,
+    dropped: _Dropped,
+    ignored: list[str],
 ) -> Article:
     """The entry as an Article; what of it was ignored is appended to ``ignored``."""
     plain = _decoder(loose)
     title = _text_field(entry, "title")
     guid = plain(_str(entry.get("id")))
     url, link_problem = _entry_link(entry, feed_url)
+    if url is None:
+        url = next(filter(None, (html.resolve_url(x, feed_url) for x in dropped.links)), None)
     if url is None:
         if not title and not guid:
             raise ArticleError("no title and no link")
@@ -184,7 +227,9 @@ def _article(
 
     updated = _date(entry, "updated", tz, ignored)
     published = _date(entry, "published", tz, ignored) or updated
-    tags = _tags(entry.get("tags"), plain)
+    terms = [plain(_str(t.get("term")) or _str(t.get("label"))) for t in _dicts(entry.get("tags"))]
+    tags = _tags(_restore(terms, dropped.categories))
+    names = [plain(_str(a.get("name"))) for a in _dicts(entry.get("authors"))]
 
     content = _content_html(entry, url)
     summary = _summary_html(entry, url)
@@ -215,7 +260,7 @@ def _article(
         lastmod=updated,
         tags=tags,
         categories=tags,
-        authors=_authors(entry.get("authors"), plain),
+        authors=_authors(_restore(names, dropped.authors)),
         description=clip(description, DESCRIPTION_LIMIT) or None,
         image=_image(entry, url, trees),
         takeaways=takeaways,
@@ -237,6 +282,83 @@ def _entry_link(entry: Mapping[str, Any], feed_url: str) -> tuple[str | None, st
         return url, "" if url else "no link"
     url = html.resolve_url(link, feed_url)
     return url, "" if url else f"link is not an http(s) URL: {link!r:.80}"
+
+
+def _lost_link(entry: Mapping[str, Any], feed_url: str) -> bool:
+    """Whether the link feedparser kept is unusable: the element's text may be better."""
+    link = _str(entry.get("link"))
+    return bool(link) and html.resolve_url(link, feed_url) is None
+
+
+def _dropped(raw: bytes, count: int, encoding: str | None) -> list[_Dropped]:
+    """Per entry, what feedparser dropped; empty when the document cannot tell.
+
+    Read only for the rare feed that needs it, with the standard library's XML parser:
+    a document that is not well-formed XML, or whose entries do not line up with
+    feedparser's one for one, keeps what feedparser made of it.
+    """
+    if b"<!ENTITY" in raw:  # never expand a document's own entities a second time
+        return []
+    try:
+        root = ElementTree.fromstring(raw, ElementTree.XMLParser(encoding=encoding))
+    except (ElementTree.ParseError, ValueError, LookupError):
+        return []
+    try:
+        found = [_dropped_from(el) for el in root.iter() if _local(el.tag) in ("item", "entry")]
+    except RecursionError:  # serialising absurdly deep markup inside a category
+        return []
+    return found if len(found) == count else []
+
+
+def _dropped_from(entry: ElementTree.Element) -> _Dropped:
+    links: list[str] = []
+    categories: list[tuple[str, str]] = []
+    authors: list[tuple[str, str]] = []
+    for child in entry:
+        name = _local(child.tag)
+        if name == "link" and len(child) == 0 and (child.text or "").strip():
+            links.append((child.text or "").strip())
+        elif name in ("category", "subject") and not child.get("term"):
+            categories.extend(_markup_text(child))
+        elif name in ("author", "creator", "contributor"):
+            names = [c for c in child if _local(c.tag) == "name"]
+            authors.extend(_markup_text(names[0] if names else child))
+    return _Dropped(tuple(links), tuple(categories), tuple(authors))
+
+
+def _markup_text(el: ElementTree.Element) -> list[tuple[str, str]]:
+    """For ``el`` holding markup: what feedparser keeps of it, and its visible text."""
+    if len(el) == 0:
+        return []
+    # feedparser keeps only the text between the inner elements.
+    kept = (el.text or "") + "".join(c.tail or "" for c in el)
+    inner = (el.text or "") + "".join(ElementTree.tostring(c, encoding="unicode") for c in el)
+    text = html.html_to_text(inner)
+    return [(" ".join(kept.split()), text)] if text else []
+
+
+def _restore(values: list[str], recovered: tuple[tuple[str, str], ...]) -> list[str]:
+    """feedparser's ``values`` with those that held markup given their visible text.
+
+    One that feedparser kept in part takes its place; one it lost takes an empty
+    place (feedparser leaves one for an author) or is added at the end.
+    """
+    full = {kept: text for kept, text in recovered if kept}
+    lost = [text for kept, text in recovered if not kept]
+    restored: list[str] = []
+    for value in values:
+        key = " ".join(value.split())
+        if key in full:
+            restored.append(full.pop(key))
+        elif not key and lost:
+            restored.append(lost.pop(0))
+        else:
+            restored.append(value)
+    return restored + lost + list(full.values())
+
+
+def _local(tag: object) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
 def _url(value: object, base: str) -> str | None:
@@ -301,12 +423,12 @@ def _decoder(loose: bool) -> Callable[[str], str]:
     return lambda text: unescape(text, _XML_ENTITIES)
 
 
-def _tags(values: object, plain: Callable[[str], str]) -> tuple[str, ...]:
+def _tags(values: Iterable[str]) -> tuple[str, ...]:
     """Categories as written, de-duplicated case-insensitively (the first spelling wins)."""
     tags: list[str] = []
     seen: set[str] = set()
-    for item in _dicts(values):
-        term = " ".join(plain(_str(item.get("term")) or _str(item.get("label"))).split())
+    for value in values:
+        term = " ".join(value.split())
         key = normalise_tag(term)
         if key and key not in seen:
             seen.add(key)
@@ -314,11 +436,11 @@ def _tags(values: object, plain: Callable[[str], str]) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _authors(values: object, plain: Callable[[str], str]) -> tuple[str, ...]:
+def _authors(values: Iterable[str]) -> tuple[str, ...]:
     # Names only: feedparser keeps e-mail addresses apart, and those are not for Discord.
     names: list[str] = []
-    for item in _dicts(values):
-        name = " ".join(plain(_str(item.get("name"))).split())
+    for value in values:
+        name = " ".join(value.split())
         if name and name not in names:
             names.append(name)
     return tuple(names)

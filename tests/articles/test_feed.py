@@ -589,6 +589,61 @@ def test_content_of_a_non_text_media_type_is_not_shown() -> None:
     assert plain.lede == "A <b> text."
 
 
+def test_link_text_is_the_link_when_its_uri_attribute_is_not_http() -> None:
+    # feedparser takes a uri="" attribute for the address and drops the text.
+    doc = _rss_items(
+        "<item><title>Skeet</title>"
+        '<link uri="at://did:plc:abc/app.bsky.feed.post/3k">https://bsky.app/post/3k</link></item>',
+        '<item><title>Nowhere</title><link uri="at://did:plc:abc/x">at://did:plc:abc/x</link></item>',
+    )
+    parsed = parse_feed(doc, feed_url=FEED_URL)
+    (article,) = parsed.articles
+    assert article.url == article.id == "https://bsky.app/post/3k"
+    assert parsed.errors == (
+        EntryError("Nowhere", "link is not an http(s) URL: 'at://did:plc:abc/x'"),
+    )
+
+
+def test_categories_and_authors_holding_markup_keep_their_visible_text() -> None:
+    # As in gofeed's expected results: feedparser drops these (an empty author).
+    rss = (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>'
+        "<item><title>R</title><link>https://x.org/r</link>"
+        "<category>Plain</category><category><p>Item Category 1</p></category>"
+        "<category><p>Item <b>Category</b> 2</p><script>x()</script></category>"
+        "<author><p>Item Author</p></author><dc:creator><span>Ann</span> Lee</dc:creator>"
+        "</item></channel></rss>"
+    )
+    (article,) = _one(rss).articles
+    assert article.tags == ("Plain", "Item Category 1", "Item Category 2")
+    # feedparser kept " and D" of this one: the whole text takes its place.
+    (partial,) = _one(
+        _rss_items(
+            "<item><title>P</title><link>https://x.org/p</link>"
+            "<category><b>R</b> and D</category><category>Z</category></item>"
+        )
+    ).articles
+    assert partial.tags == ("R and D", "Z")
+    assert article.authors == ("Item Author", "Ann Lee")
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>A</title>'
+        '<link href="https://x.org/a"/><id>urn:a</id>'
+        '<category term="tech"/><category><p xmlns="http://www.w3.org/1999/xhtml">Naked</p></category>'
+        "<author><name><p>Ann <i>Writer</i></p></name><email>ann@x.org</email></author>"
+        "<author><name>Bob</name></author></entry></feed>"
+    )
+    (article,) = _one(atom).articles
+    assert article.tags == ("tech", "Naked")
+    assert article.authors == ("Ann Writer", "Bob")
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_markup_text_is_decoded_like_the_rest_of_the_document(as_bytes: bool) -> None:
+    doc = RSS091.replace("<description>Nothing", "<category><p>Café</p></category><description>")
+    (article,) = _one(doc.encode("iso-8859-1") if as_bytes else doc).articles
+    assert article.tags == ("Café",)
+
+
 # --- not a feed ------------------------------------------------------------------------
 
 
