@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import re
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from bot.articles.model import ArticleError
 
@@ -17,6 +17,11 @@ _ZERO_YEAR = 1
 _ISO_SHAPE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?"
 )
+
+# Real instants datetime cannot spell: a leap second (RFC 3339 allows "23:59:60") and
+# the end of a day (ISO 8601's "24:00"). Read as the next second / the next midnight.
+_LEAP_SECOND = re.compile(r"(?<=\d\d:\d\d):60(?!\d)")
+_END_OF_DAY = re.compile(r"(?<![\d:+-])24:00(?::00)?(?![\d:])")
 
 
 class ImpossibleDate(ArticleError):
@@ -58,6 +63,23 @@ def parse_date(value: object, *, field: str, tz: tzinfo = UTC) -> datetime | Non
 def _parse_string(text: str, field: str) -> datetime:
     if not text:
         raise ArticleError(f"{field}: empty date")
+    try:
+        return _parse_text(text, field)
+    except ImpossibleDate:
+        for pattern, spelled, step in (
+            (_LEAP_SECOND, ":59", timedelta(seconds=1)),
+            (_END_OF_DAY, "23:59:59", timedelta(seconds=1)),
+        ):
+            respelled = pattern.sub(spelled, text, count=1)
+            if respelled != text:
+                try:
+                    return _parse_text(respelled, field) + step
+                except ArticleError:
+                    break
+        raise
+
+
+def _parse_text(text: str, field: str) -> datetime:
     iso = text[:-1] + "+00:00" if text[-1:] in "zZ" else text
     try:
         return datetime.fromisoformat(iso)

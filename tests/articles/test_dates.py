@@ -29,6 +29,11 @@ NEW_YORK = ZoneInfo("America/New_York")
         ("Tue, 03 Feb 2026 19:00:14 -0500", datetime(2026, 2, 4, 0, 0, 14, tzinfo=UTC)),
         ("Tue, 03 Feb 2026 19:00:14 GMT", datetime(2026, 2, 3, 19, 0, 14, tzinfo=UTC)),
         ("3 Feb 2026 19:00 +0100", datetime(2026, 2, 3, 18, 0, tzinfo=UTC)),
+        # A leap second and the end of a day are real instants, not impossible ones.
+        ("2016-12-31T23:59:60Z", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("Sat, 31 Dec 2016 18:59:60 -0500", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("2026-02-03T24:00:00+01:00", datetime(2026, 2, 3, 23, 0, tzinfo=UTC)),
+        ("Tue, 3 Feb 2026 24:00 GMT", datetime(2026, 2, 4, tzinfo=UTC)),
     ],
 )
 def test_strings(value: str, expected: datetime) -> None:
@@ -112,6 +117,10 @@ def test_rejected(value: object, reason: str) -> None:
         "0000-00-00T00:00:00Z",
         "2026-02-03T10:00:00+9999",
         "2026-02-03T10:00:00+99:99",
+        "2026-02-03T24:00:01Z",
+        "2026-02-03T23:59:61Z",
+        "2026-02-30T24:00:00Z",
+        "2026-02-03T10:00:00+24:00",
         "Tue, 03 Feb 2026 10:00:00 +9999",
         "Mon, 45 Feb 2026 99:99:99 GMT",
         "Mon, 01 Jan 0000 00:00:00 GMT",
