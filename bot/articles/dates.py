@@ -17,6 +17,9 @@ _ZERO_YEAR = 1
 _ISO_SHAPE = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?:[Zz]|[+-]\d{2}:?\d{2})?"
 )
+# Any text starting with such a day ("2026-02-30 10:00 EST") names that day: if the
+# day cannot be, neither can the date, whatever follows.
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?!\d)")
 
 # Real instants datetime cannot spell: a leap second (RFC 3339 allows "23:59:60") and
 # the end of a day (ISO 8601's "24:00"). Read as the next second / the next midnight.
@@ -84,7 +87,7 @@ def _parse_text(text: str, field: str) -> datetime:
     try:
         return datetime.fromisoformat(iso)
     except ValueError:
-        if _ISO_SHAPE.fullmatch(text):
+        if _ISO_SHAPE.fullmatch(text) or not _possible_day(text):
             raise _impossible(text, field) from None
     if email.utils.parsedate_tz(text) is None:
         raise ArticleError(f"{field}: not a date: {text!r:.60}")
@@ -101,6 +104,17 @@ def _parse_text(text: str, field: str) -> datetime:
         return _written_year(parsed, text)
     except ValueError:  # year 0
         raise _impossible(text, field) from None
+
+
+def _possible_day(text: str) -> bool:
+    match = _ISO_DAY.match(text)
+    if match is None:
+        return True
+    try:
+        date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return False
+    return True
 
 
 def _impossible(text: str, field: str) -> ImpossibleDate:
