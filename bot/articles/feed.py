@@ -11,17 +11,19 @@ import calendar
 import codecs
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from html import escape
 from typing import Any
-from xml.sax import SAXParseException
+from xml.etree import ElementTree
+from xml.sax import SAXException, SAXParseException
+from xml.sax.saxutils import unescape
 
 import feedparser
 
 from bot.articles import html
-from bot.articles.dates import parse_date
+from bot.articles.dates import ImpossibleDate, parse_date
 from bot.articles.model import Article, ArticleError, normalise_tag
 from bot.articles.text import clip, first_sentences
 
@@ -31,27 +33,57 @@ _NAME_LIMIT = 80
 
 _UTC_SUFFIX = re.compile(r"\s*\b(?:UTC|GMT)$", re.IGNORECASE)
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
+# What feedparser's loose parser leaves escaped in plain fields (it turns numeric
+# references into these names, and other named entities into characters).
+_XML_ENTITIES = {"&quot;": '"', "&apos;": "'"}
+# An element feedparser reads as plain text (a category, an author) holding a start
+# tag other than an Atom person's parts: feedparser keeps only the text around the
+# tag, or nothing. Only then is the document read a second time (see _dropped).
+_MARKUP_IN_NAMES = re.compile(
+    rb"<(?:[\w.-]+:)?(?:category|subject|author|creator|contributor|name)\b[^>]*(?<!/)>[^<]*"
+    rb"<(?![/!?]|(?:[\w.-]+:)?(?:name|email|uri)\b)"
+)
 # feedparser flags these as "bozo" although the document parsed fine.
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
 @dataclass(frozen=True, slots=True)
 class EntryError:
-    """A feed entry that could not become an article."""
+    """A feed entry that could not become an article, or a part of one that was ignored."""
 
     entry: str  # how to name the entry to a human: its title, link or index ("entry 3")
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
+class _Dropped:
+    """What feedparser drops from an entry, read from the document itself.
+
+    ``links``: the text of ``<link>`` elements (feedparser keeps a ``uri`` attribute
+    instead, ``at://…`` say). ``categories`` and ``authors``: for those holding markup
+    (``<category><p>News</p></category>``), what feedparser made of them (the text
+    outside the inner tags, often nothing) and their visible text.
+    """
+
+    links: tuple[str, ...] = ()
+    categories: tuple[tuple[str, str], ...] = ()
+    authors: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """A parsed feed: its own metadata, the usable articles and the rejected entries."""
+    """A parsed feed: its own metadata, the usable articles and the rejected entries.
+
+    ``warnings`` name what was ignored in entries that were still read (an impossible
+    date: the entry is read as undated); the caller logs them, this module cannot.
+    """
 
     title: str | None
     link: str | None
     articles: tuple[Article, ...]
     errors: tuple[EntryError, ...]
     ttl_minutes: int | None  # RSS <ttl>, None if absent/invalid
+    warnings: tuple[EntryError, ...] = ()
 
 
 def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedFeed:
@@ -86,13 +118,30 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
     title = _text_field(feed, "title")
     _check_is_feed(raw, result, entries, title)
 
+    # feedparser falls back to its SGML-based loose parser when the XML parser fails
+    # (one bare "&" is enough) and tells only through the exception it keeps.
+    loose = isinstance(result.get("bozo_exception"), SAXException) or not result.get("encoding")
+    dropped: list[_Dropped] = []
+    if _MARKUP_IN_NAMES.search(raw) or any(_lost_link(entry, feed_url) for entry in entries):
+        # Decoded the way feedparser was told to (see content_type above).
+        encoding = "utf-8" if isinstance(data, str) else None
+        dropped = _dropped(raw, len(entries), encoding)
     articles: list[Article] = []
     errors: list[EntryError] = []
+    warnings: list[EntryError] = []
     seen: set[str] = set()
     for index, entry in enumerate(entries, 1):
         name = _entry_name(entry, index)
+        ignored: list[str] = []
         try:
-            article = _article(entry, feed_url=feed_url, tz=tz)
+            article = _article(
+                entry,
+                feed_url=feed_url,
+                tz=tz,
+                loose=loose,
+                dropped=dropped[index - 1] if dropped else _Dropped(),
+                ignored=ignored,
+            )
         except ArticleError as exc:
             errors.append(EntryError(name, str(exc)))
             continue
@@ -104,6 +153,7 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
             continue
         seen.add(article.id)
         articles.append(article)
+        warnings.extend(EntryError(name, reason) for reason in ignored)
 
     return ParsedFeed(
         title=title,
@@ -111,6 +161,7 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
         articles=tuple(articles),
         errors=tuple(errors),
         ttl_minutes=_ttl(feed.get("ttl")),
+        warnings=tuple(warnings),
     )
 
 
@@ -151,10 +202,22 @@ def _entry_name(entry: Mapping[str, Any], index: int) -> str:
     return f"entry {index}"
 
 
-def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo) -> Article:
+def _article(
+    entry: Mapping[str, Any],
+    *,
+    feed_url: str,
+    tz: tzinfo,
+    loose: bool,
+    dropped: _Dropped,
+    ignored: list[str],
+) -> Article:
+    """The entry as an Article; what of it was ignored is appended to ``ignored``."""
+    plain = _decoder(loose)
     title = _text_field(entry, "title")
-    guid = _str(entry.get("id"))
+    guid = plain(_str(entry.get("id")))
     url, link_problem = _entry_link(entry, feed_url)
+    if url is None:
+        url = next(filter(None, (html.resolve_url(x, feed_url) for x in dropped.links)), None)
     if url is None:
         if not title and not guid:
             raise ArticleError("no title and no link")
@@ -162,9 +225,11 @@ def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo) -> Article:
     if not title:
         raise ArticleError("no title")
 
-    published = _date(entry, "published", tz) or _date(entry, "updated", tz)
-    updated = _date(entry, "updated", tz)
-    tags = _tags(entry.get("tags"))
+    updated = _date(entry, "updated", tz, ignored)
+    published = _date(entry, "published", tz, ignored) or updated
+    terms = [plain(_str(t.get("term")) or _str(t.get("label"))) for t in _dicts(entry.get("tags"))]
+    tags = _tags(_restore(terms, dropped.categories))
+    names = [plain(_str(a.get("name"))) for a in _dicts(entry.get("authors"))]
 
     content = _content_html(entry, url)
     summary = _summary_html(entry, url)
@@ -195,7 +260,7 @@ def _article(entry: Mapping[str, Any], *, feed_url: str, tz: tzinfo) -> Article:
         lastmod=updated,
         tags=tags,
         categories=tags,
-        authors=_authors(entry.get("authors")),
+        authors=_authors(_restore(names, dropped.authors)),
         description=clip(description, DESCRIPTION_LIMIT) or None,
         image=_image(entry, url, trees),
         takeaways=takeaways,
@@ -219,31 +284,114 @@ def _entry_link(entry: Mapping[str, Any], feed_url: str) -> tuple[str | None, st
     return url, "" if url else f"link is not an http(s) URL: {link!r:.80}"
 
 
+def _lost_link(entry: Mapping[str, Any], feed_url: str) -> bool:
+    """Whether the link feedparser kept is unusable: the element's text may be better."""
+    link = _str(entry.get("link"))
+    return bool(link) and html.resolve_url(link, feed_url) is None
+
+
+def _dropped(raw: bytes, count: int, encoding: str | None) -> list[_Dropped]:
+    """Per entry, what feedparser dropped; empty when the document cannot tell.
+
+    Read only for the rare feed that needs it, with the standard library's XML parser:
+    a document that is not well-formed XML, or whose entries do not line up with
+    feedparser's one for one, keeps what feedparser made of it.
+    """
+    if b"<!ENTITY" in raw:  # never expand a document's own entities a second time
+        return []
+    try:
+        root = ElementTree.fromstring(raw, ElementTree.XMLParser(encoding=encoding))
+    except (ElementTree.ParseError, ValueError, LookupError):
+        return []
+    try:
+        found = [_dropped_from(el) for el in root.iter() if _local(el.tag) in ("item", "entry")]
+    except RecursionError:  # serialising absurdly deep markup inside a category
+        return []
+    return found if len(found) == count else []
+
+
+def _dropped_from(entry: ElementTree.Element) -> _Dropped:
+    links: list[str] = []
+    categories: list[tuple[str, str]] = []
+    authors: list[tuple[str, str]] = []
+    for child in entry:
+        name = _local(child.tag)
+        if name == "link" and len(child) == 0 and (child.text or "").strip():
+            links.append((child.text or "").strip())
+        elif name in ("category", "subject") and not child.get("term"):
+            categories.extend(_markup_text(child))
+        elif name in ("author", "creator", "contributor"):
+            names = [c for c in child if _local(c.tag) == "name"]
+            authors.extend(_markup_text(names[0] if names else child))
+    return _Dropped(tuple(links), tuple(categories), tuple(authors))
+
+
+def _markup_text(el: ElementTree.Element) -> list[tuple[str, str]]:
+    """For ``el`` holding markup: what feedparser keeps of it, and its visible text."""
+    if len(el) == 0:
+        return []
+    # feedparser keeps only the text between the inner elements.
+    kept = (el.text or "") + "".join(c.tail or "" for c in el)
+    inner = (el.text or "") + "".join(ElementTree.tostring(c, encoding="unicode") for c in el)
+    text = html.html_to_text(inner)
+    return [(" ".join(kept.split()), text)] if text else []
+
+
+def _restore(values: list[str], recovered: tuple[tuple[str, str], ...]) -> list[str]:
+    """feedparser's ``values`` with those that held markup given their visible text.
+
+    One that feedparser kept in part takes its place; one it lost takes an empty
+    place (feedparser leaves one for an author) or is added at the end.
+    """
+    full = {kept: text for kept, text in recovered if kept}
+    lost = [text for kept, text in recovered if not kept]
+    restored: list[str] = []
+    for value in values:
+        key = " ".join(value.split())
+        if key in full:
+            restored.append(full.pop(key))
+        elif not key and lost:
+            restored.append(lost.pop(0))
+        else:
+            restored.append(value)
+    return restored + lost + list(full.values())
+
+
+def _local(tag: object) -> str:
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
 def _url(value: object, base: str) -> str | None:
     text = _str(value)
     return html.resolve_url(text, base) if text else None
 
 
-def _date(entry: Mapping[str, Any], key: str, tz: tzinfo) -> datetime | None:
-    raw = _own(entry, key)
-    if not _str(raw):
+def _date(entry: Mapping[str, Any], key: str, tz: tzinfo, ignored: list[str]) -> datetime | None:
+    raw = _str(_own(entry, key))
+    if not raw:
         return None
-    try:
-        return parse_date(raw, field=key, tz=tz)
-    except ArticleError as exc:
-        error = exc
     # "2026-02-03 10:00:00 UTC" is common in feeds; feedparser reads it as midnight.
-    iso_utc = _UTC_SUFFIX.sub("+00:00", _str(raw))
-    if iso_utc != _str(raw):
+    iso_utc = _UTC_SUFFIX.sub("+00:00", raw)
+    error: ArticleError | None = None
+    for text in dict.fromkeys((raw, iso_utc)):
         try:
-            return parse_date(iso_utc, field=key, tz=tz)
-        except ArticleError:
-            pass
+            parsed = parse_date(text, field=key, tz=tz)
+        except ImpossibleDate as exc:
+            # feedparser's reading of these is a rolled-over, wrong date: the
+            # entry is read as if it had none (an undated entry) and we say why.
+            ignored.append(f"{exc}; read as no date")
+            return None
+        except ArticleError as exc:
+            error = error or exc
+            continue
+        if parsed is None:
+            ignored.append(f"{key}: zero date {raw!r:.40}, read as no date")
+        return parsed
     # feedparser knows many more date formats than ISO 8601 and RFC 2822; its
     # reading (always UTC) is the fallback when ours fails.
     fallback = _from_struct_time(_own(entry, f"{key}_parsed"))
     if fallback is None:
-        raise error
+        raise error or ArticleError(f"{key}: not a date: {raw!r:.60}")
     return fallback
 
 
@@ -263,12 +411,24 @@ def _from_struct_time(value: object) -> datetime | None:
         return None
 
 
-def _tags(values: object) -> tuple[str, ...]:
+def _decoder(loose: bool) -> Callable[[str], str]:
+    """How to read a plain field (a name, a category, an id) feedparser handed over.
+
+    The strict parser decodes entities; the loose one decodes titles but leaves the
+    XML entities in plain fields ("Tom &amp; Jerry"), so the same entry would read
+    differently, and get another id, whenever a bare "&" appears in the document.
+    """
+    if not loose:
+        return lambda text: text
+    return lambda text: unescape(text, _XML_ENTITIES)
+
+
+def _tags(values: Iterable[str]) -> tuple[str, ...]:
     """Categories as written, de-duplicated case-insensitively (the first spelling wins)."""
     tags: list[str] = []
     seen: set[str] = set()
-    for item in _dicts(values):
-        term = " ".join((_str(item.get("term")) or _str(item.get("label"))).split())
+    for value in values:
+        term = " ".join(value.split())
         key = normalise_tag(term)
         if key and key not in seen:
             seen.add(key)
@@ -276,11 +436,11 @@ def _tags(values: object) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def _authors(values: object) -> tuple[str, ...]:
+def _authors(values: Iterable[str]) -> tuple[str, ...]:
     # Names only: feedparser keeps e-mail addresses apart, and those are not for Discord.
     names: list[str] = []
-    for item in _dicts(values):
-        name = " ".join(_str(item.get("name")).split())
+    for value in values:
+        name = " ".join(value.split())
         if name and name not in names:
             names.append(name)
     return tuple(names)
@@ -288,7 +448,7 @@ def _authors(values: object) -> tuple[str, ...]:
 
 def _content_html(entry: Mapping[str, Any], url: str) -> tuple[str, str]:
     """The entry's full content as HTML and the base to resolve its links against."""
-    contents = list(_dicts(entry.get("content")))
+    contents = [c for c in _dicts(entry.get("content")) if _is_text(c.get("type"))]
     contents.sort(key=lambda c: _str(c.get("type")).lower() not in _HTML_TYPES)
     for detail in contents:
         markup = _as_html(detail.get("value"), detail.get("type"))
@@ -300,8 +460,17 @@ def _content_html(entry: Mapping[str, Any], url: str) -> tuple[str, str]:
 def _summary_html(entry: Mapping[str, Any], url: str) -> tuple[str, str]:
     detail = entry.get("summary_detail")
     detail = detail if isinstance(detail, Mapping) else {}
+    if not _is_text(detail.get("type")):
+        return "", url
     markup = _as_html(entry.get("summary"), detail.get("type", "text/html"))
     return (markup, _base(detail, url)) if markup.strip() else ("", url)
+
+
+def _is_text(content_type: object) -> bool:
+    # Atom content may be any media type (an image, a PDF, base64 bytes); only text
+    # and markup are an article's words.
+    kind = _str(content_type).lower()
+    return not kind or kind in _HTML_TYPES or kind == "text" or kind.startswith("text/")
 
 
 def _as_html(value: object, content_type: object) -> str:

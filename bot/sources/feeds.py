@@ -28,6 +28,7 @@ class _Read:
     prepared: list[Prepared]
     errors: list[EntryError]
     ttl_seconds: float | None
+    warnings: tuple[EntryError, ...] = ()
 
 
 def _state_of(row: SourceRow) -> FeedState:
@@ -52,7 +53,7 @@ def _read_feed(body: bytes, feed_url: str, tz: tzinfo) -> _Read:
         except Exception as exc:  # a bug in rendering must cost one entry, not the feed
             errors.append(EntryError(article.id, f"internal error: {type(exc).__name__}: {exc}"))
     ttl = parsed.ttl_minutes * 60.0 if parsed.ttl_minutes else None
-    return _Read(prepared, errors, ttl)
+    return _Read(prepared, errors, ttl, parsed.warnings)
 
 
 class FeedSource:
@@ -125,11 +126,13 @@ class FeedSource:
         return new
 
     async def _record(self, row: SourceRow, read: _Read) -> None:
-        for error in read.errors:
-            key = f"{error.entry}: {error.reason}"
+        notes = [("rejected entry", e) for e in read.errors]
+        notes += [("entry", w) for w in read.warnings]  # read, but part of it ignored
+        for what, note in notes:
+            key = f"{note.entry}: {note.reason}"
             if key not in self._logged_errors:
                 self._logged_errors.add(key)
-                log.warning("feed %s: rejected entry %s", self.url, key)
+                log.warning("feed %s: %s %s", self.url, what, key)
         items = [(p.article, p.article_hash, p.message) for p in read.prepared]
         results = await self.store.record_entries(row.id, items, datetime.now(UTC))
         if not row.baseline_done:

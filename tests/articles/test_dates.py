@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.articles.dates import parse_date
+from bot.articles.dates import ImpossibleDate, parse_date
 from bot.articles.model import ArticleError
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -29,6 +29,11 @@ NEW_YORK = ZoneInfo("America/New_York")
         ("Tue, 03 Feb 2026 19:00:14 -0500", datetime(2026, 2, 4, 0, 0, 14, tzinfo=UTC)),
         ("Tue, 03 Feb 2026 19:00:14 GMT", datetime(2026, 2, 3, 19, 0, 14, tzinfo=UTC)),
         ("3 Feb 2026 19:00 +0100", datetime(2026, 2, 3, 18, 0, tzinfo=UTC)),
+        # A leap second and the end of a day are real instants, not impossible ones.
+        ("2016-12-31T23:59:60Z", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("Sat, 31 Dec 2016 18:59:60 -0500", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("2026-02-03T24:00:00+01:00", datetime(2026, 2, 3, 23, 0, tzinfo=UTC)),
+        ("Tue, 3 Feb 2026 24:00 GMT", datetime(2026, 2, 4, tzinfo=UTC)),
     ],
 )
 def test_strings(value: str, expected: datetime) -> None:
@@ -67,7 +72,17 @@ def test_native_values() -> None:
     assert parse_date(aware, field="date") == aware
 
 
-@pytest.mark.parametrize("value", [None, "", date(1, 1, 1), "0001-01-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        date(1, 1, 1),
+        "0001-01-01T00:00:00Z",
+        # Hugo writes its zero date so in RSS; email.utils would read "0001" as 2001.
+        "Mon, 01 Jan 0001 00:00:00 +0000",
+    ],
+)
 def test_unset(value: object) -> None:
     assert parse_date(value, field="date") is None
 
@@ -92,6 +107,38 @@ def test_rejected(value: object, reason: str) -> None:
     with pytest.raises(ArticleError) as info:
         parse_date(value, field="publishDate")
     assert reason in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-13-45T99:99:99Z",
+        "2026-02-30",
+        "0000-00-00T00:00:00Z",
+        "2026-02-03T10:00:00+9999",
+        "2026-02-03T10:00:00+99:99",
+        "2026-02-03T24:00:01Z",
+        "2026-02-03T23:59:61Z",
+        "2026-02-30T24:00:00Z",
+        "2026-02-03T10:00:00+24:00",
+        "2026-02-30 10:00 EST",
+        "Tue, 03 Feb 2026 10:00:00 +9999",
+        "Mon, 45 Feb 2026 99:99:99 GMT",
+        "Mon, 01 Jan 0000 00:00:00 GMT",
+        "9999-12-31T23:00:00-05:00",
+    ],
+)
+def test_impossible_values_in_a_known_format_are_told_apart(value: str) -> None:
+    # A feed reader must not hand these to a lenient parser that rolls them over.
+    with pytest.raises(ImpossibleDate, match=r"^date: "):
+        parse_date(value, field="date")
+
+
+@pytest.mark.parametrize("value", ["yesterday", "next Tuesday-ish", "03 Feb 2026", "2026/02/03"])
+def test_unknown_formats_are_not_impossible(value: str) -> None:
+    with pytest.raises(ArticleError) as info:
+        parse_date(value, field="date")
+    assert not isinstance(info.value, ImpossibleDate)
 
 
 def test_long_values_are_truncated_in_the_message() -> None:

@@ -358,6 +358,54 @@ def test_garbage_dates_are_entry_errors() -> None:
     assert "next Tuesday-ish" in error.reason
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        # feedparser rolls these over (into 2027, a week back); they are not dates.
+        ("2026-13-45T99:99:99Z", "published: not a date: '2026-13-45T99:99:99Z'"),
+        ("2026-02-30", "published: not a date"),
+        ("2026-02-03T10:00:00+9999", "published: not a date"),
+        ("Tue, 03 Feb 2026 10:00:00 +9999", "published: not a date"),
+        ("Mon, 45 Feb 2026 99:99:99 GMT", "published: not a date"),
+        ("0000-00-00T00:00:00Z", "published: not a date"),
+        ("9999-12-31T23:59:59-23:59", "published: date out of range"),
+        # Hugo's zero date; read as 2001 before.
+        ("Mon, 01 Jan 0001 00:00:00 +0000", "published: zero date"),
+        ("0001-01-01T00:00:00Z", "published: zero date"),
+    ],
+)
+def test_impossible_dates_leave_the_entry_undated_with_a_warning(value: str, reason: str) -> None:
+    parsed = parse_feed(
+        _rss_items(
+            f"<item><title>D</title><link>/d</link><pubDate>{value}</pubDate></item>",
+            "<item><title>Fine</title><link>/f</link><pubDate>2026-02-03</pubDate></item>",
+        ),
+        feed_url=FEED_URL,
+    )
+    assert parsed.errors == ()
+    undated, fine = parsed.articles
+    # Undated like an entry without any date: published, announced when first seen.
+    assert undated.date is undated.published_at is undated.lastmod is None
+    assert undated.status(datetime(2026, 1, 1, tzinfo=UTC)) is Status.PUBLISHED
+    assert fine.date == datetime(2026, 2, 3, tzinfo=UTC)
+    (warning,) = parsed.warnings
+    assert warning.entry == "D"
+    assert reason in warning.reason
+
+
+def test_an_impossible_published_date_falls_back_to_updated() -> None:
+    doc = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>A</title>'
+        '<link href="https://x.org/a"/><id>urn:a</id>'
+        "<published>2026-13-45T99:99:99Z</published><updated>2026-02-05T12:00:00Z</updated>"
+        "</entry></feed>"
+    )
+    parsed = parse_feed(doc, feed_url=FEED_URL)
+    (article,) = parsed.articles
+    assert article.date == article.lastmod == datetime(2026, 2, 5, 12, 0, tzinfo=UTC)
+    assert [w.reason.split(":")[0] for w in parsed.warnings] == ["published"]
+
+
 def test_future_date_is_scheduled() -> None:
     article = _one(
         _rss_items("<item><title>F</title><link>/f</link><pubDate>2099-01-01</pubDate></item>")
@@ -487,6 +535,113 @@ def test_bozo_feed_with_entries_is_still_read() -> None:
     # &nbsp; is not an XML entity: feedparser flags the document and parses it loosely.
     doc = _rss_items("<item><title>A&nbsp;B</title><link>https://x.org/a</link></item>")
     assert [a.url for a in parse_feed(doc, feed_url=FEED_URL).articles] == ["https://x.org/a"]
+
+
+@pytest.mark.parametrize("bare_ampersand", [False, True])
+def test_entities_are_decoded_the_same_when_feedparser_parses_loosely(
+    bare_ampersand: bool,
+) -> None:
+    # One bare "&" in a link makes the document ill-formed: feedparser falls back to its
+    # loose parser, which used to leave "&amp;" in names, categories and ids.
+    link = "https://x.org/a?b=1&c=2" if bare_ampersand else "https://x.org/a?b=1&amp;c=2"
+    doc = (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>'
+        f"<item><title>Tom &amp; Jerry</title><link>{link}</link>"
+        '<guid isPermaLink="false">q?a=1&amp;b=2</guid>'
+        "<category>R&amp;D &lt;3</category><dc:subject>S&#38;T</dc:subject>"
+        "<author>tj@x.org (Tom &amp; Jerry)</author><dc:creator>Ann &#x26; Bob</dc:creator>"
+        "</item></channel></rss>"
+    )
+    (article,) = parse_feed(doc, feed_url=FEED_URL).articles
+    assert article.title == "Tom & Jerry"
+    assert article.url == "https://x.org/a?b=1&c=2"
+    assert article.id == "q?a=1&b=2"  # the same entry, whichever parser read it
+    assert article.tags == ("R&D <3", "S&T")
+    assert article.authors == ("Tom & Jerry", "Ann & Bob")
+
+
+def test_loosely_parsed_atom_names_are_decoded() -> None:
+    doc = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>B</title>'
+        '<link href="https://x.org/b?x=1&y=2"/><id>urn:b</id>'
+        '<author><name>Tom &amp; Jerry</name></author><category term="R&amp;D"/></entry></feed>'
+    )
+    (article,) = parse_feed(doc, feed_url=FEED_URL).articles
+    assert article.authors == ("Tom & Jerry",)
+    assert article.tags == ("R&D",)
+
+
+def test_content_of_a_non_text_media_type_is_not_shown() -> None:
+    # Atom carries other media types base64-encoded; feedparser decodes them, but
+    # the bytes of a file are not the article's text.
+    doc = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>Bin</title>'
+        '<link href="https://x.org/bin"/><id>urn:bin</id>'
+        '<summary type="text">The summary.</summary>'
+        '<content type="application/octet-stream">SGVsbG8gd29ybGQ=</content></entry>'
+        "<entry><title>Plain</title>"
+        '<link href="https://x.org/plain"/><id>urn:plain</id>'
+        '<content type="text/plain">A &lt;b&gt; text.</content></entry></feed>'
+    )
+    binary, plain = _one(doc).articles
+    assert binary.lede == "The summary."
+    assert "Hello" not in repr(binary)
+    assert plain.lede == "A <b> text."
+
+
+def test_link_text_is_the_link_when_its_uri_attribute_is_not_http() -> None:
+    # feedparser takes a uri="" attribute for the address and drops the text.
+    doc = _rss_items(
+        "<item><title>Skeet</title>"
+        '<link uri="at://did:plc:abc/app.bsky.feed.post/3k">https://bsky.app/post/3k</link></item>',
+        '<item><title>Nowhere</title><link uri="at://did:plc:abc/x">at://did:plc:abc/x</link></item>',
+    )
+    parsed = parse_feed(doc, feed_url=FEED_URL)
+    (article,) = parsed.articles
+    assert article.url == article.id == "https://bsky.app/post/3k"
+    assert parsed.errors == (
+        EntryError("Nowhere", "link is not an http(s) URL: 'at://did:plc:abc/x'"),
+    )
+
+
+def test_categories_and_authors_holding_markup_keep_their_visible_text() -> None:
+    # As in gofeed's expected results: feedparser drops these (an empty author).
+    rss = (
+        '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>T</title>'
+        "<item><title>R</title><link>https://x.org/r</link>"
+        "<category>Plain</category><category><p>Item Category 1</p></category>"
+        "<category><p>Item <b>Category</b> 2</p><script>x()</script></category>"
+        "<author><p>Item Author</p></author><dc:creator><span>Ann</span> Lee</dc:creator>"
+        "</item></channel></rss>"
+    )
+    (article,) = _one(rss).articles
+    assert article.tags == ("Plain", "Item Category 1", "Item Category 2")
+    # feedparser kept " and D" of this one: the whole text takes its place.
+    (partial,) = _one(
+        _rss_items(
+            "<item><title>P</title><link>https://x.org/p</link>"
+            "<category><b>R</b> and D</category><category>Z</category></item>"
+        )
+    ).articles
+    assert partial.tags == ("R and D", "Z")
+    assert article.authors == ("Item Author", "Ann Lee")
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>A</title>'
+        '<link href="https://x.org/a"/><id>urn:a</id>'
+        '<category term="tech"/><category><p xmlns="http://www.w3.org/1999/xhtml">Naked</p></category>'
+        "<author><name><p>Ann <i>Writer</i></p></name><email>ann@x.org</email></author>"
+        "<author><name>Bob</name></author></entry></feed>"
+    )
+    (article,) = _one(atom).articles
+    assert article.tags == ("tech", "Naked")
+    assert article.authors == ("Ann Writer", "Bob")
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_markup_text_is_decoded_like_the_rest_of_the_document(as_bytes: bool) -> None:
+    doc = RSS091.replace("<description>Nothing", "<category><p>Café</p></category><description>")
+    (article,) = _one(doc.encode("iso-8859-1") if as_bytes else doc).articles
+    assert article.tags == ("Café",)
 
 
 # --- not a feed ------------------------------------------------------------------------

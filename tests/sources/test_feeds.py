@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pytest import LogCaptureFixture
 
 from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
@@ -268,3 +269,27 @@ async def test_run_polls_on_schedule_until_stopped(
         stop.set()
         await asyncio.wait_for(task, timeout=2)
     assert woken.count("announce") == 1 and "change" in woken
+
+
+async def test_an_impossible_date_is_logged_once_and_the_entry_announced_undated(
+    store: Store, session: aiohttp.ClientSession, feed_server: FeedServer, caplog: LogCaptureFixture
+) -> None:
+    feed_server.route("/feed.xml", body=rss(BASE))
+    source = feed(store, feed_server.url("/feed.xml"))
+    await source.poll_once(session)
+    caplog.set_level(logging.INFO, logger=LOG)
+    # feedparser alone schedules this one into 2027.
+    odd = rss(BASE).replace(
+        b"</channel>",
+        b"<item><title>Odd</title><link>https://news.example.org/odd</link>"
+        b"<pubDate>2026-13-45T99:99:99Z</pubDate></item></channel>",
+    )
+    feed_server.route("/feed.xml", body=odd)
+    await source.poll_once(session)
+    await source.poll_once(session)
+    assert await announcements(store) == [("published", "Odd")]
+    warnings = [m for m in messages(caplog, "/feed.xml") if "Odd" in m]
+    assert warnings == [
+        f"feed {source.url}: entry Odd: published: not a date: '2026-13-45T99:99:99Z' "
+        "(no such day, time or offset); read as no date"
+    ]
