@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.interactions import APOLOGY, UserFacingError, send_private
+from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
 from bot.store import Announcement, Store, StoreError
@@ -65,6 +65,11 @@ async def _log_announcement(announcement: Announcement) -> None:
 
 class NewsTree(app_commands.CommandTree["NewsBot"]):
     """The command tree, with one error handler for every slash command."""
+
+    async def interaction_check(self, interaction: discord.Interaction[NewsBot], /) -> bool:
+        """Refuse options outside their declared range before any command runs."""
+        check_options(interaction)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[NewsBot], error: app_commands.AppCommandError

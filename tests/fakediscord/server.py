@@ -440,11 +440,17 @@ class FakeDiscord:
         subcommand: str | None = None,
         group: str | None = None,
         options: dict[str, Any] | None = None,
+        forged: bool = False,
     ) -> FakeInteraction:
-        """A member runs a slash command: "news latest" or ("news", subcommand="latest")."""
+        """A member runs a slash command: "news latest" or ("news", subcommand="latest").
+
+        ``forged=True`` sends the option values as given, unchecked (``count=0``, a
+        string for an integer): what a hostile client can send, which Discord's own
+        client never would.
+        """
         path = command.split() + [p for p in (group, subcommand) if p]
         self._check_can_use_commands(guild, member, channel)
-        data = build_command_data(self, member, channel, path, dict(options or {}))
+        data = build_command_data(self, member, channel, path, dict(options or {}), forged=forged)
         return await self._dispatch_interaction(APPLICATION_COMMAND, guild, channel, member, data)
 
     async def autocomplete(
