@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
-from bot.store import Announcement, Store, StoreError
+from bot.store import Announcement, DatabaseLost, Store, StoreError
 
 if TYPE_CHECKING:
     from bot.delivery import Deliverer
@@ -128,6 +128,9 @@ class NewsBot(commands.Bot):
         self.settings = settings
         self.deliver: Deliver = deliver or _log_announcement
         self._announcer: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
+        # Set when the database file was deleted or replaced under the running bot.
+        self.database_lost: DatabaseLost | None = None
         self.synced: bool | None = None  # whether start-up pushed commands to Discord
 
     async def setup_hook(self) -> None:
@@ -142,6 +145,13 @@ class NewsBot(commands.Bot):
             announce_loop(self.store, self.pipeline.wake, self.pipeline.stop, self.deliver),
             name="announcer",
         )
+        self._watch = asyncio.create_task(self._stop_if_database_lost(), name="database watch")
+
+    async def _stop_if_database_lost(self) -> None:
+        # Running on against a deleted file would lose every later change (and after a
+        # restart, every subscription) without a word: stop instead.
+        self.database_lost = await self.store.wait_lost()
+        await self.close()
 
     async def sync_commands(self) -> bool:
         """Push the command tree to Discord only when it differs from the last push.
@@ -183,6 +193,10 @@ class NewsBot(commands.Bot):
 
     async def close(self) -> None:
         """Stop the sources and the announcer, then close the store and the connection."""
+        if self._watch is not None and self._watch is not asyncio.current_task():
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+        self._watch = None
         if self._announcer is not None:
             self._announcer.cancel()
             await asyncio.gather(self._announcer, return_exceptions=True)
@@ -238,5 +252,8 @@ async def run_bot(settings: Settings) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+    if bot.database_lost is not None:
+        log.error("%s", bot.database_lost)
+        return 1
     log.info("stopped")
     return 0
