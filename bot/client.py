@@ -8,12 +8,14 @@ import json
 import logging
 import signal
 import sqlite3
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 import yarl
 from discord import app_commands
+from discord.backoff import ExponentialBackoff
 from discord.ext import commands
 
 from bot.config import Settings
@@ -32,6 +34,10 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 EXTENSIONS = ("cogs.news", "cogs.admin", "cogs.delivery")
+
+# What reading one malformed gateway frame raises inside discord.py: not JSON
+# (ValueError), an event missing a key or of the wrong shape, a broken zlib stream.
+MALFORMED_FRAME = (ValueError, LookupError, TypeError, AttributeError, zlib.error)
 
 
 def point_at(api_url: str, gateway_url: str) -> None:
@@ -185,6 +191,28 @@ class NewsBot(commands.Bot):
             f"in guild {guild_id}" if guild_id else "globally (may take a while to appear)",
         )
         return True
+
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """discord.py's connection loop, connecting again after a malformed frame.
+
+        discord.py reconnects after network errors and gateway closes, but an error
+        while reading one frame (not JSON, an event without its id) ends its loop, and
+        with it the process. Log it, close that connection and connect again: a new
+        session, in which Discord sends every server afresh.
+        """
+        backoff = ExponentialBackoff()
+        while True:
+            try:
+                await super().connect(reconnect=reconnect)
+                return
+            except MALFORMED_FRAME:
+                if not reconnect or self.is_closed():
+                    raise
+                log.exception("could not read a frame from Discord's gateway; reconnecting")
+            if self.ws is not None:
+                await self.ws.close(code=4000)
+            self.dispatch("disconnect")
+            await asyncio.sleep(backoff.delay())
 
     async def on_ready(self) -> None:
         """Log who we are once connected."""

@@ -424,6 +424,12 @@ class FakeDiscord:
         """Close every gateway connection with `code` (4000: the client will RESUME)."""
         self.gateway.close_all(code)
 
+    def send_raw_frame(self, text: str) -> None:
+        """Write ``text`` as one text frame to every gateway connection, unchecked and
+        with no sequence number of its own: a malformed frame (not JSON, an event
+        missing a key) that a client must survive."""
+        self.gateway.send_raw(text)
+
     def request_reconnect(self) -> None:
         """Send op 7 RECONNECT: the client reconnects and resumes."""
         self.gateway.send_op(7)
