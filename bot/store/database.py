@@ -78,7 +78,10 @@ class Database:
         self._closed = False
         self._writes = 0
         self._path = path
-        self._identity = _identity(path)
+        try:
+            self._identity = _identity(path)
+        except OSError:
+            self._identity = None  # cannot be looked at: never judged lost
         self._next_check = time.monotonic() + IDENTITY_CHECK_SECONDS
         self._lost: DatabaseLost | None = None
         self._lost_event = asyncio.Event()
@@ -133,7 +136,10 @@ class Database:
         if self._identity is None or now < self._next_check:
             return
         self._next_check = now + IDENTITY_CHECK_SECONDS
-        identity = _identity(self._path)
+        try:
+            identity = _identity(self._path)
+        except OSError:
+            return  # the file could not be looked at (permissions): no verdict
         if identity == self._identity:
             return
         what = "was deleted" if identity is None else "was replaced by another file"
@@ -273,7 +279,8 @@ def json_list(values: Iterable[object]) -> str:
 
 def _identity(path: str | Path | None) -> tuple[int, int] | None:
     """The file's (device, inode), which a deleted or replaced file no longer has;
-    None when there is no such file (or the database is in memory)."""
+    None when there is no such file (or the database is in memory). Raises
+    :class:`OSError` when the file cannot be looked at."""
     if path is None or str(path) in ("", ":memory:"):
         return None
     try:

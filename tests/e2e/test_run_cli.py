@@ -99,6 +99,17 @@ async def start(env: dict[str, str], cwd: Path, args: Sequence[str] = ("run",)) 
     return Process(proc)
 
 
+async def serving(fake: FakeDiscord, process: Process) -> None:
+    """Wait until the process has scanned its content folder and joined the gateway."""
+    await fake.wait_for(
+        lambda: (
+            any("bot.sources.content" in line for line in process.stderr_lines)
+            and fake.gateway.ready
+        ),
+        timeout=TIMEOUT,
+    )
+
+
 @pytest.mark.fakediscord(token=SECRET)
 async def test_wrong_token_one_clear_line(
     fake_discord: FakeDiscord, tmp_path: Path, content_dir: Path
@@ -164,13 +175,7 @@ async def test_signal_stops_cleanly(
     )
     process = await start(env, tmp_path)
     try:
-        await fake_discord.wait_for(
-            lambda: (
-                any("bot.sources.content" in line for line in process.stderr_lines)
-                and fake_discord.gateway.ready
-            ),
-            timeout=TIMEOUT,
-        )
+        await serving(fake_discord, process)
         # It answers a user like the in-process bot does.
         interaction = await fake_discord.invoke(guild, channel, reader, "news latest")
         message = await interaction.original_message()
@@ -262,13 +267,7 @@ async def test_a_deleted_database_stops_the_bot_with_one_line(
     database = tmp_path / "newsbot.sqlite3"
     process = await start(env, tmp_path)
     try:
-        await fake_discord.wait_for(
-            lambda: (
-                any("bot.sources.content" in line for line in process.stderr_lines)
-                and fake_discord.gateway.ready
-            ),
-            timeout=TIMEOUT,
-        )
+        await serving(fake_discord, process)
         database.unlink()
         code = await process.wait()
     finally:
