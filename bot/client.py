@@ -9,6 +9,7 @@ import logging
 import signal
 import sqlite3
 import zlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -35,8 +36,9 @@ discord.VoiceClient.warn_dave = False
 
 EXTENSIONS = ("cogs.news", "cogs.admin", "cogs.delivery")
 
-# What reading one malformed gateway frame raises inside discord.py: not JSON
-# (ValueError), an event missing a key or of the wrong shape, a broken zlib stream.
+# What reading a malformed gateway frame that is no readable event raises inside
+# discord.py: not JSON (ValueError), JSON of the wrong shape, HELLO or READY missing a
+# key, a broken zlib stream.
 MALFORMED_FRAME = (ValueError, LookupError, TypeError, AttributeError, zlib.error)
 
 
@@ -67,6 +69,19 @@ async def _log_announcement(announcement: Announcement) -> None:
         announcement.article.title,
         announcement.article.url or announcement.article.key,
     )
+
+
+def _skipping_on_error(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
+    """discord.py's reader of one kind of gateway event, logging and skipping an event
+    it cannot read; the connection and every other event go on."""
+
+    def parse(data: Any) -> None:
+        try:
+            parser(data)
+        except Exception:
+            log.exception("skipped an unreadable %s event from Discord's gateway", event)
+
+    return parse
 
 
 class NewsTree(app_commands.CommandTree["NewsBot"]):
@@ -138,6 +153,12 @@ class NewsBot(commands.Bot):
         # Set when the database file was deleted or replaced under the running bot.
         self.database_lost: DatabaseLost | None = None
         self.synced: bool | None = None  # whether start-up pushed commands to Discord
+        # An error while reading one event (an INTERACTION_CREATE without its id, a
+        # field Discord dropped) escapes discord.py's connection loop: skip that event
+        # instead, on this client's own table of event readers.
+        parsers = self._connection.parsers
+        for event, parser in parsers.items():
+            parsers[event] = _skipping_on_error(event, parser)
 
     async def setup_hook(self) -> None:
         """Open the store, load the cogs, sync commands if they changed, start sources."""
@@ -193,10 +214,10 @@ class NewsBot(commands.Bot):
         return True
 
     async def connect(self, *, reconnect: bool = True) -> None:
-        """discord.py's connection loop, connecting again after a malformed frame.
+        """discord.py's connection loop, connecting again after an unreadable frame.
 
         discord.py reconnects after network errors and gateway closes, but an error
-        while reading one frame (not JSON, an event without its id) ends its loop, and
+        while reading a frame that is no event at all (not JSON) ends its loop, and
         with it the process. Log it, close that connection and connect again: a new
         session, in which Discord sends every server afresh.
         """
