@@ -131,7 +131,8 @@ class Database:
         next start would create an empty database: every subscription silently gone.
         """
         if self._lost is not None:
-            raise self._lost
+            # A new exception each time: one raised again and again grows its traceback.
+            raise DatabaseLost(str(self._lost))
         now = time.monotonic()
         if self._identity is None or now < self._next_check:
             return
@@ -149,12 +150,12 @@ class Database:
             "or start afresh)"
         )
         self._lost_event.set()
-        raise self._lost
+        raise DatabaseLost(str(self._lost))
 
     async def wait_lost(self) -> DatabaseLost:
         """Return once the file is found deleted or replaced: by any transaction or
         read, or by this wait itself, which looks as often when nothing else runs."""
-        if self._identity is None:  # in memory: nothing to lose
+        if self._identity is None:  # in memory (or not to be looked at): never lost
             await asyncio.Event().wait()
         while True:
             try:
