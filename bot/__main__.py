@@ -123,8 +123,7 @@ def _run(settings: Settings, *, dry_run: bool) -> int:
     if dry_run:
         from bot.service import run_dry
 
-        asyncio.run(run_dry(settings))
-        return 0
+        return asyncio.run(run_dry(settings))
     if settings.discord_token is None:
         print(
             "newsbot: DISCORD_TOKEN is not set. Put it in .env or the environment, "

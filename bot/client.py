@@ -8,19 +8,22 @@ import json
 import logging
 import signal
 import sqlite3
+import zlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 import yarl
 from discord import app_commands
+from discord.backoff import ExponentialBackoff
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.interactions import APOLOGY, UserFacingError, send_private
+from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
-from bot.store import Announcement, Store, StoreError
+from bot.store import Announcement, DatabaseLost, Store, StoreError
 
 if TYPE_CHECKING:
     from bot.delivery import Deliverer
@@ -32,6 +35,11 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 EXTENSIONS = ("cogs.news", "cogs.admin", "cogs.delivery")
+
+# What reading a malformed gateway frame that is no readable event raises inside
+# discord.py: not JSON (ValueError), JSON of the wrong shape, HELLO or READY missing a
+# key, a broken zlib stream.
+MALFORMED_FRAME = (ValueError, LookupError, TypeError, AttributeError, zlib.error)
 
 
 def point_at(api_url: str, gateway_url: str) -> None:
@@ -63,8 +71,26 @@ async def _log_announcement(announcement: Announcement) -> None:
     )
 
 
+def _skipping_on_error(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
+    """discord.py's reader of one kind of gateway event, logging and skipping an event
+    it cannot read; the connection and every other event go on."""
+
+    def parse(data: Any) -> None:
+        try:
+            parser(data)
+        except Exception:
+            log.exception("skipped an unreadable %s event from Discord's gateway", event)
+
+    return parse
+
+
 class NewsTree(app_commands.CommandTree["NewsBot"]):
     """The command tree, with one error handler for every slash command."""
+
+    async def interaction_check(self, interaction: discord.Interaction[NewsBot], /) -> bool:
+        """Refuse options outside their declared range before any command runs."""
+        check_options(interaction)
+        return True
 
     async def on_error(
         self, interaction: discord.Interaction[NewsBot], error: app_commands.AppCommandError
@@ -123,7 +149,16 @@ class NewsBot(commands.Bot):
         self.settings = settings
         self.deliver: Deliver = deliver or _log_announcement
         self._announcer: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
+        # Set when the database file was deleted or replaced under the running bot.
+        self.database_lost: DatabaseLost | None = None
         self.synced: bool | None = None  # whether start-up pushed commands to Discord
+        # An error while reading one event (an INTERACTION_CREATE without its id, a
+        # field Discord dropped) escapes discord.py's connection loop: skip that event
+        # instead, on this client's own table of event readers.
+        parsers = self._connection.parsers
+        for event, parser in parsers.items():
+            parsers[event] = _skipping_on_error(event, parser)
 
     async def setup_hook(self) -> None:
         """Open the store, load the cogs, sync commands if they changed, start sources."""
@@ -137,6 +172,13 @@ class NewsBot(commands.Bot):
             announce_loop(self.store, self.pipeline.wake, self.pipeline.stop, self.deliver),
             name="announcer",
         )
+        self._watch = asyncio.create_task(self._stop_if_database_lost(), name="database watch")
+
+    async def _stop_if_database_lost(self) -> None:
+        # Running on against a deleted file would lose every later change (and after a
+        # restart, every subscription) without a word: stop instead.
+        self.database_lost = await self.store.wait_lost()
+        await self.close()
 
     async def sync_commands(self) -> bool:
         """Push the command tree to Discord only when it differs from the last push.
@@ -171,6 +213,28 @@ class NewsBot(commands.Bot):
         )
         return True
 
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """discord.py's connection loop, connecting again after an unreadable frame.
+
+        discord.py reconnects after network errors and gateway closes, but an error
+        while reading a frame that is no event at all (not JSON) ends its loop, and
+        with it the process. Log it, close that connection and connect again: a new
+        session, in which Discord sends every server afresh.
+        """
+        backoff = ExponentialBackoff()
+        while True:
+            try:
+                await super().connect(reconnect=reconnect)
+                return
+            except MALFORMED_FRAME:
+                if not reconnect or self.is_closed():
+                    raise
+                log.exception("could not read a frame from Discord's gateway; reconnecting")
+            if self.ws is not None:
+                await self.ws.close(code=4000)
+            self.dispatch("disconnect")
+            await asyncio.sleep(backoff.delay())
+
     async def on_ready(self) -> None:
         """Log who we are once connected."""
         assert self.user is not None
@@ -178,6 +242,10 @@ class NewsBot(commands.Bot):
 
     async def close(self) -> None:
         """Stop the sources and the announcer, then close the store and the connection."""
+        if self._watch is not None and self._watch is not asyncio.current_task():
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+        self._watch = None
         if self._announcer is not None:
             self._announcer.cancel()
             await asyncio.gather(self._announcer, return_exceptions=True)
@@ -233,5 +301,8 @@ async def run_bot(settings: Settings) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+    if bot.database_lost is not None:
+        log.error("%s", bot.database_lost)
+        return 1
     log.info("stopped")
     return 0

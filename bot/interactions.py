@@ -78,6 +78,55 @@ EmbedsAndText = tuple[Sequence[discord.Embed], str | None]
 Editor = Callable[..., Awaitable[Any]]
 
 
+_NUMBERS = (discord.AppCommandOptionType.integer, discord.AppCommandOptionType.number)
+
+
+def check_options(interaction: discord.Interaction) -> None:
+    """Refuse an option value outside what its command declares (``Range``, the type).
+
+    Discord's own client enforces the declared ranges, but discord.py passes whatever
+    arrives, and a forged interaction can carry ``count=0`` or ``2**63``: refused here,
+    once for every command, with an answer naming the option and what it takes.
+    """
+    command = interaction.command
+    if interaction.type is not discord.InteractionType.application_command or not isinstance(
+        command, app_commands.Command
+    ):
+        return
+    given = interaction.namespace
+    for param in command.parameters:
+        name = param.display_name
+        if name not in given:
+            continue
+        value = given[name]
+        low, high = param.min_value, param.max_value
+        if param.type is discord.AppCommandOptionType.string:
+            fits = isinstance(value, str) and (low is None or len(value) >= low)
+            if fits and high is not None and len(value) > high:
+                fits = False
+            if not fits:
+                raise UserFacingError(f"**{name}** must be text of {_span(low, high)} characters.")
+        elif param.type in _NUMBERS:
+            whole = param.type is discord.AppCommandOptionType.integer
+            fits = isinstance(value, int if whole else int | float) and not isinstance(value, bool)
+            if fits and ((low is not None and value < low) or (high is not None and value > high)):
+                fits = False
+            if not fits:
+                kind = "a whole number" if whole else "a number"
+                raise UserFacingError(f"**{name}** must be {kind}, {_span(low, high)}.")
+
+
+def _span(low: float | None, high: float | None) -> str:
+    """``1 to 25``, ``at least 1``, ``at most 25`` or ``any number of``."""
+    if low is not None and high is not None:
+        return f"{low} to {high}"
+    if low is not None:
+        return f"at least {low}"
+    if high is not None:
+        return f"at most {high}"
+    return "any number of"
+
+
 @dataclass(frozen=True)
 class Answer:
     """What a command shows: ``pages`` of embeds (buttons turn them, from page index

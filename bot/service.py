@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.sources.content import ContentSource
 from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
-from bot.store import Announcement, Store
+from bot.store import Announcement, DatabaseLost, Store
 from bot.summary import render_text
 
 log = logging.getLogger(__name__)
@@ -215,8 +215,26 @@ class DryRunAnnouncer:
         self.out.flush()
 
 
-async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> None:
-    """The whole pipeline with printed posts, until SIGINT/SIGTERM."""
+async def until_stopped(store: Store, stop: asyncio.Event) -> DatabaseLost | None:
+    """Wait until ``stop`` is set, or the database is lost under the running service
+    (then ``stop`` is set too and the loss returned)."""
+    watch = asyncio.ensure_future(store.wait_lost())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({watch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+        stopping.cancel()
+        await asyncio.gather(watch, stopping, return_exceptions=True)
+    if watch.cancelled() or watch.exception() is not None:
+        return None
+    stop.set()
+    return watch.result()
+
+
+async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
+    """The whole pipeline with printed posts, until SIGINT/SIGTERM; returns the exit
+    code (1: the database was deleted or replaced under it)."""
     store = await Store.open(settings.database)
     pipeline = Pipeline(settings, store)
     loop = asyncio.get_running_loop()
@@ -229,12 +247,15 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> None:
             settings.effective_content_dir,
         )
     log.info("dry run: posts are printed, not sent; database %s", settings.database)
+    lost: DatabaseLost | None = None
     try:
         pipeline.start()
         announcer = asyncio.create_task(
             announce_loop(store, pipeline.wake, pipeline.stop, DryRunAnnouncer(out))
         )
-        await pipeline.stop.wait()
+        lost = await until_stopped(store, pipeline.stop)
+        if lost is not None:
+            log.error("%s", lost)
         log.info("stopping")
         # The announcer finishes the post in hand (printed and completed), then returns.
         _, late = await asyncio.wait({announcer}, timeout=CLOSE_SECONDS)
@@ -246,3 +267,4 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await store.close()
+    return 0 if lost is None else 1

@@ -353,3 +353,22 @@ def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(
     note += f"run 3 {len(printed[2])}; repeated across kills: {repeats}"
     record_property("kill -9", note)
     print(note)
+
+
+def test_dry_run_stops_with_one_line_when_its_database_is_deleted(
+    root: Path, tmp_path: Path
+) -> None:
+    write(root, "articles/existing.md", article_md("Existing"))
+    db = tmp_path / "news.sqlite3"
+    run = DryRun(tmp_path, content_env(root, db))
+    try:
+        run.wait_for_log(f"content {root}: 1 files")
+        db.unlink()
+        code = run.wait(timeout=15)
+    finally:
+        run.close()
+    assert code == 1, run.stderr()
+    said = [line for _, line in run.err if "was deleted" in line]
+    assert len(said) == 1, run.stderr()
+    assert f"the database {db} was deleted while the bot was running; stopping" in said[0]
+    assert "Traceback" not in run.stderr()

@@ -19,7 +19,9 @@ import dataclasses
 import functools
 import logging
 import operator
+import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,7 +30,7 @@ import aiosqlite
 
 from bot.store.codec import dumps
 from bot.store.migrations import migrate
-from bot.store.models import StoreError
+from bot.store.models import DatabaseLost, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,10 @@ BULK_CHECKPOINT_PAGES = 25_600
 # enough for the indexes the lookups walk and the hot part of the full-text index,
 # well within the bot's memory budget.
 CACHE_KIB = 16 * 1024
+
+# How often, at most, the database file is looked at (one stat call) to notice that it
+# was deleted or replaced under the running bot, which SQLite never reports.
+IDENTITY_CHECK_SECONDS = 2.0
 
 # The FTS5 probe: a temporary table in the connection's own temp schema.
 FTS_PROBE = "CREATE VIRTUAL TABLE temp.newsbot_fts_probe USING fts5(x)"
@@ -64,12 +70,21 @@ class Database:
     ``BEGIN IMMEDIATE`` transaction (all or nothing).
     """
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
-        """Wrap an open, migrated connection; use :meth:`open` instead."""
+    def __init__(self, connection: aiosqlite.Connection, path: str | Path | None = None) -> None:
+        """Wrap an open, migrated connection to the file at ``path`` (None: in memory);
+        use :meth:`open` instead."""
         self._connection = connection
         self._lock = asyncio.Lock()
         self._closed = False
         self._writes = 0
+        self._path = path
+        try:
+            self._identity = _identity(path)
+        except OSError:
+            self._identity = None  # cannot be looked at: never judged lost
+        self._next_check = time.monotonic() + IDENTITY_CHECK_SECONDS
+        self._lost: DatabaseLost | None = None
+        self._lost_event = asyncio.Event()
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -93,7 +108,7 @@ class Database:
             await db.close()
             raise
         db.row_factory = sqlite3.Row
-        return cls(db)
+        return cls(db, path)
 
     @property
     def writes(self) -> int:
@@ -108,6 +123,48 @@ class Database:
             raise StoreError("the store is closed")
         return self._connection
 
+    def check_file(self) -> None:
+        """Raise :class:`DatabaseLost` if the file was deleted or replaced since it was
+        opened (looked at no more than every :data:`IDENTITY_CHECK_SECONDS`).
+
+        SQLite keeps reading and writing a deleted file through its open handle, and the
+        next start would create an empty database: every subscription silently gone.
+        """
+        if self._lost is not None:
+            # A new exception each time: one raised again and again grows its traceback.
+            raise DatabaseLost(str(self._lost))
+        now = time.monotonic()
+        if self._identity is None or now < self._next_check:
+            return
+        self._next_check = now + IDENTITY_CHECK_SECONDS
+        try:
+            identity = _identity(self._path)
+        except OSError:
+            return  # the file could not be looked at (permissions): no verdict
+        if identity == self._identity:
+            return
+        what = "was deleted" if identity is None else "was replaced by another file"
+        self._lost = DatabaseLost(
+            f"the database {self._path} {what} while the bot was running; stopping, "
+            "so that nothing more is written to the old file (restore it from a backup, "
+            "or start afresh)"
+        )
+        self._lost_event.set()
+        raise DatabaseLost(str(self._lost))
+
+    async def wait_lost(self) -> DatabaseLost:
+        """Return once the file is found deleted or replaced: by any transaction or
+        read, or by this wait itself, which looks as often when nothing else runs."""
+        if self._identity is None:  # in memory (or not to be looked at): never lost
+            await asyncio.Event().wait()
+        while True:
+            try:
+                self.check_file()
+            except DatabaseLost as lost:
+                return lost
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost_event.wait(), IDENTITY_CHECK_SECONDS)
+
     async def close(self) -> None:
         """Close the connection (idempotent). Waits for a running transaction."""
         async with self._lock:
@@ -120,6 +177,7 @@ class Database:
         """One write transaction, serialised with every other transaction and read."""
         async with self._lock:
             db = self.connection()
+            self.check_file()
             self._writes += 1
             try:
                 # Inside the try: a task cancelled while waiting for BEGIN gets its
@@ -138,7 +196,9 @@ class Database:
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """The connection, for reads that must not see a transaction half done."""
         async with self._lock:
-            yield self.connection()
+            db = self.connection()
+            self.check_file()
+            yield db
 
     @contextlib.asynccontextmanager
     async def bulk(self) -> AsyncIterator[None]:
@@ -216,6 +276,19 @@ def json_list(values: Iterable[object]) -> str:
     that one statement takes any number of ids (``id IN (SELECT value FROM
     json_each(:ids))``)."""
     return dumps(list(values))
+
+
+def _identity(path: str | Path | None) -> tuple[int, int] | None:
+    """The file's (device, inode), which a deleted or replaced file no longer has;
+    None when there is no such file (or the database is in memory). Raises
+    :class:`OSError` when the file cannot be looked at."""
+    if path is None or str(path) in ("", ":memory:"):
+        return None
+    try:
+        status = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return status.st_dev, status.st_ino
 
 
 async def _check_sqlite(db: aiosqlite.Connection) -> None:

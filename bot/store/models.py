@@ -17,6 +17,11 @@ class StoreError(RuntimeError):
     """The database cannot be used by this code (too new, SQLite lacks a feature, ...)."""
 
 
+class DatabaseLost(StoreError):
+    """The database file was deleted or replaced under the running bot: what it writes
+    now goes to a file nobody will open again, so it must stop."""
+
+
 class ArticleStatus(enum.StrEnum):
     """An article's stored status: :class:`bot.articles.model.Status`, and the store's
     own ``withdrawn`` (its file is gone or rejected, or it turned into a draft after it

@@ -48,7 +48,7 @@ from bot.store.database import Database
 from bot.store.deliveries import DeliveryQueries
 from bot.store.ingest import MOVE_WINDOW
 from bot.store.lookups import LookupQueries
-from bot.store.models import FileItem, IngestResult
+from bot.store.models import DatabaseLost, FileItem, IngestResult
 from bot.store.sources import SourceQueries
 from bot.store.subscriptions import SubscriptionQueries
 from bot.store.writes import IngestWriter
@@ -110,6 +110,11 @@ class Store:
     async def close(self) -> None:
         """Close the database (idempotent). Waits for a running transaction."""
         await self._database.close()
+
+    async def wait_lost(self) -> DatabaseLost:
+        """Wait until the database file is found deleted or replaced under the running
+        bot; returns the error that says so (every later call raises it too)."""
+        return await self._database.wait_lost()
 
     async def __aenter__(self) -> Self:
         return self

@@ -99,6 +99,17 @@ async def start(env: dict[str, str], cwd: Path, args: Sequence[str] = ("run",)) 
     return Process(proc)
 
 
+async def serving(fake: FakeDiscord, process: Process) -> None:
+    """Wait until the process has scanned its content folder and joined the gateway."""
+    await fake.wait_for(
+        lambda: (
+            any("bot.sources.content" in line for line in process.stderr_lines)
+            and fake.gateway.ready
+        ),
+        timeout=TIMEOUT,
+    )
+
+
 @pytest.mark.fakediscord(token=SECRET)
 async def test_wrong_token_one_clear_line(
     fake_discord: FakeDiscord, tmp_path: Path, content_dir: Path
@@ -164,13 +175,7 @@ async def test_signal_stops_cleanly(
     )
     process = await start(env, tmp_path)
     try:
-        await fake_discord.wait_for(
-            lambda: (
-                any("bot.sources.content" in line for line in process.stderr_lines)
-                and fake_discord.gateway.ready
-            ),
-            timeout=TIMEOUT,
-        )
+        await serving(fake_discord, process)
         # It answers a user like the in-process bot does.
         interaction = await fake_discord.invoke(guild, channel, reader, "news latest")
         message = await interaction.original_message()
@@ -251,3 +256,27 @@ async def test_ctrl_c_while_starting_up_stops_quietly(
     if database.exists():
         with contextlib.closing(sqlite3.connect(database)) as db:
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.fakediscord(token=SECRET)
+async def test_a_deleted_database_stops_the_bot_with_one_line(
+    fake_discord: FakeDiscord, tmp_path: Path, content_dir: Path
+) -> None:
+    fake_discord.add_guild("Newsroom")
+    env = environment(fake_discord, tmp_path, content_dir, DISCORD_TOKEN=SECRET)
+    database = tmp_path / "newsbot.sqlite3"
+    process = await start(env, tmp_path)
+    try:
+        await serving(fake_discord, process)
+        database.unlink()
+        code = await process.wait()
+    finally:
+        if process.proc.returncode is None:
+            process.proc.kill()
+            await process.proc.wait()
+    assert code == 1, process.stderr
+    said = [line for line in process.stderr_lines if "was deleted" in line]
+    assert len(said) == 1, process.stderr
+    assert f"the database {database} was deleted while the bot was running; stopping" in said[0]
+    assert "Traceback" not in process.stderr
+    await fake_discord.wait_for(lambda: not fake_discord.gateway.connections, timeout=5)

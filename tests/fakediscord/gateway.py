@@ -65,6 +65,10 @@ class Connection:
     def send(self, frame: dict[str, Any]) -> None:
         self._queue.put_nowait(("frame", json.dumps(frame)))
 
+    def send_text(self, text: str) -> None:
+        """Queue a text frame exactly as given (it need not be JSON)."""
+        self._queue.put_nowait(("frame", text))
+
     def close(self, code: int, reason: str = "") -> None:
         """Close after the frames already queued have been sent."""
         self.closed_by_server = True
@@ -272,6 +276,11 @@ class Gateway:
     def close_all(self, code: int) -> None:
         for conn in list(self.connections):
             conn.close(code, "closed by the fake")
+
+    def send_raw(self, text: str) -> None:
+        for conn in list(self.connections):
+            conn.send_text(text)
+        self.server._notify()
 
     def send_op(self, op: int, data: Any = None) -> None:
         for conn in list(self.connections):

@@ -112,9 +112,15 @@ def _option_value(
     value: Any,
     resolved: dict[str, dict[str, Any]],
     member: FakeMember,
+    *,
+    forged: bool = False,
 ) -> Any:
     kind = spec["type"]
     name = spec["name"]
+    if forged and kind not in (USER, CHANNEL, ROLE, MENTIONABLE):
+        # A hostile client's value, sent as given: Discord's own client would have
+        # refused it, but the bot must not rely on that.
+        return value
     if kind in (USER, CHANNEL, ROLE, MENTIONABLE):
         target = value
         guild = member.guild
@@ -171,8 +177,10 @@ def build_command_data(
     options: dict[str, Any],
     *,
     focused: str | None = None,
+    forged: bool = False,
 ) -> dict[str, Any]:
-    """The `data` of a CHAT_INPUT interaction, validated against the registered command."""
+    """The `data` of a CHAT_INPUT interaction, validated against the registered command
+    (``forged``: option values are sent as given, without type, choice or range checks)."""
     guild = member.guild
     cmd = find_command(server, guild.id, path[0])
     if cmd is None:
@@ -217,7 +225,7 @@ def build_command_data(
             {
                 "name": name,
                 "type": spec["type"],
-                "value": _option_value(spec, value, resolved, member),
+                "value": _option_value(spec, value, resolved, member, forged=forged),
             }
         )
     if focused is None:

@@ -424,6 +424,12 @@ class FakeDiscord:
         """Close every gateway connection with `code` (4000: the client will RESUME)."""
         self.gateway.close_all(code)
 
+    def send_raw_frame(self, text: str) -> None:
+        """Write ``text`` as one text frame to every gateway connection, unchecked and
+        with no sequence number of its own: a malformed frame (not JSON, an event
+        missing a key) that a client must survive."""
+        self.gateway.send_raw(text)
+
     def request_reconnect(self) -> None:
         """Send op 7 RECONNECT: the client reconnects and resumes."""
         self.gateway.send_op(7)
@@ -440,11 +446,17 @@ class FakeDiscord:
         subcommand: str | None = None,
         group: str | None = None,
         options: dict[str, Any] | None = None,
+        forged: bool = False,
     ) -> FakeInteraction:
-        """A member runs a slash command: "news latest" or ("news", subcommand="latest")."""
+        """A member runs a slash command: "news latest" or ("news", subcommand="latest").
+
+        ``forged=True`` sends the option values as given, unchecked (``count=0``, a
+        string for an integer): what a hostile client can send, which Discord's own
+        client never would.
+        """
         path = command.split() + [p for p in (group, subcommand) if p]
         self._check_can_use_commands(guild, member, channel)
-        data = build_command_data(self, member, channel, path, dict(options or {}))
+        data = build_command_data(self, member, channel, path, dict(options or {}), forged=forged)
         return await self._dispatch_interaction(APPLICATION_COMMAND, guild, channel, member, data)
 
     async def autocomplete(
