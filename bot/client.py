@@ -9,15 +9,15 @@ import logging
 import signal
 import sqlite3
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 import yarl
 from discord import app_commands
-from discord.backoff import ExponentialBackoff
 from discord.ext import commands
+from discord.gateway import DiscordWebSocket, ReconnectWebSocket
 
 from bot.config import Settings
 from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
@@ -69,6 +69,26 @@ async def _log_announcement(announcement: Announcement) -> None:
         announcement.article.title,
         announcement.article.url or announcement.article.key,
     )
+
+
+def _resuming_on_unreadable(
+    socket: DiscordWebSocket,
+) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    """``socket``'s frame reader, treating a frame it cannot read (not JSON, a HELLO
+    without its interval) as Discord's own RECONNECT: close, then resume the session,
+    so Discord replays whatever it sent meanwhile and nothing is lost. (discord.py
+    would end its connection loop, and the process with it.)"""
+    read = socket.received_message
+
+    async def received_message(msg: Any, /) -> None:
+        try:
+            await read(msg)
+        except MALFORMED_FRAME:
+            log.exception("could not read a frame from Discord's gateway; resuming")
+            await socket.close()
+            raise ReconnectWebSocket(socket.shard_id) from None
+
+    return received_message
 
 
 def _skipping_on_error(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -130,6 +150,7 @@ class NewsBot(commands.Bot):
     """The news bot. ``store`` and ``pipeline`` exist once ``setup_hook`` has run."""
 
     store: Store
+    _gateway: DiscordWebSocket  # see the ws property
     pipeline: Pipeline
     # Set by the cogs.delivery extension, which also makes it the announcer's hook
     # (``deliver``): new articles are then fanned out to subscribed channels.
@@ -213,27 +234,18 @@ class NewsBot(commands.Bot):
         )
         return True
 
-    async def connect(self, *, reconnect: bool = True) -> None:
-        """discord.py's connection loop, connecting again after an unreadable frame.
+    # discord.py assigns ``self.ws`` a new gateway connection each time it connects;
+    # the setter is where every one of them gets the guard below.
+    @property
+    def ws(self) -> DiscordWebSocket:
+        """The current gateway connection."""
+        return self._gateway
 
-        discord.py reconnects after network errors and gateway closes, but an error
-        while reading a frame that is no event at all (not JSON) ends its loop, and
-        with it the process. Log it, close that connection and connect again: a new
-        session, in which Discord sends every server afresh.
-        """
-        backoff = ExponentialBackoff()
-        while True:
-            try:
-                await super().connect(reconnect=reconnect)
-                return
-            except MALFORMED_FRAME:
-                if not reconnect or self.is_closed():
-                    raise
-                log.exception("could not read a frame from Discord's gateway; reconnecting")
-            if self.ws is not None:
-                await self.ws.close(code=4000)
-            self.dispatch("disconnect")
-            await asyncio.sleep(backoff.delay())
+    @ws.setter
+    def ws(self, socket: DiscordWebSocket) -> None:
+        if socket is not None:
+            socket.received_message = _resuming_on_unreadable(socket)  # type: ignore[method-assign]
+        self._gateway = socket
 
     async def on_ready(self) -> None:
         """Log who we are once connected."""
