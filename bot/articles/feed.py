@@ -40,7 +40,7 @@ _XML_ENTITIES = {"&quot;": '"', "&apos;": "'"}
 # tag other than an Atom person's parts: feedparser keeps only the text around the
 # tag, or nothing. Only then is the document read a second time (see _dropped).
 _MARKUP_IN_NAMES = re.compile(
-    rb"<(?:[\w.-]+:)?(?:category|subject|author|creator|contributor|name)\b[^>]*(?<!/)>[^<]*"
+    rb"<(?:[\w.-]+:)?(?:category|subject|author|creator|contributor|name)\b[^<>]*(?<!/)>[^<]*"
     rb"<(?![/!?]|(?:[\w.-]+:)?(?:name|email|uri)\b)"
 )
 # feedparser flags these as "bozo" although the document parsed fine.
@@ -214,7 +214,9 @@ def _article(
     """The entry as an Article; what of it was ignored is appended to ``ignored``."""
     plain = _decoder(loose)
     title = _text_field(entry, "title")
-    guid = plain(_str(entry.get("id")))
+    # The id as feedparser gives it, decoded or not: it is the entry's stored identity,
+    # and a change of spelling would announce every such entry again.
+    guid = _str(entry.get("id"))
     url, link_problem = _entry_link(entry, feed_url)
     if url is None:
         url = next(filter(None, (html.resolve_url(x, feed_url) for x in dropped.links)), None)
@@ -297,7 +299,8 @@ def _dropped(raw: bytes, count: int, encoding: str | None) -> list[_Dropped]:
     a document that is not well-formed XML, or whose entries do not line up with
     feedparser's one for one, keeps what feedparser made of it.
     """
-    if b"<!ENTITY" in raw:  # never expand a document's own entities a second time
+    # Never expand a document's own entities a second time (in UTF-16 or -32 too).
+    if b"<!ENTITY" in raw.replace(b"\x00", b""):
         return []
     try:
         root = ElementTree.fromstring(raw, ElementTree.XMLParser(encoding=encoding))

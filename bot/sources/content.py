@@ -131,7 +131,8 @@ def read_file(
             # file is not reported again on every touch.
             reason = f"file too large: {st.st_size:,} bytes (limit {max_bytes:,})"
             return FileItem(rel, st.st_size, st.st_mtime_ns, f"size {st.st_size}", error=reason)
-        with full.open("rb") as handle:
+        # O_NOFOLLOW: a link swapped in since the check above is refused, not followed.
+        with os.fdopen(os.open(full, os.O_RDONLY | os.O_NOFOLLOW), "rb") as handle:
             data = handle.read(max_bytes + 1)
             after = os.fstat(handle.fileno())
     except FileNotFoundError:

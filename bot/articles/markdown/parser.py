@@ -19,6 +19,7 @@ away from the bot:
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Final
@@ -31,8 +32,10 @@ __all__ = [
     "BLOCKS",
     "HEADINGS",
     "LISTS",
+    "MAX_BODY_MARKUP",
     "MAX_MARKUP",
     "Blocks",
+    "check_body_markup",
     "check_markup",
     "check_nesting",
     "inline_depth",
@@ -97,6 +100,8 @@ _PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 # could otherwise hold a million of them and take gigabytes. Real articles hold a few
 # thousand.
 MAX_MARKUP: Final = 50_000
+# And in a whole body, parsed or not: the nesting check reads every delimiter of it.
+MAX_BODY_MARKUP: Final = 300_000
 _MARKUP_CHARS: Final = "`*_[]<&\\~!\n"
 
 
@@ -120,15 +125,20 @@ def _block_depth_bound(text: str, start: int) -> float:
     return depth if opens else 0.0
 
 
+def _is_punctuation(char: str) -> bool:
+    """CommonMark's punctuation: ASCII punctuation, and Unicode punctuation and symbols."""
+    return char in _PUNCTUATION or (not char.isascii() and unicodedata.category(char)[0] in "PS")
+
+
 def _flanking(text: str, start: int, end: int) -> tuple[bool, bool]:
     """Whether the delimiter run ``text[start:end]`` is left- and right-flanking."""
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
     left = not after.isspace() and (
-        after not in _PUNCTUATION or before.isspace() or before in _PUNCTUATION
+        not _is_punctuation(after) or before.isspace() or _is_punctuation(before)
     )
     right = not before.isspace() and (
-        before not in _PUNCTUATION or after.isspace() or after in _PUNCTUATION
+        not _is_punctuation(before) or after.isspace() or _is_punctuation(after)
     )
     return left, right
 
@@ -155,8 +165,8 @@ def inline_depth(text: str) -> int:
             before = text[mark.start() - 1] if mark.start() > 0 else " "
             after = text[mark.end()] if mark.end() < len(text) else " "
             left, right = (
-                left and (not right or before in _PUNCTUATION),
-                right and (not left or after in _PUNCTUATION),
+                left and (not right or _is_punctuation(before)),
+                right and (not left or _is_punctuation(after)),
             )
         marks.append((char, len(token), left, right))
     closers_after = {"[": 0, "*": 0, "_": 0, "~": 0}
@@ -189,6 +199,18 @@ def check_nesting(text: str) -> None:
     for chunk in _INLINE_SPLIT.split(text):
         if inline_depth(chunk) > _MAX_INLINE_DEPTH:
             raise ArticleError("markdown nested too deeply")
+
+
+def check_body_markup(body: str) -> None:
+    """Raise :class:`ArticleError` when a whole body holds more markup than any article
+    could need (:data:`MAX_BODY_MARKUP`): such a file is machine-made, and even judging
+    its nesting would take seconds and hundreds of megabytes."""
+    count = sum(body.count(c) for c in _MARKUP_CHARS)
+    if count > MAX_BODY_MARKUP:
+        raise ArticleError(
+            f"too much Markdown markup ({count:,} markup characters; at most"
+            f" {MAX_BODY_MARKUP:,} in a whole article)"
+        )
 
 
 def check_markup(text: str) -> None:

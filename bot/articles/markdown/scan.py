@@ -21,7 +21,13 @@ from typing import Final
 
 from markdown_it_pyrs import Node
 
-from bot.articles.markdown.parser import HEADINGS, LISTS, check_nesting, top_blocks
+from bot.articles.markdown.parser import (
+    HEADINGS,
+    LISTS,
+    check_body_markup,
+    check_nesting,
+    top_blocks,
+)
 from bot.articles.markdown.render import (
     is_lede_candidate,
     is_takeaways_paragraph,
@@ -223,11 +229,15 @@ def scan_body(
     """Scan an article body for its takeaways (and, if ``need_lede``, its lede).
 
     ``regions=False`` parses the whole body; the result is the same either way (the
-    tests compare them).
+    tests compare them), but for one limit: a part parsed at once may hold at most
+    :data:`~bot.articles.markdown.parser.MAX_MARKUP` markup characters, and the whole
+    body is one part when it holds a link reference definition (or opens a fenced
+    code or HTML block before the takeaways).
     """
     if "\0" in body:  # as CommonMark wants; done here so that byte offsets match
         body = body.replace("\0", "\ufffd")
     # The whole body is judged, whichever parts of it get parsed: one verdict.
+    check_body_markup(body)
     check_nesting(body)
     search = _TAKEAWAY_WORD.search(body) is not None
     scan = BodyScan(search=search, need_lede=need_lede, site_url=site_url)

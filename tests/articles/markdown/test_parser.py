@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.articles.markdown.parser import MAX_MARKUP, inline_depth
+from bot.articles.markdown.parser import MAX_BODY_MARKUP, MAX_MARKUP, inline_depth
 from bot.articles.model import ArticleError
 from tests.articles.markdown.helpers import SITE, body, parse, takeaways, yaml_doc
 
@@ -127,6 +127,8 @@ def test_flat_documents_are_not_too_deep(flat: str, where: str, definition: str)
         ("\\*" * 300 + "x" + "\\*" * 300, 0),
         ("[a](/x) " * 300, 1),
         ("snake_case_words " * 300, 0),
+        # Unicode punctuation lets "_" open and close, as CommonMark says.
+        ("a。_" * 250 + "x" + "_。a" * 250, 250),
     ],
 )
 def test_inline_depth_counts_levels_that_close(text: str, depth: int) -> None:
@@ -150,3 +152,12 @@ def test_too_much_markup_in_what_is_parsed_is_refused_with_the_reason() -> None:
         takeaways("## Key Takeaways\n\n- " + item + "\n")
     # The same markup in a part the post does not need is never parsed.
     assert takeaways("## Key Takeaways\n\n- one\n\n## Code\n\n" + item + "\n") == ("one",)
+
+
+@pytest.mark.parametrize("unit", ["[", "[]", "**", "_"])
+def test_a_body_of_nothing_but_markup_is_refused_before_it_is_judged(unit: str) -> None:
+    # Judging nesting reads every delimiter of a body: a file that is markup from end to
+    # end is refused first, whatever part of it a post would need.
+    text = "## Key Takeaways\n\n- one\n\n" + unit * (MAX_BODY_MARKUP // len(unit) + 10)
+    with pytest.raises(ArticleError, match=r"too much Markdown markup .* in a whole article"):
+        body(text)
