@@ -35,7 +35,6 @@ __all__ = [
     "MAX_BODY_MARKUP",
     "MAX_MARKUP",
     "Blocks",
-    "check_body_markup",
     "check_markup",
     "check_nesting",
     "inline_depth",
@@ -130,8 +129,9 @@ def _is_punctuation(char: str) -> bool:
     return char in _PUNCTUATION or (not char.isascii() and unicodedata.category(char)[0] in "PS")
 
 
-def _flanking(text: str, start: int, end: int) -> tuple[bool, bool]:
-    """Whether the delimiter run ``text[start:end]`` is left- and right-flanking."""
+def _opens_closes(text: str, start: int, end: int) -> tuple[bool, bool]:
+    """Whether the delimiter run ``text[start:end]`` can open and can close emphasis:
+    CommonMark's flanking rules, and for ``_`` its stricter ones."""
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
     left = not after.isspace() and (
@@ -140,6 +140,10 @@ def _flanking(text: str, start: int, end: int) -> tuple[bool, bool]:
     right = not before.isspace() and (
         not _is_punctuation(before) or after.isspace() or _is_punctuation(after)
     )
+    if text[start] == "_":
+        return left and (not right or _is_punctuation(before)), right and (
+            not left or _is_punctuation(after)
+        )
     return left, right
 
 
@@ -160,15 +164,7 @@ def inline_depth(text: str) -> int:
         if char in "[]":
             marks.append(("[", 1, char == "[", char == "]"))
             continue
-        left, right = _flanking(text, mark.start(), mark.end())
-        if char == "_":
-            before = text[mark.start() - 1] if mark.start() > 0 else " "
-            after = text[mark.end()] if mark.end() < len(text) else " "
-            left, right = (
-                left and (not right or _is_punctuation(before)),
-                right and (not left or _is_punctuation(after)),
-            )
-        marks.append((char, len(token), left, right))
+        marks.append((char, len(token), *_opens_closes(text, mark.start(), mark.end())))
     closers_after = {"[": 0, "*": 0, "_": 0, "~": 0}
     for kind, size, _, closes in marks:
         closers_after[kind] += size if closes else 0
@@ -201,22 +197,18 @@ def check_nesting(text: str) -> None:
             raise ArticleError("markdown nested too deeply")
 
 
-def check_body_markup(body: str) -> None:
-    """Raise :class:`ArticleError` when a whole body holds more markup than any article
-    could need (:data:`MAX_BODY_MARKUP`): such a file is machine-made, and even judging
-    its nesting would take seconds and hundreds of megabytes."""
-    count = sum(body.count(c) for c in _MARKUP_CHARS)
-    if count > MAX_BODY_MARKUP:
-        raise ArticleError(
-            f"too much Markdown markup ({count:,} markup characters; at most"
-            f" {MAX_BODY_MARKUP:,} in a whole article)"
-        )
-
-
-def check_markup(text: str) -> None:
-    """Raise :class:`ArticleError` when ``text`` holds more markup than one parse may."""
+def check_markup(text: str, *, whole_body: bool = False) -> None:
+    """Raise :class:`ArticleError` when ``text`` holds more markup than one parse may
+    (:data:`MAX_MARKUP`), or, as a ``whole_body``, more than any article could need
+    (:data:`MAX_BODY_MARKUP`: such a file is machine-made, and even judging its nesting
+    would take seconds and hundreds of megabytes)."""
     count = sum(text.count(c) for c in _MARKUP_CHARS)
-    if count > MAX_MARKUP:
+    if whole_body and count > MAX_BODY_MARKUP:
+        raise ArticleError(
+            f"too much Markdown markup ({count:,} markup characters;"
+            f" at most {MAX_BODY_MARKUP:,} in a whole article)"
+        )
+    if not whole_body and count > MAX_MARKUP:
         raise ArticleError(
             f"too much Markdown markup to read in one part ({count:,} markup characters;"
             f" at most {MAX_MARKUP:,})"

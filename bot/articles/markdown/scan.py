@@ -24,7 +24,7 @@ from markdown_it_pyrs import Node
 from bot.articles.markdown.parser import (
     HEADINGS,
     LISTS,
-    check_body_markup,
+    check_markup,
     check_nesting,
     top_blocks,
 )
@@ -237,7 +237,7 @@ def scan_body(
     if "\0" in body:  # as CommonMark wants; done here so that byte offsets match
         body = body.replace("\0", "\ufffd")
     # The whole body is judged, whichever parts of it get parsed: one verdict.
-    check_body_markup(body)
+    check_markup(body, whole_body=True)
     check_nesting(body)
     search = _TAKEAWAY_WORD.search(body) is not None
     scan = BodyScan(search=search, need_lede=need_lede, site_url=site_url)
