@@ -101,19 +101,19 @@ def check_options(interaction: discord.Interaction) -> None:
         value = given[name]
         low, high = param.min_value, param.max_value
         if param.type is discord.AppCommandOptionType.string:
-            fits = isinstance(value, str) and (low is None or len(value) >= low)
-            if fits and high is not None and len(value) > high:
-                fits = False
-            if not fits:
+            if not (isinstance(value, str) and _within(len(value), low, high)):
                 raise UserFacingError(f"**{name}** must be text of {_span(low, high)} characters.")
         elif param.type in _NUMBERS:
             whole = param.type is discord.AppCommandOptionType.integer
-            fits = isinstance(value, int if whole else int | float) and not isinstance(value, bool)
-            if fits and ((low is not None and value < low) or (high is not None and value > high)):
-                fits = False
-            if not fits:
+            number = isinstance(value, int if whole else int | float)
+            if not (number and not isinstance(value, bool) and _within(value, low, high)):
                 kind = "a whole number" if whole else "a number"
                 raise UserFacingError(f"**{name}** must be {kind}, {_span(low, high)}.")
+
+
+def _within(value: float, low: float | None, high: float | None) -> bool:
+    """Whether ``value`` lies between the bounds that are set."""
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def _span(low: float | None, high: float | None) -> str:
