@@ -415,11 +415,12 @@ def _from_struct_time(value: object) -> datetime | None:
 
 
 def _decoder(loose: bool) -> Callable[[str], str]:
-    """How to read a plain field (a name, a category, an id) feedparser handed over.
+    """How to read a plain field (a name, a category) feedparser handed over.
 
     The strict parser decodes entities; the loose one decodes titles but leaves the
     XML entities in plain fields ("Tom &amp; Jerry"), so the same entry would read
-    differently, and get another id, whenever a bare "&" appears in the document.
+    differently whenever a bare "&" appears in the document. (Ids are not read this
+    way: they stay as stored, see ``_article``.)
     """
     if not loose:
         return lambda text: text
