@@ -24,6 +24,7 @@ from bot.interactions import APOLOGY, UserFacingError, check_options, send_priva
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
 from bot.store import Announcement, DatabaseLost, Store, StoreError
+from bot.web import HttpListener, ListenerError
 
 if TYPE_CHECKING:
     from bot.delivery import Deliverer
@@ -174,6 +175,7 @@ class NewsBot(commands.Bot):
         # Set when the database file was deleted or replaced under the running bot.
         self.database_lost: DatabaseLost | None = None
         self.synced: bool | None = None  # whether start-up pushed commands to Discord
+        self.listener: HttpListener | None = None  # NEWSBOT_HTTP_ADDR, once started
         # An error while reading one event (an INTERACTION_CREATE without its id, a
         # field Discord dropped) escapes discord.py's connection loop: skip that event
         # instead, on this client's own table of event readers.
@@ -188,6 +190,9 @@ class NewsBot(commands.Bot):
             await self.load_extension(extension)
         self.synced = await self.sync_commands()
         self.pipeline = Pipeline(self.settings, self.store)
+        if self.settings.http_addr is not None:
+            self.listener = HttpListener(self.settings.http_addr)
+            await self.listener.start()
         self.pipeline.start()
         self._announcer = asyncio.create_task(
             announce_loop(self.store, self.pipeline.wake, self.pipeline.stop, self.deliver),
@@ -262,6 +267,8 @@ class NewsBot(commands.Bot):
             self._announcer.cancel()
             await asyncio.gather(self._announcer, return_exceptions=True)
             self._announcer = None
+        if self.listener is not None:
+            await self.listener.close()
         if hasattr(self, "pipeline"):
             await self.pipeline.close()
         await super().close()
@@ -298,7 +305,7 @@ async def run_bot(settings: Settings) -> int:
     except discord.PrivilegedIntentsRequired:
         log.error("Discord refused a privileged intent; the bot should not ask for any")
         return 1
-    except StartupError as exc:
+    except (StartupError, ListenerError) as exc:
         log.error("%s", exc)
         return 1
     except discord.HTTPException as exc:

@@ -9,8 +9,17 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.web import parse_addr
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -55,13 +64,15 @@ class Settings(BaseSettings):
     feed_timeout: float = Field(default=20.0, gt=0)
     feed_max_bytes: int = Field(default=5_000_000, gt=0)
     log_level: str = "INFO"
+    http_addr: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
 
-    @field_validator("discord_token", mode="before")
+    @field_validator("discord_token", "webhook_secret", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("content_dir", "site_url", "dev_guild_id", mode="before")
+    @field_validator("content_dir", "site_url", "dev_guild_id", "http_addr", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -108,6 +119,22 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("http_addr")
+    @classmethod
+    def _check_http_addr(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_addr(value)
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _listener_needs_secret(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is None and info.data.get("http_addr") is not None:
+            raise ValueError("must be set when NEWSBOT_HTTP_ADDR is set (it signs the webhooks)")
+        return value
 
     @property
     def tz(self) -> tzinfo:

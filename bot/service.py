@@ -25,6 +25,7 @@ from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
 from bot.store import Announcement, DatabaseLost, Store
 from bot.summary import render_text
+from bot.web import HttpListener, ListenerError
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +249,14 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         )
     log.info("dry run: posts are printed, not sent; database %s", settings.database)
     lost: DatabaseLost | None = None
+    listener = HttpListener(settings.http_addr) if settings.http_addr else None
     try:
+        if listener is not None:
+            try:
+                await listener.start()
+            except ListenerError as exc:
+                log.error("%s", exc)
+                return 1
         pipeline.start()
         announcer = asyncio.create_task(
             announce_loop(store, pipeline.wake, pipeline.stop, DryRunAnnouncer(out))
@@ -264,6 +272,8 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         await asyncio.gather(announcer, return_exceptions=True)
         await pipeline.close()
     finally:
+        if listener is not None:
+            await listener.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await store.close()
