@@ -163,3 +163,34 @@ def test_console_script_and_module_agree(tmp_path: Path) -> None:
             check=False,
         )
         assert other.stdout == result.stdout
+
+
+def test_run_help_states_the_token_rule_and_every_exit_status(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "or no DISCORD_TOKEN" not in text  # it never printed posts without a token
+    assert "Needs DISCORD_TOKEN" in text and "with --dry-run it needs no token" in text
+    assert "0 stopped on request: Ctrl-C (SIGINT) or SIGTERM, at any moment" in text
+    assert "2 an invalid setting, no DISCORD_TOKEN without --dry-run" in text
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["run", "--dry-run"], 0), (["preview", "x.md"], 130)])
+def test_ctrl_c_exit_status_per_command(
+    argv: list[str], code: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The interrupt arrives inside the command (the real run is tested end to end in
+    # tests/e2e/test_run_cli.py); only the status it maps to is checked here.
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    import bot.preview
+    import bot.service
+
+    monkeypatch.setattr(bot.service, "run_dry", interrupted)
+    monkeypatch.setattr(bot.preview, "run_preview", interrupted)
+    assert main(argv) == code
+    assert capsys.readouterr().err == "newsbot: interrupted; stopped\n"
