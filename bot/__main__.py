@@ -90,6 +90,10 @@ def configure_logging(level: str) -> None:
 INTERRUPTED = {"run": 0, "preview": 130}
 
 
+#: The settings ``newsbot preview`` reads; any other may be invalid without stopping it.
+PREVIEW_SETTINGS = frozenset({"site_url", "timezone", "max_file_bytes", "log_level"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newsbot`` console script."""
     command = "run"
@@ -107,12 +111,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     # Imported here, not at the top: most of start-up is importing, and an interrupt
     # during it should end as quietly as one a moment later.
-    from bot.config import SettingsError, load_settings
+    from bot.config import Settings, SettingsError, check_content_dir, load_settings
 
+    # A bad setting that preview does not use does not stop it.
+    lenient = set(Settings.model_fields) - PREVIEW_SETTINGS if args.command == "preview" else ()
     try:
-        settings = load_settings()
+        settings = load_settings(lenient=lenient)
+        if args.command == "run":
+            check_content_dir(settings)
     except SettingsError as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
+        for line in exc.problems.values():
+            print(f"newsbot: {line}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     if args.command == "preview":

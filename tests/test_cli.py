@@ -194,3 +194,34 @@ def test_ctrl_c_exit_status_per_command(
     monkeypatch.setattr(bot.preview, "run_preview", interrupted)
     assert main(argv) == code
     assert capsys.readouterr().err == "newsbot: interrupted; stopped\n"
+
+
+def test_a_bad_setting_preview_does_not_use_does_not_stop_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWSBOT_FEED_INTERVAL", "10")
+    monkeypatch.setenv("NEWSBOT_CONTENT_DIR", "/no/such/folder")
+    assert main(["preview", str(FIXTURE)]) == 0
+    assert "France Raids X Offices" in capsys.readouterr().out
+    # One it uses does, with its one line.
+    monkeypatch.setenv("NEWSBOT_TIMEZONE", "Mars/Olympus")
+    assert main(["preview", str(FIXTURE)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "newsbot: NEWSBOT_TIMEZONE=Mars/Olympus: unknown time zone" in err[0]
+    assert "newsbot: NEWSBOT_FEED_INTERVAL=10: must be at least 30 seconds" in err
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_run_stops_at_once_on_a_missing_content_folder(
+    dry_run: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("NEWSBOT_CONTENT_DIR", str(tmp_path / "content"))
+    monkeypatch.setenv("DISCORD_TOKEN", "not-used")
+    assert main(["run", "--dry-run"] if dry_run else ["run"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"newsbot: NEWSBOT_CONTENT_DIR={tmp_path / 'content'}: no such folder\n"
+    assert not (tmp_path / "newsbot.sqlite3").exists()  # stopped before anything started
