@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ class ScanStats:
     rejected: int = 0
     removed: int = 0
     announced: int = 0
+    rerendered: bool = False  # every file was read again: a post-shaping setting changed
     seconds: float = 0.0
     complete: bool = True  # false when the scan was stopped before its end
 
@@ -194,7 +196,11 @@ class ContentSource:
         max_bytes: int,
         on_announce: Callable[[], None] = lambda: None,
         on_change: Callable[[], None] = lambda: None,
+        post_settings: Mapping[str, str | None] | None = None,
     ) -> None:
+        """``post_settings``: the settings that shape the posts, by name (their values
+        as text). When they differ from those the stored articles were read with, the
+        next scan reads every file again (see :meth:`scan`)."""
         self.store = store
         self.root = root.resolve()
         self.site_url = site_url
@@ -204,6 +210,7 @@ class ContentSource:
         # Called after a batch changed anything (say, a scheduled article appeared), so
         # the publish-time re-check can look at the next transition again.
         self.on_change = on_change
+        self.post_settings = dict(post_settings or {})
         self.source_id: int | None = None
         # Set once the first scan is done and every later change is being followed.
         self.ready = asyncio.Event()
@@ -311,14 +318,16 @@ class ContentSource:
 
     # -- recording -----------------------------------------------------------------------
 
-    async def _record(self, items: Sequence[FileItem], removed: Sequence[str] = ()) -> int:
+    async def _record(
+        self, items: Sequence[FileItem], removed: Sequence[str] = (), *, rerender: bool = False
+    ) -> int:
         """Store a batch (removals first); log each newly rejected file once.
 
         Returns the number of announcements the batch created.
         """
         source_id = await self._source_id()
         outcomes = await self.store.record_files(
-            source_id, items, datetime.now(UTC), removed=removed
+            source_id, items, datetime.now(UTC), removed=removed, rerender=rerender
         )
         for item, outcome in zip(items, outcomes[len(removed) :], strict=True):
             # The store reports REJECTED only when the file (or its reason) changed, so a
@@ -343,6 +352,11 @@ class ContentSource:
         Stops between batches once ``stop`` is set (``complete`` is then false). The
         first complete scan of a source is its baseline: what it recorded is never
         announced; an interrupted first scan leaves the baseline for the next one.
+
+        When the settings that shape posts are not those the stored articles were read
+        with, every file is read again and its post stored anew without announcing
+        anything again (an unchanged file changes no post on Discord); the settings are
+        recorded once such a scan is complete.
         """
         started = time.perf_counter()
         stats = ScanStats()
@@ -357,11 +371,25 @@ class ContentSource:
         )
         self._known = known
         stats.files = len(on_disk)
+        settings_key = f"post_settings:{source_id}"
+        wanted = json.dumps(self.post_settings, sort_keys=True)
+        recorded = await self.store.get_meta(settings_key)
+        stats.rerendered = rerender = source.baseline_done and recorded != wanted
+        if rerender:
+            log.info(
+                "content %s: %s; reading all %s again to re-render their posts "
+                "(nothing is announced again)",
+                self.root,
+                _changed_settings(recorded, self.post_settings),
+                plural(len(on_disk), "file"),
+            )
 
         removed = sorted(known.keys() - on_disk.keys())
         stats.removed = len(removed)
         todo = [
-            (rel, known.get(rel)) for rel, stat in sorted(on_disk.items()) if known.get(rel) != stat
+            (rel, None if rerender else known.get(rel))
+            for rel, stat in sorted(on_disk.items())
+            if rerender or known.get(rel) != stat
         ]
         stats.unchanged = stats.files - len(todo)
         last_report = time.perf_counter()
@@ -390,7 +418,9 @@ class ContentSource:
                 stats.rejected += sum(1 for r in ready if r.error)
                 # Removals travel with the first batch, so a file moved while the bot was
                 # down is recognised as a move rather than a withdrawal plus a new article.
-                stats.announced += await self._record(ready, removed if first else ())
+                stats.announced += await self._record(
+                    ready, removed if first else (), rerender=rerender
+                )
                 ready, first = [], False
                 now = time.perf_counter()
                 if now - last_report >= self.progress_every and done < len(todo):
@@ -402,6 +432,8 @@ class ContentSource:
 
         if stats.complete and not source.baseline_done:
             await self.store.mark_baseline_done(source_id, datetime.now(UTC))
+        if stats.complete and recorded != wanted:
+            await self.store.set_meta(settings_key, wanted)
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -677,6 +709,22 @@ class _Readers:
     async def __aexit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def _changed_settings(recorded: str | None, now: Mapping[str, str | None]) -> str:
+    """Which settings that shape posts changed since ``recorded`` (their JSON), in words."""
+    if recorded is None:
+        return "the settings that shape posts were not recorded with the stored articles"
+    before = json.loads(recorded)
+    changed = sorted(
+        name for name in before.keys() | now.keys() if before.get(name) != now.get(name)
+    )
+    return f"{', '.join(changed)} changed since the stored articles were read"
 
 
 def _unnamed_path(error: BaseException | None) -> BaseException | None:
