@@ -1,8 +1,8 @@
-"""The tests' own frozen copy of the bundled sample articles.
+"""The tests' own frozen copy of the bundled examples (sample articles, sample feed).
 
-``examples/content`` is the user's to play with (the Quickstart invites them to drop
-articles there), so no test reads it: tests read ``tests/data/samples``, which
-``tests/test_samples.py`` keeps equal to the samples as committed.
+``examples/`` is the user's to play with (the Quickstart invites them to drop articles
+into ``examples/content``), so no test reads it: tests read ``tests/data/examples``,
+which ``tests/test_samples.py`` keeps equal to ``examples/`` as committed.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "tests" / "data" / "samples"
+EXAMPLES = ROOT / "tests" / "data" / "examples"
+SAMPLES = EXAMPLES / "content"
 #: The article ids of the frozen samples.
 SAMPLE_KEYS = frozenset(
     f"/articles/{slug}/"

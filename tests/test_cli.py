@@ -12,6 +12,7 @@ import pytest
 
 from bot.__main__ import main
 from tests.discord_schema import validate_message_create
+from tests.samples import EXAMPLES
 
 FIXTURE = Path(__file__).parent / "articles" / "fixtures" / "example-article.md"
 ROOT = Path(__file__).resolve().parent.parent
@@ -225,3 +226,18 @@ def test_run_stops_at_once_on_a_missing_content_folder(
     assert captured.out == ""
     assert captured.err == f"newsbot: NEWSBOT_CONTENT_DIR={tmp_path / 'content'}: no such folder\n"
     assert not (tmp_path / "newsbot.sqlite3").exists()  # stopped before anything started
+
+
+def test_the_sample_feed_previews_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    # The README suggests previewing the sample feed; here its frozen copy.
+    assert main(["preview", "--json", str(EXAMPLES / "feed.xml")]) == 0
+    records = lines(capsys.readouterr().out)
+    assert [r["article"]["title"] for r in records] == [  # type: ignore[index]
+        "Harbour Ferry Adds Night Crossings",
+        "Museum Reopens After Roof Repairs",
+    ]
+    first = records[0]["article"]
+    assert isinstance(first, dict) and len(first["takeaways"]) == 3
+    for record in records:
+        assert isinstance(record["message"], dict)
+        validate_message_create(record["message"])

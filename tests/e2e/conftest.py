@@ -2,7 +2,7 @@
 
 The bot is built exactly as ``newsbot run`` builds it (``NewsBot(settings)`` from
 settings read from the environment), runs in-process through the ``run_bot`` fixture,
-reads a real content folder (a copy of the frozen samples, ``tests/data/samples``) and
+reads a real content folder (a copy of the frozen samples, ``tests/data/examples``) and
 keeps a real SQLite file in ``tmp_path``.
 """
 
