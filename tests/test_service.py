@@ -364,7 +364,7 @@ def test_dry_run_stops_with_one_line_when_its_database_is_deleted(
     db = tmp_path / "news.sqlite3"
     run = DryRun(tmp_path, content_env(root, db))
     try:
-        run.wait_for_log(f"content {root}: 1 files")
+        run.wait_for_log(f"content {root}: 1 file (")
         db.unlink()
         code = run.wait(timeout=15)
     finally:

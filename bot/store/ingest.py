@@ -346,10 +346,11 @@ class Batch:
         if row.file_hash != item.file_hash:
             row.file_hash = item.file_hash
             self._mark(row)
+        fixed = f is not None and f.error is not None
         self._put_file(item, article_id=row.id, duplicate_of=None, error=None)
         if moved:
             change = Change.MOVED
-        return IngestResult(change, row.id, announced, row.status)
+        return IngestResult(change, row.id, announced, row.status, fixed)
 
     def record_entry(
         self, source_id: int, article: Article, article_hash: str, message: dict[str, Any]
