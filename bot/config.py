@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Collection
 from datetime import tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -136,8 +136,7 @@ class Settings(BaseSettings):
 
 
 _FIELD_TO_ENV = {"discord_token": "DISCORD_TOKEN"}
-# Values are shown in errors, but never these, and never more than this much of one.
-_SECRET = frozenset({"discord_token"})
+# Values are shown in errors (never a secret's), and never more than this much of one.
 _MAX_SHOWN = 200
 
 
@@ -183,7 +182,8 @@ def _allowed(field: str, error: Any) -> str:
 
 
 def _shown(field: str, value: Any) -> str:
-    if field in _SECRET:
+    annotation = Settings.model_fields[field].annotation
+    if annotation is SecretStr or SecretStr in get_args(annotation):
         return "(hidden)"
     text = shlex.quote(str(value))
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"

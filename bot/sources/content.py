@@ -72,6 +72,9 @@ class ScanStats:
     drafts: int = 0
     scheduled: int = 0
     first: bool = False  # the source's first complete scan: its baseline
+    rerendered: bool = False  # every file was read again: a post-shaping setting changed
+    seconds: float = 0.0
+    complete: bool = True  # false when the scan was stopped before its end
 
     def count(self, outcomes: Sequence[IngestResult]) -> None:
         """Add what one recorded batch did."""
@@ -81,10 +84,6 @@ class ScanStats:
                 self.articles += 1
                 self.drafts += outcome.status is ArticleStatus.DRAFT
                 self.scheduled += outcome.status is ArticleStatus.SCHEDULED
-
-    rerendered: bool = False  # every file was read again: a post-shaping setting changed
-    seconds: float = 0.0
-    complete: bool = True  # false when the scan was stopped before its end
 
 
 def is_article_path(name: str) -> bool:
