@@ -26,7 +26,6 @@ Prints a table, then one line of JSON with every figure.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -40,6 +39,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench import argument_parser
 from bot.delivery.limiter import DEFAULT_RATE
 from tests.delivery.harness import bot_env, start_bot, stop, subscribe_channels, write_article
 from tests.fakediscord.models import FakeChannel
@@ -217,9 +217,7 @@ def print_table(r: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.fanout", description=__doc__.split("\n")[0]
-    )
+    parser = argument_parser("bench.fanout", __doc__)
     parser.add_argument("--channels", type=int, default=1000, help="channels to fan out to")
     parser.add_argument("--runs", type=int, default=20, help="latency runs")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (bot.log)")

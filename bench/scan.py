@@ -36,6 +36,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from bench import argument_parser
 from bench.articles import generate, write
 from bot.config import load_settings
 from bot.service import DryRunAnnouncer, Pipeline, announce_loop
@@ -154,7 +155,7 @@ def _print_table(r: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scan", description=__doc__)
+    parser = argument_parser("bench.scan", __doc__)
     parser.add_argument("--articles", type=int, default=10_000, help="articles to generate")
     parser.add_argument("--samples", type=int, default=20, help="file-to-post samples")
     parser.add_argument("--seed", type=int, default=20260301, help="generator seed")

@@ -37,8 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run the bot (watch sources, post new articles)",
-        description="Watch the content folder and feeds and post new articles to Discord. "
-        "With --dry-run (or no DISCORD_TOKEN) print the posts instead of sending them.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Watch the content folder and feeds and post new articles to Discord.\n"
+        "Needs DISCORD_TOKEN (in .env or the environment); with --dry-run it needs no token\n"
+        "and prints the posts instead of sending them.",
+        epilog="exit status:\n"
+        "  0  stopped on request: Ctrl-C (SIGINT) or SIGTERM, at any moment, start-up included\n"
+        "  1  could not start (Discord refused the token, unreachable, database unusable),\n"
+        "     or the database was deleted or replaced while running\n"
+        "  2  an invalid setting, no DISCORD_TOKEN without --dry-run, or a usage error",
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print posts instead of sending; needs no token"
@@ -49,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the post the bot would send for articles or feeds",
         description="Read Markdown files, folders (recursively) or feed documents and print the "
         "exact post the bot would send for each article. Exit 0 when every input was read, "
-        "1 when any was rejected (the others are still printed), 2 on usage errors.",
+        "1 when any was rejected (the others are still printed), 2 on usage errors, "
+        "130 when interrupted (Ctrl-C) before the end.",
     )
     preview.add_argument("paths", nargs="+", metavar="PATH", help="file, folder or feed document")
     preview.add_argument(
@@ -75,27 +83,45 @@ def configure_logging(level: str) -> None:
     logging.getLogger("watchfiles").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+#: Exit status of a command stopped by Ctrl-C. ``run`` is a service: Ctrl-C (like
+#: SIGTERM) is how it is asked to stop, so it exits 0 whether the interrupt comes during
+#: start-up or later. ``preview`` is a one-shot command whose output was cut short: 130,
+#: the shell's convention for SIGINT.
+INTERRUPTED = {"run": 0, "preview": 130}
+
+
+#: The settings ``newsbot preview`` reads; any other may be invalid without stopping it.
+PREVIEW_SETTINGS = frozenset({"site_url", "timezone", "max_file_bytes", "log_level"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newsbot`` console script."""
+    command = "run"
     try:
-        return _main(argv)
+        args = build_parser().parse_args(argv)
+        command = args.command
+        return _main(args)
     except KeyboardInterrupt:
         # Ctrl-C while starting up, before the command's own handler (which stops it
         # cleanly) is in place: nothing was running yet, so stop as quietly.
-        print("newsbot: interrupted", file=sys.stderr)
-        return 130
+        print("newsbot: interrupted; stopped", file=sys.stderr)
+        return INTERRUPTED[command]
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(args: argparse.Namespace) -> int:
     # Imported here, not at the top: most of start-up is importing, and an interrupt
     # during it should end as quietly as one a moment later.
-    from bot.config import SettingsError, load_settings
+    from bot.config import Settings, SettingsError, check_content_dir, load_settings
 
-    args = build_parser().parse_args(argv)
+    # A bad setting that preview does not use does not stop it.
+    lenient = set(Settings.model_fields) - PREVIEW_SETTINGS if args.command == "preview" else ()
     try:
-        settings = load_settings()
+        settings = load_settings(lenient=lenient)
+        if args.command == "run":
+            check_content_dir(settings)
     except SettingsError as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
+        for line in exc.problems.values():
+            print(f"newsbot: {line}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     if args.command == "preview":

@@ -315,7 +315,9 @@ async def run_bot(settings: Settings) -> int:
         log.error("cannot use the database %s: %s", settings.database, exc)
         return 1
     except (aiohttp.ClientConnectionError, OSError) as exc:
-        log.error("cannot reach Discord at %s: %s", settings.discord_api_url, exc)
+        log.error(
+            "cannot reach Discord at NEWSBOT_DISCORD_API_URL=%s: %s", settings.discord_api_url, exc
+        )
         return 1
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import shlex
+from collections.abc import Collection
 from datetime import tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,13 +29,19 @@ SAMPLE_CONTENT_DIR = Path(__file__).resolve().parent.parent / "examples" / "cont
 
 
 class SettingsError(Exception):
-    """Invalid settings; the message names each offending setting."""
+    """Invalid settings: one line per offending setting, each naming it (as its
+    environment variable), its value and what is allowed."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        """``problems``: the line of each bad setting, by its field name."""
+        super().__init__("\n".join(problems.values()))
+        self.problems = problems
 
 
-def _http_url(value: str, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+def _http_url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc:
-        raise ValueError(f"{name} must be an absolute {'/'.join(schemes)} URL, got {value!r}")
+        raise ValueError(f"must be an absolute {' or '.join(schemes)} URL")
     return value
 
 
@@ -59,10 +67,11 @@ class Settings(BaseSettings):
     discord_gateway_url: str = DEFAULT_GATEWAY_URL
     dev_guild_id: int | None = Field(default=None, gt=0)
     timezone: str = "UTC"
-    max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
-    feed_interval: float = Field(default=300.0, ge=30.0)
-    feed_timeout: float = Field(default=20.0, gt=0)
-    feed_max_bytes: int = Field(default=5_000_000, gt=0)
+    # A number's unit (in json_schema_extra) is named in its error: "at least 30 seconds".
+    max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0, json_schema_extra={"unit": "bytes"})
+    feed_interval: float = Field(default=300.0, ge=30.0, json_schema_extra={"unit": "seconds"})
+    feed_timeout: float = Field(default=20.0, gt=0, json_schema_extra={"unit": "seconds"})
+    feed_max_bytes: int = Field(default=5_000_000, gt=0, json_schema_extra={"unit": "bytes"})
     log_level: str = "INFO"
     http_addr: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
@@ -83,23 +92,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = [part for part in re.split(r"[\s,]+", value) if part]
         if isinstance(value, list | tuple):
-            return tuple(_http_url(str(url), "each feed") for url in value)
+            bad = [str(url) for url in value if not _is_http_url(str(url))]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not an absolute http or https URL")
+            return tuple(str(url) for url in value)
         return value
 
     @field_validator("site_url")
     @classmethod
     def _check_site_url(cls, value: str | None) -> str | None:
-        return None if value is None else _http_url(value.strip(), "the site URL").rstrip("/")
+        return None if value is None else _http_url(value.strip()).rstrip("/")
 
     @field_validator("discord_api_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:
-        return _http_url(value.strip(), "the API URL").rstrip("/")
+        return _http_url(value.strip()).rstrip("/")
 
     @field_validator("discord_gateway_url")
     @classmethod
     def _check_gateway_url(cls, value: str) -> str:
-        return _http_url(value.strip(), "the gateway URL", ("ws", "wss"))
+        return _http_url(value.strip(), ("ws", "wss"))
 
     @field_validator("timezone")
     @classmethod
@@ -107,9 +119,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
-            ) from exc
+            raise ValueError("unknown time zone (use an IANA name like Europe/Paris)") from exc
         return value
 
     @field_validator("log_level")
@@ -153,17 +163,93 @@ class Settings(BaseSettings):
 
 
 _FIELD_TO_ENV = {"discord_token": "DISCORD_TOKEN"}
+# Values are shown in errors (never a secret's), and never more than this much of one.
+_MAX_SHOWN = 200
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build the settings, turning validation errors into one line per bad setting."""
+def env_name(field: str) -> str:
+    """The environment variable of a settings field."""
+    return _FIELD_TO_ENV.get(field, f"NEWSBOT_{field.upper()}")
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        _http_url(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _field_of(name: str) -> str:
+    """The field pydantic means by ``name``: a field name, or an alias of one."""
+    if name in Settings.model_fields:
+        return name
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices) and name in alias.choices:
+            return field
+    raise ValueError(f"no setting {name!r}")
+
+
+def _allowed(field: str, error: Any) -> str:
+    """What ``field`` allows, in words, for one pydantic error."""
+    extra = Settings.model_fields[field].json_schema_extra
+    unit = f" {extra['unit']}" if isinstance(extra, dict) and "unit" in extra else ""
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']:g}{unit}"
+    if kind == "greater_than":
+        return f"must be more than {ctx['gt']:g}{unit}"
+    if kind in ("int_parsing", "int_from_float"):
+        return f"must be a whole number{unit and ' of' + unit}"
+    if kind == "float_parsing":
+        return f"must be a number{unit and ' of' + unit}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _shown(field: str, value: Any) -> str:
+    annotation = Settings.model_fields[field].annotation
+    if annotation is SecretStr or SecretStr in get_args(annotation):
+        return "(hidden)"
+    text = shlex.quote(str(value))
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def load_settings(*, lenient: Collection[str] = (), **overrides: Any) -> Settings:
+    """Build the settings; each invalid one becomes one line of :class:`SettingsError`:
+    ``NEWSBOT_FEED_INTERVAL=10: must be at least 30 seconds``.
+
+    Invalid settings outside ``lenient`` (field names) raise; when only lenient ones
+    are invalid, they take their defaults (a command that does not use them runs).
+    """
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = []
+        problems: dict[str, str] = {}
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "settings"
-            env = _FIELD_TO_ENV.get(field, f"NEWSBOT_{field.upper()}")
-            message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"{env}: {message}")
-        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+            field = _field_of(str(error["loc"][0]) if error["loc"] else "")
+            if field in problems:
+                continue
+            given = error["input"]
+            setting = (
+                env_name(field) if given is None else f"{env_name(field)}={_shown(field, given)}"
+            )
+            problems[field] = f"{setting}: {_allowed(field, error)}"
+    if problems.keys() <= set(lenient):
+        defaults = {field: Settings.model_fields[field].default for field in problems}
+        return Settings(**{**overrides, **defaults})
+    raise SettingsError(problems)
+
+
+def check_content_dir(settings: Settings) -> None:
+    """Raise :class:`SettingsError` when ``NEWSBOT_CONTENT_DIR`` names no folder: said
+    once at start, rather than a watch retrying forever. (A folder that goes away while
+    the bot runs, say an unmounted share, is waited for.)"""
+    folder = settings.content_dir
+    if folder is None or folder.is_dir():
+        return
+    reason = "not a folder" if folder.exists() else "no such folder"
+    raise SettingsError(
+        {"content_dir": f"{env_name('content_dir')}={_shown('content_dir', folder)}: {reason}"}
+    )

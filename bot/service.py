@@ -19,7 +19,7 @@ from typing import TextIO
 import aiohttp
 
 from bot import __version__
-from bot.config import Settings
+from bot.config import Settings, env_name
 from bot.sources.content import ContentSource
 from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
@@ -39,6 +39,17 @@ ANNOUNCE_BATCH = 100
 RETRY_SECONDS = 5.0
 # How long closing waits for the content watcher to finish its batch before cancelling.
 CLOSE_SECONDS = 10.0
+
+#: The settings that shape the post of an article read from a content folder. When one
+#: changes, the stored articles are read again at start and their posts re-rendered
+#: (nothing announced again). A new setting that shapes posts joins by being named here.
+POST_SETTINGS = ("site_url", "timezone")
+
+
+def post_settings(settings: Settings) -> dict[str, str | None]:
+    """The values of :data:`POST_SETTINGS`, as text, by environment variable."""
+    values = {name: getattr(settings, name) for name in POST_SETTINGS}
+    return {env_name(name): None if v is None else str(v) for name, v in values.items()}
 
 
 class Pipeline:
@@ -67,6 +78,7 @@ class Pipeline:
                 max_bytes=settings.max_file_bytes,
                 on_announce=self.wake.set,
                 on_change=self.recheck.set,
+                post_settings=post_settings(settings),
             )
         if policy is None:
             policy = PollPolicy(
@@ -89,6 +101,12 @@ class Pipeline:
 
     def start(self) -> None:
         """Start every source as a background task."""
+        if self.settings.site_url is None and self.content is not None:
+            log.warning(
+                "NEWSBOT_SITE_URL is not set: posts of the content folder's articles have "
+                "no link, and their site-relative images are left out; set it to the "
+                "site's public URL (stored posts follow at the next start)"
+            )
         if self.content is not None:
             self._spawn(self.content.watch(self.stop), "content")
         if self.feeds:

@@ -162,9 +162,12 @@ def render_message(
 def render_text(message: dict[str, Any]) -> str:
     """A Create Message body as plain terminal text (``newsbot preview``, dry runs).
 
-    Content, then per embed: headline, link, the description as sent (Markdown
-    kept), author, footer, time and image. Control characters are replaced so
-    article text can never drive the terminal.
+    Laid out as Discord lays out the post: content, then per embed the author (above
+    the headline, "By ..."), the headline and its link, the description as sent
+    (Markdown kept), the image, and the footer line with the embed's time after " • ".
+    The time is ISO 8601 in UTC, for scripts; Discord shows it in each reader's own time
+    zone and date format. Control characters are replaced so article text can never
+    drive the terminal.
     """
     blocks: list[str] = []
     content = message.get("content")
@@ -174,25 +177,22 @@ def render_text(message: dict[str, Any]) -> str:
     for embed in embeds:
         if not isinstance(embed, dict):
             continue
-        head = [_text_of(embed.get("title"))]
+        author = _text_of(_get(embed, "author", "name"))
+        head = [f"By {author}" if author else "", _text_of(embed.get("title"))]
         head.append(_text_of(embed.get("url")))
         blocks.append("\n".join(line for line in head if line))
         description = _text_of(embed.get("description"))
         if description:
             blocks.append(description)
         tail: list[str] = []
-        author = _text_of(_get(embed, "author", "name"))
-        if author:
-            tail.append(f"By {author}")
-        footer = _text_of(_get(embed, "footer", "text"))
-        if footer:
-            tail.append(footer)
-        timestamp = _text_of(embed.get("timestamp"))
-        if timestamp:
-            tail.append(f"Published {timestamp}")
         image = _text_of(_get(embed, "image", "url"))
         if image:
             tail.append(f"Image: {image}")
+        footer = _text_of(_get(embed, "footer", "text"))
+        timestamp = _text_of(embed.get("timestamp"))
+        bottom = " • ".join(part for part in (footer, timestamp) if part)
+        if bottom:
+            tail.append(bottom)
         if tail:
             blocks.append("\n".join(tail))
     text = "\n\n".join(block for block in blocks if block)

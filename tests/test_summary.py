@@ -545,6 +545,30 @@ def test_render_text() -> None:
     assert "\x1b" not in text
 
 
+def test_render_text_lays_the_post_out_as_discord_shows_it() -> None:
+    # Discord: author above the headline, the image under the description, the time at
+    # the end of the footer line. No "Published" label: a draft's preview has a time too.
+    body = {
+        "embeds": [
+            {
+                "author": {"name": "Desk"},
+                "title": "Headline",
+                "url": "https://example.org/a/",
+                "description": "- one",
+                "image": {"url": "https://example.org/a.jpg"},
+                "footer": {"text": "World · Tags: a"},
+                "timestamp": "2026-07-14T06:30:00+00:00",
+            }
+        ]
+    }
+    assert render_text(body) == (
+        "By Desk\nHeadline\nhttps://example.org/a/\n\n- one\n\n"
+        "Image: https://example.org/a.jpg\nWorld · Tags: a • 2026-07-14T06:30:00+00:00"
+    )
+    del body["embeds"][0]["footer"]
+    assert render_text(body).endswith("a.jpg\n2026-07-14T06:30:00+00:00")
+
+
 def test_render_text_is_terminal_safe() -> None:
     body = render_message(example_article(title="Red \x1b[31malert\x1b[0m", takeaways=("a\x1bb",)))
     assert "\x1b" not in render_text(body)

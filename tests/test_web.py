@@ -40,7 +40,7 @@ def test_listener_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError) as refused:
         load_settings(_env_file=None, http_addr="127.0.0.1:8080")
     assert "NEWSBOT_WEBHOOK_SECRET: must be set when NEWSBOT_HTTP_ADDR is set" in str(refused.value)
-    with pytest.raises(SettingsError, match="NEWSBOT_HTTP_ADDR: must be HOST:PORT"):
+    with pytest.raises(SettingsError, match="NEWSBOT_HTTP_ADDR=8080: must be HOST:PORT"):
         load_settings(_env_file=None, http_addr="8080", webhook_secret="s3cret")
     settings = load_settings(_env_file=None, http_addr=" ", webhook_secret="s3cret")
     assert settings.http_addr is None  # blank is off, as in .env.example

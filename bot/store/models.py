@@ -228,13 +228,15 @@ class IngestResult:
 
     ``announced`` is the kind of the announcement created in the same transaction, if
     one was; ``status`` is the article's stored status after the step (``None`` when
-    no article is involved).
+    no article is involved); ``fixed``: the file was rejected before and provides an
+    article now.
     """
 
     change: Change
     article_id: int | None
     announced: AnnouncementKind | None = None
     status: ArticleStatus | None = None
+    fixed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

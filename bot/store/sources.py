@@ -131,6 +131,22 @@ class SourceQueries:
             )
         return {row["path"]: from_row(FileRow, row) for row in rows}
 
+    async def copy_of(self, source_id: int, path: str, file_hash: str) -> str | None:
+        """Another file of the source with the same bytes as ``path`` that provides an
+        article, if any (the first by path): ``path`` is an identical copy of it."""
+        async with self._database.reading() as db:
+            row = await fetch_one(
+                db,
+                """
+                SELECT path FROM files
+                WHERE source_id = :source_id AND content_hash = :hash AND path <> :path
+                AND article_id IS NOT NULL
+                ORDER BY path LIMIT 1
+                """,
+                {"source_id": source_id, "hash": file_hash, "path": path},
+            )
+        return None if row is None else str(row["path"])
+
     async def file_stats(self, source_id: int) -> dict[str, tuple[int, int]]:
         """``(size, mtime_ns)`` of every file of a content source, by path: what a scan
         compares the folder with (the primary key's order, no other table read)."""

@@ -156,6 +156,7 @@ class Store:
     save_feed_state = _Forward("_sources", SourceQueries.save_feed_state)
     files = _Forward("_sources", SourceQueries.files)
     file_stats = _Forward("_sources", SourceQueries.file_stats)
+    copy_of = _Forward("_sources", SourceQueries.copy_of)
     get_meta = _Forward("_sources", SourceQueries.get_meta)
     set_meta = _Forward("_sources", SourceQueries.set_meta)
 

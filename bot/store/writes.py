@@ -99,16 +99,20 @@ class IngestWriter:
         now: datetime,
         *,
         removed: Sequence[str] = (),
+        rerender: bool = False,
     ) -> list[IngestResult]:
         """Record many file changes in one transaction.
 
         ``removed`` paths are processed first, so a file moved within one scan is
         seen as a move. Returns one result per removed path, then one per item.
         Large scans may be split into chunks of a few hundred files so that other
-        tasks get a turn; put the removals in the first chunk.
+        tasks get a turn; put the removals in the first chunk. ``rerender``: the files
+        were read again because a setting that shapes posts changed; the new posts of
+        files whose bytes are unchanged are stored without announcing anything.
         """
         async with self._database.transaction() as db:
             batch = await self._load_files(db, source_id, items, removed, now)
+            batch.rerender = rerender
             results = [batch.remove_file(path) for path in removed]
             for n, item in enumerate(items, start=1):
                 results.append(batch.record_file(item))

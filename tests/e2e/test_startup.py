@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,16 @@ async def test_unusable_database_is_one_clear_line(
     message = one_error_line(caplog)
     assert message.startswith("cannot use the database")
     assert "no-such-folder" in message
+
+
+async def test_unreachable_discord_names_the_setting(
+    bot_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api/v10"
+    monkeypatch.setenv("NEWSBOT_DISCORD_API_URL", url)
+    assert await newsbot_run(load_settings()) == 1
+    message = one_error_line(caplog)
+    assert message.startswith(f"cannot reach Discord at NEWSBOT_DISCORD_API_URL={url}: ")

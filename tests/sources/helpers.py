@@ -75,8 +75,11 @@ class SpyStore(Store):
         now: datetime,
         *,
         removed: Sequence[str] = (),
+        rerender: bool = False,
     ) -> list[IngestResult]:
-        results = await super().record_files(source_id, items, now, removed=removed)
+        results = await super().record_files(
+            source_id, items, now, removed=removed, rerender=rerender
+        )
         self.recorded.extend(items)  # only what was committed
         if self.after_record is not None:
             self.after_record()
