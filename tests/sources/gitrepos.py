@@ -1,0 +1,141 @@
+"""Real git repositories for the tests: a site's bare "origin" that authors push to from
+a working clone, served over a local path or over ``git://`` on 127.0.0.1.
+
+Every git command here runs with the developer's own git configuration shut out, so a
+global hook, signing key or default branch cannot change what a test sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socketserver
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+# For the test's own git commands (the bot's run in its process, with its own settings).
+GIT_ENV = {
+    **os.environ,
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Test Desk",
+    "GIT_AUTHOR_EMAIL": "desk@example.org",
+    "GIT_COMMITTER_NAME": "Test Desk",
+    "GIT_COMMITTER_EMAIL": "desk@example.org",
+}
+
+
+def git(*args: str | Path, cwd: Path | None = None) -> str:
+    """Run git for the test; fails the test with git's words if git fails."""
+    result = subprocess.run(
+        ["git", *map(str, args)],
+        cwd=cwd,
+        env=GIT_ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, f"git {args[0]}: {result.stderr}"
+    return result.stdout.strip()
+
+
+class Site:
+    """A site's repository: ``origin`` (bare, branch ``main``) and ``work``, an
+    author's clone of it with a ``content/`` folder."""
+
+    def __init__(self, root: Path, branch: str = "main") -> None:
+        self.origin = root / "origin.git"
+        self.work = root / "work"
+        git("init", "--quiet", "--bare", f"--initial-branch={branch}", self.origin)
+        git("init", "--quiet", f"--initial-branch={branch}", self.work)
+        git("remote", "add", "origin", self.origin, cwd=self.work)
+        self.branch = branch
+
+    def write(self, rel: str, text: str | bytes) -> Path:
+        path = self.work / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        return path
+
+    def remove(self, rel: str) -> None:
+        git("rm", "--quiet", rel, cwd=self.work)
+
+    def commit(self, message: str = "update") -> str:
+        """Commit everything in the working clone; returns the commit id."""
+        git("add", "--all", cwd=self.work)
+        git("commit", "--quiet", "--allow-empty", "-m", message, cwd=self.work)
+        return git("rev-parse", "HEAD", cwd=self.work)
+
+    def push(self, *, force: bool = False, branch: str | None = None) -> None:
+        target = branch or self.branch
+        flags = ["--force"] if force else []
+        git("push", "--quiet", *flags, "origin", f"HEAD:{target}", cwd=self.work)
+
+    def publish(self, rel: str, text: str, message: str = "publish") -> str:
+        """Write, commit and push one file; returns the commit id."""
+        self.write(rel, text)
+        commit = self.commit(message)
+        self.push()
+        return commit
+
+    def reset(self, commit: str) -> None:
+        """Move the working clone back to ``commit`` (to rewrite history after it)."""
+        git("reset", "--quiet", "--hard", commit, cwd=self.work)
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: GitDaemon
+
+    def handle(self) -> None:
+        self.server.connections += 1
+        # git daemon in inetd mode serves the one connection on its stdin and stdout.
+        subprocess.run(
+            [
+                "git",
+                "daemon",
+                "--inetd",
+                "--export-all",
+                f"--base-path={self.server.base}",
+                str(self.server.base),
+            ],
+            stdin=self.request.fileno(),
+            stdout=self.request.fileno(),
+            stderr=subprocess.DEVNULL,
+            env=GIT_ENV,
+            timeout=60,
+            check=False,
+        )
+
+
+class GitDaemon(socketserver.ThreadingTCPServer):
+    """``git://127.0.0.1:PORT/<name>`` for the repositories under ``base`` (port 0:
+    a free one), counting connections: every fetch is one."""
+
+    daemon_threads = True
+
+    def __init__(self, base: Path) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.base = base
+        self.connections = 0
+
+    def url(self, repository: Path) -> str:
+        return f"git://127.0.0.1:{self.server_address[1]}/{repository.relative_to(self.base)}"
+
+
+@contextlib.contextmanager
+def git_daemon(base: Path) -> Iterator[GitDaemon]:
+    """Serve ``base`` over ``git://`` until the block ends."""
+    server = GitDaemon(base)
+    thread = threading.Thread(target=server.serve_forever, name="git daemon", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
