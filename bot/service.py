@@ -20,6 +20,7 @@ import aiohttp
 
 from bot import __version__
 from bot.config import Settings
+from bot.hooks import hook_routes
 from bot.sources.content import ContentSource
 from bot.sources.events import wait_any
 from bot.sources.feeds import FeedSource
@@ -273,7 +274,10 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         )
     log.info("dry run: posts are printed, not sent; database %s", settings.database)
     lost: DatabaseLost | None = None
-    listener = HttpListener(settings.http_addr) if settings.http_addr else None
+    listener = None
+    if settings.http_addr:
+        routes = hook_routes(settings, pipeline.git, pipeline.refresh)
+        listener = HttpListener(settings.http_addr, routes)
     try:
         if listener is not None:
             try:
