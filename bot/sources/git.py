@@ -214,7 +214,9 @@ class GitSource:
             said = await run_git("ls-remote", "--symref", self.url, "HEAD", url=self.url)
             branch = remote_head(said.decode("utf-8", "replace"))
             if branch is None:
-                raise GitError("the remote names no default branch; set NEWSBOT_GIT_BRANCH")
+                raise GitError(
+                    "the remote names no default branch (is it empty?); set NEWSBOT_GIT_BRANCH"
+                )
             self.branch = branch
             log.info("git %s: watching the remote's default branch %s", self.public_url, branch)
         return self.branch
@@ -279,7 +281,7 @@ class GitSource:
             self.public_url,
             (old or "")[:12],
             new[:12],
-            "reading every file" if changed is None else f"{len(changed)} changed files",
+            "reading every file" if changed is None else f"files changed: {len(changed)}",
         )
         if changed is None or len(changed) > SCAN_OVER:
             if not await self._scan():

@@ -642,3 +642,19 @@ async def test_a_large_scan_read_in_worker_processes_records_what_a_thread_would
             await store.close()
     assert results[0] == results[1]
     assert results[0][:3] == (41, 1, 40)
+
+
+async def test_request_scan_scans_the_whole_folder_again(
+    store: SpyStore, root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(root, "articles/one.md", article_md("One"))
+    source = make_source(store, root)
+    caplog.set_level(logging.INFO, logger=LOG)
+
+    def scans() -> int:
+        return sum(r.getMessage().startswith(f"content {source.root}:") for r in caplog.records)
+
+    async with watching(source):
+        assert scans() == 1
+        source.request_scan()  # POST /hooks/publish
+        await wait_until(lambda: scans() == 2, "a second full scan")

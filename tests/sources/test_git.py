@@ -339,3 +339,24 @@ async def test_a_commit_without_content_folder_holds_no_articles(
 
 def test_the_content_folder_is_hugos_default(tmp_path: Path) -> None:
     assert gitsource.content_folder(tmp_path) == tmp_path / "content"
+
+
+async def test_fetch_requests_coalesce(store: SpyStore, site: Site, tmp_path: Path) -> None:
+    source = make_source(store, str(site.origin), tmp_path, interval=3600.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(source.run(stop))
+    try:
+        await wait_until(lambda: source.ready.is_set(), "the first clone")
+        site.publish("content/articles/hooked.md", article_md("Hooked"))
+        for _ in range(5):  # five webhooks at once
+            source.fetch_now()
+
+        async def announced() -> bool:
+            return await announcements(store) == [("published", "Hooked")]
+
+        await wait_until(announced, "the pushed article")
+        assert source.fetches == 2 and not source.fetch_wanted  # one fetch for all five
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    assert source.fetches == 2
