@@ -1,1 +1,26 @@
 """Benchmarks with their own runner; figures are reported in the README."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def articles_parser(prog: str, doc: str | None, samples_help: str) -> argparse.ArgumentParser:
+    """The options of a benchmark over generated articles: how many, samples, seed."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc)
+    parser.add_argument("--articles", type=int, default=10_000, help="articles to generate")
+    parser.add_argument("--samples", type=int, default=20, help=samples_help)
+    parser.add_argument("--seed", type=int, default=20260301, help="generator seed")
+    return parser
+
+
+def report(result: dict[str, Any], table: Callable[[dict[str, Any]], None]) -> int:
+    """Print a benchmark's table, then every figure as one line of JSON; returns 0."""
+    table(result)
+    print(json.dumps(result, separators=(",", ":")))
+    sys.stdout.flush()
+    return 0

@@ -15,6 +15,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.sources.helpers import write
+
 # For the test's own git commands (the bot's run in its process, with its own settings).
 GIT_ENV = {
     **os.environ,
@@ -54,13 +56,7 @@ class Site:
         self.branch = branch
 
     def write(self, rel: str, text: str | bytes) -> Path:
-        path = self.work / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, encoding="utf-8")
-        return path
+        return write(self.work, rel, text)
 
     def remove(self, rel: str) -> None:
         git("rm", "--quiet", rel, cwd=self.work)

@@ -33,6 +33,7 @@ from tests.sources.helpers import (
     by_title,
     summary,
     watching,
+    write,
 )
 from tests.waiting import wait_until
 
@@ -49,16 +50,6 @@ def store_class() -> type[SpyStore]:
 
 def make_source(store: SpyStore, root: Path) -> ContentSource:
     return ContentSource(store, root, site_url=SITE, tz=UTC, max_bytes=MAX_BYTES)
-
-
-def write(root: Path, rel: str, text: str | bytes) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
 
 
 def generate(root: Path, count: int) -> None:
