@@ -28,7 +28,7 @@ from datetime import tzinfo
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from bot.sources.content import PARALLEL_MIN, ContentSource, is_utf8_name
+from bot.sources.content import PARALLEL_MIN, ContentSource, is_utf8_name, is_within
 from bot.sources.events import wait_any
 from bot.store import Store
 
@@ -262,6 +262,7 @@ class GitSource:
         content = self.content
         # Both resolved: the content folder's path inside the checkout, as git names it.
         subdir = str(content.root)[len(str(self.clone_dir)) + 1 :]
+        prefix = subdir + "/" if subdir else ""
         changed: list[str] | None = None  # None: read every file
         try:
             if old is not None:
@@ -271,7 +272,7 @@ class GitSource:
                 changed = [
                     os.path.join(self.clone_dir, p)
                     for p in changed_paths(diff)
-                    if p.startswith(subdir + "/") and is_utf8_name(p)
+                    if p.startswith(prefix) and is_utf8_name(p)
                 ]
         except GitError as exc:
             log.warning("git %s: cannot compare %s with %s (%s)", self.public_url, old, new, exc)
@@ -296,6 +297,10 @@ class GitSource:
     async def _scan(self) -> bool:
         """Scan the whole content folder; false when stopped before its end."""
         root = content_folder(self.clone_dir)
+        # Whoever can push must not make the bot read its own machine's files.
+        resolved = root.resolve()
+        if resolved != self.clone_dir and not is_within(str(self.clone_dir), str(resolved)):
+            raise GitError(f"{root.name} is a link out of the repository; not read")
         # A commit without the folder holds no articles (and the scan needs a folder).
         root.mkdir(parents=True, exist_ok=True)
         if self.content is None:

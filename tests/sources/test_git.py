@@ -360,3 +360,18 @@ async def test_fetch_requests_coalesce(store: SpyStore, site: Site, tmp_path: Pa
         stop.set()
         await asyncio.wait_for(task, 10)
     assert source.fetches == 2
+
+
+async def test_a_content_folder_linking_out_of_the_repository_is_not_read(
+    store: SpyStore, tmp_path: Path
+) -> None:
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.md").write_text(article_md("Private Notes"), encoding="utf-8")
+    site = Site(tmp_path / "remote")
+    (site.work / "content").symlink_to(outside)
+    site.commit("a link")
+    site.push()
+    with pytest.raises(GitError, match="content is a link out of the repository"):
+        await make_source(store, str(site.origin), tmp_path).update()
+    assert await by_title(store, "Private Notes") is None
