@@ -251,8 +251,9 @@ class GitSource:
             raise GitError(f"the fetched branch {branch} holds no commit")
         old = await self._commit("HEAD")
         if self.content is None or not self.ready.is_set():
-            if new != old:
-                await self._checkout(new)
+            # Always, even with no new commit: a checkout a crash left half-done (or a
+            # file edited by hand in the clone) is put right before the scan.
+            await self._checkout(new)
             if await self._scan():
                 self.head = new
                 self.ready.set()

@@ -375,3 +375,18 @@ async def test_a_content_folder_linking_out_of_the_repository_is_not_read(
     with pytest.raises(GitError, match="content is a link out of the repository"):
         await make_source(store, str(site.origin), tmp_path).update()
     assert await by_title(store, "Private Notes") is None
+
+
+async def test_a_restart_puts_a_tampered_checkout_right(
+    store: SpyStore, site: Site, tmp_path: Path
+) -> None:
+    await make_source(store, str(site.origin), tmp_path).update()
+    checkout = tmp_path / "clone" / "content" / "articles"
+    (checkout / "one.md").write_text(article_md("Edited In The Clone"), encoding="utf-8")
+    (checkout / "two.md").unlink()
+    (tmp_path / "clone" / ".git" / "index.lock").touch()  # a git killed mid-way
+    await make_source(store, str(site.origin), tmp_path).update()
+    assert await by_title(store, "Edited In The Clone") is None
+    two = await by_title(store, "Article Two")
+    assert two is not None and two.status == "published"
+    assert await announcements(store) == []
