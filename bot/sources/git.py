@@ -2,8 +2,10 @@
 webhook asks, and read through the content folder source.
 
 Only the ``git`` command touches the repository: asyncio subprocesses, no shell, a time
-limit, never a prompt. The clone keeps no credentials (the URL is given to each fetch,
-not stored in its config), and every message that could hold the URL is redacted.
+limit, never a prompt. Credentials are on no command line (where any local user could
+read them) and not on disk: git gets the URL without them, and a credential helper the
+bot defines in git's environment (``GIT_CONFIG_*``, git 2.31 or later) answers with
+them from there. Every message that could hold the URL is redacted.
 
 Each fetch brings the watched branch's tip into a private ref; the files that differ
 between the checked-out commit and the new one (``git diff --name-only -z``, old and
@@ -23,10 +25,10 @@ import logging
 import os
 import re
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import tzinfo
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from bot.sources.content import PARALLEL_MIN, ContentSource, is_utf8_name, is_within
 from bot.sources.events import wait_any
@@ -68,6 +70,35 @@ def redact(text: str, url: str | None = None) -> str:
     return text
 
 
+# Git runs it through the shell with the action ("get", "store", "erase") as its
+# argument; it answers "get" with the user name and password in its environment.
+_CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n"'
+    ' "$NEWSBOT_GIT_USERNAME" "$NEWSBOT_GIT_PASSWORD"; }; f'
+)
+
+
+def git_access(url: str) -> tuple[str, dict[str, str]]:
+    """How git is given ``url``: the URL for its command line, without credentials,
+    and the environment that hands them to git, through a credential helper for that
+    URL's scheme and host only (helpers of the user's own git config are switched off,
+    so none stores them). Only http(s) URLs carry credentials this way; others (an ssh
+    user name is no secret) are given as they are."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return url, {}
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host)), {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "credential.helper",
+        "GIT_CONFIG_VALUE_0": "",
+        "GIT_CONFIG_KEY_1": f"credential.{parts.scheme}://{host}.helper",
+        "GIT_CONFIG_VALUE_1": _CREDENTIAL_HELPER,
+        "NEWSBOT_GIT_USERNAME": unquote(parts.username or ""),
+        "NEWSBOT_GIT_PASSWORD": unquote(parts.password or ""),
+    }
+
+
 def clone_path(database: Path, url: str) -> Path:
     """Where the bot keeps its clone of ``url``: beside the database, one folder per
     repository. Credentials are not part of its name, so a new token keeps the clone."""
@@ -103,15 +134,17 @@ async def run_git(
     cwd: Path | None = None,
     url: str | None = None,
     timeout: float = GIT_TIMEOUT,  # noqa: ASYNC109
+    env: Mapping[str, str] | None = None,
 ) -> bytes:
-    """Run ``git ARGS`` and return its standard output.
+    """Run ``git ARGS``, with ``env`` added to the environment, and return its
+    standard output.
 
     Never prompts (``GIT_TERMINAL_PROMPT=0``, and no terminal at all: ssh cannot ask
     either); killed with every process it started after ``timeout`` seconds or when
     cancelled. Raises :class:`GitError` with git's own words, credentials of ``url``
     redacted.
     """
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
     process = await asyncio.create_subprocess_exec(
         "git",
         *args,
@@ -158,6 +191,8 @@ class GitSource:
         self.store = store
         self.url = url
         self.public_url = redact(url, url)
+        # What git's command line gets, and the environment holding the credentials.
+        self.remote, self._env = git_access(url)
         self.clone_dir = clone_dir
         self.branch = branch  # as configured; else the remote's HEAD, once known
         self.interval = interval
@@ -191,7 +226,7 @@ class GitSource:
         return self._wanted.is_set()
 
     async def _git(self, *args: str) -> bytes:
-        return await run_git(*args, cwd=self.clone_dir, url=self.url)
+        return await run_git(*args, cwd=self.clone_dir, url=self.url, env=self._env)
 
     async def _open(self) -> None:
         """The clone's repository, created empty on first use."""
@@ -211,7 +246,7 @@ class GitSource:
 
     async def _watched_branch(self) -> str:
         if self.branch is None:
-            said = await run_git("ls-remote", "--symref", self.url, "HEAD", url=self.url)
+            said = await self._git("ls-remote", "--symref", self.remote, "HEAD")
             branch = remote_head(said.decode("utf-8", "replace"))
             if branch is None:
                 raise GitError(
@@ -242,7 +277,7 @@ class GitSource:
             "--quiet",
             "--no-tags",
             "--no-recurse-submodules",
-            self.url,
+            self.remote,
             f"+refs/heads/{branch}:{FETCHED_REF}",
         )
         self.fetches += 1

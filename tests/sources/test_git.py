@@ -1,12 +1,14 @@
 """The git source: real repositories made in the test, a real SQLite store, the real
-``git`` command; over a local path and over ``git://`` on 127.0.0.1."""
+``git`` command; over a local path, over ``git://`` and over http with a password on
+127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
 
@@ -19,12 +21,13 @@ from bot.sources.git import (
     GitSource,
     changed_paths,
     clone_path,
+    git_access,
     redact,
     remote_head,
     run_git,
 )
 from bot.store import Store
-from tests.sources.gitrepos import GitDaemon, Site, git, git_daemon
+from tests.sources.gitrepos import GitDaemon, Site, git, git_daemon, git_http
 from tests.sources.helpers import SpyStore, announcements, article_md, by_title
 from tests.waiting import wait_until
 
@@ -100,6 +103,25 @@ def test_redact_the_configured_secret_anywhere() -> None:
     assert redact("pw p@ss", "https://u:p%40ss@host/r") == "pw ***"
     # ssh's user name is no secret: messages keep the word "git".
     assert redact("git says no", "ssh://git@host/r.git") == "git says no"
+
+
+def test_git_access_moves_http_credentials_off_the_command_line() -> None:
+    remote, env = git_access(f"https://x-access-token:{TOKEN}@github.com:443/o/r.git")
+    assert remote == "https://github.com:443/o/r.git"
+    assert (env["NEWSBOT_GIT_USERNAME"], env["NEWSBOT_GIT_PASSWORD"]) == ("x-access-token", TOKEN)
+    assert env["GIT_CONFIG_KEY_1"] == "credential.https://github.com:443.helper"
+    assert TOKEN not in env["GIT_CONFIG_VALUE_1"]
+    # A token as the user name; percent-encoded characters are decoded for git.
+    remote, env = git_access(f"http://{TOKEN}@h/r")
+    assert (remote, env["NEWSBOT_GIT_USERNAME"], env["NEWSBOT_GIT_PASSWORD"]) == (
+        "http://h/r",
+        TOKEN,
+        "",
+    )
+    assert git_access("https://u:p%40s%3As@h/r")[1]["NEWSBOT_GIT_PASSWORD"] == "p@s:s"
+    # Nothing secret to move: given as they are.
+    for url in ["https://h/r.git", "ssh://git@h/r.git", "git@h:o/r.git", "/srv/r.git"]:
+        assert git_access(url) == (url, {})
 
 
 def test_clone_path_is_beside_the_database_and_ignores_credentials(tmp_path: Path) -> None:
@@ -390,3 +412,68 @@ async def test_a_restart_puts_a_tampered_checkout_right(
     two = await by_title(store, "Article Two")
     assert two is not None and two.status == "published"
     assert await announcements(store) == []
+
+
+@pytest.fixture
+def git_argv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], str]:
+    """The command lines of every git process started from here on (a call reads them
+    so far): a wrapper stands in for ``git`` on PATH and for each program of git's exec
+    path (the http remote helper, upload-pack, ...), records, and runs the real one."""
+    real = Path(git("--exec-path"))
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    log = tmp_path / "argv.log"
+    wrapper = tmp_path / "record-argv"
+    wrapper.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "${{0##*/}} $*" >> "{log}"\nexec "{real}/${{0##*/}}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    for program in real.iterdir():
+        runs = program.is_file() and os.access(program, os.X_OK)
+        (shims / program.name).symlink_to(wrapper if runs else program)
+    monkeypatch.setenv("PATH", f"{shims}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("GIT_EXEC_PATH", str(shims))
+    return lambda: log.read_text(encoding="utf-8") if log.exists() else ""
+
+
+def files_holding(secret: str, folder: Path) -> list[Path]:
+    """The files under ``folder`` with ``secret`` in them."""
+    files = [f for f in folder.rglob("*") if f.is_file()]
+    assert files, f"no files in {folder}"
+    return [f for f in files if secret.encode() in f.read_bytes()]
+
+
+async def test_credentials_are_on_no_command_line_and_not_on_disk(
+    store: SpyStore,
+    site: Site,
+    tmp_path: Path,
+    git_argv: Callable[[], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A helper in the user's own git config that would store what git was given.
+    stored = tmp_path / "git-credentials"
+    user_config = tmp_path / "gitconfig"
+    user_config.write_text(f"[credential]\n\thelper = store --file {stored}\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(user_config))
+    password = f"{TOKEN}@:/ %"  # percent-encoded in the URL, as it must be
+    with git_http(site.origin.parent, "bot", password) as server:
+        url = server.url(site.origin)
+        source = make_source(store, url, tmp_path)
+        await source.update()  # the remote's default branch, then the first fetch
+        site.publish("content/articles/three.md", article_md("Article Three"))
+        await source.update()
+        assert await by_title(store, "Article Three") is not None
+        assert server.served > 0
+
+        wrong = make_source(store, url.replace(TOKEN, "wrong"), tmp_path / "other")
+        with pytest.raises(GitError, match="Authentication failed") as failed:
+            await wrong.update()
+        assert "wrong" not in str(failed.value)
+        assert server.refused > 0
+
+    recorded = git_argv()
+    assert "git-remote-http http://127.0.0.1" in recorded  # the process speaking http
+    assert "git ls-remote" in recorded and "git fetch" in recorded
+    assert TOKEN not in recorded and "wrong" not in recorded
+    assert files_holding(TOKEN, tmp_path / "clone" / ".git") == []
+    assert not stored.exists()
