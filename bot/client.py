@@ -20,6 +20,7 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket, ReconnectWebSocket
 
 from bot.config import Settings
+from bot.hooks import hook_routes
 from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
@@ -191,7 +192,8 @@ class NewsBot(commands.Bot):
         self.synced = await self.sync_commands()
         self.pipeline = Pipeline(self.settings, self.store)
         if self.settings.http_addr is not None:
-            self.listener = HttpListener(self.settings.http_addr)
+            routes = hook_routes(self.settings, self.pipeline.git, self.pipeline.refresh)
+            self.listener = HttpListener(self.settings.http_addr, routes)
             await self.listener.start()
         self.pipeline.start()
         self._announcer = asyncio.create_task(

@@ -21,11 +21,17 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.redaction import redact
 from bot.web import parse_addr
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 SAMPLE_CONTENT_DIR = Path(__file__).resolve().parent.parent / "examples" / "content"
+
+
+# What git allows in a branch name, less what a setting has no use for (see
+# git-check-ref-format): no leading "-" or "/", no spaces, control characters or ~^:?*[\\.
+_BRANCH = re.compile(r"[^\s\x00-\x1f\x7f~^:?*\[\\/.-][^\s\x00-\x1f\x7f~^:?*\[\\]*")
 
 
 class SettingsError(Exception):
@@ -73,6 +79,9 @@ class Settings(BaseSettings):
     feed_timeout: float = Field(default=20.0, gt=0, json_schema_extra={"unit": "seconds"})
     feed_max_bytes: int = Field(default=5_000_000, gt=0, json_schema_extra={"unit": "bytes"})
     log_level: str = "INFO"
+    git_url: str | None = None
+    git_branch: str | None = None
+    git_interval: float = Field(default=60.0, ge=1.0)
     http_addr: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
 
@@ -81,7 +90,15 @@ class Settings(BaseSettings):
     def _empty_token_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("content_dir", "site_url", "dev_guild_id", "http_addr", mode="before")
+    @field_validator(
+        "content_dir",
+        "site_url",
+        "dev_guild_id",
+        "http_addr",
+        "git_url",
+        "git_branch",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -130,6 +147,32 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("git_url")
+    @classmethod
+    def _check_git_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip()
+            # git would read a leading "-" as one of its options (--upload-pack=...).
+            if value.startswith("-") or any(c.isspace() or ord(c) < 32 for c in value):
+                raise ValueError(
+                    "must be a URL or path git clone accepts (no leading '-', no spaces)"
+                )
+        return value
+
+    @field_validator("git_branch")
+    @classmethod
+    def _check_git_branch(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip().removeprefix("refs/heads/")
+            if (
+                not _BRANCH.fullmatch(value)
+                or ".." in value
+                or "@{" in value
+                or value.endswith((".lock", "/"))
+            ):
+                raise ValueError(f"{value!r} is not a branch name")
+        return value
+
     @field_validator("http_addr")
     @classmethod
     def _check_http_addr(cls, value: str | None) -> str | None:
@@ -154,7 +197,7 @@ class Settings(BaseSettings):
     @property
     def uses_samples(self) -> bool:
         """True when no source is configured: the bundled sample articles are watched."""
-        return self.content_dir is None and not self.feeds
+        return self.content_dir is None and not self.feeds and self.git_url is None
 
     @property
     def effective_content_dir(self) -> Path | None:
@@ -212,7 +255,7 @@ def _shown(field: str, value: Any) -> str:
     annotation = Settings.model_fields[field].annotation
     if annotation is SecretStr or SecretStr in get_args(annotation):
         return "(hidden)"
-    text = shlex.quote(str(value))
+    text = shlex.quote(redact(str(value)))
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
 
 

@@ -8,6 +8,7 @@ the other way round) plugs its own announcer into the same pipeline.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import signal
@@ -20,8 +21,11 @@ import aiohttp
 
 from bot import __version__
 from bot.config import Settings, env_name
+from bot.hooks import hook_routes
 from bot.sources.content import ContentSource
+from bot.sources.events import wait_any
 from bot.sources.feeds import FeedSource
+from bot.sources.git import GitSource, clone_path
 from bot.sources.http import PollPolicy
 from bot.store import Announcement, DatabaseLost, Store
 from bot.summary import render_text
@@ -53,7 +57,8 @@ def post_settings(settings: Settings) -> dict[str, str | None]:
 
 
 class Pipeline:
-    """Sources (content folder, feeds) and the publish-time re-check, all feeding the store."""
+    """Sources (content folder, git repository, feeds) and the publish-time re-check, all
+    feeding the store."""
 
     def __init__(
         self, settings: Settings, store: Store, *, policy: PollPolicy | None = None
@@ -68,17 +73,30 @@ class Pipeline:
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
         self.content: ContentSource | None = None
+        # One set of content-folder rules and settings, for a configured folder and for
+        # the content folder of a git checkout alike.
+        content_source = functools.partial(
+            ContentSource,
+            store,
+            site_url=settings.site_url,
+            tz=settings.tz,
+            max_bytes=settings.max_file_bytes,
+            on_announce=self.wake.set,
+            on_change=self.recheck.set,
+            post_settings=post_settings(settings),
+        )
         content_dir = settings.effective_content_dir
         if content_dir is not None:
-            self.content = ContentSource(
+            self.content = content_source(content_dir)
+        self.git: GitSource | None = None
+        if settings.git_url is not None:
+            self.git = GitSource(
                 store,
-                content_dir,
-                site_url=settings.site_url,
-                tz=settings.tz,
-                max_bytes=settings.max_file_bytes,
-                on_announce=self.wake.set,
-                on_change=self.recheck.set,
-                post_settings=post_settings(settings),
+                settings.git_url,
+                clone_dir=clone_path(settings.database, settings.git_url),
+                branch=settings.git_branch,
+                interval=settings.git_interval,
+                content_source=content_source,
             )
         if policy is None:
             policy = PollPolicy(
@@ -101,7 +119,7 @@ class Pipeline:
 
     def start(self) -> None:
         """Start every source as a background task."""
-        if self.settings.site_url is None and self.content is not None:
+        if self.settings.site_url is None and (self.content or self.git) is not None:
             log.warning(
                 "NEWSBOT_SITE_URL is not set: posts of the content folder's articles have "
                 "no link, and their site-relative images are left out; set it to the "
@@ -109,11 +127,28 @@ class Pipeline:
             )
         if self.content is not None:
             self._spawn(self.content.watch(self.stop), "content")
+        if self.git is not None:
+            self._spawn(self.git.run(self.stop), "git")
         if self.feeds:
             self._session = aiohttp.ClientSession()
             for feed in self.feeds:
                 self._spawn(feed.run(self._session, self.stop), f"feed {feed.url}")
         self._spawn(self._recheck_loop(), "publish re-check")
+
+    def refresh(self) -> list[str]:
+        """Look at every source now (``POST /hooks/publish``); names what was asked."""
+        asked = []
+        if self.content is not None:
+            self.content.request_scan()
+            asked.append("content folder")
+        if self.git is not None:
+            self.git.fetch_now()
+            asked.append("git repository")
+        for feed in self.feeds:
+            feed.poll_now()
+        if self.feeds:
+            asked.append(f"{len(self.feeds)} feeds" if len(self.feeds) > 1 else "1 feed")
+        return asked
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         async def guarded() -> None:
@@ -148,10 +183,11 @@ class Pipeline:
         """Stop the sources and wait for them; safe to call twice."""
         self.stop.set()
         for task in self._tasks:
-            if task.get_name() != "content":
+            if task.get_name() not in ("content", "git"):
                 task.cancel()
-        # The content watcher stops between two batches on the stop event (a cancelled
-        # batch would be rolled back whole anyway); cancel it if it takes too long.
+        # The content watcher and the git source stop between two batches on the stop
+        # event (a cancelled batch would be rolled back whole anyway); cancel them if
+        # they take too long.
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=CLOSE_SECONDS)
             for task in late:
@@ -161,17 +197,6 @@ class Pipeline:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-async def wait_any(*events: asyncio.Event, seconds: float) -> None:
-    """Return when any of ``events`` is set, or after ``seconds``."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
 
 
 Deliver = Callable[[Announcement], Awaitable[None]]
@@ -267,7 +292,10 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         )
     log.info("dry run: posts are printed, not sent; database %s", settings.database)
     lost: DatabaseLost | None = None
-    listener = HttpListener(settings.http_addr) if settings.http_addr else None
+    listener = None
+    if settings.http_addr:
+        routes = hook_routes(settings, pipeline.git, pipeline.refresh)
+        listener = HttpListener(settings.http_addr, routes)
     try:
         if listener is not None:
             try:

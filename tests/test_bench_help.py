@@ -3,25 +3,26 @@ documents every option."""
 
 from __future__ import annotations
 
+import argparse
 import importlib
+from typing import Any
 
 import pytest
 
 
-@pytest.mark.parametrize("name", ["fanout", "lookups", "parse", "scan"])
+@pytest.mark.parametrize("name", ["fanout", "git", "lookups", "parse", "scan"])
 def test_bench_help_keeps_paragraphs_and_documents_every_option(
     name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     module = importlib.import_module(f"bench.{name}")
-    parsers = []
-    build = module.argument_parser
+    parsers: list[argparse.ArgumentParser] = []
+    parse_args = argparse.ArgumentParser.parse_args
 
-    def spy(*args: str | None) -> object:
-        parser = build(*args)
-        parsers.append(parser)
-        return parser
+    def spy(self: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> Any:
+        parsers.append(self)
+        return parse_args(self, *args, **kwargs)
 
-    monkeypatch.setattr(module, "argument_parser", spy)
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", spy)
     with pytest.raises(SystemExit) as exit_info:
         module.main(["--help"])
     assert exit_info.value.code == 0

@@ -240,6 +240,7 @@ class ContentSource:
         # followed, paths the system refuses): each is logged once per process, not on
         # every scan or change batch.
         self._skipped: set[str] = set()
+        self._scan_wanted = asyncio.Event()
 
     async def _source_id(self) -> int:
         if self.source_id is None:
@@ -575,10 +576,18 @@ class ContentSource:
             for link in [k for k in self._links if k == rel or k.startswith(rel + "/")]:
                 del self._links[link]
 
-    async def handle_changes(self, paths: Iterable[str]) -> None:
-        """Re-read the given absolute paths: each is now present (new or changed) or gone."""
+    def request_scan(self) -> None:
+        """Scan the whole folder again soon (``POST /hooks/publish``)."""
+        self._scan_wanted.set()
+
+    async def handle_changes(self, paths: Iterable[str], *, settle: bool = True) -> None:
+        """Re-read the given absolute paths: each is now present (new or changed) or gone.
+
+        ``settle=False`` when the files are known to be complete (a git checkout that
+        has returned): no wait for them to be quiet.
+        """
         present, gone = await asyncio.to_thread(self._classify, list(paths), dict(self._known))
-        if present:
+        if present and settle:
             await self._settle([self.root / rel for rel, _ in present])
         results = await asyncio.to_thread(self._read_many, present) if present else []
         if results or gone:
@@ -673,7 +682,11 @@ class ContentSource:
                         self._log_scan(stats)
                         self.ready.set()
                     continue
-                paths = await _next_changes(queue, watcher, stop)
+                if self._scan_wanted.is_set():
+                    self._scan_wanted.clear()
+                    rescan = True
+                    continue
+                paths = await _next_changes(queue, watcher, stop, self._scan_wanted)
                 if not paths:
                     continue
                 try:
@@ -826,19 +839,27 @@ async def _wait(stop: asyncio.Event, seconds: float) -> bool:
 
 
 async def _next_changes(
-    queue: asyncio.Queue[set[str]], watcher: asyncio.Task[None], stop: asyncio.Event
+    queue: asyncio.Queue[set[str]],
+    watcher: asyncio.Task[None],
+    stop: asyncio.Event,
+    scan_wanted: asyncio.Event,
 ) -> set[str]:
-    """The changed paths waiting, or an empty set once ``stop`` is set or the watcher ended."""
+    """The changed paths waiting, or an empty set once ``stop`` or ``scan_wanted`` is
+    set or the watcher ended."""
     if queue.empty():
         getter = asyncio.ensure_future(queue.get())
         stopper = asyncio.ensure_future(stop.wait())
+        scanner = asyncio.ensure_future(scan_wanted.wait())
         try:
-            await asyncio.wait({getter, stopper, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {getter, stopper, scanner, watcher}, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             stopper.cancel()
+            scanner.cancel()
             if not getter.done():
                 getter.cancel()
-        await asyncio.gather(getter, stopper, return_exceptions=True)
+        await asyncio.gather(getter, stopper, scanner, return_exceptions=True)
         if getter.cancelled():
             return set()
         paths = getter.result()

@@ -15,6 +15,7 @@ import aiohttp
 from bot.articles.feed import EntryError, parse_feed
 from bot.articles.model import ArticleError
 from bot.prepare import Prepared, prepare
+from bot.sources.events import wait_any
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
 from bot.store import Change, SourceKind, SourceRow, Store
 
@@ -79,6 +80,11 @@ class FeedSource:
         self.on_change = on_change
         self.rng = rng or random.Random()
         self._logged_errors: set[str] = set()
+        self._poll_wanted = asyncio.Event()
+
+    def poll_now(self) -> None:
+        """Poll at once, whatever the schedule says (``POST /hooks/publish``)."""
+        self._poll_wanted.set()
 
     async def poll_once(self, session: aiohttp.ClientSession) -> FeedState:
         """Fetch, parse and record the feed once; returns the new state (already saved)."""
@@ -152,8 +158,11 @@ class FeedSource:
             row = await self.store.get_source(source_id)
             due = row.next_attempt_at if row is not None else None
             delay = 0.0 if due is None else (due - datetime.now(UTC)).total_seconds()
-            if delay > 0 and await _wait(stop, delay):
-                return
+            if delay > 0 and not self._poll_wanted.is_set():
+                await wait_any(stop, self._poll_wanted, seconds=delay)
+                if stop.is_set():
+                    return
+            self._poll_wanted.clear()
             try:
                 await self.poll_once(session)
             except Exception:

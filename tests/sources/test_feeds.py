@@ -293,3 +293,26 @@ async def test_an_impossible_date_is_logged_once_and_the_entry_announced_undated
         f"feed {source.url}: entry Odd: published: not a date: '2026-13-45T99:99:99Z' "
         "(no such day, time or offset); read as no date"
     ]
+
+
+async def test_poll_now_polls_at_once_whatever_the_schedule(
+    store: Store, session: aiohttp.ClientSession, feed_server: FeedServer
+) -> None:
+    feed_server.route("/feed.xml", body=rss(BASE))
+    slow = PollPolicy(interval=3600.0, timeout=1.0, max_bytes=1_000_000)
+    source = FeedSource(store, feed_server.url("/feed.xml"), policy=slow, tz=UTC)
+    stop = asyncio.Event()
+    task = asyncio.create_task(source.run(session, stop))
+    try:
+        await wait_until(lambda: len(feed_server.seen("/feed.xml")) == 1, "the first poll")
+        feed_server.route("/feed.xml", body=rss([("n", "New", T0 + timedelta(days=1)), *BASE]))
+        source.poll_now()  # POST /hooks/publish: the next poll is an hour away
+        await wait_until(lambda: len(feed_server.seen("/feed.xml")) == 2, "a second poll")
+
+        async def announced() -> bool:
+            return await announcements(store) == [("published", "New")]
+
+        await wait_until(announced, "the new entry")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=2)
