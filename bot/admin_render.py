@@ -83,7 +83,7 @@ def parse_color(text: str) -> int | None:
     match = _HEX_COLOR.match(value)
     if match is None:
         raise ValueError(
-            f"“{clip(value, 40)}” is not a colour. Use a hex code like `#1e90ff`, "
+            f"“{clip(value, 40)}” is not a color. Use a hex code like `#1e90ff`, "
             "or `none` for the default."
         )
     digits = match.group(1)
@@ -93,7 +93,7 @@ def parse_color(text: str) -> int | None:
 
 
 def color_text(color: int | None) -> str:
-    """A colour as moderators type it."""
+    """A color as moderators type it."""
     return "the default" if color is None else f"`#{color:06X}`"
 
 
@@ -102,7 +102,7 @@ def settings_text(settings: ShownSettings) -> str:
     edit = "on" if settings.edit_on_update else "off"
     return (
         f"- Edit posted messages when their article changes: **{edit}**\n"
-        f"- Colour of the posts: {color_text(settings.color)}"
+        f"- Color of the posts: {color_text(settings.color)}"
     )
 
 
@@ -134,6 +134,28 @@ def describe(subscription: Shown, *, mention: str | None = None) -> list[str]:
     return lines
 
 
+def _filter_text(tags: Sequence[str], empty: str) -> str:
+    return tag_list(tags) if tags else empty
+
+
+def changes(before: Shown, after: Shown) -> list[str]:
+    """What an edit of a subscription changed, one ``what: old → new`` item each."""
+    found = []
+    for what, old, new, empty in (
+        ("tags", before.tags, after.tags, "any"),
+        ("excluded tags", before.exclude_tags, after.exclude_tags, "none"),
+    ):
+        if tuple(old) != tuple(new):
+            found.append(f"{what} {_filter_text(old, empty)} → {_filter_text(new, empty)}")
+    if before.mention_role_id != after.mention_role_id:
+        old_role, new_role = (
+            f"<@&{role}>" if role is not None else "nobody"
+            for role in (before.mention_role_id, after.mention_role_id)
+        )
+        found.append(f"pings {old_role} → {new_role}")
+    return found
+
+
 def channel_label(channel_id: int, name: str | None) -> str:
     """``#news``, or ``#deleted-channel (123)`` for a channel the bot no longer sees."""
     return f"#{name}" if name is not None else f"#deleted-channel ({channel_id})"
@@ -163,8 +185,6 @@ def list_pages(
     embeds = []
     for n, fields in enumerate(pages, start=1):
         footer = f"Page {n} of {len(pages)} · {summary}" if len(pages) > 1 else summary
-        if n < len(pages):
-            footer += f" · more with /newsadmin list page:{n + 1}"
         embeds.append(
             {
                 "title": title,

@@ -1,10 +1,11 @@
 """``/newsadmin``: moderators choose which channels get which articles.
 
-Manage Server is required twice: as the commands' default permission (Discord hides
-them from everyone else) and again when a command runs, because a server's admins can
-loosen the default in Server Settings > Integrations. Every change is answered
-privately and logged with who made it. The cog also forgets subscriptions whose
-channel, thread or server is gone.
+Who may use them is Discord's to decide: the group's default permission is Manage
+Server, which a server's admins can change in Server Settings > Integrations (to let a
+role or a member use the commands without it), and Discord enforces it before an
+interaction reaches the bot. The bot checks nothing more, so such a delegation works.
+Every change is answered privately and logged with who made it. The cog also forgets
+subscriptions whose channel, thread or server is gone.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import discord
 from discord import app_commands
@@ -84,12 +85,13 @@ class Deliverer(Protocol):
         """Post the latest matching article marked as a test; returns a result line."""
         ...
 
+    def preview(self, subscription: Subscription) -> Awaitable[dict[str, Any] | str]:
+        """The test post's message body, or why there is none."""
+        ...
+
     def wake(self) -> None:
         """Look for work now (after a resume)."""
         ...
-
-
-mod_only = app_commands.checks.has_permissions(manage_guild=True)
 
 
 def _store_of(interaction: discord.Interaction) -> Store:
@@ -106,6 +108,20 @@ def _me(guild: discord.Guild) -> discord.Member:
     if guild.me is None:  # only before the server's data has arrived
         raise UserFacingError("I am still connecting to this server; try again in a moment.")
     return guild.me
+
+
+#: What clears a filter option of ``subscribe`` (as ``color:none`` does in ``settings``).
+CLEAR = frozenset({"none"})
+
+
+def filter_option(text: str | None) -> tuple[str, ...] | None:
+    """A ``tags``-like option of ``subscribe``: ``None`` when not given (keep the
+    filter), no tags for ``none`` (clear it), else the tags listed."""
+    if text is None:
+        return None
+    if text.strip().casefold() in CLEAR:
+        return ()
+    return split_tags(text)
 
 
 def _now() -> datetime:
@@ -137,10 +153,20 @@ class SubscribedChannel(app_commands.Transformer):
     """A channel option naming one of this server's subscriptions; the command gets the
     subscription.
 
-    Autocomplete offers the subscribed channels (the value is the channel id); a channel
-    mention, id or name typed by hand works too. Another server's channel is never found:
-    only the asking server's subscriptions are looked at.
+    Autocomplete offers the subscribed channels the command applies to (see
+    :meth:`offered`; the value is the channel id); a channel mention, id or name typed
+    by hand works too. Another server's channel is never found: only the asking
+    server's subscriptions are looked at.
+
+    Not Discord's channel picker, as ``subscribe`` has: the picker offers every channel,
+    subscribed or not, paused or not, and never a channel the bot no longer sees (one
+    deleted while it was offline), which can still be unsubscribed here.
     """
+
+    @staticmethod
+    def offered(subscription: Subscription) -> bool:
+        """Whether autocomplete offers this subscription (every one)."""
+        return True
 
     async def transform(self, interaction: discord.Interaction, value: str, /) -> Subscription:
         guild = _guild(interaction)
@@ -154,7 +180,6 @@ class SubscribedChannel(app_commands.Transformer):
         return found
 
     # A string option: discord.py hands the autocomplete what was typed, always a str.
-    @mod_only
     @quiet_autocomplete
     async def autocomplete(  # type: ignore[override]
         self, interaction: discord.Interaction, value: str, /
@@ -164,15 +189,36 @@ class SubscribedChannel(app_commands.Transformer):
             return []
         guild = interaction.guild
         subscriptions = await _store_of(interaction).subscriptions(guild.id)
+        offered = [s for s in subscriptions if self.offered(s)]
         return [
             app_commands.Choice(name=name, value=channel_id)
             for name, channel_id in render.subscription_choices(
-                value, subscriptions, channel_names(guild, subscriptions)
+                value, offered, channel_names(guild, offered)
             )
         ]
 
 
+class ActiveChannel(SubscribedChannel):
+    """A subscribed channel; autocomplete offers the active ones (``pause``)."""
+
+    @staticmethod
+    def offered(subscription: Subscription) -> bool:
+        """Only active subscriptions."""
+        return subscription.active
+
+
+class PausedChannel(SubscribedChannel):
+    """A subscribed channel; autocomplete offers the paused ones (``resume``)."""
+
+    @staticmethod
+    def offered(subscription: Subscription) -> bool:
+        """Only paused subscriptions."""
+        return not subscription.active
+
+
 Subscribed = app_commands.Transform[Subscription, SubscribedChannel]
+Active = app_commands.Transform[Subscription, ActiveChannel]
+Paused = app_commands.Transform[Subscription, PausedChannel]
 
 
 @app_commands.guild_only()
@@ -216,15 +262,18 @@ class Admin(
 
     # -- commands ----------------------------------------------------------------
 
-    @app_commands.command(name="subscribe")
+    @app_commands.command(
+        name="subscribe",
+        description="Post new articles in a channel; run again to change only the options given",
+    )
     @app_commands.describe(
         channel="The channel, forum or thread to post in",
-        tags="Only articles with any of these tags, comma-separated (default: every article)",
-        exclude_tags="Never articles with any of these tags, comma-separated",
+        tags="Only articles with any of these tags, comma-separated; none: every article",
+        exclude_tags="Never articles with any of these tags, comma-separated; none: no exclusions",
         mention="A role to ping with each post",
+        no_mention="Stop pinging the role this channel pings",
         backfill="Also post this many recent matching articles now (0-25, default 0)",
     )
-    @mod_only
     async def subscribe(
         self,
         interaction: discord.Interaction,
@@ -232,9 +281,10 @@ class Admin(
         tags: app_commands.Range[str, 1, 1000] | None = None,
         exclude_tags: app_commands.Range[str, 1, 1000] | None = None,
         mention: discord.Role | None = None,
+        no_mention: bool = False,
         backfill: app_commands.Range[int, 0, 25] = 0,
     ) -> None:
-        """Post new articles in a channel, optionally only some tags; run again to change it."""
+        """Post new articles in a channel; run again to change only the options given."""
         guild = _guild(interaction)
         user = interaction.user
 
@@ -247,20 +297,27 @@ class Admin(
                     f"I can't see {channel.mention} in this server: check that I may "
                     "view it (a private thread needs me added to it)."
                 )
+            if mention is not None and no_mention:
+                raise UserFacingError("Give `mention` or `no_mention`, not both.")
             if mention is not None and guild.get_role(mention.id) is None:
                 raise UserFacingError("That role is not in this server.")
             if mention is not None and mention.is_default():
                 raise UserFacingError(
                     "Pick a role to ping: @everyone can't be pinged by news posts."
                 )
-            self._check_can_post(guild, target, mention)
+            current = await self.bot.store.get_subscription(guild.id, target.id)
+            role = mention
+            if role is None and not no_mention and current is not None:
+                role = _role_of(guild, current)
+            self._check_can_post(guild, target, role)
             try:
-                sub, created = await self.bot.store.subscribe(
+                sub, before = await self.bot.store.subscribe(
                     guild.id,
                     target.id,
-                    tags=split_tags(tags),
-                    exclude_tags=split_tags(exclude_tags),
+                    tags=filter_option(tags),
+                    exclude_tags=filter_option(exclude_tags),
                     mention_role_id=mention.id if mention else None,
+                    clear_mention=no_mention,
                     by_user_id=user.id,
                     now=_now(),
                 )
@@ -271,7 +328,7 @@ class Admin(
                 guild.id,
                 user,
                 user.id,
-                "subscribed" if created else "updated the subscription of",
+                "subscribed" if before is None else "updated the subscription of",
                 target.name,
                 target.id,
                 list(sub.tags),
@@ -279,12 +336,18 @@ class Admin(
                 sub.mention_role_id,
                 backfill,
             )
-            head = (
-                f"Subscribed {target.mention}."
-                if created
-                else f"Updated the subscription of {target.mention}."
-            )
-            lines = [head, *render.describe(sub, mention=mention.mention if mention else None)]
+            if before is None:
+                lines = [f"Subscribed {target.mention}."]
+            else:
+                changed = render.changes(before, sub)
+                lines = [
+                    f"Updated the subscription of {target.mention}: {'; '.join(changed)}."
+                    if changed
+                    else f"Nothing changed in the subscription of {target.mention}."
+                ]
+            lines += render.describe(sub)
+            if not sub.active:
+                lines.append("It stays paused: `/newsadmin resume` resumes it.")
             known = {normalise_tag(t) for t, _ in await self.bot.store.tags()}
             unknown = [t for t in (*sub.tags, *sub.exclude_tags) if normalise_tag(t) not in known]
             if unknown:
@@ -307,10 +370,11 @@ class Admin(
             return "No published article matches yet, so nothing earlier will be posted."
         return f"Posting the {queued} most recent matching article{'s' if queued != 1 else ''}."
 
-    @app_commands.command(name="unsubscribe")
+    @app_commands.command(
+        name="unsubscribe", description="Stop posting articles in a channel and forget its filters"
+    )
     @app_commands.rename(subscription="channel")
     @app_commands.describe(subscription="A subscribed channel (pick from the list)")
-    @mod_only
     async def unsubscribe(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
         """Stop posting articles in a channel and forget its filters."""
         guild = _guild(interaction)
@@ -333,12 +397,10 @@ class Admin(
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="list")
-    @app_commands.describe(page="Which page, when there are many (default 1)")
-    @mod_only
-    async def list_(
-        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 1000] = 1
-    ) -> None:
+    @app_commands.command(
+        name="list", description="This server's subscribed channels, their filters and state"
+    )
+    async def list_(self, interaction: discord.Interaction) -> None:
         """This server's subscribed channels, their filters, and whether they are paused."""
         guild = _guild(interaction)
 
@@ -346,22 +408,24 @@ class Admin(
             subs = await self.bot.store.subscriptions(guild.id)
             if not subs:
                 return Answer(text="No channel here gets articles yet: use `/newsadmin subscribe`.")
-            pages = render.list_pages(guild.name, subs, channel_names(guild, subs))
-            return Answer(embed_pages(pages), start=page - 1)
+            return Answer(
+                embed_pages(render.list_pages(guild.name, subs, channel_names(guild, subs)))
+            )
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="pause")
+    @app_commands.command(
+        name="pause", description="Stop posting in a channel for now, keeping its filters"
+    )
     @app_commands.rename(subscription="channel")
     @app_commands.describe(
         subscription="A subscribed channel (pick from the list)",
         reason="Why, for the other moderators (shown in /newsadmin list)",
     )
-    @mod_only
     async def pause(
         self,
         interaction: discord.Interaction,
-        subscription: Subscribed,
+        subscription: Active,
         reason: app_commands.Range[str, 1, 150] | None = None,
     ) -> None:
         """Stop posting in a channel for now, keeping its filters; resume it later."""
@@ -391,11 +455,12 @@ class Admin(
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="resume")
+    @app_commands.command(
+        name="resume", description="Post in a paused channel again (after checking I still may)"
+    )
     @app_commands.rename(subscription="channel")
     @app_commands.describe(subscription="A paused channel (pick from the list)")
-    @mod_only
-    async def resume(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
+    async def resume(self, interaction: discord.Interaction, subscription: Paused) -> None:
         """Post in a paused channel again (after checking I still may)."""
         guild = _guild(interaction)
 
@@ -429,21 +494,36 @@ class Admin(
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="test")
+    @app_commands.command(
+        name="test", description="Show the latest matching article as a channel would get it"
+    )
     @app_commands.rename(subscription="channel")
-    @app_commands.describe(subscription="A subscribed channel (pick from the list)")
-    @mod_only
-    async def test(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
-        """Post the latest matching article in a channel, marked as a test, to check the setup."""
+    @app_commands.describe(
+        subscription="A subscribed channel (pick from the list)",
+        private="Show the post only to you instead of posting it in the channel (default: off)",
+    )
+    async def test(
+        self, interaction: discord.Interaction, subscription: Subscribed, private: bool = False
+    ) -> None:
+        """Post the latest matching article in a channel, marked as a test, or show it
+        only to you."""
         guild = _guild(interaction)
 
         async def work() -> Answer:
-            target = self._subscribable(guild, subscription)
-            role = _role_of(guild, subscription)
-            self._check_can_post(guild, target, role)
             deliverer = self.deliverer
             if deliverer is None:
                 raise UserFacingError("Test posts are not possible now: delivery is not running.")
+            if private:
+                preview = await deliverer.preview(subscription)
+                if isinstance(preview, str):
+                    raise UserFacingError(preview)
+                head = preview.get("content") or ""
+                line = f"Only you see this: the post <#{subscription.channel_id}> would get."
+                embeds = [discord.Embed.from_dict(e) for e in preview.get("embeds", [])]
+                return Answer([embeds], text=f"{line}\n{head}".rstrip())
+            target = self._subscribable(guild, subscription)
+            role = _role_of(guild, subscription)
+            self._check_can_post(guild, target, role)
             result = await deliverer.send_test(subscription)
             log.info(
                 "guild %s: %s (%s) sent a test post to #%s (%s): %s",
@@ -458,12 +538,13 @@ class Admin(
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="settings")
+    @app_commands.command(
+        name="settings", description="Show this server's news settings, or change them"
+    )
     @app_commands.describe(
         edit_on_update="Edit posted messages when their article changes (default: on)",
-        color="Colour of the posts, a hex code like #1e90ff, or none for the default",
+        color="Color of the posts, a hex code like #1e90ff, or none for the default",
     )
-    @mod_only
     async def settings(
         self,
         interaction: discord.Interaction,
@@ -504,7 +585,6 @@ class Admin(
 
     @subscribe.autocomplete("tags")
     @subscribe.autocomplete("exclude_tags")
-    @mod_only
     @quiet_autocomplete
     async def tags_autocomplete(self, interaction: discord.Interaction, current: str) -> Choices:
         """Tags in use, completing the last item of a comma-separated list."""

@@ -11,6 +11,7 @@ from bot.admin_render import (
     FIELD_VALUE_LIMIT,
     LIST_PAGE_SIZE,
     cannot_post,
+    changes,
     channel_label,
     color_text,
     complete_tags,
@@ -78,6 +79,23 @@ def test_describe_filters_role_and_pause() -> None:
     assert describe(row, mention="@news-pings")[1] == "Pings @news-pings."
 
 
+def test_changes_name_what_an_edit_changed() -> None:
+    before = Row(1, tags=("Energy",), mention_role_id=77)
+    assert changes(before, before) == []
+    assert changes(before, Row(1, tags=("Energy",), mention_role_id=78)) == [
+        "pings <@&77> → <@&78>"
+    ]
+    assert changes(before, Row(1, exclude_tags=("Op*inion",))) == [
+        "tags **Energy** → any",
+        "excluded tags none → **Op\\*inion**",
+        "pings <@&77> → nobody",
+    ]
+    # A new spelling is a change the moderator sees, though it matches the same.
+    assert changes(before, Row(1, tags=("energy",), mention_role_id=77)) == [
+        "tags **Energy** → **energy**"
+    ]
+
+
 def test_tags_are_shown_literally() -> None:
     assert tag_list(["a_b", "*bold*"]) == r"**a\_b**, **\*bold\***"
 
@@ -110,7 +128,7 @@ def test_long_lists_are_paged_within_limits() -> None:
     for n, page in enumerate(pages, start=1):
         footer = page["footer"]["text"]
         assert footer.startswith(f"Page {n} of {len(pages)} · 23 subscribed channels")
-        assert ("more with /newsadmin list page:" in footer) == (n < len(pages))
+        assert "page:" not in footer  # the ◀ ▶ buttons turn the pages
         assert len(page["fields"]) <= LIST_PAGE_SIZE
         assert all(len(f["value"]) <= FIELD_VALUE_LIMIT for f in page["fields"])
         text = sum(len(f["name"]) + len(f["value"]) for f in page["fields"])
@@ -120,9 +138,7 @@ def test_long_lists_are_paged_within_limits() -> None:
 def test_short_rows_page_by_count() -> None:
     pages = list_pages("Alpha", [Row(n) for n in range(LIST_PAGE_SIZE + 1)], {})
     assert [len(p["fields"]) for p in pages] == [LIST_PAGE_SIZE, 1]
-    assert pages[0]["footer"]["text"] == (
-        f"Page 1 of 2 · {LIST_PAGE_SIZE + 1} subscribed channels · more with /newsadmin list page:2"
-    )
+    assert pages[0]["footer"]["text"] == (f"Page 1 of 2 · {LIST_PAGE_SIZE + 1} subscribed channels")
 
 
 def test_a_long_server_name_fits_the_title() -> None:
@@ -151,7 +167,7 @@ def test_parse_color(typed: str, color: int | None) -> None:
 
 @pytest.mark.parametrize("typed", ["blue-ish", "#12345", "#ggg", "0x", "#1e90ff0"])
 def test_parse_color_refuses_with_a_reason(typed: str) -> None:
-    with pytest.raises(ValueError, match="is not a colour") as refused:
+    with pytest.raises(ValueError, match="is not a color") as refused:
         parse_color(typed)
     assert "#1e90ff" in str(refused.value)
 
@@ -161,7 +177,7 @@ def test_settings_text() -> None:
     assert color_text(0x00AB0C) == "`#00AB0C`"
     assert settings_text(Settings(edit_on_update=False, color=0x1E90FF)) == (
         "- Edit posted messages when their article changes: **off**\n"
-        "- Colour of the posts: `#1E90FF`"
+        "- Color of the posts: `#1E90FF`"
     )
 
 

@@ -216,10 +216,7 @@ class Deliverer:
         channel = f"<#{subscription.channel_id}>"
         found = await self._matching(subscription, 1)
         if not found:
-            return (
-                f"No published article matches {channel}'s tags yet, so there is nothing "
-                "to send as a test."
-            )
+            return _nothing_to_test(subscription)
         stored = found[0]
         settings = await self.store.guild_settings(subscription.guild_id)
         target = resolve(
@@ -257,6 +254,23 @@ class Deliverer:
                 "Mention Everyone permission there."
             )
         return line
+
+    async def preview(self, subscription: Subscription) -> dict[str, Any] | str:
+        """The message :meth:`send_test` would post (pinging the subscription's role
+        whether or not it can be pinged there), or why there is none."""
+        found = await self._matching(subscription, 1)
+        if not found:
+            return _nothing_to_test(subscription)
+        stored = found[0]
+        settings = await self.store.guild_settings(subscription.guild_id)
+        return self._render(
+            stored.to_article(),
+            stored.id,
+            stored.version,
+            settings.color,
+            subscription.mention_role_id,
+            test=True,
+        )
 
     async def _matching(self, subscription: Subscription, count: int) -> list[StoredArticle]:
         """The newest ``count`` published articles the subscription matches."""
@@ -613,6 +627,13 @@ class Deliverer:
             return
         delay = backoff_delay(notice.attempts + 1, rand=self._rand())
         await self.store.retry_notice(notice.id, self._now() + timedelta(seconds=delay))
+
+
+def _nothing_to_test(subscription: Subscription) -> str:
+    return (
+        f"No published article matches <#{subscription.channel_id}>'s filters yet, so "
+        "there is nothing to show as a test."
+    )
 
 
 def _reason(refusal: Refusal) -> str:

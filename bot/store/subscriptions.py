@@ -190,39 +190,55 @@ class SubscriptionQueries:
         guild_id: int,
         channel_id: int,
         *,
-        tags: Sequence[str],
-        exclude_tags: Sequence[str],
-        mention_role_id: int | None,
         by_user_id: int,
         now: datetime,
-    ) -> tuple[Subscription, bool]:
-        """Subscribe a channel, or update its subscription; returns it and whether it is new.
+        tags: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        mention_role_id: int | None = None,
+        clear_mention: bool = False,
+    ) -> tuple[Subscription, Subscription | None]:
+        """Subscribe a channel, or change its subscription; returns it, and what it was
+        before (``None``: it is new).
 
-        Tags are cleaned (:func:`clean_tags`). Re-subscribing replaces the filters and
-        the mention, resumes a paused subscription, and keeps the id and the creator.
-        Raises :class:`SubscriptionError` for filters it refuses (too many, too long,
-        a tag both wanted and excluded) or a channel id another server holds.
+        Only what is given changes: ``None`` keeps a filter (an empty list means every
+        article), ``mention_role_id=None`` keeps the mention and ``clear_mention`` drops
+        it. A paused subscription stays paused (only :meth:`resume_subscription`
+        resumes); the id and the creator stay. Tags are cleaned (:func:`clean_tags`).
+        Raises :class:`SubscriptionError` for filters it refuses (too many, too long, a
+        tag both wanted and excluded) or a channel id another server holds.
         """
-        include, exclude = _checked_filters(tags, exclude_tags)
-        params = {
-            "guild_id": guild_id,
-            "channel_id": channel_id,
-            "tags": dumps(include),
-            "exclude_tags": dumps(exclude),
-            "mention_role_id": mention_role_id,
-            "by_user_id": by_user_id,
-            "now": to_us(now),
-        }
+        if clear_mention and mention_role_id is not None:
+            raise ValueError("give a mention_role_id or clear_mention, not both")
         async with self._database.transaction() as db:
             holder = await fetch_one(
-                db, "SELECT guild_id FROM subscriptions WHERE channel_id = :channel_id", params
+                db,
+                "SELECT guild_id FROM subscriptions WHERE channel_id = :channel_id",
+                {"channel_id": channel_id},
             )
             if holder is not None and holder["guild_id"] != guild_id:
                 # Channel ids are unique across Discord, so this is a forged or confused
                 # request: never let it touch the other server's row.
                 raise SubscriptionError("That channel is not in this server.")
-            created = holder is None
-            if created:
+            before = await _one(db, guild_id, channel_id)
+            include, exclude = _checked_filters(
+                tags if tags is not None else (before.tags if before else ()),
+                exclude_tags
+                if exclude_tags is not None
+                else (before.exclude_tags if before else ()),
+            )
+            mention = mention_role_id
+            if mention is None and not clear_mention and before is not None:
+                mention = before.mention_role_id
+            params = {
+                "guild_id": guild_id,
+                "channel_id": channel_id,
+                "tags": dumps(include),
+                "exclude_tags": dumps(exclude),
+                "mention_role_id": mention,
+                "by_user_id": by_user_id,
+                "now": to_us(now),
+            }
+            if before is None:
                 await db.execute(
                     """
                     INSERT INTO subscriptions (guild_id, channel_id, tags, exclude_tags,
@@ -237,15 +253,14 @@ class SubscriptionQueries:
                     """
                     UPDATE subscriptions
                     SET tags = :tags, exclude_tags = :exclude_tags,
-                        mention_role_id = :mention_role_id,
-                        paused_reason = NULL, paused_at = NULL, updated_at = :now
+                        mention_role_id = :mention_role_id, updated_at = :now
                     WHERE guild_id = :guild_id AND channel_id = :channel_id
                     """,
                     params,
                 )
             found = await _one(db, guild_id, channel_id)
         assert found is not None
-        return found, created
+        return found, before
 
     async def unsubscribe(self, guild_id: int, channel_id: int) -> bool:
         """Remove this server's subscription of a channel; False when there was none."""
@@ -349,7 +364,7 @@ class SubscriptionQueries:
         :class:`SubscriptionError` for a colour outside 0x000000-0xFFFFFF.
         """
         if color is not None and not 0 <= color <= MAX_COLOR:
-            raise SubscriptionError(f"A colour is between #000000 and #FFFFFF, not {color}.")
+            raise SubscriptionError(f"A color is between #000000 and #FFFFFF, not {color}.")
         if clear_color and color is not None:
             raise ValueError("give a color or clear_color, not both")
         async with self._database.transaction() as db:

@@ -33,15 +33,19 @@ async def sub(
     by: int = MOD,
     now: datetime = T0,
 ) -> tuple[Subscription, bool]:
-    return await store.subscribe(
+    """Subscribe with every filter given (the whole subscription replaced); returns it
+    and whether it is new."""
+    found, before = await store.subscribe(
         guild,
         channel,
         tags=tags,
         exclude_tags=exclude,
         mention_role_id=role,
+        clear_mention=role is None,
         by_user_id=by,
         now=now,
     )
+    return found, before is None
 
 
 def keys(*tags: str) -> frozenset[str]:
@@ -86,11 +90,50 @@ async def test_resubscribing_updates_in_place(store: Store) -> None:
     assert await store.subscriptions(GUILD_A) == [second]
 
 
-async def test_resubscribing_resumes_a_paused_subscription(store: Store) -> None:
+async def test_resubscribing_never_resumes_a_paused_subscription(store: Store) -> None:
     await sub(store)
     assert await store.pause_subscription(GUILD_A, NEWS, "Missing Permissions", T0)
-    again, is_new = await sub(store, now=T0 + DAY)
-    assert not is_new and again.active and again.paused_at is None
+    again, is_new = await sub(store, tags=("Energy",), now=T0 + DAY)
+    assert not is_new and not again.active
+    assert again.paused_reason == "Missing Permissions" and again.paused_at == T0
+    assert again.tags == ("Energy",)
+
+
+async def test_resubscribing_changes_only_what_is_given(store: Store) -> None:
+    first, _ = await sub(store, tags=("Energy",), exclude=("Opinion",), role=ROLE)
+    # Only the mention: the filters stay.
+    other_role = ROLE + 1
+    second, before = await store.subscribe(
+        GUILD_A, NEWS, mention_role_id=other_role, by_user_id=MOD_B, now=T0 + DAY
+    )
+    assert before == first
+    assert second.tags == ("Energy",) and second.exclude_tags == ("Opinion",)
+    assert second.mention_role_id == other_role
+    # Only the tags: the mention and the exclusions stay.
+    third, _ = await store.subscribe(GUILD_A, NEWS, tags=("Space",), by_user_id=MOD, now=T0)
+    assert third.tags == ("Space",) and third.exclude_tags == ("Opinion",)
+    assert third.mention_role_id == other_role
+    # Nothing given: nothing changes but the time of the edit.
+    fourth, _ = await store.subscribe(GUILD_A, NEWS, by_user_id=MOD, now=T0 + 2 * DAY)
+    assert replace(fourth, updated_at=third.updated_at) == third
+    # An empty list means every article again; clear_mention drops the ping.
+    fifth, _ = await store.subscribe(
+        GUILD_A, NEWS, tags=(), clear_mention=True, by_user_id=MOD, now=T0
+    )
+    assert fifth.tags == () and fifth.exclude_tags == ("Opinion",)
+    assert fifth.mention_role_id is None
+    with pytest.raises(ValueError, match="not both"):
+        await store.subscribe(
+            GUILD_A, NEWS, mention_role_id=ROLE, clear_mention=True, by_user_id=MOD, now=T0
+        )
+
+
+async def test_a_kept_filter_is_checked_with_the_new_one(store: Store) -> None:
+    await sub(store, tags=("Energy",))
+    with pytest.raises(SubscriptionError, match="both wanted and excluded"):
+        await store.subscribe(GUILD_A, NEWS, exclude_tags=("energy",), by_user_id=MOD, now=T0)
+    found = await store.get_subscription(GUILD_A, NEWS)
+    assert found is not None and found.exclude_tags == ()
 
 
 async def test_tags_are_cleaned(store: Store) -> None:
@@ -373,7 +416,7 @@ async def test_guild_settings_defaults_and_updates(store: Store) -> None:
 
 async def test_guild_settings_refuse_bad_colours(store: Store) -> None:
     for bad in (-1, 0x1000000):
-        with pytest.raises(SubscriptionError, match="colour"):
+        with pytest.raises(SubscriptionError, match="color"):
             await store.set_guild_settings(GUILD_A, color=bad)
     assert await store.set_guild_settings(GUILD_A, color=0) == GuildSettings(GUILD_A, True, 0)
     assert (await store.set_guild_settings(GUILD_A, color=0xFFFFFF)).color == 0xFFFFFF
