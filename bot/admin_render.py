@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 from discord.utils import escape_markdown
 
@@ -23,6 +24,8 @@ from bot.lookups import (
     MAX_CHOICE_VALUE,
     MAX_CHOICES,
     MAX_TITLE,
+    Listed,
+    article_line,
     rank_choices,
 )
 from bot.permissions import Place, display_name, listed
@@ -67,6 +70,25 @@ class ShownSettings(Protocol):
     def edit_on_update(self) -> bool: ...
     @property
     def color(self) -> int | None: ...
+    @property
+    def notices_channel_id(self) -> int | None: ...
+
+
+class ShownSource(Protocol):
+    """A source as ``/newsadmin status`` shows it (``bot.store.SourceRow`` has it)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def locator(self) -> str: ...
+    @property
+    def baseline_done(self) -> bool: ...
+    @property
+    def failing_since(self) -> datetime | None: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def last_polled_at(self) -> datetime | None: ...
 
 
 SubT = TypeVar("SubT", bound=Shown)
@@ -100,9 +122,15 @@ def color_text(color: int | None) -> str:
 def settings_text(settings: ShownSettings) -> str:
     """A server's settings as short lines."""
     edit = "on" if settings.edit_on_update else "off"
+    notices = (
+        f"<#{settings.notices_channel_id}>"
+        if settings.notices_channel_id is not None
+        else "the system channel, else the first channel I can post in"
+    )
     return (
         f"- Edit posted messages when their article changes: **{edit}**\n"
-        f"- Color of the posts: {color_text(settings.color)}"
+        f"- Color of the posts: {color_text(settings.color)}\n"
+        f"- My notices to moderators (a channel paused, say) go to: {notices}"
     )
 
 
@@ -265,3 +293,79 @@ def complete_tags(earlier: Sequence[str], last: str, known: Sequence[str]) -> li
         if len(values) == MAX_CHOICES:
             break
     return values
+
+
+def _when(moment: datetime) -> str:
+    return f"<t:{int(moment.timestamp())}:R>"
+
+
+def feed_label(url: str) -> str:
+    """A feed's address as servers see it: host and path, never its credentials or
+    query (which may hold a token)."""
+    parts = urlsplit(url)
+    return escape_markdown(clip(f"{parts.hostname or ''}{parts.path}", 120))
+
+
+def source_line(source: ShownSource) -> str:
+    """One watched source and whether it is healthy."""
+    if source.kind == "feed":
+        name = f"Feed {feed_label(source.locator)}"
+        if source.failing_since is not None:
+            error = escape_markdown(clip(source.last_error or "unknown error", 200))
+            return f"{name}: **failing** since {_when(source.failing_since)} ({error})"
+        if source.last_polled_at is not None:
+            return f"{name}: healthy, last read {_when(source.last_polled_at)}"
+        return f"{name}: not read yet"
+    name = "The site's content folder" if source.kind == "content" else f"A {source.kind} source"
+    return f"{name}: " + ("watched" if source.baseline_done else "first read under way")
+
+
+def _field_lines(lines: Sequence[str], empty: str) -> str:
+    """Lines as one embed field value: as many as fit, then how many more there are."""
+    if not lines:
+        return empty
+    shown: list[str] = []
+    used = 0
+    for n, line in enumerate(lines):
+        more = f"… and {len(lines) - n} more"
+        if used + len(line) + 1 > FIELD_VALUE_LIMIT - len(more) - 1:
+            shown.append(more)
+            break
+        shown.append(line)
+        used += len(line) + 1
+    return "\n".join(shown)
+
+
+def status_embed(
+    guild_name: str,
+    sources: Sequence[ShownSource],
+    last: Listed | None,
+    subscriptions: Sequence[Shown],
+) -> dict[str, Any]:
+    """``/newsadmin status``: the sources the bot watches (the operator's choice, the
+    same for every server) and their health, the last article, this server's paused
+    subscriptions."""
+    paused = [s for s in subscriptions if not s.active]
+    paused_lines = [
+        f"<#{s.channel_id}>"
+        + (f" since {_when(s.paused_at)}" if s.paused_at is not None else "")
+        + f": {escape_markdown(clip(s.paused_reason or '', 200))}"
+        for s in paused
+    ]
+    fields = [
+        (
+            "Sources (chosen by the bot's operator)",
+            _field_lines([source_line(s) for s in sources], "None: the operator set none up."),
+        ),
+        ("Last article", clip(article_line(last), FIELD_VALUE_LIMIT) if last else "None yet."),
+        ("Paused here", _field_lines(paused_lines, "None.")),
+    ]
+    count = len(subscriptions)
+    return {
+        "title": clip(f"News status in {guild_name}", MAX_TITLE),
+        "color": EMBED_COLOR,
+        "fields": [{"name": k, "value": v, "inline": False} for k, v in fields],
+        "footer": {
+            "text": f"{count} subscribed channel{'s' if count != 1 else ''}, {len(paused)} paused"
+        },
+    }

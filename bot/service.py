@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.sources.content import ContentSource
 from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
-from bot.store import Announcement, DatabaseLost, Store
+from bot.store import Announcement, DatabaseLost, SourceKind, Store
 from bot.summary import render_text
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,14 @@ class Pipeline:
             )
             for url in settings.feeds
         ]
+
+    def watched(self) -> set[tuple[str, str]]:
+        """``(kind, locator)`` of every source this pipeline runs, as the store names
+        them (the store also remembers sources the operator has since removed)."""
+        found = {(SourceKind.FEED.value, feed.url) for feed in self.feeds}
+        if self.content is not None:
+            found.add((SourceKind.CONTENT.value, str(self.content.root)))
+        return found
 
     def start(self) -> None:
         """Start every source as a background task."""

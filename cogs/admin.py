@@ -544,40 +544,76 @@ class Admin(
     @app_commands.describe(
         edit_on_update="Edit posted messages when their article changes (default: on)",
         color="Color of the posts, a hex code like #1e90ff, or none for the default",
+        notices_channel="Where I tell moderators that I stopped posting somewhere, and why",
     )
     async def settings(
         self,
         interaction: discord.Interaction,
         edit_on_update: bool | None = None,
         color: app_commands.Range[str, 1, 20] | None = None,
+        notices_channel: discord.TextChannel | None = None,
     ) -> None:
         """Show this server's news settings, or change them."""
         guild = _guild(interaction)
         store = self.bot.store
 
         async def work() -> Answer:
-            if edit_on_update is None and color is None:
+            if edit_on_update is None and color is None and notices_channel is None:
                 current = await store.guild_settings(guild.id)
                 return Answer(text="News settings here:\n" + render.settings_text(current))
             try:
                 value = render.parse_color(color) if color is not None else None
             except ValueError as exc:
                 raise UserFacingError(str(exc)) from exc
+            if notices_channel is not None:
+                self._check_can_notify(guild, notices_channel.id)
             new = await store.set_guild_settings(
                 guild.id,
                 edit_on_update=edit_on_update,
                 color=value,
                 clear_color=color is not None and value is None,
+                notices_channel_id=notices_channel.id if notices_channel else None,
             )
             log.info(
-                "guild %s: %s (%s) changed settings: edit_on_update=%s color=%s",
+                "guild %s: %s (%s) changed settings: edit_on_update=%s color=%s notices=%s",
                 guild.id,
                 interaction.user,
                 interaction.user.id,
                 new.edit_on_update,
                 None if new.color is None else f"#{new.color:06X}",
+                new.notices_channel_id,
             )
             return Answer(text="Saved. News settings here:\n" + render.settings_text(new))
+
+        await reply(interaction, work(), ephemeral=True)
+
+    def _check_can_notify(self, guild: discord.Guild, channel_id: int) -> None:
+        channel = guild.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise UserFacingError(f"I can't see <#{channel_id}> in this server.")
+        have = channel.permissions_for(_me(guild))
+        missing = [p for p in ("view_channel", "send_messages") if not getattr(have, p)]
+        if missing:
+            raise UserFacingError(
+                render.cannot_post(channel.mention, place_of(channel), missing, None)
+            )
+
+    @app_commands.command(
+        name="status", description="The sources I watch, the last article, paused channels"
+    )
+    async def status(self, interaction: discord.Interaction) -> None:
+        """The sources the bot watches and their health, the last article, and this
+        server's paused subscriptions."""
+        guild = _guild(interaction)
+        store = self.bot.store
+
+        async def work() -> Answer:
+            watched = self.bot.pipeline.watched()
+            sources = [s for s in await store.sources() if (s.kind, s.locator) in watched]
+            last = await store.latest(None, 1)
+            subs = await store.subscriptions(guild.id)
+            embed = render.status_embed(guild.name, sources, last[0] if last else None, subs)
+            return Answer([[discord.Embed.from_dict(embed)]])
 
         await reply(interaction, work(), ephemeral=True)
 

@@ -16,10 +16,13 @@ from bot.admin_render import (
     color_text,
     complete_tags,
     describe,
+    feed_label,
     find_subscription,
     list_pages,
     parse_color,
     settings_text,
+    source_line,
+    status_embed,
     subscription_choices,
     tag_list,
 )
@@ -49,6 +52,17 @@ class Row:
 class Settings:
     edit_on_update: bool = True
     color: int | None = None
+    notices_channel_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    locator: str
+    baseline_done: bool = True
+    failing_since: datetime | None = None
+    last_error: str | None = None
+    last_polled_at: datetime | None = None
 
 
 def paused(channel_id: int, reason: str = "paused by mod") -> Row:
@@ -177,8 +191,12 @@ def test_settings_text() -> None:
     assert color_text(0x00AB0C) == "`#00AB0C`"
     assert settings_text(Settings(edit_on_update=False, color=0x1E90FF)) == (
         "- Edit posted messages when their article changes: **off**\n"
-        "- Color of the posts: `#1E90FF`"
+        "- Color of the posts: `#1E90FF`\n"
+        "- My notices to moderators (a channel paused, say) go to: the system channel, "
+        "else the first channel I can post in"
     )
+    chosen = settings_text(Settings(notices_channel_id=42)).splitlines()[-1]
+    assert chosen == "- My notices to moderators (a channel paused, say) go to: <#42>"
 
 
 # -- refusals -------------------------------------------------------------------------------
@@ -286,3 +304,50 @@ def test_complete_tags_fit_a_choice() -> None:
     many = [f"Tag {n:02d}" for n in range(40)]
     values = complete_tags([], "tag", many)
     assert len(values) == MAX_CHOICES and all(len(v) <= MAX_CHOICE_VALUE for v in values)
+
+
+# -- /newsadmin status -------------------------------------------------------------------
+
+
+def test_feed_label_never_shows_credentials_or_query() -> None:
+    assert feed_label("https://user:secret@news.example.org/feed.xml?token=abc#x") == (
+        "news.example.org/feed.xml"
+    )
+
+
+def test_source_lines() -> None:
+    when = int(PAUSED_AT.timestamp())
+    assert source_line(Source("content", "/srv/site/content")) == (
+        "The site's content folder: watched"
+    )
+    assert source_line(Source("content", "/srv", baseline_done=False)).endswith(
+        "first read under way"
+    )
+    assert source_line(Source("feed", "https://a.example/rss", last_polled_at=PAUSED_AT)) == (
+        f"Feed a.example/rss: healthy, last read <t:{when}:R>"
+    )
+    failing = Source(
+        "feed", "https://a.example/rss", failing_since=PAUSED_AT, last_error="HTTP 503"
+    )
+    assert source_line(failing) == (
+        f"Feed a.example/rss: **failing** since <t:{when}:R> (HTTP 503)"
+    )
+    assert source_line(Source("feed", "https://a.example/rss")).endswith("not read yet")
+
+
+def test_status_fits_discord_however_many_sources_and_pauses() -> None:
+    sources = [Source("feed", f"https://example.org/{'x' * 100}/{n}") for n in range(200)]
+    subs = [paused(n, reason="r" * 300) for n in range(200)] + [Row(999)]
+    embed = status_embed("G" * 300, sources, None, subs)
+    values = {f["name"]: f["value"] for f in embed["fields"]}
+    assert len(embed["title"]) <= 256
+    assert all(len(v) <= FIELD_VALUE_LIMIT for v in values.values())
+    assert values["Sources (chosen by the bot's operator)"].endswith(" more")
+    assert values["Last article"] == "None yet."
+    assert embed["footer"]["text"] == "201 subscribed channels, 200 paused"
+    empty = status_embed("G", [], None, [])
+    assert [f["value"] for f in empty["fields"]] == [
+        "None: the operator set none up.",
+        "None yet.",
+        "None.",
+    ]

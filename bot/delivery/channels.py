@@ -77,24 +77,30 @@ def resolve(client: discord.Client, guild_id: int, channel_id: int, role_id: int
     )
 
 
-def notice_channels(client: discord.Client, guild_id: int, avoid: int, limit: int = 3) -> list[int]:
-    """Where to tell a server's moderators something: its system channel, else the
-    first text channels the bot can post in (never ``avoid``)."""
+def notice_channels(
+    client: discord.Client, guild_id: int, avoid: int, chosen: int | None = None, limit: int = 3
+) -> list[int]:
+    """Where to tell a server's moderators something: the channel they ``chosen``
+    (``/newsadmin settings notices_channel:``), else the system channel, else the first
+    text channels the bot can post in (never ``avoid``)."""
     guild = client.get_guild(guild_id)
     if guild is None or guild.me is None:
         return []
     me = guild.me
     candidates: list[discord.TextChannel] = []
+    preferred = guild.get_channel(chosen) if chosen is not None else None
+    if isinstance(preferred, discord.TextChannel):
+        candidates.append(preferred)
     if guild.system_channel is not None:
         candidates.append(guild.system_channel)
     candidates += sorted(guild.text_channels, key=lambda c: (c.position, c.id))
-    chosen: list[int] = []
+    found: list[int] = []
     for channel in candidates:
-        if channel.id == avoid or channel.id in chosen:
+        if channel.id == avoid or channel.id in found:
             continue
         perms = channel.permissions_for(me)
         if perms.view_channel and perms.send_messages:
-            chosen.append(channel.id)
-            if len(chosen) == limit:
+            found.append(channel.id)
+            if len(found) == limit:
                 break
-    return chosen
+    return found

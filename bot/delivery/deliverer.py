@@ -584,7 +584,10 @@ class Deliverer:
 
     async def _send_notice(self, notice: Notice) -> None:
         now = self._now()
-        candidates = notice_channels(self.client, notice.guild_id, notice.channel_id)
+        settings = await self.store.guild_settings(notice.guild_id)
+        candidates = notice_channels(
+            self.client, notice.guild_id, notice.channel_id, settings.notices_channel_id
+        )
         if not candidates:
             log.warning(
                 "no channel to tell guild %d that delivery to %d stopped: %s",

@@ -96,7 +96,8 @@ class GuildSettings:
 
     guild_id: int
     edit_on_update: bool = True  # edit posted messages when their article changes
-    color: int | None = None  # embed colour 0xRRGGBB; None: the bot's default
+    color: int | None = None  # embed color 0xRRGGBB; None: the bot's default
+    notices_channel_id: int | None = None  # None: the system channel, else any it can use
 
 
 def split_tags(text: str | None) -> tuple[str, ...]:
@@ -168,12 +169,17 @@ async def _one(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> Subs
 async def _settings(db: aiosqlite.Connection, guild_id: int) -> GuildSettings:
     row = await fetch_one(
         db,
-        "SELECT edit_on_update, color FROM guild_settings WHERE guild_id = :guild_id",
+        """
+        SELECT edit_on_update, color, notices_channel_id FROM guild_settings
+        WHERE guild_id = :guild_id
+        """,
         {"guild_id": guild_id},
     )
     if row is None:
         return GuildSettings(guild_id)
-    return GuildSettings(guild_id, bool(row["edit_on_update"]), row["color"])
+    return GuildSettings(
+        guild_id, bool(row["edit_on_update"]), row["color"], row["notices_channel_id"]
+    )
 
 
 class SubscriptionQueries:
@@ -357,6 +363,7 @@ class SubscriptionQueries:
         edit_on_update: bool | None = None,
         color: int | None = None,
         clear_color: bool = False,
+        notices_channel_id: int | None = None,
     ) -> GuildSettings:
         """Change the given settings (``None``: leave as is); returns them all.
 
@@ -371,14 +378,21 @@ class SubscriptionQueries:
             current = await _settings(db, guild_id)
             edit = current.edit_on_update if edit_on_update is None else edit_on_update
             new_color = None if clear_color else (current.color if color is None else color)
+            notices = notices_channel_id or current.notices_channel_id
             await db.execute(
                 """
-                INSERT INTO guild_settings (guild_id, edit_on_update, color)
-                VALUES (:guild_id, :edit_on_update, :color)
+                INSERT INTO guild_settings (guild_id, edit_on_update, color, notices_channel_id)
+                VALUES (:guild_id, :edit_on_update, :color, :notices_channel_id)
                 ON CONFLICT (guild_id) DO UPDATE SET
                     edit_on_update = excluded.edit_on_update,
-                    color = excluded.color
+                    color = excluded.color,
+                    notices_channel_id = excluded.notices_channel_id
                 """,
-                {"guild_id": guild_id, "edit_on_update": int(edit), "color": new_color},
+                {
+                    "guild_id": guild_id,
+                    "edit_on_update": int(edit),
+                    "color": new_color,
+                    "notices_channel_id": notices,
+                },
             )
-        return GuildSettings(guild_id, edit, new_color)
+        return GuildSettings(guild_id, edit, new_color, notices)

@@ -801,3 +801,45 @@ async def test_descriptions_are_written_one_way(desk: Desk) -> None:
     for name, text in described:
         assert text and not text.endswith("."), (name, text)
         assert "colour" not in text.casefold(), (name, text)
+
+
+async def test_notices_go_to_the_channel_the_moderators_chose(desk: Desk) -> None:
+    a = desk.a
+    mod_log = a.guild.add_channel("mod-log")
+    hidden = a.guild.add_channel("hidden")
+    await desk.synced(lambda: desk.bot.get_channel(hidden.id) is not None)
+    hidden.set_permissions(a.guild.bot_role, deny=Permission.SEND_MESSAGES)
+    await desk.synced(lambda: not desk.bot_can(hidden, "send_messages"))
+    text = await a.run("settings", notices_channel=hidden)
+    assert "I can't post in" in text and "**Send Messages**" in text
+    assert (await desk.bot.store.guild_settings(a.guild.id)).notices_channel_id is None
+    assert "the system channel, else the first channel I can post in" in await a.run("settings")
+
+    text = await a.run("settings", notices_channel=mod_log)
+    assert f"My notices to moderators (a channel paused, say) go to: <#{mod_log.id}>" in text
+    # Another setting changed later leaves the choice alone.
+    assert f"<#{mod_log.id}>" in await a.run("settings", color="#123456")
+
+    desk.fake.fail_next("POST", f"/channels/{a.news.id}/messages", 403, code=50013)
+    await a.run("subscribe", channel=a.news, backfill=1)
+    [notice] = await desk.fake.wait_for(lambda: desk.fake.messages(mod_log), timeout=10)
+    assert f"<#{a.news.id}>" in notice["content"] and "/newsadmin resume" in notice["content"]
+    await wait_until_idle(desk.fake, desk.bot)
+    assert desk.fake.messages(a.guild.channel("general")) == []
+
+
+async def test_status_shows_sources_the_last_article_and_paused_channels(desk: Desk) -> None:
+    a = desk.a
+    await a.run("subscribe", channel=a.news)
+    await a.run("subscribe", channel=a.forum)
+    await a.run("pause", channel=str(a.forum.id), reason="summer break")
+    message = await a.answer("status")
+    [embed] = message["embeds"]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Sources (chosen by the bot's operator)"] == "The site's content folder: watched"
+    assert fields["Last article"].startswith(
+        "**[City Council Approves 40 km of Protected Bike Lanes](https://news.example.org/"
+    )
+    assert fields["Paused here"].startswith(f"<#{a.forum.id}> since <t:")
+    assert fields["Paused here"].endswith("summer break")
+    assert embed["footer"]["text"] == "2 subscribed channels, 1 paused"

@@ -414,6 +414,16 @@ async def test_guild_settings_defaults_and_updates(store: Store) -> None:
     assert await store.guild_settings(GUILD_A) == cleared
 
 
+async def test_the_notices_channel_is_kept_per_server(store: Store) -> None:
+    chosen = await store.set_guild_settings(GUILD_A, notices_channel_id=OTHER)
+    assert chosen == GuildSettings(GUILD_A, True, None, OTHER)
+    # Other settings changed later leave it; another server has its own.
+    assert (await store.set_guild_settings(GUILD_A, color=1)).notices_channel_id == OTHER
+    assert (await store.guild_settings(GUILD_B)).notices_channel_id is None
+    await store.remove_guild(GUILD_A)
+    assert (await store.guild_settings(GUILD_A)).notices_channel_id is None
+
+
 async def test_guild_settings_refuse_bad_colours(store: Store) -> None:
     for bad in (-1, 0x1000000):
         with pytest.raises(SubscriptionError, match="color"):
