@@ -54,6 +54,8 @@ class Shown(Protocol):
     @property
     def exclude_tags(self) -> Sequence[str]: ...
     @property
+    def categories(self) -> Sequence[str]: ...
+    @property
     def mention_role_id(self) -> int | None: ...
     @property
     def paused_reason(self) -> str | None: ...
@@ -141,10 +143,12 @@ def tag_list(tags: Sequence[str]) -> str:
 
 def describe(subscription: Shown, *, mention: str | None = None) -> list[str]:
     """The lines that explain a subscription to a moderator."""
+    wanted = []
     if subscription.tags:
-        what = f"New articles tagged {tag_list(subscription.tags)}"
-    else:
-        what = "Every new article"
+        wanted.append(f"tagged {tag_list(subscription.tags)}")
+    if subscription.categories:
+        wanted.append(f"in the categories {tag_list(subscription.categories)}")
+    what = f"New articles {' or '.join(wanted)}" if wanted else "Every new article"
     if subscription.exclude_tags:
         what += f", except those tagged {tag_list(subscription.exclude_tags)}"
     lines = [what + "."]
@@ -172,6 +176,7 @@ def changes(before: Shown, after: Shown) -> list[str]:
     for what, old, new, empty in (
         ("tags", before.tags, after.tags, "any"),
         ("excluded tags", before.exclude_tags, after.exclude_tags, "none"),
+        ("categories", before.categories, after.categories, "any"),
     ):
         if tuple(old) != tuple(new):
             found.append(f"{what} {_filter_text(old, empty)} → {_filter_text(new, empty)}")
@@ -271,7 +276,7 @@ def subscription_choices(
         if wanted and wanted not in label.casefold():
             continue
         state = "" if sub.active else " (paused)"
-        filters = ", ".join(sub.tags) if sub.tags else "all articles"
+        filters = ", ".join((*sub.tags, *sub.categories)) or "all articles"
         choices.append((clip(f"{label}{state} — {filters}", MAX_CHOICE_NAME), str(sub.channel_id)))
         if len(choices) == MAX_CHOICES:
             break

@@ -270,6 +270,7 @@ class Admin(
         channel="The channel, forum or thread to post in",
         tags="Only articles with any of these tags, comma-separated; none: every article",
         exclude_tags="Never articles with any of these tags, comma-separated; none: no exclusions",
+        categories="Also articles in any of these categories, comma-separated; none: no categories",
         mention="A role to ping with each post",
         no_mention="Stop pinging the role this channel pings",
         backfill="Also post this many recent matching articles now (0-25, default 0)",
@@ -280,6 +281,7 @@ class Admin(
         channel: app_commands.Transform[PickedChannel, SubscribableChannel],
         tags: app_commands.Range[str, 1, 1000] | None = None,
         exclude_tags: app_commands.Range[str, 1, 1000] | None = None,
+        categories: app_commands.Range[str, 1, 1000] | None = None,
         mention: discord.Role | None = None,
         no_mention: bool = False,
         backfill: app_commands.Range[int, 0, 25] = 0,
@@ -316,6 +318,7 @@ class Admin(
                     target.id,
                     tags=filter_option(tags),
                     exclude_tags=filter_option(exclude_tags),
+                    categories=filter_option(categories),
                     mention_role_id=mention.id if mention else None,
                     clear_mention=no_mention,
                     by_user_id=user.id,
@@ -324,7 +327,8 @@ class Admin(
             except SubscriptionError as exc:
                 raise UserFacingError(str(exc)) from exc
             log.info(
-                "guild %s: %s (%s) %s #%s (%s): tags=%s exclude=%s mention=%s backfill=%d",
+                "guild %s: %s (%s) %s #%s (%s): tags=%s exclude=%s categories=%s mention=%s "
+                "backfill=%d",
                 guild.id,
                 user,
                 user.id,
@@ -333,6 +337,7 @@ class Admin(
                 target.id,
                 list(sub.tags),
                 list(sub.exclude_tags),
+                list(sub.categories),
                 sub.mention_role_id,
                 backfill,
             )
@@ -348,18 +353,37 @@ class Admin(
             lines += render.describe(sub)
             if not sub.active:
                 lines.append("It stays paused: `/newsadmin resume` resumes it.")
-            known = {normalise_tag(t) for t, _ in await self.bot.store.tags()}
-            unknown = [t for t in (*sub.tags, *sub.exclude_tags) if normalise_tag(t) not in known]
-            if unknown:
-                lines.append(
-                    f"Note: no published article is tagged {render.tag_list(unknown)} yet "
-                    "(tags match in any case)."
-                )
+            lines += await self._unknown_labels(sub)
             if backfill:
                 lines.append(await self._backfill(sub, backfill))
             return Answer(text="\n".join(lines))
 
         await reply(interaction, work(), ephemeral=True)
+
+    async def _unknown_labels(self, sub: Subscription) -> list[str]:
+        """Notes on filters no published article carries yet (worth a word, not an
+        error), naming the category a tag was probably meant to be."""
+        tags = {normalise_tag(t) for t, _ in await self.bot.store.tags()}
+        categories = {normalise_tag(c) for c, _ in await self.bot.store.categories()}
+        notes = []
+        unknown = [t for t in (*sub.tags, *sub.exclude_tags) if normalise_tag(t) not in tags]
+        if unknown:
+            notes.append(
+                f"Note: no published article is tagged {render.tag_list(unknown)} yet "
+                "(tags match in any case)."
+            )
+        meant = [t for t in unknown if normalise_tag(t) in categories]
+        if meant:
+            notes.append(
+                f"{render.tag_list(meant)} is a category, not a tag: "
+                "use `categories:` to get the articles in it."
+            )
+        missing = [c for c in sub.categories if normalise_tag(c) not in categories]
+        if missing:
+            notes.append(
+                f"Note: no published article is in the categories {render.tag_list(missing)} yet."
+            )
+        return notes
 
     async def _backfill(self, subscription: Subscription, count: int) -> str:
         deliverer = self.deliverer
@@ -624,12 +648,15 @@ class Admin(
     @quiet_autocomplete
     async def tags_autocomplete(self, interaction: discord.Interaction, current: str) -> Choices:
         """Tags in use, completing the last item of a comma-separated list."""
-        head, _, last = current.rpartition(",")
-        known = [tag for tag, _ in await self.bot.store.tags()]
-        return [
-            app_commands.Choice(name=value, value=value)
-            for value in render.complete_tags(split_tags(head), last, known)
-        ]
+        return _list_choices(current, [tag for tag, _ in await self.bot.store.tags()])
+
+    @subscribe.autocomplete("categories")
+    @quiet_autocomplete
+    async def categories_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> Choices:
+        """Categories in use (apart from tags), completing the last item of a list."""
+        return _list_choices(current, [c for c, _ in await self.bot.store.categories()])
 
     # -- gateway events --------------------------------------------------------------
 
@@ -661,6 +688,15 @@ class Admin(
                 payload.guild_id,
                 payload.thread_id,
             )
+
+
+def _list_choices(current: str, known: Sequence[str]) -> Choices:
+    """Completions of the last item of a comma-separated list from ``known``."""
+    head, _, last = current.rpartition(",")
+    return [
+        app_commands.Choice(name=value, value=value)
+        for value in render.complete_tags(split_tags(head), last, known)
+    ]
 
 
 async def setup(bot: NewsBot) -> None:

@@ -39,6 +39,7 @@ class Row:
     channel_id: int
     tags: tuple[str, ...] = ()
     exclude_tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
     mention_role_id: int | None = None
     paused_reason: str | None = None
     paused_at: datetime | None = None
@@ -108,6 +109,18 @@ def test_changes_name_what_an_edit_changed() -> None:
     assert changes(before, Row(1, tags=("energy",), mention_role_id=77)) == [
         "tags **Energy** → **energy**"
     ]
+
+
+def test_describe_categories() -> None:
+    assert describe(Row(1, categories=("Politics",)))[0] == (
+        "New articles in the categories **Politics**."
+    )
+    both = Row(1, tags=("Energy",), exclude_tags=("Opinion",), categories=("Politics",))
+    assert describe(both)[0] == (
+        "New articles tagged **Energy** or in the categories **Politics**, "
+        "except those tagged **Opinion**."
+    )
+    assert changes(Row(1), Row(1, categories=("Politics",))) == ["categories any → **Politics**"]
 
 
 def test_tags_are_shown_literally() -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 import discord
 
-from bot.articles.model import Article, normalise_tag
+from bot.articles.model import Article, category_key, normalise_tag
 from bot.delivery.channels import Kind, notice_channels, resolve
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.policy import (
@@ -90,9 +90,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def tag_keys(tags: tuple[str, ...]) -> frozenset[str]:
-    """An article's tags as the keys subscriptions match on."""
-    return frozenset(normalise_tag(t) for t in tags)
+def is_for(subscription: Subscription, article: StoredArticle) -> bool:
+    """Whether the subscription wants the article (by its tags and categories)."""
+    return subscription.matches(
+        frozenset(normalise_tag(t) for t in article.tags),
+        frozenset(category_key(c) for c in article.categories),
+    )
 
 
 class Deliverer:
@@ -169,11 +172,10 @@ class Deliverer:
             await self.store.complete_announcement(announcement.id, now)
             return
         if announcement.kind == AnnouncementKind.PUBLISHED:
-            keys = tag_keys(article.tags)
             targets = [
                 (s.id, s.guild_id, s.channel_id, delivery_nonce(s.id, article.id))
                 for s in await self.store.active_subscriptions()
-                if s.matches(keys)
+                if is_for(s, article)
             ]
             queued = await self.store.fan_out(announcement.id, article.id, targets, now)
             log.info("article %s: queued %d posts", article.key, queued)
@@ -279,7 +281,7 @@ class Deliverer:
         while len(found) < count and offset < SCAN_LIMIT:
             page = await self.store.latest(None, _SCAN_PAGE, offset)
             for stored in page:
-                if subscription.matches(tag_keys(stored.tags)):
+                if is_for(subscription, stored):
                     found.append(stored)
                     if len(found) == count:
                         break

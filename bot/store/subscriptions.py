@@ -20,7 +20,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.articles.model import normalise_tag
+from bot.articles.model import category_key, normalise_tag
 from bot.store.codec import clean_text, dumps, from_us, opt_dt, to_us
 from bot.store.database import Database, fetch_all, fetch_one, from_row
 
@@ -33,8 +33,8 @@ MAX_REASON_LENGTH = 200
 MAX_COLOR = 0xFFFFFF
 
 _SUBSCRIPTION = """
-    SELECT id, guild_id, channel_id, tags, exclude_tags, mention_role_id, paused_reason,
-           paused_at, created_by, created_at, updated_at
+    SELECT id, guild_id, channel_id, tags, exclude_tags, categories, mention_role_id,
+           paused_reason, paused_at, created_by, created_at, updated_at
     FROM subscriptions
 """
 
@@ -47,9 +47,10 @@ class SubscriptionError(ValueError):
 class Subscription:
     """One channel's subscription to the publication's articles.
 
-    ``tags`` and ``exclude_tags`` are shown as the moderator wrote them and matched
-    case-insensitively (:func:`~bot.articles.model.normalise_tag`); their matching
-    keys are in ``tag_keys`` and ``exclude_keys``.
+    ``tags``, ``exclude_tags`` and ``categories`` are shown as the moderator wrote
+    them and matched case-insensitively (:func:`~bot.articles.model.normalise_tag`,
+    :func:`~bot.articles.model.category_key`); their matching keys are in
+    ``tag_keys``, ``exclude_keys`` and ``category_keys``.
     """
 
     id: int
@@ -57,6 +58,7 @@ class Subscription:
     channel_id: int
     tags: tuple[str, ...]
     exclude_tags: tuple[str, ...]
+    categories: tuple[str, ...]
     mention_role_id: int | None
     paused_reason: str | None  # None: active
     paused_at: datetime | None
@@ -65,6 +67,7 @@ class Subscription:
     updated_at: datetime
     tag_keys: frozenset[str] = field(init=False, repr=False, compare=False)
     exclude_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    category_keys: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Computed once: delivery matches every new article against every subscription.
@@ -72,22 +75,32 @@ class Subscription:
         object.__setattr__(
             self, "exclude_keys", frozenset(normalise_tag(t) for t in self.exclude_tags)
         )
+        object.__setattr__(
+            self, "category_keys", frozenset(category_key(c) for c in self.categories)
+        )
 
     @property
     def active(self) -> bool:
         """Whether articles are delivered (not paused)."""
         return self.paused_reason is None
 
-    def matches(self, tag_keys: frozenset[str]) -> bool:
-        """Whether an article with these normalised tags is for this channel.
+    def matches(
+        self, tag_keys: frozenset[str], category_keys: frozenset[str] = frozenset()
+    ) -> bool:
+        """Whether an article with these tags and categories is for this channel.
 
-        Any of ``tags`` (every article when there are none) and none of
-        ``exclude_tags``: an excluded tag wins. ``tag_keys`` are already normalised
-        (``Article.tag_keys()``). Paused or not does not matter here.
+        Any of ``tags`` or any of ``categories`` (every article when there are
+        neither), and none of ``exclude_tags``: an excluded tag wins. The keys are
+        already normalised (``Article.tag_keys()``, ``Article.category_keys()``).
+        Paused or not does not matter here.
         """
         if not self.exclude_keys.isdisjoint(tag_keys):
             return False
-        return not self.tag_keys or not self.tag_keys.isdisjoint(tag_keys)
+        if not self.tag_keys and not self.category_keys:
+            return True
+        return not self.tag_keys.isdisjoint(tag_keys) or not self.category_keys.isdisjoint(
+            category_keys
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,11 +137,12 @@ def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
 
 
 def _checked_filters(
-    tags: Sequence[str], exclude_tags: Sequence[str]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    tags: Sequence[str], exclude_tags: Sequence[str], categories: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     include = clean_tags(tags)
     exclude = clean_tags(exclude_tags)
-    for name, found in (("tags", include), ("excluded tags", exclude)):
+    wanted = clean_tags(categories)
+    for name, found in (("tags", include), ("excluded tags", exclude), ("categories", wanted)):
         if len(found) > MAX_TAGS:
             raise SubscriptionError(f"At most {MAX_TAGS} {name} per channel ({len(found)} given).")
         long = [t for t in found if len(t) > MAX_TAG_LENGTH]
@@ -142,7 +156,7 @@ def _checked_filters(
         raise SubscriptionError(
             f"**{both[0]}** is both wanted and excluded: name each tag in only one list."
         )
-    return include, exclude
+    return include, exclude, wanted
 
 
 def _subscription(row: sqlite3.Row) -> Subscription:
@@ -151,6 +165,7 @@ def _subscription(row: sqlite3.Row) -> Subscription:
         row,
         tags=tuple(json.loads(row["tags"])),
         exclude_tags=tuple(json.loads(row["exclude_tags"])),
+        categories=tuple(json.loads(row["categories"])),
         paused_at=opt_dt(row["paused_at"]),
         created_at=from_us(row["created_at"]),
         updated_at=from_us(row["updated_at"]),
@@ -200,6 +215,7 @@ class SubscriptionQueries:
         now: datetime,
         tags: Sequence[str] | None = None,
         exclude_tags: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
         mention_role_id: int | None = None,
         clear_mention: bool = False,
     ) -> tuple[Subscription, Subscription | None]:
@@ -226,11 +242,12 @@ class SubscriptionQueries:
                 # request: never let it touch the other server's row.
                 raise SubscriptionError("That channel is not in this server.")
             before = await _one(db, guild_id, channel_id)
-            include, exclude = _checked_filters(
+            include, exclude, wanted = _checked_filters(
                 tags if tags is not None else (before.tags if before else ()),
                 exclude_tags
                 if exclude_tags is not None
                 else (before.exclude_tags if before else ()),
+                categories if categories is not None else (before.categories if before else ()),
             )
             mention = mention_role_id
             if mention is None and not clear_mention and before is not None:
@@ -240,6 +257,7 @@ class SubscriptionQueries:
                 "channel_id": channel_id,
                 "tags": dumps(include),
                 "exclude_tags": dumps(exclude),
+                "categories": dumps(wanted),
                 "mention_role_id": mention,
                 "by_user_id": by_user_id,
                 "now": to_us(now),
@@ -248,8 +266,9 @@ class SubscriptionQueries:
                 await db.execute(
                     """
                     INSERT INTO subscriptions (guild_id, channel_id, tags, exclude_tags,
-                                               mention_role_id, created_by, created_at, updated_at)
-                    VALUES (:guild_id, :channel_id, :tags, :exclude_tags,
+                                               categories, mention_role_id, created_by,
+                                               created_at, updated_at)
+                    VALUES (:guild_id, :channel_id, :tags, :exclude_tags, :categories,
                             :mention_role_id, :by_user_id, :now, :now)
                     """,
                     params,
@@ -258,7 +277,7 @@ class SubscriptionQueries:
                 await db.execute(
                     """
                     UPDATE subscriptions
-                    SET tags = :tags, exclude_tags = :exclude_tags,
+                    SET tags = :tags, exclude_tags = :exclude_tags, categories = :categories,
                         mention_role_id = :mention_role_id, updated_at = :now
                     WHERE guild_id = :guild_id AND channel_id = :channel_id
                     """,

@@ -843,3 +843,35 @@ async def test_status_shows_sources_the_last_article_and_paused_channels(desk: D
     assert fields["Paused here"].startswith(f"<#{a.forum.id}> since <t:")
     assert fields["Paused here"].endswith("summer break")
     assert embed["footer"]["text"] == "2 subscribed channels, 1 paused"
+
+
+async def test_subscribing_by_category(desk: Desk) -> None:
+    a = desk.a
+    assert await a.complete("subscribe", "categories", "sc", channel=a.news) == ["Science"]
+    assert await a.complete("subscribe", "categories", "Science, bu", channel=a.news) == [
+        "Science, Business"
+    ]
+    assert "Science" not in await a.complete("subscribe", "tags", "", channel=a.news)
+
+    # A category typed as a tag matches nothing: the answer says what was meant.
+    text = await a.run("subscribe", channel=a.news, tags="Science")
+    assert "**Science** is a category, not a tag: use `categories:`" in text
+
+    text = await a.run("subscribe", channel=a.news, tags="none", categories="science", backfill=5)
+    assert "categories any → **science**" in text and "tags **Science** → any" in text
+    assert "New articles in the categories **science**." in text
+    assert "Posting the 1 most recent matching article." in text
+    [post] = await desk.fake.wait_for(lambda: desk.fake.messages(a.news), timeout=10)
+    assert post["embeds"][0]["title"] == (
+        "Space Probe Enters Orbit Around Jupiter After Six-Year Journey"
+    )
+    # Tags or categories: adding a tag adds its articles (the backfill skips the one
+    # already posted).
+    text = await a.run("subscribe", channel=a.news, tags="Energy", backfill=5)
+    assert "New articles tagged **Energy** or in the categories **science**." in text
+    await desk.fake.wait_for(lambda: len(desk.fake.messages(a.news)) == 2, timeout=10)
+    await wait_until_idle(desk.fake, desk.bot)
+    titles = [m["embeds"][0]["title"] for m in desk.fake.messages(a.news)]
+    assert titles[1] == "Heatwave Pushes Regional Power Grid to Record Demand"
+    note = await a.run("subscribe", channel=a.forum, categories="Sport")
+    assert "no published article is in the categories **Sport** yet" in note

@@ -27,6 +27,7 @@ FORGED: list[tuple[str, str, list[Any], str]] = [
     ("newsadmin subscribe", "backfill", [-1, 26, *HUGE], "**backfill** must be"),
     ("newsadmin subscribe", "tags", ["", "t" * 1001], "**tags** must be text"),
     ("newsadmin subscribe", "exclude_tags", ["", "t" * 1001], "**exclude_tags** must be"),
+    ("newsadmin subscribe", "categories", ["", "t" * 1001], "**categories** must be"),
     ("newsadmin pause", "reason", ["", "r" * 151], "**reason** must be text"),
     ("newsadmin settings", "color", ["", "c" * 21], "**color** must be text"),
 ]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.articles.model import normalise_tag
+from bot.articles.model import category_key, normalise_tag
 from bot.store import GuildSettings, Store, Subscription, SubscriptionError
 from bot.store.subscriptions import MAX_TAGS, clean_tags, split_tags
 from tests.store.helpers import DAY, T0
@@ -325,13 +325,16 @@ async def test_schema_enforces_one_subscription_per_channel(tmp_path: Path) -> N
 # -- matching -----------------------------------------------------------------------
 
 
-def make(tags: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> Subscription:
+def make(
+    tags: tuple[str, ...] = (), exclude: tuple[str, ...] = (), categories: tuple[str, ...] = ()
+) -> Subscription:
     return Subscription(
         id=1,
         guild_id=GUILD_A,
         channel_id=NEWS,
         tags=tags,
         exclude_tags=exclude,
+        categories=categories,
         mention_role_id=None,
         paused_reason=None,
         paused_at=None,
@@ -357,6 +360,37 @@ def test_matching_exclude_wins() -> None:
     assert everything_but.matches(keys("Energy"))
     assert everything_but.matches(frozenset())
     assert not everything_but.matches(keys("SPONSORED"))
+
+
+def cats(*categories: str) -> frozenset[str]:
+    return frozenset(category_key(c) for c in categories)
+
+
+def test_matching_categories_like_tags() -> None:
+    politics = make(categories=("Politics",))
+    assert politics.matches(frozenset(), cats("POLITICS"))
+    assert not politics.matches(frozenset(), cats("Economy"))
+    # A tag spelled like the category is not the category (and the other way round).
+    assert not politics.matches(keys("Politics"), frozenset())
+    assert not make(tags=("Politics",)).matches(frozenset(), cats("Politics"))
+    # Tags or categories: either is enough; an excluded tag still wins.
+    either = make(tags=("Energy",), exclude=("Opinion",), categories=("Politics",))
+    assert either.matches(keys("Energy"), cats("Sport"))
+    assert either.matches(keys("Sport"), cats("Politics"))
+    assert not either.matches(keys("Opinion"), cats("Politics"))
+
+
+async def test_categories_are_stored_and_kept(store: Store) -> None:
+    first, _ = await store.subscribe(
+        GUILD_A, NEWS, categories=("Politics", " politics ", "Economy"), by_user_id=MOD, now=T0
+    )
+    assert first.categories == ("Politics", "Economy")
+    second, _ = await store.subscribe(GUILD_A, NEWS, tags=("Energy",), by_user_id=MOD, now=T0)
+    assert second.categories == ("Politics", "Economy") and second.tags == ("Energy",)
+    with pytest.raises(SubscriptionError, match="categories"):
+        await store.subscribe(
+            GUILD_A, NEWS, categories=[str(n) for n in range(26)], by_user_id=MOD, now=T0
+        )
 
 
 def test_matching_empty_tags_is_everything() -> None:
