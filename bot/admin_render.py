@@ -44,11 +44,11 @@ _NO_COLOR = frozenset({"none", "default", "reset"})
 _CHANNEL_REF = re.compile(r"^(?:<#([0-9]+)>|([0-9]+))$")
 
 
-class Shown(Protocol):
-    """What ``/newsadmin`` shows of a subscription (``bot.store.Subscription`` has it)."""
+class ShownFilter(Protocol):
+    """What ``/newsadmin`` shows of a filter (``bot.store.Filter`` has it)."""
 
     @property
-    def channel_id(self) -> int: ...
+    def number(self) -> int: ...
     @property
     def tags(self) -> Sequence[str]: ...
     @property
@@ -57,6 +57,15 @@ class Shown(Protocol):
     def categories(self) -> Sequence[str]: ...
     @property
     def mention_role_id(self) -> int | None: ...
+
+
+class Shown(Protocol):
+    """What ``/newsadmin`` shows of a subscription (``bot.store.Subscription`` has it)."""
+
+    @property
+    def channel_id(self) -> int: ...
+    @property
+    def filters(self) -> Sequence[ShownFilter]: ...
     @property
     def paused_reason(self) -> str | None: ...
     @property
@@ -141,19 +150,39 @@ def tag_list(tags: Sequence[str]) -> str:
     return ", ".join(f"**{escape_markdown(clip(t, 60))}**" for t in tags)
 
 
-def describe(subscription: Shown, *, mention: str | None = None) -> list[str]:
-    """The lines that explain a subscription to a moderator."""
+def wanted_text(selection: ShownFilter) -> str:
+    """``New articles tagged **Energy** or in the categories **Politics**, except
+    those tagged **Opinion**``: which articles a filter wants."""
     wanted = []
-    if subscription.tags:
-        wanted.append(f"tagged {tag_list(subscription.tags)}")
-    if subscription.categories:
-        wanted.append(f"in the categories {tag_list(subscription.categories)}")
+    if selection.tags:
+        wanted.append(f"tagged {tag_list(selection.tags)}")
+    if selection.categories:
+        wanted.append(f"in the categories {tag_list(selection.categories)}")
     what = f"New articles {' or '.join(wanted)}" if wanted else "Every new article"
-    if subscription.exclude_tags:
-        what += f", except those tagged {tag_list(subscription.exclude_tags)}"
-    lines = [what + "."]
-    if subscription.mention_role_id is not None:
-        lines.append(f"Pings {mention or f'<@&{subscription.mention_role_id}>'}.")
+    if selection.exclude_tags:
+        what += f", except those tagged {tag_list(selection.exclude_tags)}"
+    return what
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def describe(subscription: Shown) -> list[str]:
+    """The lines that explain a subscription to a moderator: what it wants and whom it
+    pings (filter by filter when a channel has several), and its state."""
+    filters = subscription.filters
+    if len(filters) == 1 and filters[0].number == 1:
+        only = filters[0]
+        lines = [wanted_text(only) + "."]
+        if only.mention_role_id is not None:
+            lines.append(f"Pings <@&{only.mention_role_id}>.")
+    else:
+        lines = [
+            f"Filter {f.number}: {_lower_first(wanted_text(f))}"
+            + (f", pinging <@&{f.mention_role_id}>." if f.mention_role_id is not None else ".")
+            for f in filters
+        ]
     if subscription.active:
         lines.append("State: active.")
     else:
@@ -170,8 +199,8 @@ def _filter_text(tags: Sequence[str], empty: str) -> str:
     return tag_list(tags) if tags else empty
 
 
-def changes(before: Shown, after: Shown) -> list[str]:
-    """What an edit of a subscription changed, one ``what: old → new`` item each."""
+def changes(before: ShownFilter, after: ShownFilter) -> list[str]:
+    """What an edit of a filter changed, one ``what: old → new`` item each."""
     found = []
     for what, old, new, empty in (
         ("tags", before.tags, after.tags, "any"),
@@ -276,7 +305,8 @@ def subscription_choices(
         if wanted and wanted not in label.casefold():
             continue
         state = "" if sub.active else " (paused)"
-        filters = ", ".join((*sub.tags, *sub.categories)) or "all articles"
+        labels = [name for f in sub.filters for name in (*f.tags, *f.categories)]
+        filters = ", ".join(labels) or "all articles"
         choices.append((clip(f"{label}{state} — {filters}", MAX_CHOICE_NAME), str(sub.channel_id)))
         if len(choices) == MAX_CHOICES:
             break

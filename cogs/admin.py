@@ -11,7 +11,7 @@ subscriptions whose channel, thread or server is gone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -30,8 +30,8 @@ from bot.interactions import (
     reply,
 )
 from bot.permissions import missing_to_post, place_of
-from bot.store import Store, Subscription, SubscriptionError
-from bot.store.subscriptions import split_tags
+from bot.store import Filter, Store, Subscription, SubscriptionError
+from bot.store.subscriptions import MAX_FILTERS, split_tags
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
@@ -138,10 +138,15 @@ def channel_names(guild: discord.Guild, subscriptions: Sequence[Subscription]) -
     return names
 
 
-def _role_of(guild: discord.Guild, subscription: Subscription) -> discord.Role | None:
-    """The role a subscription pings, while it exists."""
-    role_id = subscription.mention_role_id
-    return guild.get_role(role_id) if role_id is not None else None
+def _roles(guild: discord.Guild, role_ids: Iterable[int | None]) -> list[discord.Role]:
+    """The roles of these ids that still exist, each once."""
+    found = (guild.get_role(r) for r in dict.fromkeys(role_ids) if r is not None)
+    return [role for role in found if role is not None]
+
+
+def _roles_of(guild: discord.Guild, subscription: Subscription) -> list[discord.Role]:
+    """The roles a subscription's filters ping, while they exist."""
+    return _roles(guild, (f.mention_role_id for f in subscription.filters))
 
 
 def _label(guild: discord.Guild, channel_id: int) -> str:
@@ -241,13 +246,13 @@ class Admin(
         return cast("Deliverer | None", getattr(self.bot, "deliverer", None))
 
     def _check_can_post(
-        self, guild: discord.Guild, channel: Subscribable, mention: discord.Role | None
+        self, guild: discord.Guild, channel: Subscribable, mentions: Sequence[discord.Role]
     ) -> None:
-        unmentionable = mention is not None and not mention.mentionable
+        unmentionable = [r for r in mentions if not r.mentionable]
         have = channel.permissions_for(_me(guild))
-        missing = missing_to_post(channel, have, unmentionable_role=unmentionable)
+        missing = missing_to_post(channel, have, unmentionable_role=bool(unmentionable))
         if missing:
-            role = mention.mention if mention is not None else None
+            role = unmentionable[0].mention if unmentionable else None
             text = render.cannot_post(channel.mention, place_of(channel), missing, role)
             raise UserFacingError(text)
 
@@ -271,6 +276,7 @@ class Admin(
         tags="Only articles with any of these tags, comma-separated; none: every article",
         exclude_tags="Never articles with any of these tags, comma-separated; none: no exclusions",
         categories="Also articles in any of these categories, comma-separated; none: no categories",
+        filter="Which of the channel's filters to change or add (1-10, default 1)",
         mention="A role to ping with each post",
         no_mention="Stop pinging the role this channel pings",
         backfill="Also post this many recent matching articles now (0-25, default 0)",
@@ -285,6 +291,7 @@ class Admin(
         mention: discord.Role | None = None,
         no_mention: bool = False,
         backfill: app_commands.Range[int, 0, 25] = 0,
+        filter: app_commands.Range[int, 1, MAX_FILTERS] = 1,
     ) -> None:
         """Post new articles in a channel; run again to change only the options given."""
         guild = _guild(interaction)
@@ -308,10 +315,14 @@ class Admin(
                     "Pick a role to ping: @everyone can't be pinged by news posts."
                 )
             current = await self.bot.store.get_subscription(guild.id, target.id)
-            role = mention
-            if role is None and not no_mention and current is not None:
-                role = _role_of(guild, current)
-            self._check_can_post(guild, target, role)
+            old = current.filter(filter) if current is not None else None
+            role_id = mention.id if mention is not None else None
+            if role_id is None and not no_mention and old is not None:
+                role_id = old.mention_role_id
+            others = [f.mention_role_id for f in current.filters] if current else []
+            if old is not None:
+                others.remove(old.mention_role_id)
+            self._check_can_post(guild, target, _roles(guild, [*others, role_id]))
             try:
                 sub, before = await self.bot.store.subscribe(
                     guild.id,
@@ -323,46 +334,53 @@ class Admin(
                     clear_mention=no_mention,
                     by_user_id=user.id,
                     now=_now(),
+                    number=filter,
                 )
             except SubscriptionError as exc:
                 raise UserFacingError(str(exc)) from exc
+            now = sub.filter(filter)
+            assert now is not None
+            was = before.filter(filter) if before is not None else None
             log.info(
-                "guild %s: %s (%s) %s #%s (%s): tags=%s exclude=%s categories=%s mention=%s "
-                "backfill=%d",
+                "guild %s: %s (%s) %s #%s (%s) filter %d: tags=%s exclude=%s categories=%s "
+                "mention=%s backfill=%d",
                 guild.id,
                 user,
                 user.id,
                 "subscribed" if before is None else "updated the subscription of",
                 target.name,
                 target.id,
-                list(sub.tags),
-                list(sub.exclude_tags),
-                list(sub.categories),
-                sub.mention_role_id,
+                filter,
+                list(now.tags),
+                list(now.exclude_tags),
+                list(now.categories),
+                now.mention_role_id,
                 backfill,
             )
+            which = f"filter {filter} of " if len(sub.filters) > 1 else ""
             if before is None:
                 lines = [f"Subscribed {target.mention}."]
+            elif was is None:
+                lines = [f"Added filter {filter} to the subscription of {target.mention}."]
+            elif changes := render.changes(was, now):
+                lines = [f"Updated {which}the subscription of {target.mention}: "]
+                lines[0] += "; ".join(changes) + "."
             else:
-                changed = render.changes(before, sub)
-                lines = [
-                    f"Updated the subscription of {target.mention}: {'; '.join(changed)}."
-                    if changed
-                    else f"Nothing changed in the subscription of {target.mention}."
-                ]
+                lines = [f"Nothing changed in {which}the subscription of {target.mention}."]
             lines += render.describe(sub)
             if not sub.active:
                 lines.append("It stays paused: `/newsadmin resume` resumes it.")
-            lines += await self._unknown_labels(sub)
+            lines += await self._unknown_labels(now)
             if backfill:
                 lines.append(await self._backfill(sub, backfill))
             return Answer(text="\n".join(lines))
 
         await reply(interaction, work(), ephemeral=True)
 
-    async def _unknown_labels(self, sub: Subscription) -> list[str]:
-        """Notes on filters no published article carries yet (worth a word, not an
-        error), naming the category a tag was probably meant to be."""
+    async def _unknown_labels(self, sub: Filter) -> list[str]:
+        """Notes on a filter's tags and categories no published article carries yet
+        (worth a word, not an error), naming the category a tag was probably meant
+        to be."""
         tags = {normalise_tag(t) for t, _ in await self.bot.store.tags()}
         categories = {normalise_tag(c) for c, _ in await self.bot.store.categories()}
         notes = []
@@ -398,26 +416,39 @@ class Admin(
         name="unsubscribe", description="Stop posting articles in a channel and forget its filters"
     )
     @app_commands.rename(subscription="channel")
-    @app_commands.describe(subscription="A subscribed channel (pick from the list)")
-    async def unsubscribe(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
-        """Stop posting articles in a channel and forget its filters."""
+    @app_commands.describe(
+        subscription="A subscribed channel (pick from the list)",
+        filter="Remove only this filter of the channel (default: the whole subscription)",
+    )
+    async def unsubscribe(
+        self,
+        interaction: discord.Interaction,
+        subscription: Subscribed,
+        filter: app_commands.Range[int, 1, MAX_FILTERS] | None = None,
+    ) -> None:
+        """Stop posting articles in a channel and forget its filters, or remove one."""
         guild = _guild(interaction)
+        channel = f"<#{subscription.channel_id}>"
 
         async def work() -> Answer:
-            if not await self.bot.store.unsubscribe(guild.id, subscription.channel_id):
+            last = [f.number for f in subscription.filters] == [filter]
+            number = None if last else filter
+            if number is not None and subscription.filter(number) is None:
+                raise UserFacingError(f"{channel} has no filter {number}.")
+            if not await self.bot.store.unsubscribe(guild.id, subscription.channel_id, number):
                 raise UserFacingError("That subscription was already removed.")
             log.info(
-                "guild %s: %s (%s) unsubscribed %s (%s)",
+                "guild %s: %s (%s) unsubscribed %s (%s)%s",
                 guild.id,
                 interaction.user,
                 interaction.user.id,
                 _label(guild, subscription.channel_id),
                 subscription.channel_id,
+                f", filter {number}" if number is not None else "",
             )
-            return Answer(
-                text=f"Unsubscribed <#{subscription.channel_id}>: "
-                "no more articles will be posted there."
-            )
+            if number is not None:
+                return Answer(text=f"Removed filter {number} of {channel}; its others stay.")
+            return Answer(text=f"Unsubscribed {channel}: no more articles will be posted there.")
 
         await reply(interaction, work(), ephemeral=True)
 
@@ -492,8 +523,8 @@ class Admin(
             if subscription.active:
                 raise UserFacingError(f"<#{subscription.channel_id}> is not paused.")
             target = self._subscribable(guild, subscription)
-            role = _role_of(guild, subscription)
-            self._check_can_post(guild, target, role)
+            roles = _roles_of(guild, subscription)
+            self._check_can_post(guild, target, roles)
             resumed = await self.bot.store.resume_subscription(
                 guild.id, subscription.channel_id, _now()
             )
@@ -512,8 +543,9 @@ class Admin(
             if deliverer is not None:
                 deliverer.wake()
             text = f"Resumed {target.mention}: new articles will be posted there again."
-            if subscription.mention_role_id is not None and role is None:
-                text += " The role it pinged no longer exists; subscribe again to choose another."
+            wanted = {f.mention_role_id for f in subscription.filters} - {None}
+            if len(roles) < len(wanted):
+                text += " A role it pinged no longer exists; subscribe again to choose another."
             return Answer(text=text)
 
         await reply(interaction, work(), ephemeral=True)
@@ -546,8 +578,7 @@ class Admin(
                 embeds = [discord.Embed.from_dict(e) for e in preview.get("embeds", [])]
                 return Answer([embeds], text=f"{line}\n{head}".rstrip())
             target = self._subscribable(guild, subscription)
-            role = _role_of(guild, subscription)
-            self._check_can_post(guild, target, role)
+            self._check_can_post(guild, target, _roles_of(guild, subscription))
             result = await deliverer.send_test(subscription)
             log.info(
                 "guild %s: %s (%s) sent a test post to #%s (%s): %s",

@@ -34,7 +34,8 @@ PAUSED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Row:
-    """A subscription as the store returns it, as far as rendering cares."""
+    """A subscription with one filter (which it is itself) as the store returns it, as
+    far as rendering cares."""
 
     channel_id: int
     tags: tuple[str, ...] = ()
@@ -43,10 +44,16 @@ class Row:
     mention_role_id: int | None = None
     paused_reason: str | None = None
     paused_at: datetime | None = None
+    number: int = 1
+    more: tuple[Row, ...] = ()  # further filters
 
     @property
     def active(self) -> bool:
         return self.paused_reason is None
+
+    @property
+    def filters(self) -> tuple[Row, ...]:
+        return (self, *self.more)
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,6 @@ def test_describe_filters_role_and_pause() -> None:
         "Pings <@&77>.",
         f"State: **paused** since <t:{int(PAUSED_AT.timestamp())}:R>: paused by mod: summer break.",
     ]
-    assert describe(row, mention="@news-pings")[1] == "Pings @news-pings."
 
 
 def test_changes_name_what_an_edit_changed() -> None:
@@ -109,6 +115,17 @@ def test_changes_name_what_an_edit_changed() -> None:
     assert changes(before, Row(1, tags=("energy",), mention_role_id=77)) == [
         "tags **Energy** → **energy**"
     ]
+
+
+def test_describe_several_filters() -> None:
+    row = Row(1, tags=("Politics",), mention_role_id=7, more=(Row(1, tags=("Energy",), number=3),))
+    assert describe(row) == [
+        "Filter 1: new articles tagged **Politics**, pinging <@&7>.",
+        "Filter 3: new articles tagged **Energy**.",
+        "State: active.",
+    ]
+    # One filter that is not the first is named too.
+    assert describe(Row(1, number=2))[0] == "Filter 2: every new article."
 
 
 def test_describe_categories() -> None:

@@ -28,9 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
-from bot.articles.model import category_key
 from bot.store.codec import dumps
-from bot.store.columns import spelling
 from bot.store.migrations import migrate
 from bot.store.models import DatabaseLost, StoreError
 
@@ -105,9 +103,6 @@ class Database:
             await db.execute("PRAGMA foreign_keys = ON")
             await db.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
             await _check_sqlite(db)
-            # Migration 0006 files categories as the code does.
-            await db.create_function("newsbot_category_key", 1, category_key, deterministic=True)
-            await db.create_function("newsbot_spelling", 1, spelling, deterministic=True)
             await migrate(db)
         except BaseException:
             await db.close()

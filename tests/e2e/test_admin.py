@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from bot.client import NewsBot
 from bot.config import Settings
 from bot.interactions import APOLOGY
 from bot.store import Subscription
-from tests.e2e.conftest import make_bot, wait_until_idle, wait_until_scanned
+from tests.e2e.conftest import make_bot, wait_until_idle, wait_until_scanned, write_article
 from tests.e2e.test_errors import assert_logged_once_with_traceback, explode
 from tests.fakediscord import (
     ChannelType,
@@ -157,7 +158,11 @@ async def test_subscribe_without_filters(desk: Desk) -> None:
     assert "Every new article" in text and "State: active" in text
     sub = await desk.sub(a.news)
     assert sub is not None and sub.active
-    assert sub.tags == () and sub.exclude_tags == () and sub.mention_role_id is None
+    assert (
+        sub.filters[0].tags == ()
+        and sub.filters[0].exclude_tags == ()
+        and sub.filters[0].mention_role_id is None
+    )
     assert sub.created_by == a.mod.id and sub.guild_id == a.guild.id
 
 
@@ -178,8 +183,10 @@ async def test_subscribe_with_filters_and_a_role(desk: Desk) -> None:
     assert "no published article is tagged **Opinion** yet" in text
     sub = await desk.sub(a.forum)
     assert sub is not None
-    assert sub.tags == ("energy", "Climate") and sub.exclude_tags == ("Opinion",)
-    assert sub.mention_role_id == role.id
+    assert sub.filters[0].tags == ("energy", "Climate") and sub.filters[0].exclude_tags == (
+        "Opinion",
+    )
+    assert sub.filters[0].mention_role_id == role.id
 
 
 async def test_every_kind_of_channel_can_be_subscribed(desk: Desk) -> None:
@@ -223,8 +230,12 @@ async def test_resubscribing_changes_only_the_options_given(desk: Desk) -> None:
     )
     assert "tagged **Energy**, except those tagged **Opinion**" in text
     sub = await desk.sub(a.news)
-    assert sub is not None and sub.tags == ("Energy",) and sub.exclude_tags == ("Opinion",)
-    assert sub.mention_role_id == second_role.id
+    assert (
+        sub is not None
+        and sub.filters[0].tags == ("Energy",)
+        and sub.filters[0].exclude_tags == ("Opinion",)
+    )
+    assert sub.filters[0].mention_role_id == second_role.id
 
     text = await a.run("subscribe", channel=a.news, tags="none", no_mention=True)
     assert f"tags **Energy** → any; pings <@&{second_role.id}> → nobody." in text.splitlines()[0]
@@ -245,7 +256,7 @@ async def test_resubscribing_never_resumes(desk: Desk) -> None:
     assert "State: **paused**" in text and "quiet week" in text
     assert "It stays paused: `/newsadmin resume` resumes it." in text
     sub = await desk.sub(a.news)
-    assert sub is not None and not sub.active and sub.tags == ("Space",)
+    assert sub is not None and not sub.active and sub.filters[0].tags == ("Space",)
 
 
 async def test_resubscribing_updates(desk: Desk) -> None:
@@ -257,7 +268,7 @@ async def test_resubscribing_updates(desk: Desk) -> None:
     assert "**Space**, **Jupiter**" in text
     second = await desk.sub(a.news)
     assert first is not None and second is not None
-    assert second.id == first.id and second.tags == ("Space", "Jupiter")
+    assert second.id == first.id and second.filters[0].tags == ("Space", "Jupiter")
     assert len(await desk.bot.store.subscriptions(a.guild.id)) == 1
 
 
@@ -875,3 +886,52 @@ async def test_subscribing_by_category(desk: Desk) -> None:
     assert titles[1] == "Heatwave Pushes Regional Power Grid to Record Demand"
     note = await a.run("subscribe", channel=a.forum, categories="Sport")
     assert "no published article is in the categories **Sport** yet" in note
+
+
+async def test_one_channel_with_several_filters_gets_one_post_per_article(
+    desk: Desk, content_dir: Path
+) -> None:
+    a = desk.a
+    politics = await desk.role("politics-news")
+    energy = await desk.role("energy-news")
+    await a.run("subscribe", channel=a.news, tags="Politics", mention=politics)
+    text = await a.run("subscribe", channel=a.news, filter=2, tags="Energy", mention=energy)
+    assert text.splitlines()[:3] == [
+        f"Added filter 2 to the subscription of <#{a.news.id}>.",
+        f"Filter 1: new articles tagged **Politics**, pinging <@&{politics.id}>.",
+        f"Filter 2: new articles tagged **Energy**, pinging <@&{energy.id}>.",
+    ]
+    text = await a.run("subscribe", channel=a.news, filter=2, exclude_tags="Opinion")
+    assert text.startswith(
+        f"Updated filter 2 of the subscription of <#{a.news.id}>: excluded tags none → **Opinion**."
+    )
+
+    write_article(
+        content_dir,
+        "both",
+        "Energy Policy Vote",
+        date="2026-03-01T10:00:00Z",
+        tags=["Politics", "Energy"],
+    )
+    [post] = await desk.fake.wait_for(lambda: desk.fake.messages(a.news), timeout=10)
+    assert post["content"] == f"<@&{politics.id}> <@&{energy.id}>"
+    assert sorted(post["mention_roles"]) == sorted([str(politics.id), str(energy.id)])
+    write_article(
+        content_dir, "energy", "Wind Farm Opens", date="2026-03-02T10:00:00Z", tags=["Energy"]
+    )
+    await desk.fake.wait_for(lambda: len(desk.fake.messages(a.news)) == 2, timeout=10)
+    await wait_until_idle(desk.fake, desk.bot)
+    first, second = desk.fake.messages(a.news)
+    assert first == post and second["content"] == f"<@&{energy.id}>"
+    sub = await desk.sub(a.news)
+    assert sub is not None
+    assert len(await desk.bot.store.deliveries(subscription_id=sub.id)) == 2
+
+    text = await a.run("unsubscribe", channel="#news", filter=1)
+    assert text == f"Removed filter 1 of <#{a.news.id}>; its others stay."
+    assert "no filter 1" in await a.run("unsubscribe", channel="#news", filter=1)
+    sub = await desk.sub(a.news)
+    assert sub is not None and [f.number for f in sub.filters] == [2]
+    # The last filter goes with the subscription.
+    assert "Unsubscribed" in await a.run("unsubscribe", channel="#news", filter=2)
+    assert await desk.sub(a.news) is None

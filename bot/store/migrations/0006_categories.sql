@@ -4,7 +4,7 @@
 -- full-text tag tokens) under the key CATEGORY_KEY || normalise_tag(category) (see
 -- bot.articles.model.category_key): one index, and no category is taken for a tag.
 -- newsbot_category_key() is that function and newsbot_spelling() the spelling stored
--- (bot.store.columns.spelling), both registered on the connection before it migrates.
+-- (bot.store.columns.spelling), both registered on the connection by migrate().
 
 ALTER TABLE articles ADD COLUMN categories TEXT NOT NULL DEFAULT '[]';  -- JSON, as written
 
@@ -28,8 +28,3 @@ UPDATE articles SET tag_tokens = coalesce((
     )
 ), '')
 WHERE categories <> '[]';
-
--- A subscription's categories: JSON like tags; an article in any of them matches (as
--- one with any of the tags does).
-ALTER TABLE subscriptions ADD COLUMN categories TEXT NOT NULL DEFAULT '[]'
-    CHECK (json_valid(categories));
