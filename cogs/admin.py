@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -279,7 +280,7 @@ class Admin(
         filter="Which of the channel's filters to change or add (1-10, default 1)",
         mention="A role to ping with each post",
         no_mention="Stop pinging the role this channel pings",
-        backfill="Also post this many recent matching articles now (0-25, default 0)",
+        backfill="Also post this many recent articles the filter matches now (0-25, default 0)",
     )
     async def subscribe(
         self,
@@ -372,7 +373,8 @@ class Admin(
                 lines.append("It stays paused: `/newsadmin resume` resumes it.")
             lines += await self._unknown_labels(now)
             if backfill:
-                lines.append(await self._backfill(sub, backfill))
+                # The newest articles the filter just set wants (each posted once).
+                lines.append(await self._backfill(replace(sub, filters=(now,)), backfill))
             return Answer(text="\n".join(lines))
 
         await reply(interaction, work(), ephemeral=True)

@@ -935,3 +935,14 @@ async def test_one_channel_with_several_filters_gets_one_post_per_article(
     # The last filter goes with the subscription.
     assert "Unsubscribed" in await a.run("unsubscribe", channel="#news", filter=2)
     assert await desk.sub(a.news) is None
+
+
+async def test_a_backfill_posts_what_the_filter_just_set_wants(desk: Desk) -> None:
+    a = desk.a
+    await a.run("subscribe", channel=a.announcements, tags="Space")
+    text = await a.run("subscribe", channel=a.announcements, filter=2, tags="Energy", backfill=5)
+    assert "Posting the 1 most recent matching article." in text
+    [post] = await desk.fake.wait_for(lambda: desk.fake.messages(a.announcements), timeout=10)
+    assert post["embeds"][0]["title"] == "Heatwave Pushes Regional Power Grid to Record Demand"
+    await wait_until_idle(desk.fake, desk.bot)
+    assert len(desk.fake.messages(a.announcements)) == 1
