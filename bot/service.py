@@ -27,7 +27,7 @@ from bot.sources.events import wait_any
 from bot.sources.feeds import FeedSource
 from bot.sources.git import GitSource, clone_path
 from bot.sources.http import PollPolicy
-from bot.store import Announcement, DatabaseLost, Store
+from bot.store import Announcement, DatabaseLost, SourceKind, Store
 from bot.summary import render_text
 from bot.web import HttpListener, ListenerError
 
@@ -116,6 +116,14 @@ class Pipeline:
             )
             for url in settings.feeds
         ]
+
+    def watched(self) -> set[tuple[str, str]]:
+        """``(kind, locator)`` of every source this pipeline runs, as the store names
+        them (the store also remembers sources the operator has since removed)."""
+        found = {(SourceKind.FEED.value, feed.url) for feed in self.feeds}
+        if self.content is not None:
+            found.add((SourceKind.CONTENT.value, str(self.content.root)))
+        return found
 
     def start(self) -> None:
         """Start every source as a background task."""

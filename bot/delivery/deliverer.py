@@ -31,7 +31,7 @@ from typing import Any
 
 import discord
 
-from bot.articles.model import Article, normalise_tag
+from bot.articles.model import Article
 from bot.delivery.channels import Kind, notice_channels, resolve
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.policy import (
@@ -60,7 +60,7 @@ from bot.store import (
     WorkItem,
 )
 from bot.store.codec import article_from_data
-from bot.store.subscriptions import Subscription
+from bot.store.subscriptions import Subscription, article_keys
 from bot.summary import render_message
 
 log = logging.getLogger(__name__)
@@ -90,9 +90,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def tag_keys(tags: tuple[str, ...]) -> frozenset[str]:
-    """An article's tags as the keys subscriptions match on."""
-    return frozenset(normalise_tag(t) for t in tags)
+def is_for(subscription: Subscription, article: StoredArticle) -> bool:
+    """Whether the subscription wants the article (by its tags and categories)."""
+    return subscription.matches(*article_keys(article.tags, article.categories))
 
 
 class Deliverer:
@@ -125,7 +125,7 @@ class Deliverer:
         self._notices: asyncio.Task[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._closing = False
-        self._renders: dict[tuple[int, int, int | None, int | None, bool], dict[str, Any]] = {}
+        self._renders: dict[tuple[int, int, int | None, tuple[int, ...], bool], dict[str, Any]] = {}
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -169,11 +169,10 @@ class Deliverer:
             await self.store.complete_announcement(announcement.id, now)
             return
         if announcement.kind == AnnouncementKind.PUBLISHED:
-            keys = tag_keys(article.tags)
             targets = [
                 (s.id, s.guild_id, s.channel_id, delivery_nonce(s.id, article.id))
                 for s in await self.store.active_subscriptions()
-                if s.matches(keys)
+                if is_for(s, article)
             ]
             queued = await self.store.fan_out(announcement.id, article.id, targets, now)
             log.info("article %s: queued %d posts", article.key, queued)
@@ -216,25 +215,22 @@ class Deliverer:
         channel = f"<#{subscription.channel_id}>"
         found = await self._matching(subscription, 1)
         if not found:
-            return (
-                f"No published article matches {channel}'s tags yet, so there is nothing "
-                "to send as a test."
-            )
+            return _nothing_to_test(subscription)
         stored = found[0]
         settings = await self.store.guild_settings(subscription.guild_id)
-        target = resolve(
-            self.client,
-            subscription.guild_id,
-            subscription.channel_id,
-            subscription.mention_role_id,
-        )
+        roles = subscription.mentions(*article_keys(stored.tags, stored.categories))
+        target = resolve(self.client, subscription.guild_id, subscription.channel_id, roles)
         if target.kind is Kind.UNUSABLE:
             return f"{channel} is not a channel I can post articles in."
         if target.missing:
             return f"I can't post in {channel}: {missing_permissions_reason(target.missing)}."
-        role = subscription.mention_role_id if target.may_mention else None
         body = self._render(
-            stored.to_article(), stored.id, stored.version, settings.color, role, test=True
+            stored.to_article(),
+            stored.id,
+            stored.version,
+            settings.color,
+            target.pingable,
+            test=True,
         )
         try:
             if target.kind is Kind.FORUM:
@@ -251,12 +247,29 @@ class Deliverer:
             log.warning("test post in %d failed", subscription.channel_id, exc_info=True)
             return "I couldn't reach Discord just now; please try again in a minute."
         line = f"Sent a test post of “{stored.title}” to {channel}."
-        if subscription.mention_role_id is not None and role is None:
+        if len(target.pingable) < len(roles):
             line += (
-                " The role was not pinged: it is not mentionable and I don't have the "
-                "Mention Everyone permission there."
+                " A role was not pinged: it is not mentionable (or gone) and I don't have "
+                "the Mention Everyone permission there."
             )
         return line
+
+    async def preview(self, subscription: Subscription) -> dict[str, Any] | str:
+        """The message :meth:`send_test` would post (pinging the subscription's role
+        whether or not it can be pinged there), or why there is none."""
+        found = await self._matching(subscription, 1)
+        if not found:
+            return _nothing_to_test(subscription)
+        stored = found[0]
+        settings = await self.store.guild_settings(subscription.guild_id)
+        return self._render(
+            stored.to_article(),
+            stored.id,
+            stored.version,
+            settings.color,
+            subscription.mentions(*article_keys(stored.tags, stored.categories)),
+            test=True,
+        )
 
     async def _matching(self, subscription: Subscription, count: int) -> list[StoredArticle]:
         """The newest ``count`` published articles the subscription matches."""
@@ -265,7 +278,7 @@ class Deliverer:
         while len(found) < count and offset < SCAN_LIMIT:
             page = await self.store.latest(None, _SCAN_PAGE, offset)
             for stored in page:
-                if subscription.matches(tag_keys(stored.tags)):
+                if is_for(subscription, stored):
                     found.append(stored)
                     if len(found) == count:
                         break
@@ -388,16 +401,17 @@ class Deliverer:
             )
             log.info("delivery %d to channel %d dropped: too old", d.id, d.channel_id)
             return True
-        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_id)
+        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
         if target.kind is Kind.UNUSABLE:
             await self._pause(d, "the channel cannot hold posts (not a text or forum channel)")
             return False
         if target.missing:
             await self._pause(d, missing_permissions_reason(target.missing))
             return False
-        role = item.mention_role_id if target.may_mention else None
         article = article_from_data(json.loads(item.article_json))
-        body = self._render(article, d.article_id, item.article_version, item.color, role)
+        body = self._render(
+            article, d.article_id, item.article_version, item.color, target.pingable
+        )
         crosspost = False
         try:
             if target.kind is Kind.FORUM:
@@ -456,10 +470,11 @@ class Deliverer:
             await self.store.drop_edit(d.id, f"article {item.article_status}")
             return True
         assert d.message_id is not None and d.message_channel_id is not None
-        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_id)
-        role = item.mention_role_id if target.may_mention else None
+        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
         article = article_from_data(json.loads(item.article_json))
-        body = self._render(article, d.article_id, item.article_version, item.color, role)
+        body = self._render(
+            article, d.article_id, item.article_version, item.color, target.pingable
+        )
         try:
             await self.sender.edit(d.message_channel_id, d.message_id, body)
         except discord.HTTPException as error:
@@ -535,18 +550,18 @@ class Deliverer:
         article_id: int,
         version: int,
         color: int | None,
-        role: int | None,
+        roles: tuple[int, ...],
         *,
         test: bool = False,
     ) -> dict[str, Any]:
         """``render_message`` for this channel (cached: a fan-out renders one body per
-        colour and role, not one per channel). Returns a fresh copy."""
-        key = (article_id, version, color, role, test)
+        color and roles, not one per channel). Returns a fresh copy."""
+        key = (article_id, version, color, roles, test)
         body = self._renders.get(key)
         if body is None:
             if len(self._renders) >= _RENDER_CACHE:
                 self._renders.clear()
-            body = render_message(article, color=color, mention_role_id=role, test=test)
+            body = render_message(article, color=color, mention_role_ids=roles, test=test)
             self._renders[key] = body
         return copy.deepcopy(body)
 
@@ -570,7 +585,10 @@ class Deliverer:
 
     async def _send_notice(self, notice: Notice) -> None:
         now = self._now()
-        candidates = notice_channels(self.client, notice.guild_id, notice.channel_id)
+        settings = await self.store.guild_settings(notice.guild_id)
+        candidates = notice_channels(
+            self.client, notice.guild_id, notice.channel_id, settings.notices_channel_id
+        )
         if not candidates:
             log.warning(
                 "no channel to tell guild %d that delivery to %d stopped: %s",
@@ -613,6 +631,13 @@ class Deliverer:
             return
         delay = backoff_delay(notice.attempts + 1, rand=self._rand())
         await self.store.retry_notice(notice.id, self._now() + timedelta(seconds=delay))
+
+
+def _nothing_to_test(subscription: Subscription) -> str:
+    return (
+        f"No published article matches <#{subscription.channel_id}>'s filters yet, so "
+        "there is nothing to show as a test."
+    )
 
 
 def _reason(refusal: Refusal) -> str:

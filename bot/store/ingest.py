@@ -75,6 +75,7 @@ ARTICLE_COLUMNS = (
     "takeaways",
     "takeaways_text",
     "tags",
+    "categories",
     "authors",
     "image",
     "article_json",
@@ -140,6 +141,7 @@ class ArticleRow:
     takeaways: str
     takeaways_text: str
     tags: str
+    categories: str
     authors: str
     image: str | None
     article_json: str
@@ -180,9 +182,14 @@ class ArticleRow:
         self.description = columns.description
         self.takeaways = columns.takeaways
         self.takeaways_text = columns.takeaways_text
-        if columns.tags != self.tags or self.stored_key is None:
+        if (
+            columns.tags != self.tags
+            or columns.categories != self.categories
+            or self.stored_key is None
+        ):
             self.new_tags = columns.tag_rows
         self.tags = columns.tags
+        self.categories = columns.categories
         self.tag_tokens = columns.tag_tokens
         self.authors = columns.authors
         self.image = article.image
@@ -469,6 +476,7 @@ class Batch:
             takeaways="[]",
             takeaways_text="",
             tags="[]",
+            categories="[]",
             authors="[]",
             image=None,
             article_json="{}",

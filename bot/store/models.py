@@ -144,6 +144,7 @@ class StoredArticle:
     expires_us: int | None = field(repr=False)
     lastmod_us: int | None = field(repr=False)
     tags_json: str = field(repr=False)
+    categories_json: str = field(repr=False)
     takeaways_json: str = field(repr=False)
     description: str | None
     authors_json: str = field(repr=False)
@@ -200,6 +201,11 @@ class StoredArticle:
     def tags(self) -> tuple[str, ...]:
         """Its tags, as written."""
         return tuple(json.loads(self.tags_json))
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Its categories, as written."""
+        return tuple(json.loads(self.categories_json))
 
     @property
     def takeaways(self) -> tuple[str, ...]:

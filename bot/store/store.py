@@ -145,6 +145,7 @@ class Store:
     latest = _Forward("_lookups", LookupQueries.latest)
     search = _Forward("_lookups", LookupQueries.search)
     tags = _Forward("_lookups", LookupQueries.tags)
+    categories = _Forward("_lookups", LookupQueries.categories)
     find_articles = _Forward("_lookups", LookupQueries.find_articles)
 
     # -- sources, files, meta ----------------------------------------------------

@@ -56,18 +56,19 @@ async def test_registers_the_news_commands_at_start(
     assert all(s["type"] == 1 and s["description"] for s in subcommands.values())
 
     latest = options_of(subcommands["latest"])
-    assert list(latest) == ["tag", "count"]
-    assert latest["tag"]["type"] == 3 and latest["tag"]["autocomplete"] is True
-    assert not latest["tag"]["required"]
+    assert list(latest) == ["tag", "category", "count"]
+    for name in ("tag", "category"):
+        assert latest[name]["type"] == 3 and latest[name]["autocomplete"] is True
+        assert not latest[name]["required"]
     assert latest["count"]["type"] == 4
     assert (latest["count"]["min_value"], latest["count"]["max_value"]) == (1, 25)
     assert latest["count"]["description"] == "How many (1-25, default 5)"
 
     search = options_of(subcommands["search"])
-    assert list(search) == ["query", "tag"]
+    assert list(search) == ["query", "tag", "category"]
     assert search["query"]["required"] is True
     assert (search["query"]["min_length"], search["query"]["max_length"]) == (1, 200)
-    assert search["tag"]["autocomplete"] is True
+    assert search["tag"]["autocomplete"] is True and search["category"]["autocomplete"] is True
 
     assert options_of(subcommands["tags"]) == {}
     show = options_of(subcommands["show"])

@@ -47,6 +47,7 @@ from .models import (
     FakeChannel,
     FakeGuild,
     FakeMember,
+    FakeRole,
     FakeUser,
     Permission,
     Snowflakes,
@@ -180,6 +181,9 @@ class FakeDiscord:
         self.guilds: dict[int, FakeGuild] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.command_syncs: list[int | None] = []  # scope of every PUT: None=global, else guild id
+        # A server's own rules for who may use a command (Server Settings >
+        # Integrations): (guild id, command name) -> {role or user id: allowed}.
+        self.command_permissions: dict[tuple[int, str], dict[int, bool]] = {}
         self.interactions: dict[int, FakeInteraction] = {}
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
@@ -435,6 +439,17 @@ class FakeDiscord:
         self.gateway.send_op(7)
 
     # -- interactions ----------------------------------------------------------------
+
+    def set_command_permissions(
+        self, guild: FakeGuild, command: str, allowed: dict[FakeRole | FakeMember, bool]
+    ) -> None:
+        """A server admin changes who may use ``/command`` in Server Settings >
+        Integrations: roles (``guild.everyone`` too) and members allowed or denied,
+        overriding its ``default_member_permissions`` there (see ``may_use``). Discord
+        tells the bot nothing the bot needs."""
+        self.command_permissions[(guild.id, command)] = {
+            target.id: allow for target, allow in allowed.items()
+        }
 
     async def invoke(
         self,
