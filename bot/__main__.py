@@ -26,7 +26,7 @@ def _site_url(value: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser: ``run`` and ``preview``."""
+    """The argument parser: ``run``, ``status`` and ``preview``."""
     parser = argparse.ArgumentParser(
         prog="newsbot",
         description="Posts the Key Takeaways of a publication's new articles to Discord.",
@@ -43,6 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="print posts instead of sending; needs no token"
     )
+
+    status = commands.add_parser(
+        "status",
+        help="show how the bot is doing, from its database",
+        description="Read the database (NEWSBOT_DATABASE; read-only, beside a running bot or "
+        "with none) and show each source's state, articles by status, the last announcements, "
+        "the outbox and paused subscriptions. Exit 0 healthy, 1 something needs attention "
+        "(a failing source, a post waiting over 10 minutes), 2 the database cannot be read.",
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
 
     preview = commands.add_parser(
         "preview",
@@ -98,6 +108,12 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.command == "status":
+        import asyncio
+
+        from bot.status import run_status
+
+        return asyncio.run(run_status(settings.database, as_json=args.json))
     if args.command == "preview":
         from bot.preview import run_preview
 

@@ -20,6 +20,7 @@ import aiohttp
 
 from bot import __version__
 from bot.config import Settings
+from bot.monitor import Monitor
 from bot.sources.content import ContentSource
 from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
@@ -86,6 +87,12 @@ class Pipeline:
             )
             for url in settings.feeds
         ]
+
+    def scanned(self) -> bool:
+        """Whether every source has finished its first scan (a feed: its first poll)."""
+        if self.content is not None and not self.content.ready.is_set():
+            return False
+        return all(feed.ready.is_set() for feed in self.feeds)
 
     def start(self) -> None:
         """Start every source as a background task."""
@@ -188,6 +195,7 @@ async def announce_loop(
                 break
             failed.discard(announcement.id)
             await store.complete_announcement(announcement.id, datetime.now(UTC))
+            store.metrics.announced(announcement.kind)
             delivered += 1
         if delivered == ANNOUNCE_BATCH:
             continue  # a full page: more are waiting
@@ -249,7 +257,8 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         )
     log.info("dry run: posts are printed, not sent; database %s", settings.database)
     lost: DatabaseLost | None = None
-    listener = HttpListener(settings.http_addr) if settings.http_addr else None
+    monitor = Monitor(store, pipeline.scanned)
+    listener = HttpListener(settings.http_addr, monitor.routes()) if settings.http_addr else None
     try:
         if listener is not None:
             try:

@@ -381,11 +381,13 @@ class Deliverer:
             await self.store.finish_delivery(
                 d.id, DeliveryState.SKIPPED, f"article {item.article_status}"
             )
+            self.store.metrics.delivery("skipped")
             return True
         if now - d.created_at > MAX_DELIVERY_AGE:
             await self.store.finish_delivery(
                 d.id, DeliveryState.SKIPPED, "too old when its turn came"
             )
+            self.store.metrics.delivery("skipped")
             log.info("delivery %d to channel %d dropped: too old", d.id, d.channel_id)
             return True
         target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_id)
@@ -425,6 +427,7 @@ class Deliverer:
             crosspost=crosspost,
             now=self._now(),
         )
+        self.store.metrics.posted(article.published_at, d.created_at, self._now())
         log.debug("delivery %d: posted %d in %d", d.id, message_id, where)
         return True
 
@@ -465,6 +468,7 @@ class Deliverer:
         except discord.HTTPException as error:
             return await self._refused(d, Refusal.of(error), editing=True)
         await self.store.mark_edited(d.id, item.article_version, self._now())
+        self.store.metrics.delivery("edited")
         log.debug("delivery %d: edited to version %d", d.id, item.article_version)
         return True
 
@@ -510,10 +514,12 @@ class Deliverer:
             await self.store.drop_edit(d.id, str(refusal))
             return True
         log.error("delivery %d to channel %d refused for good: %s", d.id, d.channel_id, refusal)
+        self.store.metrics.delivery("failed")
         await self.store.finish_delivery(d.id, DeliveryState.FAILED, str(refusal))
         return True
 
     async def _retry(self, d: Delivery, error: str, *, at_least: float = 0.0) -> None:
+        self.store.metrics.delivery("retried")
         delay = max(at_least, backoff_delay(d.attempts + 1, rand=self._rand()))
         await self.store.retry_later(
             d.id, self._now() + timedelta(seconds=delay), error, self._now()
@@ -521,6 +527,7 @@ class Deliverer:
 
     async def _pause(self, d: Delivery, reason: str) -> None:
         """Stop delivering to the channel; the moderators are told once."""
+        self.store.metrics.delivery("paused")
         now = self._now()
         if await self.store.pause_subscription(d.guild_id, d.channel_id, reason, now):
             log.warning(

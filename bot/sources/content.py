@@ -320,6 +320,7 @@ class ContentSource:
         outcomes = await self.store.record_files(
             source_id, items, datetime.now(UTC), removed=removed
         )
+        self.store.metrics.ingested(SourceKind.CONTENT, (outcome.change for outcome in outcomes))
         for item, outcome in zip(items, outcomes[len(removed) :], strict=True):
             # The store reports REJECTED only when the file (or its reason) changed, so a
             # broken file is logged once, not on every scan. A file that provided an
@@ -402,6 +403,8 @@ class ContentSource:
 
         if stats.complete and not source.baseline_done:
             await self.store.mark_baseline_done(source_id, datetime.now(UTC))
+        if stats.complete:
+            await self.store.mark_succeeded(source_id, datetime.now(UTC))
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -488,6 +491,7 @@ class ContentSource:
             # One transaction, deletions first: a move (delete + create of the same bytes)
             # is recognised as one article changing path.
             await self._record(results, gone)
+        await self.store.mark_succeeded(await self._source_id(), datetime.now(UTC))
 
     async def _settle(self, files: list[Path]) -> None:
         """Wait until every file has been quiet for SETTLE_SECONDS (half-written files).

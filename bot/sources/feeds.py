@@ -79,6 +79,8 @@ class FeedSource:
         self.on_change = on_change
         self.rng = rng or random.Random()
         self._logged_errors: set[str] = set()
+        # Set once the first poll of this run has ended, whatever its outcome.
+        self.ready = asyncio.Event()
 
     async def poll_once(self, session: aiohttp.ClientSession) -> FeedState:
         """Fetch, parse and record the feed once; returns the new state (already saved)."""
@@ -105,6 +107,7 @@ class FeedSource:
                 await self._record(row, read)
         now = datetime.now(UTC)
         new, change = next_state(state, result, self.policy, now, rng=self.rng, feed_ttl=feed_ttl)
+        self.store.metrics.polled(result.status)
         if change is StateChange.FAILING:
             log.warning(
                 "feed %s is failing (%d attempts): %s", self.url, new.failures, new.last_error
@@ -135,6 +138,7 @@ class FeedSource:
                 log.warning("feed %s: %s %s", self.url, what, key)
         items = [(p.article, p.article_hash, p.message) for p in read.prepared]
         results = await self.store.record_entries(row.id, items, datetime.now(UTC))
+        self.store.metrics.ingested(SourceKind.FEED, (result.change for result in results))
         if not row.baseline_done:
             await self.store.mark_baseline_done(row.id, datetime.now(UTC))
             log.info(
@@ -159,8 +163,10 @@ class FeedSource:
             except Exception:
                 # Never let one feed's surprise stop the others; back off like an error.
                 log.exception("feed %s: unexpected error while polling", self.url)
+                self.ready.set()
                 if await _wait(stop, max(self.policy.interval, self.policy.backoff_base)):
                     return
+            self.ready.set()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:
