@@ -73,14 +73,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr; discord.py's own loggers follow the same level."""
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, shape: str = "text") -> None:
+    """Log to stderr, as readable lines or (``shape="json"``) one JSON object a line;
+    discord.py's own loggers follow the same level."""
+    handler = logging.StreamHandler(sys.stderr)
+    if shape == "json":
+        from bot.logs import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    logging.basicConfig(level=level, handlers=[handler])
     # One line per detected change is noise at INFO; our own sources log what matters.
     logging.getLogger("watchfiles").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
@@ -107,7 +112,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except SettingsError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "status":
         import asyncio
 

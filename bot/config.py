@@ -64,6 +64,7 @@ class Settings(BaseSettings):
     feed_timeout: float = Field(default=20.0, gt=0)
     feed_max_bytes: int = Field(default=5_000_000, gt=0)
     log_level: str = "INFO"
+    log_format: str = "text"
     http_addr: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
 
@@ -119,6 +120,14 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        shape = value.strip().lower()
+        if shape not in {"text", "json"}:
+            raise ValueError("must be text (readable lines) or json (one JSON object a line)")
+        return shape
 
     @field_validator("http_addr")
     @classmethod

@@ -47,6 +47,7 @@ from bot.delivery.policy import (
     thread_name,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
+from bot.logs import ids
 from bot.store import (
     Announcement,
     AnnouncementKind,
@@ -176,10 +177,17 @@ class Deliverer:
                 if s.matches(keys)
             ]
             queued = await self.store.fan_out(announcement.id, article.id, targets, now)
-            log.info("article %s: queued %d posts", article.key, queued)
+            log.info(
+                "article %s: queued %d posts", article.key, queued, extra=ids(article=article.key)
+            )
         else:
             edits = await self.store.queue_edits(announcement.id, article.id, article.version, now)
-            log.info("article %s changed: %d posts to edit", article.key, edits)
+            log.info(
+                "article %s changed: %d posts to edit",
+                article.key,
+                edits,
+                extra=ids(article=article.key),
+            )
         self.wake()
 
     # -- moderators' calls -------------------------------------------------------------
@@ -363,14 +371,25 @@ class Deliverer:
         except asyncio.CancelledError:
             raise
         except TRANSIENT as error:
-            log.warning("delivery %d to channel %d: %r; will retry", d.id, d.channel_id, error)
+            log.warning(
+                "delivery %d to channel %d: %r; will retry",
+                d.id,
+                d.channel_id,
+                error,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             await self._retry(d, repr(error))
             return False
         except discord.RateLimited as error:
             await self._retry(d, "rate limited", at_least=error.retry_after)
             return False
         except Exception as error:
-            log.exception("delivery %d to channel %d failed; will retry", d.id, d.channel_id)
+            log.exception(
+                "delivery %d to channel %d failed; will retry",
+                d.id,
+                d.channel_id,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             await self._retry(d, repr(error))
             return False
 
@@ -506,14 +525,26 @@ class Deliverer:
             await self._pause(d, _reason(refusal))
             return False
         if verdict is Verdict.RETRY:
-            log.warning("delivery %d to channel %d: %s; will retry", d.id, d.channel_id, refusal)
+            log.warning(
+                "delivery %d to channel %d: %s; will retry",
+                d.id,
+                d.channel_id,
+                refusal,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             await self._retry(d, str(refusal))
             return False
         if d.state == DeliveryState.SENT:
             # The message is gone, or Discord will not take the edit: keep the post.
             await self.store.drop_edit(d.id, str(refusal))
             return True
-        log.error("delivery %d to channel %d refused for good: %s", d.id, d.channel_id, refusal)
+        log.error(
+            "delivery %d to channel %d refused for good: %s",
+            d.id,
+            d.channel_id,
+            refusal,
+            extra=ids(guild=d.guild_id, channel=d.channel_id),
+        )
         self.store.metrics.delivery("failed")
         await self.store.finish_delivery(d.id, DeliveryState.FAILED, str(refusal))
         return True
@@ -531,7 +562,11 @@ class Deliverer:
         now = self._now()
         if await self.store.pause_subscription(d.guild_id, d.channel_id, reason, now):
             log.warning(
-                "paused delivery to channel %d (guild %d): %s", d.channel_id, d.guild_id, reason
+                "paused delivery to channel %d (guild %d): %s",
+                d.channel_id,
+                d.guild_id,
+                reason,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
             )
             await self.store.add_notice(d.subscription_id, d.guild_id, d.channel_id, reason, now)
             self.wake()

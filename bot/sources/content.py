@@ -28,6 +28,7 @@ import watchfiles
 
 from bot.articles.markdown import read_markdown
 from bot.articles.model import ArticleError
+from bot.logs import ids
 from bot.prepare import prepare
 from bot.store import Change, FileItem, SourceKind, Store
 from bot.store.columns import article_columns
@@ -326,7 +327,9 @@ class ContentSource:
             # broken file is logged once, not on every scan. A file that provided an
             # article and now fails comes back as WITHDRAWN: its reason is news too.
             if item.error is not None and outcome.change in (Change.REJECTED, Change.WITHDRAWN):
-                log.warning("rejected %s: %s", item.path, item.error)
+                log.warning(
+                    "rejected %s: %s", item.path, item.error, extra=ids(source=str(self.root))
+                )
         for rel in removed:
             self._known.pop(rel, None)
         for item in items:

@@ -14,6 +14,7 @@ import aiohttp
 
 from bot.articles.feed import EntryError, parse_feed
 from bot.articles.model import ArticleError
+from bot.logs import ids
 from bot.prepare import Prepared, prepare
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
 from bot.store import Change, SourceKind, SourceRow, Store
@@ -110,12 +111,16 @@ class FeedSource:
         self.store.metrics.polled(result.status)
         if change is StateChange.FAILING:
             log.warning(
-                "feed %s is failing (%d attempts): %s", self.url, new.failures, new.last_error
+                "feed %s is failing (%d attempts): %s",
+                self.url,
+                new.failures,
+                new.last_error,
+                extra=ids(source=self.url),
             )
         elif change is StateChange.RECOVERED:
-            log.info("feed %s recovered", self.url)
+            log.info("feed %s recovered", self.url, extra=ids(source=self.url))
         elif result.status == "error" and new.failures == 1:
-            log.info("feed %s: %s (will retry)", self.url, result.error)
+            log.info("feed %s: %s (will retry)", self.url, result.error, extra=ids(source=self.url))
         await self.store.save_feed_state(
             row.id,
             etag=new.etag,
@@ -135,7 +140,7 @@ class FeedSource:
             key = f"{note.entry}: {note.reason}"
             if key not in self._logged_errors:
                 self._logged_errors.add(key)
-                log.warning("feed %s: %s %s", self.url, what, key)
+                log.warning("feed %s: %s %s", self.url, what, key, extra=ids(source=self.url))
         items = [(p.article, p.article_hash, p.message) for p in read.prepared]
         results = await self.store.record_entries(row.id, items, datetime.now(UTC))
         self.store.metrics.ingested(SourceKind.FEED, (result.change for result in results))
