@@ -155,6 +155,14 @@ class Metrics:
         )
         self.database_read = database_seconds.labels("read")
         self.database_write = database_seconds.labels("write")
+        # Known outcomes start at 0, so that an alert on "no posts" has a series to read
+        # before the first post (a label set that was never counted does not exist).
+        for kind in ("published", "updated"):
+            self.announcements.labels(kind)
+        for outcome in ("sent", "edited", "paused", "failed", "retried", "skipped"):
+            self.deliveries.labels(outcome)
+        for outcome in ("ok", "not_modified", "error"):
+            self.feed_polls.labels(outcome)
 
     # -- the one-line calls of the hot paths ---------------------------------------------
 

@@ -76,7 +76,7 @@ def test_each_bot_counts_apart() -> None:
     one.delivery("paused")
     one.ingested("feed", [Change.NEW])
     assert value(one, "newsbot_deliveries_total", outcome="paused") == 1
-    assert value(other, "newsbot_deliveries_total", outcome="paused") is None
+    assert value(other, "newsbot_deliveries_total", outcome="paused") == 0  # there, at 0
     assert value(one, "newsbot_articles_total", source="feed", outcome="new") == 1
 
 
