@@ -32,8 +32,8 @@ class World:
 
 
 async def build(path: Path) -> World:
-    """A bot's database: a content folder read 5 minutes ago, two articles from its
-    first scan, one new article announced 2 minutes ago and fanned out to four channels
+    """A bot's database: a content folder whose first scan found two articles, and
+    which gave a new one 2 minutes ago, announced and fanned out to four channels
     in two servers: two posts sent, one pending, one held in a paused channel."""
     store = await Store.open(path)
     content = await store.source(SourceKind.CONTENT, CONTENT)
@@ -43,7 +43,6 @@ async def build(path: Path) -> World:
         NOW - timedelta(hours=3),
     )
     await store.mark_baseline_done(content.id, NOW - timedelta(hours=3))
-    await store.mark_succeeded(content.id, NOW - timedelta(minutes=5))
     queued = NOW - timedelta(minutes=2)
     [result] = await store.record_files(
         content.id, [item("new.md", art("/new/", title="Grid Holds Up"))], queued
@@ -92,7 +91,7 @@ async def test_a_healthy_bot_as_text(world: World) -> None:
     assert lines[0] == "newsbot: healthy"
     assert f"  content  {CONTENT}" in lines
     assert "           state: ok" in lines
-    assert "           last success: 2026-12-06 11:55:00 UTC (5 min ago)" in lines
+    assert "           last success: 2026-12-06 11:58:00 UTC (2 min ago)" in lines
     assert "Articles: 1 draft, 2 published" in lines
     assert any(
         line.startswith("  2026-12-06 11:58:00 UTC (2 min ago)  published ")
@@ -119,7 +118,7 @@ async def test_a_healthy_bot_as_json(world: World) -> None:
             "kind": "content",
             "source": CONTENT,
             "state": "ok",
-            "last_success_at": "2026-12-06T11:55:00+00:00",
+            "last_success_at": "2026-12-06T11:58:00+00:00",
             "last_error": None,
             "failures": 0,
             "failing_since": None,

@@ -406,8 +406,6 @@ class ContentSource:
 
         if stats.complete and not source.baseline_done:
             await self.store.mark_baseline_done(source_id, datetime.now(UTC))
-        if stats.complete:
-            await self.store.mark_succeeded(source_id, datetime.now(UTC))
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -494,7 +492,6 @@ class ContentSource:
             # One transaction, deletions first: a move (delete + create of the same bytes)
             # is recognised as one article changing path.
             await self._record(results, gone)
-        await self.store.mark_succeeded(await self._source_id(), datetime.now(UTC))
 
     async def _settle(self, files: list[Path]) -> None:
         """Wait until every file has been quiet for SETTLE_SECONDS (half-written files).

@@ -118,15 +118,6 @@ class SourceQueries:
             if cursor.rowcount == 0:
                 raise KeyError(f"no source {source_id}")
 
-    async def mark_succeeded(self, source_id: int, now: datetime) -> None:
-        """The source was read successfully (a content folder scanned or its changes
-        recorded) at ``now``."""
-        async with self._database.transaction() as db:
-            await db.execute(
-                "UPDATE sources SET last_success_at = :now WHERE id = :id",
-                {"now": to_us(now), "id": source_id},
-            )
-
     # -- content files -----------------------------------------------------------
 
     async def files(self, source_id: int) -> dict[str, FileRow]:

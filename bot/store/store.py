@@ -172,7 +172,6 @@ class Store:
     get_source = _Forward("_sources", SourceQueries.get_source)
     sources = _Forward("_sources", SourceQueries.sources)
     mark_baseline_done = _Forward("_sources", SourceQueries.mark_baseline_done)
-    mark_succeeded = _Forward("_sources", SourceQueries.mark_succeeded)
     save_feed_state = _Forward("_sources", SourceQueries.save_feed_state)
     files = _Forward("_sources", SourceQueries.files)
     file_stats = _Forward("_sources", SourceQueries.file_stats)

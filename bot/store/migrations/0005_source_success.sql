@@ -1,6 +1,6 @@
--- 0005: when each source last succeeded (a feed poll answered, a content folder read
--- whole), for `newsbot status` and the metrics' source ages. A feed polled without
--- error so far succeeded at its last poll.
+-- 0005: when each source last succeeded (a feed poll answered, a content folder's
+-- files recorded), for `newsbot status` and the metrics' source ages. A feed polled
+-- without error so far succeeded at its last poll.
 
 ALTER TABLE sources ADD COLUMN last_success_at INTEGER;
 
