@@ -5,8 +5,6 @@ while it ingests and delivers (parsed with prometheus-client's own parser),
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -14,38 +12,26 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-import bot.delivery.policy as policy
 import bot.monitor as monitor
 from bot.client import NewsBot
 from bot.config import Settings
-from tests.e2e.conftest import make_bot, wait_until_scanned
+from tests.e2e import test_delivery
 from tests.e2e.test_delivery import Desk
 from tests.fakediscord import ChannelType
-from tests.fakediscord.plugin import RunBot
-from tests.fakediscord.server import FakeDiscord
 from tests.waiting import wait_until
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
+# The delivery tests' running bot in one guild, on the settings below.
+desk = test_delivery.desk
+
 
 @pytest.fixture
-async def watched(
-    fake_discord: FakeDiscord,
-    run_bot: RunBot,
-    bot_settings: Settings,
-    content_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Desk]:
-    """A running bot with its HTTP listener on a free port of 127.0.0.1."""
-    monkeypatch.setattr(policy, "RETRY_BASE", 0.05)
-    monkeypatch.setattr(policy, "RETRY_CAP", 0.2)
-    settings = bot_settings.model_copy(
+def bot_settings(bot_settings: Settings) -> Settings:
+    """The end-to-end settings, with the HTTP listener on a free port of 127.0.0.1."""
+    return bot_settings.model_copy(
         update={"http_addr": "127.0.0.1:0", "webhook_secret": SecretStr("hook-secret")}
     )
-    guild = fake_discord.add_guild("Newsroom")
-    runner = await run_bot(make_bot(settings))
-    await wait_until_scanned(runner.bot)
-    yield Desk(fake_discord, runner, guild, content_dir)
 
 
 def base_url(bot: NewsBot) -> str:
@@ -78,8 +64,8 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-async def test_counters_move_as_the_bot_ingests_and_delivers(watched: Desk) -> None:
-    desk, fake = watched, watched.fake
+async def test_counters_move_as_the_bot_ingests_and_delivers(desk: Desk) -> None:
+    fake = desk.fake
     open_ = desk.guild.add_channel("energy", ChannelType.text)
     closed = desk.guild.add_channel("closed", ChannelType.text)
     limited = desk.guild.add_channel("limited", ChannelType.text)
@@ -137,9 +123,9 @@ async def test_counters_move_as_the_bot_ingests_and_delivers(watched: Desk) -> N
 
 
 async def test_readyz_and_healthz_follow_the_gateway_and_the_database(
-    watched: Desk, monkeypatch: pytest.MonkeyPatch
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    bot, fake = watched.bot, watched.fake
+    bot, fake = desk.bot, desk.fake
 
     async def answer(path: str) -> tuple[int, dict[str, Any]]:
         status, content_type, text = await get(bot, path)
