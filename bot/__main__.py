@@ -26,7 +26,7 @@ def _site_url(value: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser: ``run`` and ``preview``."""
+    """The argument parser: ``run``, ``status`` and ``preview``."""
     parser = argparse.ArgumentParser(
         prog="newsbot",
         description="Posts the Key Takeaways of a publication's new articles to Discord.",
@@ -51,6 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print posts instead of sending; needs no token"
     )
 
+    status = commands.add_parser(
+        "status",
+        help="show how the bot is doing, from its database",
+        description="Read the database (NEWSBOT_DATABASE; read-only, beside a running bot or "
+        "with none) and show each source's state, articles by status, the last announcements, "
+        "the outbox and paused subscriptions. Exit 0 healthy, 1 something needs attention "
+        "(a failing source, a post waiting over 10 minutes), 2 the database cannot be read.",
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+
     preview = commands.add_parser(
         "preview",
         help="show the post the bot would send for articles or feeds",
@@ -71,14 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr; discord.py's own loggers follow the same level."""
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, shape: str = "text") -> None:
+    """Log to stderr, as readable lines or (``shape="json"``) one JSON object a line;
+    discord.py's own loggers follow the same level."""
+    handler = logging.StreamHandler(sys.stderr)
+    if shape == "json":
+        from bot.logs import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    logging.basicConfig(level=level, handlers=[handler])
     # One line per detected change is noise at INFO; our own sources log what matters.
     logging.getLogger("watchfiles").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
@@ -123,7 +138,13 @@ def _main(args: argparse.Namespace) -> int:
         for line in exc.problems.values():
             print(f"newsbot: {line}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "status":
+        import asyncio
+
+        from bot.status import run_status
+
+        return asyncio.run(run_status(settings.database, as_json=args.json))
     if args.command == "preview":
         from bot.preview import run_preview
 

@@ -20,8 +20,8 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket, ReconnectWebSocket
 
 from bot.config import Settings
-from bot.hooks import hook_routes
 from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
+from bot.metrics import Metrics
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
 from bot.store import Announcement, DatabaseLost, Store, StoreError
@@ -111,6 +111,7 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
 
     async def interaction_check(self, interaction: discord.Interaction[NewsBot], /) -> bool:
         """Refuse options outside their declared range before any command runs."""
+        self.client.metrics.command_started(interaction.extras)
         check_options(interaction)
         return True
 
@@ -146,6 +147,9 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
             log.error("command /%s failed", command, exc_info=cause)
             message = APOLOGY
         await send_private(interaction, message)
+        name = interaction.command.qualified_name if interaction.command else "?"
+        outcome = "error" if message == APOLOGY else "refused"
+        self.client.metrics.command_done(name, interaction.extras, outcome)
 
 
 class NewsBot(commands.Bot):
@@ -168,6 +172,9 @@ class NewsBot(commands.Bot):
         options.setdefault(
             "allowed_mentions", discord.AllowedMentions.none()
         )  # nothing the bot says pings anyone unless a post explicitly allows it
+        # One registry per bot; its trace counts every response Discord gives.
+        self.metrics = Metrics()
+        options.setdefault("http_trace", self.metrics.trace_config())
         super().__init__(**options)
         self.settings = settings
         self.deliver: Deliver = deliver or _log_announcement
@@ -186,14 +193,13 @@ class NewsBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Open the store, load the cogs, sync commands if they changed, start sources."""
-        self.store = await Store.open(self.settings.database)
+        self.store = await Store.open(self.settings.database, metrics=self.metrics)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.synced = await self.sync_commands()
         self.pipeline = Pipeline(self.settings, self.store)
-        if self.settings.http_addr is not None:
-            routes = hook_routes(self.settings, self.pipeline.git, self.pipeline.refresh)
-            self.listener = HttpListener(self.settings.http_addr, routes)
+        self.listener = self.pipeline.listener(self)
+        if self.listener is not None:
             await self.listener.start()
         self.pipeline.start()
         self._announcer = asyncio.create_task(
@@ -253,6 +259,14 @@ class NewsBot(commands.Bot):
         if socket is not None:
             socket.received_message = _resuming_on_unreadable(socket)  # type: ignore[method-assign]
         self._gateway = socket
+
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction[NewsBot],
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        """Count a slash command answered, and time it."""
+        self.metrics.command_done(command.qualified_name, interaction.extras, "ok")
 
     async def on_ready(self) -> None:
         """Log who we are once connected."""

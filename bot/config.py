@@ -79,9 +79,10 @@ class Settings(BaseSettings):
     feed_timeout: float = Field(default=20.0, gt=0, json_schema_extra={"unit": "seconds"})
     feed_max_bytes: int = Field(default=5_000_000, gt=0, json_schema_extra={"unit": "bytes"})
     log_level: str = "INFO"
+    log_format: str = "text"
     git_url: str | None = None
     git_branch: str | None = None
-    git_interval: float = Field(default=60.0, ge=1.0)
+    git_interval: float = Field(default=60.0, ge=1.0, json_schema_extra={"unit": "seconds"})
     http_addr: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
 
@@ -172,6 +173,14 @@ class Settings(BaseSettings):
             ):
                 raise ValueError(f"{value!r} is not a branch name")
         return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        shape = value.strip().lower()
+        if shape not in {"text", "json"}:
+            raise ValueError("must be text (readable lines) or json (one JSON object a line)")
+        return shape
 
     @field_validator("http_addr")
     @classmethod

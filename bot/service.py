@@ -15,13 +15,14 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import aiohttp
 
 from bot import __version__
 from bot.config import Settings, env_name
 from bot.hooks import hook_routes
+from bot.monitor import Monitor
 from bot.sources.content import ContentSource
 from bot.sources.events import wait_any
 from bot.sources.feeds import FeedSource
@@ -30,6 +31,9 @@ from bot.sources.http import PollPolicy
 from bot.store import Announcement, DatabaseLost, SourceKind, Store
 from bot.summary import render_text
 from bot.web import HttpListener, ListenerError
+
+if TYPE_CHECKING:
+    import discord
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +125,31 @@ class Pipeline:
         """``(kind, locator)`` of every source this pipeline runs, as the store names
         them (the store also remembers sources the operator has since removed)."""
         found = {(SourceKind.FEED.value, feed.url) for feed in self.feeds}
-        if self.content is not None:
-            found.add((SourceKind.CONTENT.value, str(self.content.root)))
+        for content in (self.content, self.git.content if self.git is not None else None):
+            if content is not None:
+                found.add((SourceKind.CONTENT.value, str(content.root)))
         return found
+
+    def scanned(self) -> bool:
+        """Whether every source has finished its first scan (a feed: its first poll;
+        a repository: its first checkout read)."""
+        if self.content is not None and not self.content.ready.is_set():
+            return False
+        if self.git is not None and not self.git.ready.is_set():
+            return False
+        return all(feed.ready.is_set() for feed in self.feeds)
+
+    def listener(self, client: discord.Client | None = None) -> HttpListener | None:
+        """The HTTP listener (``NEWSBOT_HTTP_ADDR``; ``None`` when off) with every route:
+        health and metrics over this pipeline's store, sources and Discord ``client``
+        (none in the dry run), and the webhooks."""
+        if self.settings.http_addr is None:
+            return None
+        routes = [
+            *Monitor(self.store, self.scanned, client).routes(),
+            *hook_routes(self.settings, self.git, self.refresh),
+        ]
+        return HttpListener(self.settings.http_addr, routes)
 
     def start(self) -> None:
         """Start every source as a background task."""
@@ -239,6 +265,7 @@ async def announce_loop(
                 break
             failed.discard(announcement.id)
             await store.complete_announcement(announcement.id, datetime.now(UTC))
+            store.metrics.announced(announcement.kind)
             delivered += 1
         if delivered == ANNOUNCE_BATCH:
             continue  # a full page: more are waiting
@@ -300,10 +327,7 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         )
     log.info("dry run: posts are printed, not sent; database %s", settings.database)
     lost: DatabaseLost | None = None
-    listener = None
-    if settings.http_addr:
-        routes = hook_routes(settings, pipeline.git, pipeline.refresh)
-        listener = HttpListener(settings.http_addr, routes)
+    listener = pipeline.listener()
     try:
         if listener is not None:
             try:

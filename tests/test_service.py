@@ -149,8 +149,12 @@ async def test_broken_feeds_never_hold_up_the_healthy_feed_or_the_content_folder
         failing_after=3,
     )
     write(root, "articles/old.md", article_md("Old"))
-    async with Running(Pipeline(settings, store, policy=policy)) as run:
+    pipeline = Pipeline(settings, store, policy=policy)
+    assert not pipeline.scanned()
+    async with Running(pipeline) as run:
         assert run.pipeline.content is not None
+        # Ready (/readyz) once every source had its first go, the broken feeds included.
+        await wait_until(run.pipeline.scanned, "every source's first scan or poll")
 
         async def baselines() -> bool:
             row = await store.source("feed", healthy)

@@ -47,6 +47,7 @@ from bot.delivery.policy import (
     thread_name,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
+from bot.logs import ids
 from bot.store import (
     Announcement,
     AnnouncementKind,
@@ -175,10 +176,17 @@ class Deliverer:
                 if is_for(s, article)
             ]
             queued = await self.store.fan_out(announcement.id, article.id, targets, now)
-            log.info("article %s: queued %d posts", article.key, queued)
+            log.info(
+                "article %s: queued %d posts", article.key, queued, extra=ids(article=article.key)
+            )
         else:
             edits = await self.store.queue_edits(announcement.id, article.id, article.version, now)
-            log.info("article %s changed: %d posts to edit", article.key, edits)
+            log.info(
+                "article %s changed: %d posts to edit",
+                article.key,
+                edits,
+                extra=ids(article=article.key),
+            )
         self.wake()
 
     # -- moderators' calls -------------------------------------------------------------
@@ -376,14 +384,25 @@ class Deliverer:
         except asyncio.CancelledError:
             raise
         except TRANSIENT as error:
-            log.warning("delivery %d to channel %d: %r; will retry", d.id, d.channel_id, error)
+            log.warning(
+                "delivery %d to channel %d: %r; will retry",
+                d.id,
+                d.channel_id,
+                error,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             await self._retry(d, repr(error))
             return False
         except discord.RateLimited as error:
             await self._retry(d, "rate limited", at_least=error.retry_after)
             return False
         except Exception as error:
-            log.exception("delivery %d to channel %d failed; will retry", d.id, d.channel_id)
+            log.exception(
+                "delivery %d to channel %d failed; will retry",
+                d.id,
+                d.channel_id,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             await self._retry(d, repr(error))
             return False
 
@@ -394,11 +413,13 @@ class Deliverer:
             await self.store.finish_delivery(
                 d.id, DeliveryState.SKIPPED, f"article {item.article_status}"
             )
+            self.store.metrics.delivery("skipped")
             return True
         if now - d.created_at > MAX_DELIVERY_AGE:
             await self.store.finish_delivery(
                 d.id, DeliveryState.SKIPPED, "too old when its turn came"
             )
+            self.store.metrics.delivery("skipped")
             log.info("delivery %d to channel %d dropped: too old", d.id, d.channel_id)
             return True
         target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
@@ -439,6 +460,7 @@ class Deliverer:
             crosspost=crosspost,
             now=self._now(),
         )
+        self.store.metrics.posted(article.published_at, d.created_at, self._now())
         log.debug("delivery %d: posted %d in %d", d.id, message_id, where)
         return True
 
@@ -480,6 +502,7 @@ class Deliverer:
         except discord.HTTPException as error:
             return await self._refused(d, Refusal.of(error), editing=True)
         await self.store.mark_edited(d.id, item.article_version, self._now())
+        self.store.metrics.delivery("edited")
         log.debug("delivery %d: edited to version %d", d.id, item.article_version)
         return True
 
@@ -517,18 +540,32 @@ class Deliverer:
             await self._pause(d, _reason(refusal))
             return False
         if verdict is Verdict.RETRY:
-            log.warning("delivery %d to channel %d: %s; will retry", d.id, d.channel_id, refusal)
+            log.warning(
+                "delivery %d to channel %d: %s; will retry",
+                d.id,
+                d.channel_id,
+                refusal,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             await self._retry(d, str(refusal))
             return False
         if d.state == DeliveryState.SENT:
             # The message is gone, or Discord will not take the edit: keep the post.
             await self.store.drop_edit(d.id, str(refusal))
             return True
-        log.error("delivery %d to channel %d refused for good: %s", d.id, d.channel_id, refusal)
+        log.error(
+            "delivery %d to channel %d refused for good: %s",
+            d.id,
+            d.channel_id,
+            refusal,
+            extra=ids(guild=d.guild_id, channel=d.channel_id),
+        )
+        self.store.metrics.delivery("failed")
         await self.store.finish_delivery(d.id, DeliveryState.FAILED, str(refusal))
         return True
 
     async def _retry(self, d: Delivery, error: str, *, at_least: float = 0.0) -> None:
+        self.store.metrics.delivery("retried")
         delay = max(at_least, backoff_delay(d.attempts + 1, rand=self._rand()))
         await self.store.retry_later(
             d.id, self._now() + timedelta(seconds=delay), error, self._now()
@@ -536,10 +573,15 @@ class Deliverer:
 
     async def _pause(self, d: Delivery, reason: str) -> None:
         """Stop delivering to the channel; the moderators are told once."""
+        self.store.metrics.delivery("paused")
         now = self._now()
         if await self.store.pause_subscription(d.guild_id, d.channel_id, reason, now):
             log.warning(
-                "paused delivery to channel %d (guild %d): %s", d.channel_id, d.guild_id, reason
+                "paused delivery to channel %d (guild %d): %s",
+                d.channel_id,
+                d.guild_id,
+                reason,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
             )
             await self.store.add_notice(d.subscription_id, d.guild_id, d.channel_id, reason, now)
             self.wake()

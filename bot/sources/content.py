@@ -29,6 +29,7 @@ import watchfiles
 
 from bot.articles.markdown import read_markdown
 from bot.articles.model import ArticleError
+from bot.logs import ids
 from bot.prepare import prepare
 from bot.store import ArticleStatus, Change, FileItem, IngestResult, SourceKind, Store
 from bot.store.columns import article_columns
@@ -354,12 +355,15 @@ class ContentSource:
         outcomes = await self.store.record_files(
             source_id, items, datetime.now(UTC), removed=removed, rerender=rerender
         )
+        self.store.metrics.ingested(SourceKind.CONTENT, (outcome.change for outcome in outcomes))
         for item, outcome in zip(items, outcomes[len(removed) :], strict=True):
             # The store reports REJECTED only when the file (or its reason) changed, so a
             # broken file is logged once, not on every scan. A file that provided an
             # article and now fails comes back as WITHDRAWN: its reason is news too.
             if item.error is not None and outcome.change in (Change.REJECTED, Change.WITHDRAWN):
-                log.warning("rejected %s: %s", item.path, item.error)
+                log.warning(
+                    "rejected %s: %s", item.path, item.error, extra=ids(source=str(self.root))
+                )
             elif explain and item.article is not None:
                 await self._explain(item, outcome, live=live)
         for rel in removed:

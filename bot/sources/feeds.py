@@ -14,6 +14,7 @@ import aiohttp
 
 from bot.articles.feed import EntryError, parse_feed
 from bot.articles.model import ArticleError
+from bot.logs import ids
 from bot.prepare import Prepared, prepare
 from bot.sources.events import wait_any
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
@@ -81,6 +82,8 @@ class FeedSource:
         self.rng = rng or random.Random()
         self._logged_errors: set[str] = set()
         self._poll_wanted = asyncio.Event()
+        # Set once the first poll of this run has ended, whatever its outcome.
+        self.ready = asyncio.Event()
 
     def poll_now(self) -> None:
         """Poll at once, whatever the schedule says (``POST /hooks/publish``)."""
@@ -111,14 +114,19 @@ class FeedSource:
                 await self._record(row, read)
         now = datetime.now(UTC)
         new, change = next_state(state, result, self.policy, now, rng=self.rng, feed_ttl=feed_ttl)
+        self.store.metrics.polled(result.status)
         if change is StateChange.FAILING:
             log.warning(
-                "feed %s is failing (%d attempts): %s", self.url, new.failures, new.last_error
+                "feed %s is failing (%d attempts): %s",
+                self.url,
+                new.failures,
+                new.last_error,
+                extra=ids(source=self.url),
             )
         elif change is StateChange.RECOVERED:
-            log.info("feed %s recovered", self.url)
+            log.info("feed %s recovered", self.url, extra=ids(source=self.url))
         elif result.status == "error" and new.failures == 1:
-            log.info("feed %s: %s (will retry)", self.url, result.error)
+            log.info("feed %s: %s (will retry)", self.url, result.error, extra=ids(source=self.url))
         await self.store.save_feed_state(
             row.id,
             etag=new.etag,
@@ -138,9 +146,10 @@ class FeedSource:
             key = f"{note.entry}: {note.reason}"
             if key not in self._logged_errors:
                 self._logged_errors.add(key)
-                log.warning("feed %s: %s %s", self.url, what, key)
+                log.warning("feed %s: %s %s", self.url, what, key, extra=ids(source=self.url))
         items = [(p.article, p.article_hash, p.message) for p in read.prepared]
         results = await self.store.record_entries(row.id, items, datetime.now(UTC))
+        self.store.metrics.ingested(SourceKind.FEED, (result.change for result in results))
         if not row.baseline_done:
             await self.store.mark_baseline_done(row.id, datetime.now(UTC))
             log.info(
@@ -168,8 +177,10 @@ class FeedSource:
             except Exception:
                 # Never let one feed's surprise stop the others; back off like an error.
                 log.exception("feed %s: unexpected error while polling", self.url)
+                self.ready.set()
                 if await _wait(stop, max(self.policy.interval, self.policy.backoff_base)):
                     return
+            self.ready.set()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:

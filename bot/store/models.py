@@ -82,6 +82,7 @@ class SourceRow:
     failing_since: datetime | None
     last_error: str | None
     last_polled_at: datetime | None
+    last_success_at: datetime | None = None  # a feed poll answered, a folder read whole
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from bot.store.models import FileRow, SourceKind, SourceRow
 
 _SOURCE = """
     SELECT id, kind, locator, baseline_done_at, etag, last_modified, failures,
-           next_attempt_at, failing_since, last_error, last_polled_at
+           next_attempt_at, failing_since, last_error, last_polled_at, last_success_at
     FROM sources
 """
 
@@ -26,6 +26,7 @@ def _source(row: sqlite3.Row) -> SourceRow:
         next_attempt_at=opt_dt(row["next_attempt_at"]),
         failing_since=opt_dt(row["failing_since"]),
         last_polled_at=opt_dt(row["last_polled_at"]),
+        last_success_at=opt_dt(row["last_success_at"]),
     )
 
 
@@ -90,14 +91,17 @@ class SourceQueries:
         last_error: str | None,
         last_polled_at: datetime | None,
     ) -> None:
-        """Remember the poller's state of a feed (conditional GET, back-off)."""
+        """Remember the poller's state of a feed (conditional GET, back-off); a poll
+        that leaves no failures behind is the feed's last success."""
         async with self._database.transaction() as db:
             cursor = await db.execute(
                 """
                 UPDATE sources
                 SET etag = :etag, last_modified = :last_modified, failures = :failures,
                     next_attempt_at = :next_attempt_at, failing_since = :failing_since,
-                    last_error = :last_error, last_polled_at = :last_polled_at
+                    last_error = :last_error, last_polled_at = :last_polled_at,
+                    last_success_at = CASE WHEN :failures = 0 THEN :last_polled_at
+                                           ELSE last_success_at END
                 WHERE id = :id
                 """,
                 {

@@ -106,6 +106,8 @@ class Gateway:
         self.server = server
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
+        # While set, new connections are refused (503), as during an outage of Discord's.
+        self.refusing = False
 
     # -- dispatching -----------------------------------------------------------------
 
@@ -133,7 +135,9 @@ class Gateway:
 
     # -- the websocket ---------------------------------------------------------------
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing:
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         conn = Connection(ws)

@@ -428,6 +428,13 @@ class FakeDiscord:
         """Close every gateway connection with `code` (4000: the client will RESUME)."""
         self.gateway.close_all(code)
 
+    def gateway_outage(self, down: bool = True) -> None:
+        """Start (close every connection, refuse new ones with 503) or end an outage of
+        the gateway; clients reconnect with their own backoff once it ends."""
+        self.gateway.refusing = down
+        if down:
+            self.gateway.close_all(4000)
+
     def send_raw_frame(self, text: str) -> None:
         """Write ``text`` as one text frame to every gateway connection, unchecked and
         with no sequence number of its own: a malformed frame (not JSON, an event

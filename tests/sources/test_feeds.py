@@ -163,6 +163,13 @@ async def test_a_304_answer_writes_no_article(
     )
     after = {t: sorted(db_rows(db, f"SELECT * FROM {t}"), key=repr) for t in tables}
     assert after == before
+    # Counted: one poll with a body, three "not modified"; each a success.
+    polls = store.metrics.registry.get_sample_value
+    assert polls("newsbot_feed_polls_total", {"outcome": "ok"}) == 1
+    assert polls("newsbot_feed_polls_total", {"outcome": "not_modified"}) == 3
+    new = polls("newsbot_articles_total", {"source": "feed", "outcome": "new"})
+    assert new == len(BASE)
+    assert (await store.source("feed", source.url)).last_success_at is not None
 
 
 BROKEN: dict[str, dict[str, Any]] = {
@@ -229,7 +236,13 @@ async def test_broken_feeds_are_marked_failing_and_logged_once_per_change_of_sta
         assert lines[1].startswith(f"feed {source.url} is failing (3 attempts): ")
     assert feed_server.streams["/huge"].sent < 50_000_000  # the download was abandoned
     row = await store.source("feed", healthy.url)
-    assert row.failures == 0 and row.baseline_done
+    assert row.failures == 0 and row.baseline_done and row.last_success_at is not None
+    errors = store.metrics.registry.get_sample_value(
+        "newsbot_feed_polls_total", {"outcome": "error"}
+    )
+    assert errors == 4 * len(sources)
+    for source in sources.values():
+        assert (await store.source("feed", source.url)).last_success_at is None
 
     # One comes back: logged once, its first good answer is its baseline.
     feed_server.route("/error", body=rss([("z", "Zeta", T0)]))
