@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.shards import check_shard_ids, parse_shard_ids
 from bot.web import parse_addr
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
@@ -75,13 +76,19 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     http_addr: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    # None: Discord's recommendation (GET /gateway/bot). Declared before shard_ids,
+    # whose check reads it.
+    shard_count: int | None = Field(default=None, gt=0)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
 
     @field_validator("discord_token", "webhook_secret", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("content_dir", "site_url", "dev_guild_id", "http_addr", mode="before")
+    @field_validator(
+        "content_dir", "site_url", "dev_guild_id", "http_addr", "shard_count", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -96,6 +103,23 @@ class Settings(BaseSettings):
             if bad:
                 raise ValueError(f"{bad[0]!r} is not an absolute http or https URL")
             return tuple(str(url) for url in value)
+        return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_shard_ids(value) if value.strip() else None
+        return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _check_shard_ids(
+        cls, value: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
+        # A shard count that failed its own check is reported under its own name.
+        if value is not None and "shard_count" in info.data:
+            check_shard_ids(value, info.data["shard_count"])
         return value
 
     @field_validator("site_url")
