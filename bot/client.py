@@ -38,6 +38,7 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 EXTENSIONS = ("cogs.news", "cogs.admin", "cogs.delivery")
+SHARDING_REQUIRED = 4011  # the gateway's close code for a shard with too many servers
 
 # What reading a malformed gateway frame that is no readable event raises inside
 # discord.py: not JSON (ValueError), JSON of the wrong shape, HELLO or READY missing a
@@ -390,6 +391,15 @@ async def run_bot(settings: Settings) -> int:
         return 1
     except discord.PrivilegedIntentsRequired:
         log.error("Discord refused a privileged intent; the bot should not ask for any")
+        return 1
+    except discord.ConnectionClosed as exc:
+        if exc.code != SHARDING_REQUIRED:
+            raise
+        log.error(
+            "Discord requires more shards (close code 4011: a shard may hold at most "
+            "2,500 servers): raise NEWSBOT_SHARD_COUNT, or leave it empty to use "
+            "Discord's recommendation"
+        )
         return 1
     except (StartupError, ListenerError) as exc:
         log.error("%s", exc)
