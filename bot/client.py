@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -334,7 +335,11 @@ class NewsBot(commands.AutoShardedBot):
         ]
 
     async def on_ready(self) -> None:
-        """Log who we are once connected."""
+        """Log who we are once every shard is connected."""
+        # What the shards loaded (thousands of servers, their channels and roles) lives
+        # as long as the process: out of the collector's sight, so that its full
+        # collections, which would walk all of it, do not stall the event loop.
+        gc.freeze()
         assert self.user is not None
         log.info(
             "connected as %s (%s) to %d servers on %d shards",

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["fanout", "lookups", "parse", "scan"])
+@pytest.mark.parametrize("name", ["fanout", "lookups", "parse", "scan", "shards"])
 def test_bench_help_keeps_paragraphs_and_documents_every_option(
     name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
