@@ -191,7 +191,6 @@ async def test_guild_and_channel_events_on_any_shard(fleet: Fleet) -> None:
     assert await fleet.latest(joined) == PUBLISHED_NEWEST_FIRST
 
 
-@pytest.mark.fakediscord(shards=SHARDS, max_concurrency=SHARDS, per_channel=(5, 5.0))
 async def test_a_shard_down_and_reconnecting_mid_fan_out_loses_nothing(
     fleet: Fleet,
 ) -> None:
@@ -235,6 +234,17 @@ async def test_a_shard_down_and_reconnecting_mid_fan_out_loses_nothing(
     assert fake.stats.rate_limited == 0
     # The resumed shard answers its servers again.
     assert (await fleet.latest(down[0]))[0] == "Fan-out While A Shard Is Down"
+
+
+async def test_an_unreadable_frame_on_every_shard_resumes_each(fleet: Fleet) -> None:
+    fake = fleet.fake
+    identifies = fake.stats.identifies
+    fake.send_raw_frame("{not json")
+    await fake.wait_for(lambda: fake.stats.resumes == SHARDS)
+    await fake.wait_for(lambda: all(up for _, up, _ in fleet.bot.gateway_status()))
+    assert fake.stats.identifies == identifies
+    for shard in range(SHARDS):
+        assert await fleet.latest(fleet.on_shard(shard)[0]) == PUBLISHED_NEWEST_FIRST
 
 
 async def test_shard_ids_limit_the_process_to_its_shards(
