@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.redaction import redact
+from bot.shards import check_shard_ids, parse_shard_ids
 from bot.web import parse_addr
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
@@ -85,6 +86,10 @@ class Settings(BaseSettings):
     git_interval: float = Field(default=60.0, ge=1.0, json_schema_extra={"unit": "seconds"})
     http_addr: str | None = None
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    # None: Discord's recommendation (GET /gateway/bot). Declared before shard_ids,
+    # whose check reads it.
+    shard_count: int | None = Field(default=None, gt=0)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
 
     @field_validator("discord_token", "webhook_secret", mode="before")
     @classmethod
@@ -98,6 +103,7 @@ class Settings(BaseSettings):
         "http_addr",
         "git_url",
         "git_branch",
+        "shard_count",
         mode="before",
     )
     @classmethod
@@ -114,6 +120,23 @@ class Settings(BaseSettings):
             if bad:
                 raise ValueError(f"{bad[0]!r} is not an absolute http or https URL")
             return tuple(str(url) for url in value)
+        return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_shard_ids(value) if value.strip() else None
+        return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _check_shard_ids(
+        cls, value: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
+        # A shard count that failed its own check is reported under its own name.
+        if value is not None and "shard_count" in info.data:
+            check_shard_ids(value, info.data["shard_count"])
         return value
 
     @field_validator("site_url")

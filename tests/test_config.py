@@ -88,6 +88,9 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("NEWSBOT_DISCORD_API_URL", "discord.com", "must be an absolute http or https URL"),
         ("NEWSBOT_LOG_LEVEL", "loud", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ("NEWSBOT_MAX_FILE_BYTES", "0", "must be more than 0 bytes"),
+        ("NEWSBOT_SHARD_COUNT", "0", "must be more than 0"),
+        ("NEWSBOT_SHARD_COUNT", "four", "must be a whole number"),
+        ("NEWSBOT_SHARD_IDS", "0-3", "needs NEWSBOT_SHARD_COUNT (the total number of shards)"),
     ],
 )
 def test_invalid_value_is_one_line_with_setting_value_and_what_is_allowed(
@@ -164,3 +167,42 @@ def test_env_example_loads_cleanly(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text((ROOT / ".env.example").read_text(encoding="utf-8"))
     settings = load_settings()
     assert settings.uses_samples
+
+
+@pytest.mark.parametrize(
+    ("ids", "fragment"),
+    [
+        ("0-4", "shard 4 does not exist with 4 shards"),
+        ("3-1", "the range 3-1 runs backwards"),
+        ("0,,2", "'' is not a shard number or range"),
+        ("a-b", "'a-b' is not a shard number or range"),
+        ("-1", "'-1' is not a shard number or range"),
+        ("0-999999", "implausibly large"),
+    ],
+)
+def test_invalid_shard_ids_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, ids: str, fragment: str
+) -> None:
+    monkeypatch.setenv("NEWSBOT_SHARD_COUNT", "4")
+    monkeypatch.setenv("NEWSBOT_SHARD_IDS", ids)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value).startswith(f"NEWSBOT_SHARD_IDS={shlex.quote(ids)}: ")
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_shard_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (load_settings().shard_count, load_settings().shard_ids) == (None, None)
+    monkeypatch.setenv("NEWSBOT_SHARD_COUNT", "16")
+    monkeypatch.setenv("NEWSBOT_SHARD_IDS", " 8, 0-3 ,2 ")
+    settings = load_settings()
+    assert settings.shard_count == 16
+    assert settings.shard_ids == (0, 1, 2, 3, 8)
+
+
+def test_a_bad_shard_count_is_not_blamed_on_the_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_SHARD_COUNT", "-2")
+    monkeypatch.setenv("NEWSBOT_SHARD_IDS", "0-1")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value) == "NEWSBOT_SHARD_COUNT=-2: must be more than 0"
