@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from bot.sources.events import wait_any
 from bot.sources.feeds import FeedSource
 from bot.sources.git import GitSource, clone_path
 from bot.sources.http import PollPolicy
-from bot.store import Announcement, DatabaseLost, SourceKind, Store
+from bot.store import Announcement, DatabaseLost, SourceKind, Store, StoreError
 from bot.summary import render_text
 from bot.web import HttpListener, ListenerError
 
@@ -313,8 +314,12 @@ async def until_stopped(store: Store, stop: asyncio.Event) -> DatabaseLost | Non
 
 async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     """The whole pipeline with printed posts, until SIGINT/SIGTERM; returns the exit
-    code (1: the database was deleted or replaced under it)."""
-    store = await Store.open(settings.database)
+    code (1: the database cannot be used, or was deleted or replaced under it)."""
+    try:
+        store = await Store.open(settings.database)
+    except (StoreError, sqlite3.Error) as exc:
+        log.error("cannot use the database %s: %s", settings.database, exc)
+        return 1
     pipeline = Pipeline(settings, store)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

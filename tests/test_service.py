@@ -271,6 +271,38 @@ def test_dry_run_without_settings_watches_the_bundled_samples_and_stops_on_sigte
     assert keys >= SAMPLE_KEYS
 
 
+def test_a_second_process_on_the_same_sqlite_database_is_refused_in_one_line(
+    root: Path, tmp_path: Path
+) -> None:
+    """SQLite means one process: a second bot on the same file would send every post
+    twice. It stops at once with one line; the first one runs on, and after it stops
+    the file is free again."""
+    write(root, "articles/one.md", article_md("One"))
+    db = tmp_path / "news.sqlite3"
+    env = content_env(root, db)
+    first = DryRun(tmp_path, env)
+    try:
+        first.wait_for_log(f"content {root}: 1 file")
+        second = DryRun(tmp_path, env)
+        try:
+            assert second.wait() == 1
+        finally:
+            second.close()
+        [line] = second.err_lines()
+        assert line.endswith(
+            f"cannot use the database {db}: the database {db} is in use by another newsbot "
+            "process: SQLite means one process (stop the other one, or share a PostgreSQL "
+            "database between them)"
+        )
+        assert first.proc.poll() is None
+        write(root, "articles/two.md", article_md("Two"))
+        wait_until_sync(lambda: "/articles/two/" in first.posts(), "the first one posting")
+        assert first.stop(signal.SIGTERM) == 0
+    finally:
+        first.close()
+    integrity(db)  # opens it in this process: the lock went with the first one
+
+
 def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(
     root: Path, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:

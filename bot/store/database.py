@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fcntl
 import functools
 import logging
 import operator
@@ -77,10 +78,13 @@ class Database:
         path: str | Path | None = None,
         *,
         metrics: Metrics | None = None,
+        owner: int | None = None,
     ) -> None:
         """Wrap an open, migrated connection to the file at ``path`` (None: in memory);
-        use :meth:`open` instead. Calls are timed into ``metrics`` (the bot's)."""
+        use :meth:`open` instead. Calls are timed into ``metrics`` (the bot's).
+        ``owner``: the descriptor holding the file's one-process lock, closed with it."""
         self._connection = connection
+        self._owner = owner
         self.metrics = metrics or Metrics()
         self._lock = asyncio.Lock()
         self._closed = False
@@ -107,10 +111,16 @@ class Database:
         opens an existing file without writing to it: no creation, no migration; a
         missing file, or one at another schema version, raises :class:`StoreError`.
         """
+        owner = None
         if read_only:
             db = await aiosqlite.connect(_read_only_uri(path), uri=True, isolation_level=None)
         else:
-            db = await aiosqlite.connect(str(path), isolation_level=None)
+            owner = _own(path)
+            try:
+                db = await aiosqlite.connect(str(path), isolation_level=None)
+            except BaseException:
+                _release(owner)
+                raise
         try:
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
             if read_only:
@@ -126,9 +136,10 @@ class Database:
                 await migrate(db)
         except BaseException:
             await db.close()
+            _release(owner)
             raise
         db.row_factory = sqlite3.Row
-        return cls(db, path, metrics=metrics)
+        return cls(db, path, metrics=metrics, owner=owner)
 
     @property
     def writes(self) -> int:
@@ -190,7 +201,10 @@ class Database:
         async with self._lock:
             if not self._closed:
                 self._closed = True
-                await self._connection.close()
+                try:
+                    await self._connection.close()
+                finally:
+                    _release(self._owner)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -311,6 +325,42 @@ def _identity(path: str | Path | None) -> tuple[int, int] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return status.st_dev, status.st_ino
+
+
+def _own(path: str | Path) -> int | None:
+    """Take the one-process lock of the database file at ``path`` (creating it empty if
+    missing, which SQLite takes for a new database): an exclusive ``flock`` on the file
+    itself, held until :func:`_release`, and dropped by the kernel when the process
+    dies however it dies. None for an in-memory database.
+
+    SQLite means one bot process: a second one would run the sources and the sender a
+    second time and post everything twice. Raises :class:`StoreError` when another
+    process holds the lock. (``newsbot status`` reads without it.)
+    """
+    if str(path) in ("", ":memory:"):
+        return None
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot open {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreError(
+            f"the database {path} is in use by another newsbot process: SQLite means one "
+            "process (stop the other one, or share a PostgreSQL database between them)"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _release(owner: int | None) -> None:
+    """Drop the lock :func:`_own` took (closing its descriptor)."""
+    if owner is not None:
+        os.close(owner)
 
 
 def _read_only_uri(path: str | Path) -> str:
