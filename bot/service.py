@@ -98,7 +98,7 @@ class Pipeline:
             self.git = GitSource(
                 store,
                 settings.git_url,
-                clone_dir=clone_path(settings.database, settings.git_url),
+                clone_dir=clone_path(settings.local_data, settings.git_url),
                 branch=settings.git_branch,
                 interval=settings.git_interval,
                 content_source=content_source,
@@ -318,7 +318,7 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     try:
         store = await Store.open(settings.database)
     except (StoreError, sqlite3.Error) as exc:
-        log.error("cannot use the database %s: %s", settings.database, exc)
+        log.error("cannot use the database %s: %s", settings.database_shown, exc)
         return 1
     pipeline = Pipeline(settings, store)
     loop = asyncio.get_running_loop()
@@ -330,7 +330,7 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
             "(drop a new .md file there to see its post)",
             settings.effective_content_dir,
         )
-    log.info("dry run: posts are printed, not sent; database %s", settings.database)
+    log.info("dry run: posts are printed, not sent; database %s", settings.database_shown)
     lost: DatabaseLost | None = None
     listener = pipeline.listener()
     try:

@@ -25,7 +25,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
 
@@ -64,6 +64,59 @@ if TYPE_CHECKING:
 _T = TypeVar("_T", bound="DataclassInstance")
 
 
+class Row(Protocol):
+    """A result row of either engine (:class:`sqlite3.Row`, ``asyncpg.Record``): read
+    it by column name (or position)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+class Cursor(Protocol):
+    """What a statement did: how many rows it changed (-1: not known)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Connection(Protocol):
+    """The calls the store's parts make of a connection, in SQLite's spelling with
+    named parameters (``aiosqlite.Connection``, or PostgreSQL's
+    :class:`bot.store.postgres.Connection`, which translates them)."""
+
+    async def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+    async def execute_fetchall(self, sql: str, parameters: Any = ..., /) -> Iterable[Any]: ...
+
+    async def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor: ...
+
+
+class Engine(Protocol):
+    """What the store's parts hold: :class:`Database` (SQLite) or
+    :class:`bot.store.postgres.PostgresDatabase`; ``engine`` names which."""
+
+    engine: str
+    metrics: Metrics
+
+    @property
+    def writes(self) -> int: ...
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Connection]: ...
+
+    def reading(self) -> contextlib.AbstractAsyncContextManager[Connection]: ...
+
+    def bulk(self) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+    def check_file(self) -> None: ...
+
+    async def wait_lost(self) -> DatabaseLost: ...
+
+    async def close(self) -> None: ...
+
+
 class Database:
     """One SQLite database, used by one task at a time.
 
@@ -71,6 +124,8 @@ class Database:
     tasks never see each other's half-written transactions; every write runs in one
     ``BEGIN IMMEDIATE`` transaction (all or nothing).
     """
+
+    engine = "sqlite"
 
     def __init__(
         self,
@@ -255,28 +310,24 @@ class Database:
                     await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-async def fetch_all(
-    db: aiosqlite.Connection, sql: str, params: Params | None = None
-) -> list[sqlite3.Row]:
+async def fetch_all(db: Connection, sql: str, params: Params | None = None) -> list[Row]:
     """Every row of one query."""
     return list(await db.execute_fetchall(sql, params or {}))
 
 
-async def fetch_one(
-    db: aiosqlite.Connection, sql: str, params: Params | None = None
-) -> sqlite3.Row | None:
+async def fetch_one(db: Connection, sql: str, params: Params | None = None) -> Row | None:
     """The first row of one query, if any."""
     rows = await fetch_all(db, sql, params)
     return rows[0] if rows else None
 
 
-async def fetch_value(db: aiosqlite.Connection, sql: str, params: Params | None = None) -> Any:
+async def fetch_value(db: Connection, sql: str, params: Params | None = None) -> Any:
     """The first column of the one row of a query (an aggregate, say)."""
     [row] = await fetch_all(db, sql, params)
     return row[0]
 
 
-def values_by_name(rows: Sequence[sqlite3.Row], names: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+def values_by_name(rows: Sequence[Row], names: Sequence[str]) -> Iterator[tuple[Any, ...]]:
     """The values of the columns ``names`` of each row, in that order.
 
     The columns are found by name once per result rather than once per row: the
@@ -299,7 +350,7 @@ def _picker(columns: tuple[str, ...], names: tuple[str, ...]) -> Callable[[Any],
     return operator.itemgetter(*positions)
 
 
-def from_row(cls: type[_T], row: sqlite3.Row, **decoded: Any) -> _T:
+def from_row(cls: type[_T], row: Row, **decoded: Any) -> _T:
     """The dataclass ``cls`` from a row whose columns are named as its fields;
     ``decoded`` gives the fields the row holds in another form (times as integers,
     statuses as text) or under no column of that name."""
