@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import re
@@ -48,7 +49,8 @@ log = logging.getLogger(__name__)
 POOL_SIZE = 4
 
 _LIST = re.compile(r"IN\s*\(\s*SELECT\s+value\s+FROM\s+json_each\(\s*:(\w+)\s*\)\s*\)", re.I)
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+# A parameter, or a string literal (kept as it is: '...:x...' is no parameter).
+_PARAMETER = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_]\w*)|(\?)")
 _JSON_OF = re.compile(r"(?<![\w.])json\(([\w.]+)\)", re.I)
 _JSON_ARRAY = re.compile(r"(?<![\w.])json_array\(", re.I)
 _IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.I)
@@ -97,17 +99,19 @@ def translate(sql: str) -> Statement:
     text = _INDEXED_BY.sub("", text)
     text = _IS_NOT.sub("IS DISTINCT FROM ", text)
     names: list[str] = []
+    positional = itertools.count(1)
 
     def number(match: re.Match[str]) -> str:
-        name = match.group(1)
+        name, question = match.groups()
+        if question:
+            return f"${next(positional)}"
+        if name is None:
+            return match.group(0)
         if name not in names:
             names.append(name)
         return f"${names.index(name) + 1}"
 
-    text = _NAMED.sub(number, text)
-    if not names:
-        count = iter(range(1, text.count("?") + 1))
-        text = re.sub(r"\?", lambda _: f"${next(count)}", text)
+    text = _PARAMETER.sub(number, text)
     return Statement(text, tuple(names), lists)
 
 
