@@ -11,6 +11,8 @@ import itertools
 import random
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -301,6 +303,55 @@ def test_a_second_process_on_the_same_sqlite_database_is_refused_in_one_line(
     finally:
         first.close()
     integrity(db)  # opens it in this process: the lock went with the first one
+
+
+def test_a_store_moved_to_postgresql_announces_nothing_again(
+    root: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    """Growing up: the bot ran on SQLite, ``newsbot migrate-store`` copies its store,
+    and the bot started on PostgreSQL posts only what is new since."""
+    for n in range(3):
+        write(root, f"articles/existing-{n}.md", article_md(f"Existing {n}"))
+    db = tmp_path / "news.sqlite3"
+    first = DryRun(tmp_path, content_env(root, db))
+    try:
+        first.wait_for_log(f"content {root}: 3 files")
+        write(root, "articles/on-sqlite.md", article_md("On SQLite"))
+        wait_until_sync(lambda: "/articles/on-sqlite/" in first.posts(), "the post on SQLite")
+        wait_until_sync(lambda: no_pending(db), "its completion")
+        assert first.stop(signal.SIGTERM) == 0
+    finally:
+        first.close()
+    moved = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate-store", str(db), postgres_url],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert "articles: 4 rows" in moved.stdout
+    second = DryRun(
+        tmp_path, clean_env(NEWSBOT_CONTENT_DIR=str(root), NEWSBOT_DATABASE=postgres_url)
+    )
+    try:
+        second.wait_for_log(f"content {root}: 4 files")
+        write(root, "articles/on-postgresql.md", article_md("On PostgreSQL"))
+        wait_until_sync(lambda: second.posts() != [], "a post on PostgreSQL")
+        assert second.stop(signal.SIGTERM) == 0
+    finally:
+        second.close()
+    assert second.posts() == ["/articles/on-postgresql/"]
+    assert "Traceback" not in second.stderr()
+
+
+def no_pending(db: Path) -> bool:
+    with sqlite3.connect(db, timeout=5) as conn:
+        row = conn.execute("SELECT count(*) FROM announcements WHERE done_at IS NULL")
+        pending = row.fetchone()[0]
+    conn.close()
+    return bool(pending == 0)
 
 
 def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(

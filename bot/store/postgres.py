@@ -73,15 +73,15 @@ class Statement:
             return []
         if not self.names:
             # Positional parameters; a mapping for a statement that names none is unused.
-            return [] if isinstance(params, Mapping) else [_text(value) for value in params]
+            return [] if isinstance(params, Mapping) else [text_value(value) for value in params]
         assert isinstance(params, Mapping), "named parameters need a mapping"
         return [
-            json.loads(params[name]) if name in self.lists else _text(params[name])
+            json.loads(params[name]) if name in self.lists else text_value(params[name])
             for name in self.names
         ]
 
 
-def _text(value: Any) -> Any:
+def text_value(value: Any) -> Any:
     """A parameter as PostgreSQL takes it: its text holds no NUL character, which
     SQLite stores (user input, a feed's bytes): those are dropped."""
     if isinstance(value, str) and "\x00" in value:
