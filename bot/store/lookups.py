@@ -162,15 +162,16 @@ _MATCHES_JOIN = _matches_sql(_TAG_JOIN)
 # article_tags (the primary key's lookup per match).
 _PG_TAGS = """
     AND (SELECT count(*) FROM article_tags t
-         WHERE t.article_id = a.id AND t.tag_key = ANY(:tag_keys)) = cardinality(:tag_keys)
+         WHERE t.article_id = f.article_id AND t.tag_key = ANY(:tag_keys))
+        = cardinality(:tag_keys)
 """
 
 
 def _pg_matching(tags: bool) -> str:
     """The published articles matching ``:words`` (``:prefix``: the last as a prefix)."""
     return f"""
-        FROM articles a
-        WHERE a.status = 'published' AND a.search @@ newsbot_query(:words, :prefix)
+        FROM article_search f
+        WHERE f.search @@ newsbot_query(:words, :prefix)
         {_PG_TAGS if tags else ""}
     """
 
@@ -183,8 +184,8 @@ def _pg_search_sql(tags: bool) -> str:
             SELECT id, ts_rank('{{0, 0.25, 0.5, 1}}', search, newsbot_query(:words, :prefix))
                 AS score
             FROM (
-                SELECT a.id, a.search {_pg_matching(tags)}
-                ORDER BY a.id DESC
+                SELECT f.article_id AS id, f.search {_pg_matching(tags)}
+                ORDER BY f.article_id DESC
                 LIMIT :window
             ) w
             ORDER BY score DESC, id DESC
@@ -215,10 +216,10 @@ _TAGS = """
 """
 
 # The full-text index holds the published articles: its own count is the cheap one
-# (PostgreSQL's has none: the partial index articles_latest counts them).
+# (PostgreSQL's too: one narrow row per published article).
 _PUBLISHED_COUNT = {
     "sqlite": "SELECT count(*) FROM articles_fts_docsize",
-    "postgresql": "SELECT count(*) FROM articles WHERE status = 'published'",
+    "postgresql": "SELECT count(*) FROM article_search",
 }
 
 # Titles starting with the text: title_fold in [:low, :high), or from :low on when the
@@ -413,6 +414,10 @@ class LookupQueries:
             if postgres:
                 sql, matches_sql = _PG_SEARCH[bool(keys)], _PG_MATCHES[bool(keys)]
                 params.update(words=search_words(query), tag_keys=keys)
+                # Planned for the words at hand: a rare one is found through the GIN
+                # index, a common one walking the newest articles until the window is
+                # full. One plan for every query would do one of them badly.
+                await db.execute("SET LOCAL plan_cache_mode = force_custom_plan")
             elif keys:
                 # The most common one joins, if common enough; the others are terms.
                 joined = max(keys, key=lambda k: stats.totals[k])

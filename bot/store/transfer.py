@@ -37,7 +37,7 @@ TABLES = (
     "delivery_notices",
 )
 
-#: Tables the database fills itself from the others (triggers, generated columns).
+#: Tables the database fills itself from the others (by triggers).
 DERIVED = ("tag_counts",)
 
 #: Tables whose ids PostgreSQL assigns (identity columns): their next id follows the copy.

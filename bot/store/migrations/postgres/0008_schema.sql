@@ -8,10 +8,10 @@
 --   identity columns, which also take the explicit ids the writer assigns articles;
 -- * texts compared by range or sorted (keys, folded titles, paths) are COLLATE "C",
 --   SQLite's binary order, whatever the database's own collation;
--- * full-text search is PostgreSQL's own: a generated tsvector per article (title
---   weight A, takeaways B, description C) under a GIN index of the published ones,
---   accents folded by `unaccent` as SQLite's `remove_diacritics` does; tags filter
---   through article_tags rather than tokens;
+-- * full-text search is PostgreSQL's own: a tsvector per published article (title
+--   weight A, takeaways B, description C) in the table article_search under a GIN
+--   index, accents folded by `unaccent` as SQLite's `remove_diacritics` does; tags
+--   filter through article_tags rather than tokens;
 -- * the few functions of SQLite the shared statements use (two-argument max and
 --   min, instr, json_group_array) exist here with SQLite's meaning.
 
@@ -94,11 +94,6 @@ CREATE TABLE articles (
     message_json   TEXT   NOT NULL,
     tag_tokens     TEXT   NOT NULL DEFAULT '',
     categories     TEXT   NOT NULL DEFAULT '[]',
-    search         tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('newsbot', title), 'A')
-        || setweight(to_tsvector('newsbot', takeaways_text), 'B')
-        || setweight(to_tsvector('newsbot', coalesce(description, '')), 'C')
-    ) STORED,
     UNIQUE (source_id, key),
     CHECK (status <> 'published' OR announced_at IS NOT NULL)
 );
@@ -110,7 +105,42 @@ CREATE INDEX articles_title_prefix ON articles (title_fold, sort_at, id)
 CREATE INDEX articles_transition ON articles (transition_at) WHERE transition_at IS NOT NULL;
 CREATE INDEX articles_withdrawn_file ON articles (source_id, file_hash)
     WHERE status = 'withdrawn';
-CREATE INDEX articles_search ON articles USING gin (search) WHERE status = 'published';
+
+-- Full-text search: one narrow row per published article (title weight A, takeaways
+-- B, description C), kept by the trigger below whatever writes the articles. Narrow,
+-- so that walking the newest matches of a common word reads few pages; the GIN index
+-- finds the matches of a rare one.
+CREATE TABLE article_search (
+    article_id BIGINT   PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
+    search     tsvector NOT NULL
+);
+
+CREATE INDEX article_search_words ON article_search USING gin (search);
+
+CREATE FUNCTION article_search_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.status = 'published' THEN
+        INSERT INTO article_search (article_id, search)
+        VALUES (NEW.id,
+                setweight(to_tsvector('newsbot', NEW.title), 'A')
+                || setweight(to_tsvector('newsbot', NEW.takeaways_text), 'B')
+                || setweight(to_tsvector('newsbot', coalesce(NEW.description, '')), 'C'))
+        ON CONFLICT (article_id) DO UPDATE SET search = excluded.search;
+    ELSE
+        DELETE FROM article_search WHERE article_id = NEW.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER article_search_insert AFTER INSERT ON articles
+FOR EACH ROW WHEN (NEW.status = 'published')
+EXECUTE FUNCTION article_search_follow();
+
+CREATE TRIGGER article_search_update
+AFTER UPDATE OF status, title, takeaways_text, description ON articles
+FOR EACH ROW WHEN (OLD.status = 'published' OR NEW.status = 'published')
+EXECUTE FUNCTION article_search_follow();
 
 CREATE TABLE article_tags (
     article_id     BIGINT NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
