@@ -158,50 +158,29 @@ _MATCHES_JOIN = _matches_sql(_TAG_JOIN)
 
 # PostgreSQL (migrations/postgres/0008_schema.sql): the same window of the newest
 # matches, ranked by ts_rank with the same weights (title 4, takeaways 2, description
-# 1; higher is better there); the tags and categories asked for filter through
-# article_tags (the primary key's lookup per match).
-_PG_TAGS = """
-    AND (SELECT count(*) FROM article_tags t
-         WHERE t.article_id = f.article_id AND t.tag_key = ANY(:tag_keys))
-        = cardinality(:tag_keys)
+# 1, tag tokens 0; higher is better there), tags matched as tokens in the index too.
+_PG_MATCHING = """
+    FROM article_search f
+    WHERE f.search @@ newsbot_query(:words, :prefix, :tag_tokens)
 """
 
-
-def _pg_matching(tags: bool) -> str:
-    """The published articles matching ``:words`` (``:prefix``: the last as a prefix)."""
-    return f"""
-        FROM article_search f
-        WHERE f.search @@ newsbot_query(:words, :prefix)
-        {_PG_TAGS if tags else ""}
-    """
-
-
-def _pg_search_sql(tags: bool) -> str:
-    """:func:`_search_sql` for PostgreSQL."""
-    return f"""
-        SELECT {STORED_ARTICLE}
+_PG_SEARCH = f"""
+    SELECT {STORED_ARTICLE}
+    FROM (
+        SELECT id, ts_rank('{{0, 0.25, 0.5, 1}}', search,
+                           newsbot_query(:words, :prefix, :tag_tokens)) AS score
         FROM (
-            SELECT id, ts_rank('{{0, 0.25, 0.5, 1}}', search, newsbot_query(:words, :prefix))
-                AS score
-            FROM (
-                SELECT f.article_id AS id, f.search {_pg_matching(tags)}
-                ORDER BY f.article_id DESC
-                LIMIT :window
-            ) w
-            ORDER BY score DESC, id DESC
-            LIMIT :limit OFFSET :offset
-        ) s
-        JOIN articles a ON a.id = s.id
-        ORDER BY s.score DESC, s.id DESC
-    """
-
-
-# By whether tags filter.
-_PG_SEARCH = {tags: _pg_search_sql(tags) for tags in (False, True)}
-_PG_MATCHES = {
-    tags: f"SELECT count(*) FROM (SELECT 1 {_pg_matching(tags)} LIMIT :most) m"
-    for tags in (False, True)
-}
+            SELECT f.article_id AS id, f.search {_PG_MATCHING}
+            ORDER BY f.article_id DESC
+            LIMIT :window
+        ) w
+        ORDER BY score DESC, id DESC
+        LIMIT :limit OFFSET :offset
+    ) s
+    JOIN articles a ON a.id = s.id
+    ORDER BY s.score DESC, s.id DESC
+"""
+_PG_MATCHES = f"SELECT count(*) FROM (SELECT 1 {_PG_MATCHING} LIMIT :most) m"
 
 # One row per tag: its most common spelling and its published article count.
 _TAGS = """
@@ -412,8 +391,8 @@ class LookupQueries:
                 if min(counts) == 0:
                     return []  # no published article has it
             if postgres:
-                sql, matches_sql = _PG_SEARCH[bool(keys)], _PG_MATCHES[bool(keys)]
-                params.update(words=search_words(query), tag_keys=keys)
+                sql, matches_sql = _PG_SEARCH, _PG_MATCHES
+                params.update(words=search_words(query), tag_tokens=[tag_token(k) for k in keys])
                 # Planned for the words at hand: a rare one is found through the GIN
                 # index, a common one walking the newest articles until the window is
                 # full. One plan for every query would do one of them badly.

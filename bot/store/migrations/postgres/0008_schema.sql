@@ -10,8 +10,7 @@
 --   SQLite's binary order, whatever the database's own collation;
 -- * full-text search is PostgreSQL's own: a tsvector per published article (title
 --   weight A, takeaways B, description C) in the table article_search under a GIN
---   index, accents folded by `unaccent` as SQLite's `remove_diacritics` does; tags
---   filter through article_tags rather than tokens;
+--   index, accents folded by `unaccent` as SQLite's `remove_diacritics` does;
 -- * the few functions of SQLite the shared statements use (two-argument max and
 --   min, instr, json_group_array) exist here with SQLite's meaning.
 
@@ -39,11 +38,18 @@ CREATE AGGREGATE json_group_array(json) (
     FINALFUNC = json_group_array_final
 );
 
--- A search's words as a query: every word must match; with `prefix` the last one
--- also as a prefix. Empty (matching nothing) when no word is searchable.
-CREATE FUNCTION newsbot_query(words text, prefix boolean) RETURNS tsquery
+-- A search as a query: every word must match, in the title, takeaways or description
+-- (weights A, B, C); with `prefix` the last one also as a prefix; and every tag token
+-- in `tags` (weight D: bot/store/columns.py tag_token, 't' and hex digits). Empty,
+-- matching nothing, when no word is searchable.
+CREATE FUNCTION newsbot_query(words text, prefix boolean, tags text[]) RETURNS tsquery
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-        SELECT CASE WHEN prefix AND numnode(q) > 0 THEN (q::text || ':*')::tsquery ELSE q END
+        SELECT CASE WHEN numnode(q) = 0 THEN q ELSE (
+            regexp_replace(
+                regexp_replace(q::text, '(''(?:[^'']|'''')*'')', '\1:ABC', 'g'),
+                ':ABC$', CASE WHEN prefix THEN ':*ABC' ELSE ':ABC' END)
+            || coalesce((SELECT string_agg(' & ''' || t || ''':D', '') FROM unnest(tags) t), '')
+        )::tsquery END
         FROM plainto_tsquery('newsbot', words) AS q
     $$;
 
@@ -107,9 +113,10 @@ CREATE INDEX articles_withdrawn_file ON articles (source_id, file_hash)
     WHERE status = 'withdrawn';
 
 -- Full-text search: one narrow row per published article (title weight A, takeaways
--- B, description C), kept by the trigger below whatever writes the articles. Narrow,
--- so that walking the newest matches of a common word reads few pages; the GIN index
--- finds the matches of a rare one.
+-- B, description C, its tag tokens D, as SQLite's 0002 holds them), kept by the
+-- trigger below whatever writes the articles. Narrow, so that walking the newest
+-- matches of a common word reads few pages; the GIN index finds the matches of a rare
+-- one, and intersects them with a tag's.
 CREATE TABLE article_search (
     article_id BIGINT   PRIMARY KEY REFERENCES articles (id) ON DELETE CASCADE,
     search     tsvector NOT NULL
@@ -124,7 +131,8 @@ BEGIN
         VALUES (NEW.id,
                 setweight(to_tsvector('newsbot', NEW.title), 'A')
                 || setweight(to_tsvector('newsbot', NEW.takeaways_text), 'B')
-                || setweight(to_tsvector('newsbot', coalesce(NEW.description, '')), 'C'))
+                || setweight(to_tsvector('newsbot', coalesce(NEW.description, '')), 'C')
+                || setweight(to_tsvector('simple', NEW.tag_tokens), 'D'))
         ON CONFLICT (article_id) DO UPDATE SET search = excluded.search;
     ELSE
         DELETE FROM article_search WHERE article_id = NEW.id;
@@ -138,7 +146,7 @@ FOR EACH ROW WHEN (NEW.status = 'published')
 EXECUTE FUNCTION article_search_follow();
 
 CREATE TRIGGER article_search_update
-AFTER UPDATE OF status, title, takeaways_text, description ON articles
+AFTER UPDATE OF status, title, takeaways_text, description, tag_tokens ON articles
 FOR EACH ROW WHEN (OLD.status = 'published' OR NEW.status = 'published')
 EXECUTE FUNCTION article_search_follow();
 
