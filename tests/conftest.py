@@ -38,14 +38,22 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+#: The folders whose tests run on both engines; elsewhere the store is SQLite's.
+BOTH_ENGINES = ("store", "delivery", "e2e")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``sqlite_only`` run on the SQLite engine alone."""
+    """Tests of the store, delivery and end to end run on both engines, but those
+    marked ``sqlite_only``; the others on SQLite."""
     keep, drop = [], []
+    here = Path(__file__).parent
     for item in items:
         callspec = getattr(item, "callspec", None)
         engine = callspec.params.get("engine") if callspec is not None else None
         only = item.get_closest_marker("sqlite_only") is not None
-        (drop if only and engine == "postgresql" else keep).append(item)
+        folder = item.path.relative_to(here).parts[0]
+        elsewhere = folder not in BOTH_ENGINES
+        (drop if engine == "postgresql" and (only or elsewhere) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
