@@ -366,11 +366,7 @@ def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(
     env = content_env(root, db)
 
     def done() -> bool:
-        with sqlite3.connect(db, timeout=5) as conn:
-            row = conn.execute("SELECT count(*) FROM announcements WHERE done_at IS NULL")
-            pending = row.fetchone()[0]
-        conn.close()
-        return pending == 0
+        return no_pending(db)
 
     runs: list[DryRun] = []
     wanted: list[str] = []
