@@ -190,6 +190,8 @@ class Pipeline:
                 await coro
             except asyncio.CancelledError:
                 raise
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 log.exception("%s stopped unexpectedly", name)
 
@@ -204,6 +206,8 @@ class Pipeline:
                 if any(result.announced for result in results):
                     self.wake.set()
                 due = await self.store.next_transition_at()
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 # A busy or failing database must not end the re-check: try again later.
                 log.exception("could not re-check publish times; retrying")

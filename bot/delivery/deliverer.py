@@ -53,6 +53,7 @@ from bot.store import (
     AnnouncementKind,
     ArticleStatus,
     Crosspost,
+    DatabaseLost,
     Delivery,
     DeliveryState,
     Notice,
@@ -306,6 +307,8 @@ class Deliverer:
                 delay = await self._idle_delay()
             except asyncio.CancelledError:
                 raise
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 # A busy or failing database must not end delivery: look again later.
                 log.exception("delivery dispatcher failed; retrying")

@@ -31,7 +31,7 @@ from bot.articles.markdown import read_markdown
 from bot.articles.model import ArticleError
 from bot.logs import ids
 from bot.prepare import prepare
-from bot.store import ArticleStatus, Change, FileItem, IngestResult, SourceKind, Store
+from bot.store import ArticleStatus, Change, DatabaseLost, FileItem, IngestResult, SourceKind, Store
 from bot.store.columns import article_columns
 
 log = logging.getLogger(__name__)
@@ -668,6 +668,8 @@ class ContentSource:
                 if rescan:
                     try:
                         stats = await self.scan(stop)
+                    except DatabaseLost:
+                        return  # the bot is stopping; its database watch says why, once
                     except Exception as exc:
                         log.error(
                             "could not scan %s (%s); retrying in %g s",
@@ -695,6 +697,8 @@ class ContentSource:
                     continue
                 try:
                     await self.handle_changes(paths)
+                except DatabaseLost:
+                    return  # the bot is stopping; its database watch says why, once
                 except Exception:
                     # A store or disk hiccup must not end the watch; a rescan catches up.
                     log.exception("could not process changes in %s; rescanning", self.root)

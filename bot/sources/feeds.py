@@ -18,7 +18,7 @@ from bot.logs import ids
 from bot.prepare import Prepared, prepare
 from bot.sources.events import wait_any
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
-from bot.store import Change, SourceKind, SourceRow, Store
+from bot.store import Change, DatabaseLost, SourceKind, SourceRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,8 @@ class FeedSource:
             self._poll_wanted.clear()
             try:
                 await self.poll_once(session)
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 # Never let one feed's surprise stop the others; back off like an error.
                 log.exception("feed %s: unexpected error while polling", self.url)

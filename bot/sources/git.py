@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from bot.redaction import USERINFO, redact
 from bot.sources.content import PARALLEL_MIN, ContentSource, is_utf8_name, is_within
 from bot.sources.events import wait_any
-from bot.store import Store
+from bot.store import DatabaseLost, Store
 
 log = logging.getLogger(__name__)
 
@@ -336,6 +336,8 @@ class GitSource:
                 await self.update()
             except (GitError, OSError) as exc:
                 self._report(redact(str(exc), self.url))
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 log.exception("git %s: unexpected error; retrying", self.public_url)
             else:
