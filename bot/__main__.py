@@ -118,6 +118,17 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _run(settings: Settings, *, dry_run: bool) -> int:
     """``newsbot run``: the dry run, or the Discord client; returns the exit code."""
+    from bot.articles.site import SiteConfigError
+
+    try:
+        return _start(settings, dry_run=dry_run)
+    except SiteConfigError as exc:
+        # The site's own configuration (hugo.toml ...) holds a value the bot cannot use.
+        print(f"newsbot: site configuration: {exc}", file=sys.stderr)
+        return 2
+
+
+def _start(settings: Settings, *, dry_run: bool) -> int:
     import asyncio
 
     if dry_run:

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.articles.text import Headings
+
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 SAMPLE_CONTENT_DIR = Path(__file__).resolve().parent.parent / "examples" / "content"
@@ -49,19 +51,24 @@ class Settings(BaseSettings):
     discord_api_url: str = DEFAULT_API_URL
     discord_gateway_url: str = DEFAULT_GATEWAY_URL
     dev_guild_id: int | None = Field(default=None, gt=0)
-    timezone: str = "UTC"
+    # None: the site's Hugo timeZone, else UTC.
+    timezone: str | None = None
     max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     feed_interval: float = Field(default=300.0, ge=30.0)
     feed_timeout: float = Field(default=20.0, gt=0)
     feed_max_bytes: int = Field(default=5_000_000, gt=0)
     log_level: str = "INFO"
+    # Issue 12: announce a new article once its page answers (seconds; 0 = at once),
+    # and the titles that open an article's takeaways.
+    wait_live: float = Field(default=0.0, ge=0.0)
+    takeaways_headings: Annotated[tuple[str, ...], NoDecode] = ("Key Takeaways",)
 
     @field_validator("discord_token", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("content_dir", "site_url", "dev_guild_id", mode="before")
+    @field_validator("content_dir", "site_url", "dev_guild_id", "timezone", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -73,6 +80,16 @@ class Settings(BaseSettings):
             value = [part for part in re.split(r"[\s,]+", value) if part]
         if isinstance(value, list | tuple):
             return tuple(_http_url(str(url), "each feed") for url in value)
+        return value
+
+    @field_validator("takeaways_headings", mode="before")
+    @classmethod
+    def _split_headings(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            Headings.of(str(name) for name in value)  # at least one usable heading
+            return tuple(str(name) for name in value)
         return value
 
     @field_validator("site_url")
@@ -92,7 +109,9 @@ class Settings(BaseSettings):
 
     @field_validator("timezone")
     @classmethod
-    def _check_timezone(cls, value: str) -> str:
+    def _check_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -112,7 +131,12 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> tzinfo:
         """The zone naive front matter dates are read in."""
-        return ZoneInfo(self.timezone)
+        return ZoneInfo(self.timezone or "UTC")
+
+    @property
+    def headings(self) -> Headings:
+        """The takeaways' titles, as the readers match them."""
+        return Headings.of(self.takeaways_headings)
 
     @property
     def uses_samples(self) -> bool:

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.sources.content import ContentSource
 from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
+from bot.sources.site import load_site
 from bot.store import Announcement, DatabaseLost, Store
 from bot.summary import render_text
 
@@ -58,10 +59,16 @@ class Pipeline:
         self.content: ContentSource | None = None
         content_dir = settings.effective_content_dir
         if content_dir is not None:
+            # The site root holds the Hugo configuration: its URL, time zone, name,
+            # permalinks and languages, where the environment sets none.
+            site, settings = load_site(settings, content_dir.resolve().parent, content_dir)
+            self.settings = settings
             self.content = ContentSource(
                 store,
                 content_dir,
                 site_url=settings.site_url,
+                site=site,
+                headings=settings.headings,
                 tz=settings.tz,
                 max_bytes=settings.max_file_bytes,
                 on_announce=self.wake.set,
@@ -236,7 +243,11 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     """The whole pipeline with printed posts, until SIGINT/SIGTERM; returns the exit
     code (1: the database was deleted or replaced under it)."""
     store = await Store.open(settings.database)
-    pipeline = Pipeline(settings, store)
+    try:
+        pipeline = Pipeline(settings, store)
+    except BaseException:
+        await store.close()
+        raise
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, pipeline.stop.set)
