@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.sources.content import ContentSource
 from bot.sources.feeds import FeedSource
 from bot.sources.http import PollPolicy
+from bot.sources.live import LiveGate
 from bot.sources.site import load_site
 from bot.store import Announcement, DatabaseLost, Store
 from bot.summary import render_text
@@ -56,6 +57,9 @@ class Pipeline:
         self.recheck = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
+        user_agent = f"newsbot/{__version__} (Discord news bot; feed reader)"
+        # Holds new articles back until their page answers (NEWSBOT_WAIT_LIVE).
+        self.live = LiveGate(settings.wait_live, self.wake.set, user_agent=user_agent)
         self.content: ContentSource | None = None
         content_dir = settings.effective_content_dir
         if content_dir is not None:
@@ -79,7 +83,7 @@ class Pipeline:
                 interval=settings.feed_interval,
                 timeout=settings.feed_timeout,
                 max_bytes=settings.feed_max_bytes,
-                user_agent=f"newsbot/{__version__} (Discord news bot; feed reader)",
+                user_agent=user_agent,
             )
         self.feeds = [
             FeedSource(
@@ -146,6 +150,7 @@ class Pipeline:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.live.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -166,14 +171,20 @@ Deliver = Callable[[Announcement], Awaitable[None]]
 
 
 async def announce_loop(
-    store: Store, wake: asyncio.Event, stop: asyncio.Event, deliver: Deliver
+    store: Store,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    deliver: Deliver,
+    gate: LiveGate | None = None,
 ) -> None:
     """Work through pending announcements oldest first; each is completed after delivery.
 
     Delivery comes first and completion second, so a crash between the two (even
     ``kill -9``) delivers that one announcement again on restart: at least once, and at
     most one repeat per crash. Once ``stop`` is set, the announcement being delivered
-    is finished and completed, and the loop returns.
+    is finished and completed, and the loop returns. An announcement the ``gate``
+    holds back (its page is not live yet) stays pending and is passed over; the gate
+    sets ``wake`` when it may go.
     """
     failed: set[int] = set()
     while not stop.is_set():
@@ -183,6 +194,8 @@ async def announce_loop(
         for announcement in pending:
             if stop.is_set():
                 return
+            if gate is not None and not gate.ready(announcement):
+                continue
             try:
                 await deliver(announcement)
             except Exception:
@@ -194,6 +207,8 @@ async def announce_loop(
                 break
             failed.discard(announcement.id)
             await store.complete_announcement(announcement.id, datetime.now(UTC))
+            if gate is not None:
+                gate.forget(announcement.id)
             delivered += 1
         if delivered == ANNOUNCE_BATCH:
             continue  # a full page: more are waiting
@@ -262,7 +277,7 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     try:
         pipeline.start()
         announcer = asyncio.create_task(
-            announce_loop(store, pipeline.wake, pipeline.stop, DryRunAnnouncer(out))
+            announce_loop(store, pipeline.wake, pipeline.stop, DryRunAnnouncer(out), pipeline.live)
         )
         lost = await until_stopped(store, pipeline.stop)
         if lost is not None:
