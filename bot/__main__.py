@@ -108,6 +108,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 site_url=args.site_url or settings.site_url,
                 tz=settings.tz,
                 max_bytes=settings.max_file_bytes,
+                headings=settings.headings,
             )
         except BrokenPipeError:
             # The reader went away (`newsbot preview ... | head`): stop quietly.

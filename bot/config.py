@@ -16,6 +16,7 @@ from bot.articles.text import Headings
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
+DEFAULT_TAKEAWAYS_HEADINGS = ("Key Takeaways",)
 SAMPLE_CONTENT_DIR = Path(__file__).resolve().parent.parent / "examples" / "content"
 
 
@@ -61,7 +62,7 @@ class Settings(BaseSettings):
     # Issue 12: announce a new article once its page answers (seconds; 0 = at once),
     # and the titles that open an article's takeaways.
     wait_live: float = Field(default=0.0, ge=0.0)
-    takeaways_headings: Annotated[tuple[str, ...], NoDecode] = ("Key Takeaways",)
+    takeaways_headings: Annotated[tuple[str, ...], NoDecode] = DEFAULT_TAKEAWAYS_HEADINGS
 
     @field_validator("discord_token", mode="before")
     @classmethod
@@ -86,7 +87,10 @@ class Settings(BaseSettings):
     @classmethod
     def _split_headings(cls, value: Any) -> Any:
         if isinstance(value, str):
-            value = [part.strip() for part in value.split(",") if part.strip()]
+            # Empty: the default.
+            value = [
+                part.strip() for part in value.split(",") if part.strip()
+            ] or DEFAULT_TAKEAWAYS_HEADINGS
         if isinstance(value, list | tuple):
             Headings.of(str(name) for name in value)  # at least one usable heading
             return tuple(str(name) for name in value)

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from bot.articles.feed import parse_feed
 from bot.articles.markdown import read_markdown
 from bot.articles.model import Article, ArticleError
+from bot.articles.text import DEFAULT_HEADINGS, Headings
 from bot.summary import render_message, render_text
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
@@ -50,7 +51,12 @@ def is_feed_document(path: Path, head: bytes) -> bool:
 
 
 def iter_items(
-    paths: list[str], *, site_url: str | None, tz: tzinfo, max_bytes: int
+    paths: list[str],
+    *,
+    site_url: str | None,
+    tz: tzinfo,
+    max_bytes: int,
+    headings: Headings = DEFAULT_HEADINGS,
 ) -> Iterator[Item]:
     """Read every input; rejected inputs become items with an error, never exceptions."""
     for raw in paths:
@@ -61,17 +67,20 @@ def iter_items(
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MARKDOWN_SUFFIXES
             )
             for file in files:
-                yield _read_one(
-                    file, str(file), root, site_url=site_url, tz=tz, max_bytes=max_bytes
-                )
+                yield _read_one(file, str(file), root, site_url, tz, max_bytes, headings)
         elif path.exists():
-            yield from _read_path(path, raw, site_url=site_url, tz=tz, max_bytes=max_bytes)
+            yield from _read_path(path, raw, site_url, tz, max_bytes, headings)
         else:
             yield Item(raw, error="no such file or folder")
 
 
 def _read_path(
-    path: Path, source: str, *, site_url: str | None, tz: tzinfo, max_bytes: int
+    path: Path,
+    source: str,
+    site_url: str | None,
+    tz: tzinfo,
+    max_bytes: int,
+    headings: Headings,
 ) -> Iterator[Item]:
     try:
         with path.open("rb") as handle:
@@ -80,13 +89,12 @@ def _read_path(
         yield Item(source, error=f"cannot read: {exc.strerror or exc}")
         return
     if not is_feed_document(path, head):
-        yield _read_one(
-            path, source, content_root(path), site_url=site_url, tz=tz, max_bytes=max_bytes
-        )
+        yield _read_one(path, source, content_root(path), site_url, tz, max_bytes, headings)
         return
     try:
         data = _read_capped(path, max_bytes)
-        feed = parse_feed(data, feed_url=site_url or path.resolve().as_uri(), tz=tz)
+        feed_url = site_url or path.resolve().as_uri()
+        feed = parse_feed(data, feed_url=feed_url, tz=tz, headings=headings)
     except (OSError, ArticleError) as exc:
         yield Item(source, error=_reason(exc))
         return
@@ -97,12 +105,19 @@ def _read_path(
 
 
 def _read_one(
-    path: Path, source: str, root: Path, *, site_url: str | None, tz: tzinfo, max_bytes: int
+    path: Path,
+    source: str,
+    root: Path,
+    site_url: str | None,
+    tz: tzinfo,
+    max_bytes: int,
+    headings: Headings,
 ) -> Item:
     try:
         data = _read_capped(path, max_bytes)
         rel = path.resolve().relative_to(root.resolve()).as_posix()
-        return Item(source, article=read_markdown(data, rel_path=rel, site_url=site_url, tz=tz))
+        article = read_markdown(data, rel_path=rel, site_url=site_url, tz=tz, headings=headings)
+        return Item(source, article=article)
     except (OSError, ArticleError) as exc:
         return Item(source, error=_reason(exc))
 
@@ -165,9 +180,10 @@ def run_preview(
     site_url: str | None,
     tz: tzinfo,
     max_bytes: int,
+    headings: Headings = DEFAULT_HEADINGS,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
     """The whole ``preview`` command; returns its exit code."""
-    items = iter_items(paths, site_url=site_url, tz=tz, max_bytes=max_bytes)
+    items = iter_items(paths, site_url=site_url, tz=tz, max_bytes=max_bytes, headings=headings)
     return write_items(items, as_json=as_json, out=out or sys.stdout, err=err or sys.stderr)

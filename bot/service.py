@@ -93,6 +93,7 @@ class Pipeline:
                 tz=settings.tz,
                 on_announce=self.wake.set,
                 on_change=self.recheck.set,
+                headings=settings.headings,
             )
             for url in settings.feeds
         ]

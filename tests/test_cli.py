@@ -119,6 +119,26 @@ def test_oversized_file_is_rejected_without_loading_it(
     assert "too large" in str(record["error"])
 
 
+def test_the_configured_takeaways_headings_apply_to_files_and_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWSBOT_TAKEAWAYS_HEADINGS", "Key Points, At a glance")
+    (tmp_path / "a.md").write_text("---\ntitle: A\n---\n\n## At a Glance\n\n- seen\n")
+    (tmp_path / "feed.xml").write_bytes(RSS.replace(b"Key Takeaways", b"Key Points"))
+    assert main(["preview", "--json", str(tmp_path / "a.md"), str(tmp_path / "feed.xml")]) == 1
+    records = lines(capsys.readouterr().out)
+    assert records[0]["article"]["takeaways"] == ["seen"]  # type: ignore[index]
+    assert records[1]["article"]["takeaways"] == ["The **bridge** is open."]  # type: ignore[index]
+
+
+def test_takeaways_headings_need_a_word(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWSBOT_TAKEAWAYS_HEADINGS", " , ;")
+    assert main(["preview", "x.md"]) == 2
+    assert "NEWSBOT_TAKEAWAYS_HEADINGS: at least one heading" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "argv",
     [["preview"], ["preview", "--site-url", "example.org", "x.md"], ["frobnicate"], []],
