@@ -19,8 +19,10 @@ does (pretty URLs, paths lower-cased):
   :sectionslug :sections :sectionslugs :title :slug :filename :slugorfilename
   :contentbasename :slugorcontentbasename``, the slices ``:sections[1:]``,
   ``:sections[last]``..., Go time layouts such as ``:06`` or ``:Jan``, and ``\\:`` for a
-  literal colon. The date is the front matter's ``date`` (else ``publishDate``, else
-  ``lastmod``) in its own offset, or in the site's time zone when it has none.
+  literal colon. A language with a ``baseURL`` of its own (Hugo's multihost mode) has
+  no code prefix: its host tells it. The date is the front matter's ``date`` (else
+  ``publishDate``, else ``lastmod``) in its own offset, or in the site's time zone
+  when it has none.
 
 Without a pattern the path follows Hugo's defaults (``uglyURLs = false``,
 ``disablePathToLower = false``): the file's path with the extension dropped, page
@@ -31,9 +33,10 @@ matter ``slug`` replaces the last segment (not for ``_index.md``, as in Hugo) an
 sanitised the same way; a front matter ``url`` replaces the whole path and is kept as
 written.
 
-What a single file cannot tell is approximated: every folder on a file's path counts
-as a section (Hugo needs an ``_index.md`` for folders below the top level), and a
-section's slug is its folder's name (Hugo first reads the section's ``_index.md``).
+What a single file cannot tell is taken as Hugo's default: a page's section is its
+top-level folder (a deeper folder is a section only with an ``_index.md``; an
+``_index.md`` page's own folders are its sections), and a section's slug is its
+folder's name (Hugo first reads the section's ``_index.md``).
 """
 
 from __future__ import annotations
@@ -353,9 +356,11 @@ class Page:
 
     @property
     def sections(self) -> list[str]:
-        """The folders of the page's current section, top first."""
+        """The folders of the page's current section, top first: a section page's own
+        folders; for other pages the top-level folder only, as a deeper folder is a
+        section only with an ``_index.md`` of its own, which one file cannot tell."""
         folders, stem = self._parts
-        return folders[:-1] if stem == "index" else folders
+        return folders if stem == "_index" else folders[:1]
 
     @property
     def base_name(self) -> str:
@@ -579,7 +584,10 @@ class Site:
                 path = expand_pattern(rule.pattern, page)
             else:
                 path, _ = permalink(rel, slug, None)
-            if code != self.config.default_language or self.config.default_in_subdir:
+            own_host = language is not None and language.base_url is not None
+            if not own_host and (
+                code != self.config.default_language or self.config.default_in_subdir
+            ):
                 path = f"/{code}{path}"
         absolute = absolute_url("./" + path.lstrip("/"), base) if base else None
         return path, absolute

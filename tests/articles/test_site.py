@@ -105,8 +105,14 @@ def test_every_documented_token_expands_as_hugo_does(pattern: str, expected: str
     ],
 )
 def test_section_slices_are_lenient_like_hugos(pattern: str, expected: str) -> None:
-    page = Page(rel_path="a/b/c/page.md", title="Hello", slug=None, date=None)
-    assert expand_pattern(pattern, page) == expected
+    section = Page(rel_path="a/b/c/_index.md", title="Hello", slug=None, date=None)
+    assert expand_pattern(pattern, section) == expected
+
+
+def test_a_pages_section_is_its_top_level_folder() -> None:
+    # Hugo: deeper folders are sections only with an _index.md of their own.
+    page = Page(rel_path="posts/a/b/one.md", title="One", slug=None, date=None)
+    assert expand_pattern("/:sections/:sections[1:]/:slugorfilename/", page) == "/posts/one/"
 
 
 def test_a_page_bundle_takes_its_folders_name_and_is_not_a_section() -> None:
@@ -207,10 +213,8 @@ def test_per_language_content_folders_subdir_and_base_urls() -> None:
     en = parse_markdown(article("Hello"), rel_path="english/posts/hello.md", site=site)
     fr = parse_markdown(article("Bonjour"), rel_path="french/posts/bonjour.md", site=site)
     assert (en.id, en.url) == ("/en/posts/2023/hello/", "https://example.org/en/posts/2023/hello/")
-    assert (fr.id, fr.url) == (
-        "/fr/articles/bonjour/",
-        "https://fr.example.org/fr/articles/bonjour/",
-    )
+    # A language on a host of its own has no code prefix (Hugo's multihost mode).
+    assert (fr.id, fr.url) == ("/articles/bonjour/", "https://fr.example.org/articles/bonjour/")
 
 
 def test_keys_are_case_insensitive_and_later_documents_win() -> None:
