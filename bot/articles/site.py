@@ -70,7 +70,12 @@ _ZERO_DATE: Final = datetime(1, 1, 1)
 
 
 class SiteConfigError(ValueError):
-    """A site configuration the bot cannot use; the message names the key."""
+    """A site configuration the bot cannot use; the message names the key (and, from
+    :func:`site_config`, the file that gave it). ``key`` is the top-level key."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,12 +175,18 @@ def merge_documents(
     return merged, origins
 
 
+def _top(where: str, key: str) -> str:
+    """The top-level key of ``key`` read at ``where`` (``""`` or ``languages.fr.``)."""
+    return where.split(".", 1)[0] if where else key
+
+
 def _text(config: Mapping[str, Any], key: str, where: str) -> str | None:
     value = config.get(key)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise SiteConfigError(f"{where}{key}: expected text, got {type(value).__name__}")
+        message = f"{where}{key}: expected text, got {type(value).__name__}"
+        raise SiteConfigError(message, key=_top(where, key))
     return value.strip() or None
 
 
@@ -184,7 +195,7 @@ def _flag(config: Mapping[str, Any], key: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     if not isinstance(value, bool):
-        raise SiteConfigError(f"{key}: expected true or false, got {value!r:.40}")
+        raise SiteConfigError(f"{key}: expected true or false, got {value!r:.40}", key=key)
     return value
 
 
@@ -193,7 +204,8 @@ def _base_url(config: Mapping[str, Any], where: str) -> str | None:
     if value is None:
         return None
     if absolute_url(value, None) is None:
-        raise SiteConfigError(f"{where}baseURL: expected an absolute http(s) URL, got {value!r}")
+        message = f"{where}baseURL: expected an absolute http(s) URL, got {value!r}"
+        raise SiteConfigError(message, key=_top(where, "baseurl"))
     return value.rstrip("/")
 
 
@@ -202,6 +214,13 @@ def _section_key(key: str) -> str:
 
 
 def _permalinks(value: Any, where: str) -> tuple[PermalinkRule, ...]:
+    try:
+        return _permalink_rules(value, where)
+    except SiteConfigError as exc:
+        raise SiteConfigError(str(exc), key=_top(where, "permalinks")) from None
+
+
+def _permalink_rules(value: Any, where: str) -> tuple[PermalinkRule, ...]:
     if value is None:
         return ()
     if not isinstance(value, Mapping):
@@ -223,7 +242,10 @@ def _permalinks(value: Any, where: str) -> tuple[PermalinkRule, ...]:
         else:
             raise SiteConfigError(f"{where}permalinks.{key}: expected a pattern (text)")
     for rule in rules:
-        expand_pattern(rule.pattern, _probe_page())  # refuse unknown tokens up front
+        try:  # refuse unknown tokens up front
+            expand_pattern(rule.pattern, _probe_page())
+        except SiteConfigError as exc:
+            raise SiteConfigError(f"{where}permalinks: {exc}") from None
     return tuple(rules)
 
 
@@ -236,16 +258,27 @@ def site_config(
 ) -> SiteConfig:
     """The site configuration from its documents, in Hugo's order (the main file, then
     the ``config/_default`` files, each already parsed). Raises
-    :class:`SiteConfigError` naming the key for a value the bot cannot use."""
+    :class:`SiteConfigError` naming the file and key of a value the bot cannot use."""
     config, origins = merge_documents(documents)
+    try:
+        return _site_config(config, origins, tuple(name for name, _ in documents))
+    except SiteConfigError as exc:
+        origin = origins.get(exc.key or "")
+        raise SiteConfigError(f"{origin}: {exc}" if origin else str(exc), key=exc.key) from None
+
+
+def _site_config(
+    config: dict[str, Any], origins: dict[str, str], files: tuple[str, ...]
+) -> SiteConfig:
     languages: list[Language] = []
     raw_languages = config.get("languages")
     if raw_languages is not None and not isinstance(raw_languages, Mapping):
-        raise SiteConfigError("languages: expected a map of language codes")
+        raise SiteConfigError("languages: expected a map of language codes", key="languages")
     for code, raw in (raw_languages or {}).items():
         where = f"languages.{code}."
         if not isinstance(raw, Mapping):
-            raise SiteConfigError(f"languages.{code}: expected a map of settings")
+            message = f"languages.{code}: expected a map of settings"
+            raise SiteConfigError(message, key="languages")
         content_dir = _text(raw, "contentdir", where)
         permalinks = raw.get("permalinks")
         languages.append(
@@ -269,7 +302,7 @@ def site_config(
         languages=tuple(languages),
         permalinks=_permalinks(config.get("permalinks"), ""),
         origins=origins,
-        files=tuple(name for name, _ in documents),
+        files=files,
     )
 
 

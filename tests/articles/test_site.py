@@ -257,6 +257,24 @@ def test_bad_configuration_is_refused_naming_the_key(
         site_config([("hugo.toml", document)])
 
 
+def test_the_error_names_the_file_that_gave_the_value() -> None:
+    documents = [
+        ("hugo.toml", {"baseURL": "https://fine.example", "languages": {"fr": {}}}),
+        ("config/_default/hugo.toml", {"baseURL": "nope"}),
+        ("config/_default/languages.toml", {"languages": {"fr": {"permalinks": {"p": ":x"}}}}),
+    ]
+    with pytest.raises(SiteConfigError) as info:
+        site_config(documents[:2])
+    assert str(info.value) == (
+        "config/_default/hugo.toml: baseURL: expected an absolute http(s) URL, got 'nope'"
+    )
+    with pytest.raises(SiteConfigError) as info:
+        site_config([documents[0], documents[2]])
+    assert str(info.value) == (
+        "config/_default/languages.toml: languages.fr.permalinks: unknown permalink token :x"
+    )
+
+
 def test_a_document_that_is_not_a_map_is_refused() -> None:
     with pytest.raises(SiteConfigError, match=re.escape("hugo.yaml: expected a map")):
         site_config([("hugo.yaml", ["a"])])  # type: ignore[list-item]

@@ -190,7 +190,7 @@ def test_a_bad_site_config_stops_the_start_with_one_line(tmp_path: Path) -> None
     )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
-        "newsbot: site configuration: unknown permalink token :nonsense"
+        "newsbot: site configuration: hugo.toml: permalinks: unknown permalink token :nonsense"
     )
     assert "Traceback" not in done.stderr
 
