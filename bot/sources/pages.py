@@ -115,7 +115,11 @@ class PageReader:
                 return item
             return prepare(dataclasses.replace(item.article, takeaways=takeaways, lede=None))
 
-        return list(await asyncio.gather(*(one(item) for item in items)))
+        filled = list(await asyncio.gather(*(one(item) for item in items)))
+        # Entries that left the feed are not asked about again (the store keeps them).
+        current = {item.article.url for item in items}
+        self._known = {url: known for url, known in self._known.items() if url in current}
+        return filled
 
     async def _takeaways(
         self, session: aiohttp.ClientSession, url: str, entry: str
