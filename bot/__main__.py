@@ -106,7 +106,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 list(args.paths),
                 as_json=args.json,
                 site_url=args.site_url or settings.site_url,
-                tz=settings.tz,
+                tz=settings.tz if settings.timezone else None,
                 max_bytes=settings.max_file_bytes,
                 headings=settings.headings,
             )

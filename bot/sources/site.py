@@ -25,7 +25,7 @@ from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["load_site", "read_site_config"]
+__all__ = ["load_site", "read_site_config", "site_of", "time_zone"]
 
 _NAMES = ("hugo", "config")
 _SUFFIXES = (".toml", ".yaml", ".yml", ".json")
@@ -87,54 +87,28 @@ def read_site_config(root: Path) -> SiteConfig:
     return site_config(_documents(root))
 
 
-def load_site(settings: Settings, root: Path, content_dir: Path) -> tuple[Site, Settings]:
-    """The site the articles of ``content_dir`` are read in, and the settings with the
-    site's ``baseURL`` and ``timeZone`` filled in where the environment sets none.
+def time_zone(config: SiteConfig) -> str | None:
+    """The site's ``timeZone``, checked; raises :class:`SiteConfigError` naming its file
+    for a zone that does not exist."""
+    if config.time_zone is None:
+        return None
+    try:
+        ZoneInfo(config.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        origin = config.origins.get("timezone", "?")
+        raise SiteConfigError(
+            f"{origin}: timeZone: unknown time zone {config.time_zone!r}"
+        ) from None
+    return config.time_zone
 
-    ``root`` is the site root (holding the configuration); logs which file gave which
-    setting, and which the environment overrode. Raises :class:`SiteConfigError`.
-    """
-    config = read_site_config(root)
-    if not config.files:
-        return Site(site_url=settings.site_url), settings
-    updates: dict[str, Any] = {}
-    for key, setting, env, value in (
-        ("baseurl", "site_url", "NEWSBOT_SITE_URL", config.base_url),
-        ("timezone", "timezone", "NEWSBOT_TIMEZONE", config.time_zone),
-    ):
-        if value is None:
-            continue
-        origin = config.origins.get(key, "?")
-        if getattr(settings, setting) is not None:
-            log.info("site config: %s from %s ignored: %s wins", key, origin, env)
-            continue
-        if setting == "timezone":
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise SiteConfigError(f"{origin}: timeZone: unknown time zone {value!r}") from None
-        updates[setting] = value
-        log.info("site config: %s = %s (from %s)", key, value, origin)
-    for key, shown in (
-        ("title", config.title),
-        ("contentdir", config.content_dir),
-        ("defaultcontentlanguage", config.default_language),
-        ("permalinks", f"{len(config.permalinks)} patterns"),
-    ):
-        if key in config.origins:
-            log.info("site config: %s = %s (from %s)", key, shown, config.origins[key])
-    if updates:
-        settings = settings.model_copy(update=updates)
+
+def site_of(config: SiteConfig, root: Path, content_dir: Path, site_url: str | None) -> Site:
+    """The site whose configuration (read at ``root``) is ``config``, as the files of
+    ``content_dir`` are read in it; a language whose own content folder lies outside
+    ``content_dir`` is logged, and its files are not read."""
     language_dirs: list[tuple[str, str]] = []
     watched = content_dir.resolve()
     for language in config.languages:
-        origin = config.origins.get(f"languages.{language.code}", "?")
-        log.info(
-            "site config: language %s%s (from %s)",
-            language.code,
-            f", content in {language.content_dir}" if language.content_dir else "",
-            origin,
-        )
         if language.content_dir is None:
             continue
         folder = (root / language.content_dir).resolve()
@@ -148,10 +122,49 @@ def load_site(settings: Settings, root: Path, content_dir: Path) -> tuple[Site, 
                 language.content_dir,
                 watched,
             )
-    site = Site(
-        config=config,
-        site_url=settings.site_url,
-        name=config.title,
-        language_dirs=tuple(language_dirs),
+    return Site(
+        config=config, site_url=site_url, name=config.title, language_dirs=tuple(language_dirs)
     )
-    return site, settings
+
+
+def load_site(settings: Settings, root: Path, content_dir: Path) -> tuple[Site, Settings]:
+    """The site the articles of ``content_dir`` are read in, and the settings with the
+    site's ``baseURL`` and ``timeZone`` filled in where the environment sets none.
+
+    ``root`` is the site root (holding the configuration); logs which file gave which
+    setting, and which the environment overrode. Raises :class:`SiteConfigError`.
+    """
+    config = read_site_config(root)
+    if not config.files:
+        return Site(site_url=settings.site_url), settings
+    updates: dict[str, Any] = {}
+    for key, setting, env, value in (
+        ("baseurl", "site_url", "NEWSBOT_SITE_URL", config.base_url),
+        ("timezone", "timezone", "NEWSBOT_TIMEZONE", time_zone(config)),
+    ):
+        if value is None:
+            continue
+        origin = config.origins.get(key, "?")
+        if getattr(settings, setting) is not None:
+            log.info("site config: %s from %s ignored: %s wins", key, origin, env)
+            continue
+        updates[setting] = value
+        log.info("site config: %s = %s (from %s)", key, value, origin)
+    for key, shown in (
+        ("title", config.title),
+        ("contentdir", config.content_dir),
+        ("defaultcontentlanguage", config.default_language),
+        ("permalinks", f"{len(config.permalinks)} patterns"),
+    ):
+        if key in config.origins:
+            log.info("site config: %s = %s (from %s)", key, shown, config.origins[key])
+    for language in config.languages:
+        log.info(
+            "site config: language %s%s (from %s)",
+            language.code,
+            f", content in {language.content_dir}" if language.content_dir else "",
+            config.origins.get(f"languages.{language.code}", "?"),
+        )
+    if updates:
+        settings = settings.model_copy(update=updates)
+    return site_of(config, root, content_dir, settings.site_url), settings
