@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -117,14 +117,6 @@ class Reading:
     headings: Headings
     tz: tzinfo
     max_bytes: int
-
-    def fingerprint(self) -> str:
-        """Changes whenever the same bytes could give another article."""
-        site = self.site
-        config = replace(site.config, origins={}, files=())
-        meaning = (config, site.site_url, site.name, site.language_dirs)
-        blob = repr((meaning, sorted(self.headings.names), str(self.tz), self.max_bytes))
-        return hashlib.blake2b(blob.encode(), digest_size=16).hexdigest()
 
 
 def read_file(root: Path, rel: str, known: Stat | None, reading: Reading) -> FileItem | None:
@@ -386,19 +378,8 @@ class ContentSource:
 
         removed = sorted(known.keys() - on_disk.keys())
         stats.removed = len(removed)
-        # Files are read again when they changed, and all of them when the way they are
-        # read changed since the last scan (site config, site URL, time zone, headings):
-        # the same bytes may give other URLs or takeaways now.
-        reading_key = f"reading {source_id}"
-        previous = await self.store.get_meta(reading_key)
-        fingerprint = self.reading.fingerprint()
-        again = previous is not None and previous != fingerprint
-        if again:
-            log.info("%s: the site's settings changed; reading every file again", self.root)
         todo = [
-            (rel, None if again else known.get(rel))
-            for rel, stat in sorted(on_disk.items())
-            if again or known.get(rel) != stat
+            (rel, known.get(rel)) for rel, stat in sorted(on_disk.items()) if known.get(rel) != stat
         ]
         stats.unchanged = stats.files - len(todo)
         last_report = time.perf_counter()
@@ -437,8 +418,6 @@ class ContentSource:
                         "scanning %s: %d/%d files read (%.0f/s)", self.root, done, len(todo), rate
                     )
 
-        if stats.complete and previous != fingerprint:
-            await self.store.set_meta(reading_key, fingerprint)
         if stats.complete and not source.baseline_done:
             await self.store.mark_baseline_done(source_id, datetime.now(UTC))
         stats.seconds = time.perf_counter() - started

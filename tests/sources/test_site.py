@@ -6,18 +6,14 @@ import logging
 import re
 import subprocess
 import sys
-from datetime import UTC
 from pathlib import Path
 
 import pytest
 
-from bot.articles.site import Site, SiteConfigError, site_config
+from bot.articles.site import SiteConfigError
 from bot.config import Settings
-from bot.sources.content import ContentSource
 from bot.sources.site import load_site, read_site_config
-from bot.store import Store
 from tests.sources.dryrun import DryRun, clean_env
-from tests.sources.helpers import article_md, articles
 from tests.waiting import wait_until_sync
 
 
@@ -193,27 +189,3 @@ def test_a_bad_site_config_stops_the_start_with_one_line(tmp_path: Path) -> None
         "newsbot: site configuration: hugo.toml: permalinks: unknown permalink token :nonsense"
     )
     assert "Traceback" not in done.stderr
-
-
-async def test_a_changed_site_config_reads_every_file_again(tmp_path: Path) -> None:
-    content = tmp_path / "content"
-    write(content / "posts" / "one.md", article_md("One"))
-    flat = Site(site_url="https://e.org")
-    dated = Site(
-        site_url="https://e.org",
-        config=site_config([("hugo.toml", {"permalinks": {"posts": "/:year/:slug/"}})]),
-    )
-    async with await Store.open(tmp_path / "db") as store:
-
-        async def scan(site: Site) -> int:
-            source = ContentSource(
-                store, content, site_url=None, site=site, tz=UTC, max_bytes=10**6
-            )
-            return (await source.scan()).read
-
-        assert await scan(flat) == 1
-        assert await scan(flat) == 0  # nothing changed: nothing read
-        assert list(await articles(store)) == ["/posts/one/"]
-        assert await scan(dated) == 1  # the same bytes give another URL now
-        assert list(await articles(store)) == ["/2024/one/"]
-        assert await scan(dated) == 0
