@@ -9,8 +9,10 @@ entry's takeaways from the entry's own page, with these bounds:
   (``meta``) with the entry's fingerprint, its ``ETag`` and ``Last-Modified``, so the
   page is fetched again only when the entry changes, and then conditionally; a page
   that cannot be fetched is tried on :data:`ATTEMPTS` polls at most;
-* at most :data:`PAGE_MAX_BYTES` and :data:`PAGE_TIMEOUT` seconds per page, and
-  :data:`CONCURRENCY` pages at a time.
+* at most :data:`PAGE_MAX_BYTES` and :data:`PAGE_TIMEOUT` seconds per page,
+  :data:`CONCURRENCY` pages at a time and :data:`MAX_PAGES_PER_POLL` per poll (the
+  feed's order first, so new entries, usually at its top, are read before they are
+  announced).
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 PAGE_MAX_BYTES: Final = 2_000_000
 PAGE_TIMEOUT: Final = 10.0
 CONCURRENCY: Final = 4
+#: Pages fetched per poll at most: Hugo's RSS lists every page of a site by default, so
+#: a first poll may hold thousands of entries; the rest are read on later polls.
+MAX_PAGES_PER_POLL: Final = 20
 ATTEMPTS: Final = 3
 _HTML_ACCEPT: Final = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 _HTML_TYPES: Final = ("text/html", "application/xhtml+xml")
@@ -103,34 +108,60 @@ class PageReader:
     ) -> list[Prepared]:
         """``items`` with the takeaways of the pages of those that have none."""
         hosts = {o[1] for o in (_origin(self.feed_url), _origin(final_url)) if o is not None}
+        found: dict[str, tuple[str, ...]] = {}
+        due: list[tuple[str, str, _Known | None]] = []
+        for item in items:  # in the feed's order: its newest entries usually come first
+            url = item.article.url
+            if item.article.takeaways or url is None or url in found or not same_host(url, hosts):
+                continue
+            known = await self._recall(url)
+            if (
+                known is not None
+                and known.entry == item.article_hash
+                and known.failures
+                in (
+                    0,
+                    ATTEMPTS,
+                )
+            ):
+                found[url] = known.takeaways  # read for this version of the entry already
+            elif len(due) < MAX_PAGES_PER_POLL:
+                due.append((url, item.article_hash, known))
+                found[url] = ()
+            elif known is not None:
+                found[url] = known.takeaways  # until its turn comes, what it gave before
         limit = asyncio.Semaphore(CONCURRENCY)
 
-        async def one(item: Prepared) -> Prepared:
-            url = item.article.url
-            if item.article.takeaways or url is None or not same_host(url, hosts):
-                return item
+        async def fetch(url: str, entry: str, known: _Known | None) -> None:
             async with limit:
-                takeaways = await self._takeaways(session, url, item.article_hash)
-            if not takeaways:
-                return item
-            return prepare(dataclasses.replace(item.article, takeaways=takeaways, lede=None))
+                found[url] = await self._fetch(session, url, entry, known)
 
-        filled = list(await asyncio.gather(*(one(item) for item in items)))
+        await asyncio.gather(*(fetch(*args) for args in due))
         # Entries that left the feed are not asked about again (the store keeps them).
         current = {item.article.url for item in items}
         self._known = {url: known for url, known in self._known.items() if url in current}
-        return filled
+        return [
+            prepare(dataclasses.replace(item.article, takeaways=takeaways, lede=None))
+            if item.article.url is not None and (takeaways := found.get(item.article.url))
+            else item
+            for item in items
+        ]
 
-    async def _takeaways(
-        self, session: aiohttp.ClientSession, url: str, entry: str
-    ) -> tuple[str, ...]:
-        key = f"page {url}"
+    async def _recall(self, url: str) -> _Known | None:
+        """What was read of the page before, in this process or (kept in the store) an
+        earlier one."""
         known = self._known.get(url)
-        if known is None and (text := await self.store.get_meta(key)) is not None:
+        if known is None and (text := await self.store.get_meta(f"page {url}")) is not None:
             known = _Known.loads(text)
-        if known is not None and known.entry == entry and known.failures in (0, ATTEMPTS):
-            self._known[url] = known
-            return known.takeaways  # read for this version of the entry already
+            if known is not None:
+                self._known[url] = known
+        return known
+
+    async def _fetch(
+        self, session: aiohttp.ClientSession, url: str, entry: str, known: _Known | None
+    ) -> tuple[str, ...]:
+        """Read the page of ``url`` (conditionally, when it was read before) for this
+        version of the entry, keep what it gave, and return its takeaways."""
         if known is not None and known.entry != entry:
             known = dataclasses.replace(known, entry=entry, failures=0)
         state = FeedState(
@@ -163,7 +194,7 @@ class PageReader:
             if failures == 1:
                 log.info("feed %s: cannot read the page %s: %s", self.feed_url, url, reason)
         self._known[url] = found
-        await self.store.set_meta(key, found.dumps())
+        await self.store.set_meta(f"page {url}", found.dumps())
         return found.takeaways
 
 

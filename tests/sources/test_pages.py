@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from bot.articles.text import Headings
+from bot.sources import pages
 from bot.sources.feeds import FeedSource
 from bot.sources.pages import ATTEMPTS
 from bot.store import Store
@@ -153,3 +154,30 @@ async def test_the_configured_headings_are_read_in_pages(
     await feed.poll_once(session)
     stored = (await articles(store))[feed_server.url("/posts/alpha/")]
     assert stored.takeaways == ("Alpha: first point", "Second point")
+
+
+async def test_a_long_feed_is_read_a_few_pages_per_poll_newest_first(
+    store: Store,
+    session: aiohttp.ClientSession,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pages, "MAX_PAGES_PER_POLL", 3)
+    entries = [(f"p{n}", f"Page {n}", T0 - timedelta(hours=n)) for n in range(7)]
+    for slug, title, _ in entries:
+        serve(feed_server, slug, title)
+    feed_server.route("/index.xml", body=hugo_rss(feed_server.base_url, entries))
+    feed = source(store, feed_server)
+
+    def fetched() -> list[int]:
+        return [len(feed_server.seen(f"/posts/{slug}/")) for slug, _, _ in entries]
+
+    await feed.poll_once(session)
+    assert fetched() == [1, 1, 1, 0, 0, 0, 0]  # the feed's first (newest) entries first
+    await feed.poll_once(session)
+    assert fetched() == [1, 1, 1, 1, 1, 1, 0]
+    await feed.poll_once(session)
+    await feed.poll_once(session)
+    assert fetched() == [1] * 7
+    stored = await articles(store)
+    assert all(len(a.takeaways) == 2 for a in stored.values())
