@@ -70,21 +70,13 @@ class _Known:
             return None  # written by another version: read the page again
 
 
-def _origin(url: str) -> tuple[str, str | None, int | None] | None:
+def _host(url: str) -> str | None:
+    """The host of an http(s) URL (lower case), else ``None``."""
     try:
         parts = urlsplit(url)
-        port = parts.port
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    return parts.scheme, parts.hostname, port
-
-
-def same_host(url: str, hosts: set[str | None]) -> bool:
-    """Whether ``url`` is an http(s) URL on one of ``hosts`` (host names, lower case)."""
-    origin = _origin(url)
-    return origin is not None and origin[1] in hosts
+    return parts.hostname if parts.scheme in ("http", "https") else None
 
 
 class PageReader:
@@ -107,12 +99,12 @@ class PageReader:
         self, session: aiohttp.ClientSession, items: list[Prepared], final_url: str
     ) -> list[Prepared]:
         """``items`` with the takeaways of the pages of those that have none."""
-        hosts = {o[1] for o in (_origin(self.feed_url), _origin(final_url)) if o is not None}
+        hosts = {h for h in (_host(self.feed_url), _host(final_url)) if h is not None}
         found: dict[str, tuple[str, ...]] = {}
         due: list[tuple[str, str, _Known | None]] = []
         for item in items:  # in the feed's order: its newest entries usually come first
             url = item.article.url
-            if item.article.takeaways or url is None or url in found or not same_host(url, hosts):
+            if item.article.takeaways or url is None or url in found or _host(url) not in hosts:
                 continue
             known = await self._recall(url)
             if (
