@@ -72,8 +72,12 @@ class LiveGate:
         return False
 
     def forget(self, announcement_id: int) -> None:
-        """The announcement is delivered: drop what the gate knew of it."""
+        """The announcement is delivered: drop what the gate knew of it, and stop
+        watching its page if it went out without waiting (withdrawn meanwhile)."""
         self._ready.discard(announcement_id)
+        watch = self._watches.pop(announcement_id, None)
+        if watch is not None:
+            watch.cancel()
 
     async def _watch(self, announcement: Announcement) -> None:
         url = announcement.article.url

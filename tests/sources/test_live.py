@@ -127,3 +127,19 @@ async def test_without_a_wait_nothing_is_checked(
         write(root, "articles/fresh.md", article_md("Fresh"))
         await wait_until(lambda: recorder.titles() == ["Fresh"], "the post", timeout=20)
     assert feed_server.seen(PAGE) == []
+
+
+async def test_an_article_withdrawn_while_it_waits_is_not_held_any_longer(
+    feed_server: FeedServer, root: Path, tmp_path: Path
+) -> None:
+    feed_server.route(PAGE, status=404, content_type="text/html")
+    recorder = Recorder()
+    async with running(tmp_path / "db", root, feed_server, 120, recorder) as pipeline:
+        write(root, "articles/fresh.md", article_md("Fresh"))
+        await wait_until(lambda: len(feed_server.seen(PAGE)) >= 1, "a check", timeout=20)
+        (root / "articles" / "fresh.md").unlink()
+        # Handed on at once (the deliverer completes a withdrawn article's announcement
+        # without posting it), and its page is no longer watched.
+        await wait_until(lambda: len(recorder.seen) == 1, "the announcement", timeout=20)
+        assert recorder.seen[0].article.status == "withdrawn"
+        await wait_until(lambda: not pipeline.live._watches, "the watch to end", timeout=5)
