@@ -26,7 +26,6 @@ Prints a table, then one line of JSON with every figure.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -36,10 +35,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench import argument_parser
 from bot.delivery.limiter import DEFAULT_RATE
 from tests.delivery.harness import bot_env, start_bot, stop, subscribe_channels, write_article
 from tests.fakediscord.models import FakeChannel
@@ -211,28 +211,40 @@ def print_table(r: dict[str, Any]) -> None:
             f"{r['latency_runs']} runs",
         ),
     ]
-    print("Delivery fan-out (bot process -> fake Discord with Discord's limits)")
+    print_rows("Delivery fan-out (bot process -> fake Discord with Discord's limits)", rows)
+
+
+def print_rows(title: str, rows: Sequence[tuple[str, str, str]], width: int = 28) -> None:
+    """A benchmark's table: a title, then a name, a figure and a note per row."""
+    print(title)
     for name, value, note in rows:
-        print(f"  {name:<28}{value:>14}   {note}")
+        print(f"  {name:<{width}}{value:>14}   {note}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.fanout", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--channels", type=int, default=1000, help="channels to fan out to")
-    parser.add_argument("--runs", type=int, default=20, help="latency runs")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder (bot.log)")
-    args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="newsbot-fanout-"))
+def run_in_workdir(
+    prefix: str, keep: bool, run_in: Callable[[Path], Coroutine[Any, Any, dict[str, Any]]]
+) -> dict[str, Any]:
+    """``run_in(folder)`` in a new temporary folder, removed afterwards unless ``keep``."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        result = asyncio.run(run(args.channels, args.runs, workdir))
+        return asyncio.run(run_in(workdir))
     finally:
-        if args.keep:
+        if keep:
             print(f"work folder: {workdir}", file=sys.stderr)
         else:
             with contextlib.suppress(OSError):
                 shutil.rmtree(workdir)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argument_parser("bench.fanout", __doc__)
+    parser.add_argument("--channels", type=int, default=1000, help="channels to fan out to")
+    parser.add_argument("--runs", type=int, default=20, help="latency runs")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (bot.log)")
+    args = parser.parse_args(argv)
+    result = run_in_workdir(
+        "newsbot-fanout-", args.keep, lambda workdir: run(args.channels, args.runs, workdir)
+    )
     print_table(result)
     print(json.dumps(result, separators=(",", ":")))
     return 0

@@ -49,6 +49,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import argument_parser
 from bot.articles.model import Article
 from bot.prepare import prepare
 from bot.store import Store
@@ -518,10 +519,10 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.lookups", description=__doc__)
-    parser.add_argument("--articles", type=int, default=100_000)
+    parser = argument_parser("bench.lookups", __doc__)
+    parser.add_argument("--articles", type=int, default=100_000, help="articles in the store")
     parser.add_argument("--rounds", type=int, default=300, help="lookups of each kind")
-    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--seed", type=int, default=2026, help="generator seed")
     parser.add_argument(
         "--db",
         help="where the generated store is kept and reused "

@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench import argument_parser
 from bench.articles import NOW, generate, write
 from bot.articles.markdown import read_markdown
 from bot.articles.model import Article
@@ -142,7 +143,7 @@ def _print_table(result: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.parse", description=__doc__)
+    parser = argument_parser("bench.parse", __doc__)
     parser.add_argument("--articles", type=int, default=10_000, help="articles to generate")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (median kept)")
     parser.add_argument("--seed", type=int, default=20260301, help="generator seed")

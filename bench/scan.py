@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -36,6 +34,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from bench import articles_parser, report
 from bench.articles import generate, write
 from bot.config import load_settings
 from bot.service import DryRunAnnouncer, Pipeline, announce_loop
@@ -154,16 +153,8 @@ def _print_table(r: dict[str, Any]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scan", description=__doc__)
-    parser.add_argument("--articles", type=int, default=10_000, help="articles to generate")
-    parser.add_argument("--samples", type=int, default=20, help="file-to-post samples")
-    parser.add_argument("--seed", type=int, default=20260301, help="generator seed")
-    args = parser.parse_args(argv)
-    result = run(args)
-    _print_table(result)
-    print(json.dumps(result, separators=(",", ":")))
-    sys.stdout.flush()
-    return 0
+    parser = articles_parser("bench.scan", __doc__, "file-to-post samples")
+    return report(run(parser.parse_args(argv)), _print_table)
 
 
 if __name__ == "__main__":

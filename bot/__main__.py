@@ -26,7 +26,7 @@ def _site_url(value: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser: ``run`` and ``preview``."""
+    """The argument parser: ``run``, ``status`` and ``preview``."""
     parser = argparse.ArgumentParser(
         prog="newsbot",
         description="Posts the Key Takeaways of a publication's new articles to Discord.",
@@ -37,19 +37,37 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run the bot (watch sources, post new articles)",
-        description="Watch the content folder and feeds and post new articles to Discord. "
-        "With --dry-run (or no DISCORD_TOKEN) print the posts instead of sending them.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Watch the content folder and feeds and post new articles to Discord.\n"
+        "Needs DISCORD_TOKEN (in .env or the environment); with --dry-run it needs no token\n"
+        "and prints the posts instead of sending them.",
+        epilog="exit status:\n"
+        "  0  stopped on request: Ctrl-C (SIGINT) or SIGTERM, at any moment, start-up included\n"
+        "  1  could not start (Discord refused the token, unreachable, database unusable),\n"
+        "     or the database was deleted or replaced while running\n"
+        "  2  an invalid setting, no DISCORD_TOKEN without --dry-run, or a usage error",
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print posts instead of sending; needs no token"
     )
+
+    status = commands.add_parser(
+        "status",
+        help="show how the bot is doing, from its database",
+        description="Read the database (NEWSBOT_DATABASE; read-only, beside a running bot or "
+        "with none) and show each source's state, articles by status, the last announcements, "
+        "the outbox and paused subscriptions. Exit 0 healthy, 1 something needs attention "
+        "(a failing source, a post waiting over 10 minutes), 2 the database cannot be read.",
+    )
+    status.add_argument("--json", action="store_true", help="one JSON object, for scripts")
 
     preview = commands.add_parser(
         "preview",
         help="show the post the bot would send for articles or feeds",
         description="Read Markdown files, folders (recursively) or feed documents and print the "
         "exact post the bot would send for each article. Exit 0 when every input was read, "
-        "1 when any was rejected (the others are still printed), 2 on usage errors.",
+        "1 when any was rejected (the others are still printed), 2 on usage errors, "
+        "130 when interrupted (Ctrl-C) before the end.",
     )
     preview.add_argument("paths", nargs="+", metavar="PATH", help="file, folder or feed document")
     preview.add_argument(
@@ -63,41 +81,72 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr; discord.py's own loggers follow the same level."""
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-        stream=sys.stderr,
-    )
+def configure_logging(level: str, shape: str = "text") -> None:
+    """Log to stderr, as readable lines or (``shape="json"``) one JSON object a line;
+    discord.py's own loggers follow the same level."""
+    handler = logging.StreamHandler(sys.stderr)
+    if shape == "json":
+        from bot.logs import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    logging.basicConfig(level=level, handlers=[handler])
     # One line per detected change is noise at INFO; our own sources log what matters.
     logging.getLogger("watchfiles").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
+#: Exit status of a command stopped by Ctrl-C. ``run`` is a service: Ctrl-C (like
+#: SIGTERM) is how it is asked to stop, so it exits 0 whether the interrupt comes during
+#: start-up or later. ``preview`` is a one-shot command whose output was cut short: 130,
+#: the shell's convention for SIGINT.
+INTERRUPTED = {"run": 0, "preview": 130}
+
+
+#: The settings ``newsbot preview`` reads; any other may be invalid without stopping it.
+PREVIEW_SETTINGS = frozenset(
+    {"site_url", "timezone", "max_file_bytes", "log_level", "takeaways_headings"}
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newsbot`` console script."""
+    command = "run"
     try:
-        return _main(argv)
+        args = build_parser().parse_args(argv)
+        command = args.command
+        return _main(args)
     except KeyboardInterrupt:
         # Ctrl-C while starting up, before the command's own handler (which stops it
         # cleanly) is in place: nothing was running yet, so stop as quietly.
-        print("newsbot: interrupted", file=sys.stderr)
-        return 130
+        print("newsbot: interrupted; stopped", file=sys.stderr)
+        return INTERRUPTED[command]
 
 
-def _main(argv: Sequence[str] | None) -> int:
+def _main(args: argparse.Namespace) -> int:
     # Imported here, not at the top: most of start-up is importing, and an interrupt
     # during it should end as quietly as one a moment later.
-    from bot.config import SettingsError, load_settings
+    from bot.config import Settings, SettingsError, check_content_dir, load_settings
 
-    args = build_parser().parse_args(argv)
+    # A bad setting that preview does not use does not stop it.
+    lenient = set(Settings.model_fields) - PREVIEW_SETTINGS if args.command == "preview" else ()
     try:
-        settings = load_settings()
+        settings = load_settings(lenient=lenient)
+        if args.command == "run":
+            check_content_dir(settings)
     except SettingsError as exc:
-        print(f"newsbot: {exc}", file=sys.stderr)
+        for line in exc.problems.values():
+            print(f"newsbot: {line}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "status":
+        import asyncio
+
+        from bot.status import run_status
+
+        return asyncio.run(run_status(settings.database, as_json=args.json))
     if args.command == "preview":
         from bot.preview import run_preview
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 from discord.utils import escape_markdown
 
@@ -23,6 +24,8 @@ from bot.lookups import (
     MAX_CHOICE_VALUE,
     MAX_CHOICES,
     MAX_TITLE,
+    Listed,
+    article_line,
     rank_choices,
 )
 from bot.permissions import Place, display_name, listed
@@ -41,17 +44,28 @@ _NO_COLOR = frozenset({"none", "default", "reset"})
 _CHANNEL_REF = re.compile(r"^(?:<#([0-9]+)>|([0-9]+))$")
 
 
+class ShownFilter(Protocol):
+    """What ``/newsadmin`` shows of a filter (``bot.store.Filter`` has it)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def exclude_tags(self) -> Sequence[str]: ...
+    @property
+    def categories(self) -> Sequence[str]: ...
+    @property
+    def mention_role_id(self) -> int | None: ...
+
+
 class Shown(Protocol):
     """What ``/newsadmin`` shows of a subscription (``bot.store.Subscription`` has it)."""
 
     @property
     def channel_id(self) -> int: ...
     @property
-    def tags(self) -> Sequence[str]: ...
-    @property
-    def exclude_tags(self) -> Sequence[str]: ...
-    @property
-    def mention_role_id(self) -> int | None: ...
+    def filters(self) -> Sequence[ShownFilter]: ...
     @property
     def paused_reason(self) -> str | None: ...
     @property
@@ -67,6 +81,25 @@ class ShownSettings(Protocol):
     def edit_on_update(self) -> bool: ...
     @property
     def color(self) -> int | None: ...
+    @property
+    def notices_channel_id(self) -> int | None: ...
+
+
+class ShownSource(Protocol):
+    """A source as ``/newsadmin status`` shows it (``bot.store.SourceRow`` has it)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def locator(self) -> str: ...
+    @property
+    def baseline_done(self) -> bool: ...
+    @property
+    def failing_since(self) -> datetime | None: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def last_polled_at(self) -> datetime | None: ...
 
 
 SubT = TypeVar("SubT", bound=Shown)
@@ -83,7 +116,7 @@ def parse_color(text: str) -> int | None:
     match = _HEX_COLOR.match(value)
     if match is None:
         raise ValueError(
-            f"“{clip(value, 40)}” is not a colour. Use a hex code like `#1e90ff`, "
+            f"“{clip(value, 40)}” is not a color. Use a hex code like `#1e90ff`, "
             "or `none` for the default."
         )
     digits = match.group(1)
@@ -93,16 +126,22 @@ def parse_color(text: str) -> int | None:
 
 
 def color_text(color: int | None) -> str:
-    """A colour as moderators type it."""
+    """A color as moderators type it."""
     return "the default" if color is None else f"`#{color:06X}`"
 
 
 def settings_text(settings: ShownSettings) -> str:
     """A server's settings as short lines."""
     edit = "on" if settings.edit_on_update else "off"
+    notices = (
+        f"<#{settings.notices_channel_id}>"
+        if settings.notices_channel_id is not None
+        else "the system channel, else the first channel I can post in"
+    )
     return (
         f"- Edit posted messages when their article changes: **{edit}**\n"
-        f"- Colour of the posts: {color_text(settings.color)}"
+        f"- Color of the posts: {color_text(settings.color)}\n"
+        f"- My notices to moderators (a channel paused, say) go to: {notices}"
     )
 
 
@@ -111,17 +150,39 @@ def tag_list(tags: Sequence[str]) -> str:
     return ", ".join(f"**{escape_markdown(clip(t, 60))}**" for t in tags)
 
 
-def describe(subscription: Shown, *, mention: str | None = None) -> list[str]:
-    """The lines that explain a subscription to a moderator."""
-    if subscription.tags:
-        what = f"New articles tagged {tag_list(subscription.tags)}"
+def wanted_text(selection: ShownFilter) -> str:
+    """``New articles tagged **Energy** or in the categories **Politics**, except
+    those tagged **Opinion**``: which articles a filter wants."""
+    wanted = []
+    if selection.tags:
+        wanted.append(f"tagged {tag_list(selection.tags)}")
+    if selection.categories:
+        wanted.append(f"in the categories {tag_list(selection.categories)}")
+    what = f"New articles {' or '.join(wanted)}" if wanted else "Every new article"
+    if selection.exclude_tags:
+        what += f", except those tagged {tag_list(selection.exclude_tags)}"
+    return what
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def describe(subscription: Shown) -> list[str]:
+    """The lines that explain a subscription to a moderator: what it wants and whom it
+    pings (filter by filter when a channel has several), and its state."""
+    filters = subscription.filters
+    if len(filters) == 1 and filters[0].number == 1:
+        only = filters[0]
+        lines = [wanted_text(only) + "."]
+        if only.mention_role_id is not None:
+            lines.append(f"Pings <@&{only.mention_role_id}>.")
     else:
-        what = "Every new article"
-    if subscription.exclude_tags:
-        what += f", except those tagged {tag_list(subscription.exclude_tags)}"
-    lines = [what + "."]
-    if subscription.mention_role_id is not None:
-        lines.append(f"Pings {mention or f'<@&{subscription.mention_role_id}>'}.")
+        lines = [
+            f"Filter {f.number}: {_lower_first(wanted_text(f))}"
+            + (f", pinging <@&{f.mention_role_id}>." if f.mention_role_id is not None else ".")
+            for f in filters
+        ]
     if subscription.active:
         lines.append("State: active.")
     else:
@@ -132,6 +193,29 @@ def describe(subscription: Shown, *, mention: str | None = None) -> list[str]:
         )
         lines.append(f"State: **paused**{since}: {subscription.paused_reason}.")
     return lines
+
+
+def _filter_text(tags: Sequence[str], empty: str) -> str:
+    return tag_list(tags) if tags else empty
+
+
+def changes(before: ShownFilter, after: ShownFilter) -> list[str]:
+    """What an edit of a filter changed, one ``what: old → new`` item each."""
+    found = []
+    for what, old, new, empty in (
+        ("tags", before.tags, after.tags, "any"),
+        ("excluded tags", before.exclude_tags, after.exclude_tags, "none"),
+        ("categories", before.categories, after.categories, "any"),
+    ):
+        if tuple(old) != tuple(new):
+            found.append(f"{what} {_filter_text(old, empty)} → {_filter_text(new, empty)}")
+    if before.mention_role_id != after.mention_role_id:
+        old_role, new_role = (
+            f"<@&{role}>" if role is not None else "nobody"
+            for role in (before.mention_role_id, after.mention_role_id)
+        )
+        found.append(f"pings {old_role} → {new_role}")
+    return found
 
 
 def channel_label(channel_id: int, name: str | None) -> str:
@@ -163,8 +247,6 @@ def list_pages(
     embeds = []
     for n, fields in enumerate(pages, start=1):
         footer = f"Page {n} of {len(pages)} · {summary}" if len(pages) > 1 else summary
-        if n < len(pages):
-            footer += f" · more with /newsadmin list page:{n + 1}"
         embeds.append(
             {
                 "title": title,
@@ -223,7 +305,8 @@ def subscription_choices(
         if wanted and wanted not in label.casefold():
             continue
         state = "" if sub.active else " (paused)"
-        filters = ", ".join(sub.tags) if sub.tags else "all articles"
+        labels = [name for f in sub.filters for name in (*f.tags, *f.categories)]
+        filters = ", ".join(labels) or "all articles"
         choices.append((clip(f"{label}{state} — {filters}", MAX_CHOICE_NAME), str(sub.channel_id)))
         if len(choices) == MAX_CHOICES:
             break
@@ -245,3 +328,79 @@ def complete_tags(earlier: Sequence[str], last: str, known: Sequence[str]) -> li
         if len(values) == MAX_CHOICES:
             break
     return values
+
+
+def _when(moment: datetime) -> str:
+    return f"<t:{int(moment.timestamp())}:R>"
+
+
+def feed_label(url: str) -> str:
+    """A feed's address as servers see it: host and path, never its credentials or
+    query (which may hold a token)."""
+    parts = urlsplit(url)
+    return escape_markdown(clip(f"{parts.hostname or ''}{parts.path}", 120))
+
+
+def source_line(source: ShownSource) -> str:
+    """One watched source and whether it is healthy."""
+    if source.kind == "feed":
+        name = f"Feed {feed_label(source.locator)}"
+        if source.failing_since is not None:
+            error = escape_markdown(clip(source.last_error or "unknown error", 200))
+            return f"{name}: **failing** since {_when(source.failing_since)} ({error})"
+        if source.last_polled_at is not None:
+            return f"{name}: healthy, last read {_when(source.last_polled_at)}"
+        return f"{name}: not read yet"
+    name = "The site's content folder" if source.kind == "content" else f"A {source.kind} source"
+    return f"{name}: " + ("watched" if source.baseline_done else "first read under way")
+
+
+def _field_lines(lines: Sequence[str], empty: str) -> str:
+    """Lines as one embed field value: as many as fit, then how many more there are."""
+    if not lines:
+        return empty
+    shown: list[str] = []
+    used = 0
+    for n, line in enumerate(lines):
+        more = f"… and {len(lines) - n} more"
+        if used + len(line) + 1 > FIELD_VALUE_LIMIT - len(more) - 1:
+            shown.append(more)
+            break
+        shown.append(line)
+        used += len(line) + 1
+    return "\n".join(shown)
+
+
+def status_embed(
+    guild_name: str,
+    sources: Sequence[ShownSource],
+    last: Listed | None,
+    subscriptions: Sequence[Shown],
+) -> dict[str, Any]:
+    """``/newsadmin status``: the sources the bot watches (the operator's choice, the
+    same for every server) and their health, the last article, this server's paused
+    subscriptions."""
+    paused = [s for s in subscriptions if not s.active]
+    paused_lines = [
+        f"<#{s.channel_id}>"
+        + (f" since {_when(s.paused_at)}" if s.paused_at is not None else "")
+        + f": {escape_markdown(clip(s.paused_reason or '', 200))}"
+        for s in paused
+    ]
+    fields = [
+        (
+            "Sources (chosen by the bot's operator)",
+            _field_lines([source_line(s) for s in sources], "None: the operator set none up."),
+        ),
+        ("Last article", clip(article_line(last), FIELD_VALUE_LIMIT) if last else "None yet."),
+        ("Paused here", _field_lines(paused_lines, "None.")),
+    ]
+    count = len(subscriptions)
+    return {
+        "title": clip(f"News status in {guild_name}", MAX_TITLE),
+        "color": EMBED_COLOR,
+        "fields": [{"name": k, "value": v, "inline": False} for k, v in fields],
+        "footer": {
+            "text": f"{count} subscribed channel{'s' if count != 1 else ''}, {len(paused)} paused"
+        },
+    }

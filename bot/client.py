@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -18,12 +19,16 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 from discord.gateway import DiscordWebSocket, ReconnectWebSocket
+from discord.state import AutoShardedConnectionState
 
 from bot.config import Settings
 from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
+from bot.metrics import Metrics
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
+from bot.shards import IdentifyGate, buckets
 from bot.store import Announcement, DatabaseLost, Store, StoreError
+from bot.web import HttpListener, ListenerError
 
 if TYPE_CHECKING:
     from bot.delivery import Deliverer
@@ -35,6 +40,7 @@ discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
 
 EXTENSIONS = ("cogs.news", "cogs.admin", "cogs.delivery")
+SHARDING_REQUIRED = 4011  # the gateway's close code for a shard with too many servers
 
 # What reading a malformed gateway frame that is no readable event raises inside
 # discord.py: not JSON (ValueError), JSON of the wrong shape, HELLO or READY missing a
@@ -77,18 +83,33 @@ def _resuming_on_unreadable(
     """``socket``'s frame reader, treating a frame it cannot read (not JSON, a HELLO
     without its interval) as Discord's own RECONNECT: close, then resume the session,
     so Discord replays whatever it sent meanwhile and nothing is lost. (discord.py
-    would end its connection loop, and the process with it.)"""
+    would end the shard's connection loop, and the process with it.)"""
     read = socket.received_message
 
     async def received_message(msg: Any, /) -> None:
         try:
             await read(msg)
         except MALFORMED_FRAME:
-            log.exception("could not read a frame from Discord's gateway; resuming")
+            log.exception(
+                "could not read a frame from Discord's gateway; resuming (shard %s)",
+                socket.shard_id,
+            )
             await socket.close()
             raise ReconnectWebSocket(socket.shard_id) from None
 
     return received_message
+
+
+class _GuardedState(AutoShardedConnectionState[Any]):
+    """discord.py's connection state, guarding every gateway socket it is handed.
+
+    discord.py hands the state each new socket of every shard (first connection,
+    resume, re-identify) before reading its first frame: the guard is in place for all.
+    """
+
+    def _update_references(self, ws: DiscordWebSocket) -> None:
+        super()._update_references(ws)
+        ws.received_message = _resuming_on_unreadable(ws)  # type: ignore[method-assign]
 
 
 def _skipping_on_error(event: str, parser: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -109,6 +130,7 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
 
     async def interaction_check(self, interaction: discord.Interaction[NewsBot], /) -> bool:
         """Refuse options outside their declared range before any command runs."""
+        self.client.metrics.command_started(interaction.extras)
         check_options(interaction)
         return True
 
@@ -144,13 +166,18 @@ class NewsTree(app_commands.CommandTree["NewsBot"]):
             log.error("command /%s failed", command, exc_info=cause)
             message = APOLOGY
         await send_private(interaction, message)
+        name = interaction.command.qualified_name if interaction.command else "?"
+        outcome = "error" if message == APOLOGY else "refused"
+        self.client.metrics.command_done(name, interaction.extras, outcome)
 
 
-class NewsBot(commands.Bot):
-    """The news bot. ``store`` and ``pipeline`` exist once ``setup_hook`` has run."""
+class NewsBot(commands.AutoShardedBot):
+    """The news bot, on as many gateway shards as it needs.
+
+    ``store`` and ``pipeline`` exist once ``setup_hook`` has run.
+    """
 
     store: Store
-    _gateway: DiscordWebSocket  # see the ws property
     pipeline: Pipeline
     # Set by the cogs.delivery extension, which also makes it the announcer's hook
     # (``deliver``): new articles are then fanned out to subscribed channels.
@@ -166,6 +193,12 @@ class NewsBot(commands.Bot):
         options.setdefault(
             "allowed_mentions", discord.AllowedMentions.none()
         )  # nothing the bot says pings anyone unless a post explicitly allows it
+        # One registry per bot; its trace counts every response Discord gives.
+        self.metrics = Metrics()
+        options.setdefault("http_trace", self.metrics.trace_config())
+        options.setdefault("shard_count", settings.shard_count)
+        if settings.shard_ids is not None:
+            options.setdefault("shard_ids", list(settings.shard_ids))
         super().__init__(**options)
         self.settings = settings
         self.deliver: Deliver = deliver or _log_announcement
@@ -174,6 +207,8 @@ class NewsBot(commands.Bot):
         # Set when the database file was deleted or replaced under the running bot.
         self.database_lost: DatabaseLost | None = None
         self.synced: bool | None = None  # whether start-up pushed commands to Discord
+        self.listener: HttpListener | None = None  # NEWSBOT_HTTP_ADDR, once started
+        self.identify_gate = IdentifyGate()  # max_concurrency is known at launch
         # An error while reading one event (an INTERACTION_CREATE without its id, a
         # field Discord dropped) escapes discord.py's connection loop: skip that event
         # instead, on this client's own table of event readers.
@@ -183,11 +218,14 @@ class NewsBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Open the store, load the cogs, sync commands if they changed, start sources."""
-        self.store = await Store.open(self.settings.database)
+        self.store = await Store.open(self.settings.database, metrics=self.metrics)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.synced = await self.sync_commands()
         self.pipeline = Pipeline(self.settings, self.store)
+        self.listener = self.pipeline.listener(self)
+        if self.listener is not None:
+            await self.listener.start()
         self.pipeline.start()
         self._announcer = asyncio.create_task(
             announce_loop(
@@ -240,23 +278,90 @@ class NewsBot(commands.Bot):
         )
         return True
 
-    # discord.py assigns ``self.ws`` a new gateway connection each time it connects;
-    # the setter is where every one of them gets the guard below.
-    @property
-    def ws(self) -> DiscordWebSocket:
-        """The current gateway connection."""
-        return self._gateway
+    def _get_state(self, **options: Any) -> AutoShardedConnectionState[Any]:
+        return _GuardedState(
+            dispatch=self.dispatch,
+            handlers=self._handlers,
+            hooks=self._hooks,
+            http=self.http,
+            **options,
+        )
 
-    @ws.setter
-    def ws(self, socket: DiscordWebSocket) -> None:
-        if socket is not None:
-            socket.received_message = _resuming_on_unreadable(socket)  # type: ignore[method-assign]
-        self._gateway = socket
+    async def launch_shards(self) -> None:
+        """Connect this process's shards as fast as Discord allows.
+
+        discord.py connects shards one after another, 5 s apart; Discord lets shards of
+        different identify buckets (``shard_id % max_concurrency``) start together.
+        Waits for the daily session-start limit to reset rather than spend its last
+        starts.
+        """
+        if self.is_closed():
+            return
+        configured: int | None = self.shard_count  # None: Discord's recommendation
+        while True:
+            recommended, _, limits = await self.http.get_bot_gateway()
+            self.shard_count = configured or recommended
+            shard_ids = self.shard_ids or list(range(self.shard_count))
+            if limits["remaining"] >= len(shard_ids):
+                break
+            wait = limits["reset_after"] / 1000
+            log.warning(
+                "Discord allows %d more gateway session starts until its daily limit "
+                "resets, and %d shards need one: waiting %.0f s for the reset",
+                limits["remaining"],
+                len(shard_ids),
+                wait,
+            )
+            await asyncio.sleep(wait)
+        self._connection.shard_count = self.shard_count
+        self._connection.shard_ids = shard_ids
+        self.identify_gate = IdentifyGate(limits["max_concurrency"])
+        log.info(
+            "starting %d of %d shards, %d at a time",
+            len(shard_ids),
+            self.shard_count,
+            self.identify_gate.max_concurrency,
+        )
+        # The settings' gateway URL (Discord's own by default), as with one connection.
+        gateway = DiscordWebSocket.DEFAULT_GATEWAY
+        first = shard_ids[0]
+
+        async def launch(bucket: list[int]) -> None:
+            # One after another within a bucket: each waits its turn at the gate in
+            # before_identify_hook, with its socket open only for that turn.
+            for shard_id in bucket:
+                await self.launch_shard(gateway, shard_id, initial=shard_id == first)
+
+        await asyncio.gather(
+            *(launch(bucket) for bucket in buckets(shard_ids, self.identify_gate.max_concurrency))
+        )
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for the shard's identify bucket (every IDENTIFY: start, re-identify)."""
+        await self.identify_gate.wait(shard_id or 0)
+
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction[NewsBot],
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        """Count a slash command answered, and time it."""
+        self.metrics.command_done(command.qualified_name, interaction.extras, "ok")
 
     async def on_ready(self) -> None:
-        """Log who we are once connected."""
+        """Log who we are once every shard is connected."""
+        # What the shards loaded (thousands of servers, their channels and roles) lives
+        # as long as the process: out of the collector's sight, so that its full
+        # collections, which would walk all of it, do not stall the event loop.
+        gc.freeze()
         assert self.user is not None
-        log.info("connected as %s (%s) to %d servers", self.user, self.user.id, len(self.guilds))
+        log.info(
+            "connected as %s (%s) to %d servers on %d shards",
+            self.user,
+            self.user.id,
+            len(self.guilds),
+            len(self.shards),
+        )
 
     async def close(self) -> None:
         """Stop the sources and the announcer, then close the store and the connection."""
@@ -268,6 +373,8 @@ class NewsBot(commands.Bot):
             self._announcer.cancel()
             await asyncio.gather(self._announcer, return_exceptions=True)
             self._announcer = None
+        if self.listener is not None:
+            await self.listener.close()
         if hasattr(self, "pipeline"):
             await self.pipeline.close()
         await super().close()
@@ -304,7 +411,16 @@ async def run_bot(settings: Settings) -> int:
     except discord.PrivilegedIntentsRequired:
         log.error("Discord refused a privileged intent; the bot should not ask for any")
         return 1
-    except StartupError as exc:
+    except discord.ConnectionClosed as exc:
+        if exc.code != SHARDING_REQUIRED:
+            raise
+        log.error(
+            "Discord requires more shards (close code 4011: a shard may hold at most "
+            "2,500 servers): raise NEWSBOT_SHARD_COUNT, or leave it empty to use "
+            "Discord's recommendation"
+        )
+        return 1
+    except (StartupError, ListenerError) as exc:
         log.error("%s", exc)
         return 1
     except discord.HTTPException as exc:
@@ -314,7 +430,9 @@ async def run_bot(settings: Settings) -> int:
         log.error("cannot use the database %s: %s", settings.database, exc)
         return 1
     except (aiohttp.ClientConnectionError, OSError) as exc:
-        log.error("cannot reach Discord at %s: %s", settings.discord_api_url, exc)
+        log.error(
+            "cannot reach Discord at NEWSBOT_DISCORD_API_URL=%s: %s", settings.discord_api_url, exc
+        )
         return 1
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import re
+import shlex
+from collections.abc import Collection
 from datetime import tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.articles.text import Headings
+from bot.redaction import redact
+from bot.shards import check_shard_ids, parse_shard_ids
+from bot.web import parse_addr
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
@@ -20,14 +32,25 @@ DEFAULT_TAKEAWAYS_HEADINGS = ("Key Takeaways",)
 SAMPLE_CONTENT_DIR = Path(__file__).resolve().parent.parent / "examples" / "content"
 
 
+# What git allows in a branch name, less what a setting has no use for (see
+# git-check-ref-format): no leading "-" or "/", no spaces, control characters or ~^:?*[\\.
+_BRANCH = re.compile(r"[^\s\x00-\x1f\x7f~^:?*\[\\/.-][^\s\x00-\x1f\x7f~^:?*\[\\]*")
+
+
 class SettingsError(Exception):
-    """Invalid settings; the message names each offending setting."""
+    """Invalid settings: one line per offending setting, each naming it (as its
+    environment variable), its value and what is allowed."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        """``problems``: the line of each bad setting, by its field name."""
+        super().__init__("\n".join(problems.values()))
+        self.problems = problems
 
 
-def _http_url(value: str, name: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+def _http_url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.netloc:
-        raise ValueError(f"{name} must be an absolute {'/'.join(schemes)} URL, got {value!r}")
+        raise ValueError(f"must be an absolute {' or '.join(schemes)} URL")
     return value
 
 
@@ -54,22 +77,43 @@ class Settings(BaseSettings):
     dev_guild_id: int | None = Field(default=None, gt=0)
     # None: the site's Hugo timeZone, else UTC.
     timezone: str | None = None
-    max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
-    feed_interval: float = Field(default=300.0, ge=30.0)
-    feed_timeout: float = Field(default=20.0, gt=0)
-    feed_max_bytes: int = Field(default=5_000_000, gt=0)
+    # A number's unit (in json_schema_extra) is named in its error: "at least 30 seconds".
+    max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0, json_schema_extra={"unit": "bytes"})
+    feed_interval: float = Field(default=300.0, ge=30.0, json_schema_extra={"unit": "seconds"})
+    feed_timeout: float = Field(default=20.0, gt=0, json_schema_extra={"unit": "seconds"})
+    feed_max_bytes: int = Field(default=5_000_000, gt=0, json_schema_extra={"unit": "bytes"})
     log_level: str = "INFO"
-    # Issue 12: announce a new article once its page answers (seconds; 0 = at once),
-    # and the titles that open an article's takeaways.
-    wait_live: float = Field(default=0.0, ge=0.0)
+    log_format: str = "text"
+    git_url: str | None = None
+    git_branch: str | None = None
+    git_interval: float = Field(default=60.0, ge=1.0, json_schema_extra={"unit": "seconds"})
+    http_addr: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    # None: Discord's recommendation (GET /gateway/bot). Declared before shard_ids,
+    # whose check reads it.
+    shard_count: int | None = Field(default=None, gt=0)
+    shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
+    # Issue 12: announce a new article once its page answers (0 = at once), and the
+    # titles that open an article's takeaways.
+    wait_live: float = Field(default=0.0, ge=0.0, json_schema_extra={"unit": "seconds"})
     takeaways_headings: Annotated[tuple[str, ...], NoDecode] = DEFAULT_TAKEAWAYS_HEADINGS
 
-    @field_validator("discord_token", mode="before")
+    @field_validator("discord_token", "webhook_secret", mode="before")
     @classmethod
     def _empty_token_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("content_dir", "site_url", "dev_guild_id", "timezone", mode="before")
+    @field_validator(
+        "content_dir",
+        "site_url",
+        "dev_guild_id",
+        "timezone",
+        "http_addr",
+        "git_url",
+        "git_branch",
+        "shard_count",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -80,7 +124,27 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = [part for part in re.split(r"[\s,]+", value) if part]
         if isinstance(value, list | tuple):
-            return tuple(_http_url(str(url), "each feed") for url in value)
+            bad = [str(url) for url in value if not _is_http_url(str(url))]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not an absolute http or https URL")
+            return tuple(str(url) for url in value)
+        return value
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_shard_ids(value) if value.strip() else None
+        return value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _check_shard_ids(
+        cls, value: tuple[int, ...] | None, info: ValidationInfo
+    ) -> tuple[int, ...] | None:
+        # A shard count that failed its own check is reported under its own name.
+        if value is not None and "shard_count" in info.data:
+            check_shard_ids(value, info.data["shard_count"])
         return value
 
     @field_validator("takeaways_headings", mode="before")
@@ -99,17 +163,17 @@ class Settings(BaseSettings):
     @field_validator("site_url")
     @classmethod
     def _check_site_url(cls, value: str | None) -> str | None:
-        return None if value is None else _http_url(value.strip(), "the site URL").rstrip("/")
+        return None if value is None else _http_url(value.strip()).rstrip("/")
 
     @field_validator("discord_api_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:
-        return _http_url(value.strip(), "the API URL").rstrip("/")
+        return _http_url(value.strip()).rstrip("/")
 
     @field_validator("discord_gateway_url")
     @classmethod
     def _check_gateway_url(cls, value: str) -> str:
-        return _http_url(value.strip(), "the gateway URL", ("ws", "wss"))
+        return _http_url(value.strip(), ("ws", "wss"))
 
     @field_validator("timezone")
     @classmethod
@@ -119,9 +183,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
-            ) from exc
+            raise ValueError("unknown time zone (use an IANA name like Europe/Paris)") from exc
         return value
 
     @field_validator("log_level")
@@ -131,6 +193,56 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @field_validator("git_url")
+    @classmethod
+    def _check_git_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip()
+            # git would read a leading "-" as one of its options (--upload-pack=...).
+            if value.startswith("-") or any(c.isspace() or ord(c) < 32 for c in value):
+                raise ValueError(
+                    "must be a URL or path git clone accepts (no leading '-', no spaces)"
+                )
+        return value
+
+    @field_validator("git_branch")
+    @classmethod
+    def _check_git_branch(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.strip().removeprefix("refs/heads/")
+            if (
+                not _BRANCH.fullmatch(value)
+                or ".." in value
+                or "@{" in value
+                or value.endswith((".lock", "/"))
+            ):
+                raise ValueError(f"{value!r} is not a branch name")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _check_log_format(cls, value: str) -> str:
+        shape = value.strip().lower()
+        if shape not in {"text", "json"}:
+            raise ValueError("must be text (readable lines) or json (one JSON object a line)")
+        return shape
+
+    @field_validator("http_addr")
+    @classmethod
+    def _check_http_addr(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_addr(value)
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _listener_needs_secret(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is None and info.data.get("http_addr") is not None:
+            raise ValueError("must be set when NEWSBOT_HTTP_ADDR is set (it signs the webhooks)")
+        return value
 
     @property
     def tz(self) -> tzinfo:
@@ -145,7 +257,7 @@ class Settings(BaseSettings):
     @property
     def uses_samples(self) -> bool:
         """True when no source is configured: the bundled sample articles are watched."""
-        return self.content_dir is None and not self.feeds
+        return self.content_dir is None and not self.feeds and self.git_url is None
 
     @property
     def effective_content_dir(self) -> Path | None:
@@ -154,17 +266,93 @@ class Settings(BaseSettings):
 
 
 _FIELD_TO_ENV = {"discord_token": "DISCORD_TOKEN"}
+# Values are shown in errors (never a secret's), and never more than this much of one.
+_MAX_SHOWN = 200
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build the settings, turning validation errors into one line per bad setting."""
+def env_name(field: str) -> str:
+    """The environment variable of a settings field."""
+    return _FIELD_TO_ENV.get(field, f"NEWSBOT_{field.upper()}")
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        _http_url(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _field_of(name: str) -> str:
+    """The field pydantic means by ``name``: a field name, or an alias of one."""
+    if name in Settings.model_fields:
+        return name
+    for field, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices) and name in alias.choices:
+            return field
+    raise ValueError(f"no setting {name!r}")
+
+
+def _allowed(field: str, error: Any) -> str:
+    """What ``field`` allows, in words, for one pydantic error."""
+    extra = Settings.model_fields[field].json_schema_extra
+    unit = f" {extra['unit']}" if isinstance(extra, dict) and "unit" in extra else ""
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']:g}{unit}"
+    if kind == "greater_than":
+        return f"must be more than {ctx['gt']:g}{unit}"
+    if kind in ("int_parsing", "int_from_float"):
+        return f"must be a whole number{unit and ' of' + unit}"
+    if kind == "float_parsing":
+        return f"must be a number{unit and ' of' + unit}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _shown(field: str, value: Any) -> str:
+    annotation = Settings.model_fields[field].annotation
+    if annotation is SecretStr or SecretStr in get_args(annotation):
+        return "(hidden)"
+    text = shlex.quote(redact(str(value)))
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+def load_settings(*, lenient: Collection[str] = (), **overrides: Any) -> Settings:
+    """Build the settings; each invalid one becomes one line of :class:`SettingsError`:
+    ``NEWSBOT_FEED_INTERVAL=10: must be at least 30 seconds``.
+
+    Invalid settings outside ``lenient`` (field names) raise; when only lenient ones
+    are invalid, they take their defaults (a command that does not use them runs).
+    """
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = []
+        problems: dict[str, str] = {}
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "settings"
-            env = _FIELD_TO_ENV.get(field, f"NEWSBOT_{field.upper()}")
-            message = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"{env}: {message}")
-        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+            field = _field_of(str(error["loc"][0]) if error["loc"] else "")
+            if field in problems:
+                continue
+            given = error["input"]
+            setting = (
+                env_name(field) if given is None else f"{env_name(field)}={_shown(field, given)}"
+            )
+            problems[field] = f"{setting}: {_allowed(field, error)}"
+    if problems.keys() <= set(lenient):
+        defaults = {field: Settings.model_fields[field].default for field in problems}
+        return Settings(**{**overrides, **defaults})
+    raise SettingsError(problems)
+
+
+def check_content_dir(settings: Settings) -> None:
+    """Raise :class:`SettingsError` when ``NEWSBOT_CONTENT_DIR`` names no folder: said
+    once at start, rather than a watch retrying forever. (A folder that goes away while
+    the bot runs, say an unmounted share, is waited for.)"""
+    folder = settings.content_dir
+    if folder is None or folder.is_dir():
+        return
+    reason = "not a folder" if folder.exists() else "no such folder"
+    raise SettingsError(
+        {"content_dir": f"{env_name('content_dir')}={_shown('content_dir', folder)}: {reason}"}
+    )

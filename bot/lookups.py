@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, overload
@@ -26,6 +26,13 @@ MAX_CHOICE_VALUE = 100  # and for a string choice's value
 # page of five lines outgrow the 4,096 characters of an embed description.
 MAX_LINK_URL = 300
 MAX_TITLE = 256  # embed title
+
+
+class Categorised(Protocol):
+    """An article's categories (a ``bot.store.StoredArticle`` has them)."""
+
+    @property
+    def categories(self) -> Sequence[str]: ...
 
 
 class Listed(Protocol):
@@ -179,12 +186,18 @@ def tag_pages(
 
 def tag_as_written(tag: str, articles: Sequence[Listed]) -> str:
     """The spelling the articles use for ``tag`` (matched case-insensitively), else ``tag``."""
-    key = normalise_tag(tag)
-    for article in articles:
-        for written in article.tags:
-            if normalise_tag(written) == key:
-                return written
-    return tag
+    return _as_written(tag, (written for article in articles for written in article.tags))
+
+
+def category_as_written(category: str, articles: Sequence[Categorised]) -> str:
+    """The spelling the articles use for ``category``, else ``category``."""
+    labels = (written for article in articles for written in article.categories)
+    return _as_written(category, labels)
+
+
+def _as_written(label: str, written: Iterable[str]) -> str:
+    key = normalise_tag(label)
+    return next((w for w in written if normalise_tag(w) == key), label)
 
 
 def closest_tags(wanted: str, known: Sequence[str], limit: int = 3) -> list[str]:
@@ -206,11 +219,26 @@ def _or_list(items: Sequence[str]) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
 
 
-def nothing_found(*, query: str | None, tag: str | None, known_tags: Sequence[str]) -> str:
+def nothing_found(
+    *,
+    query: str | None,
+    tag: str | None,
+    known_tags: Sequence[str],
+    category: str | None = None,
+    known_categories: Sequence[str] = (),
+) -> str:
     """A helpful "no results" answer for ``/news latest`` (no ``query``) or ``search``."""
     text = "No published articles"
     if query is not None:
         text += f" match “{escape_markdown(clip(query, 80))}”"
+    if category:
+        if tag:
+            text += f" tagged **{escape_markdown(clip(tag, 80))}**"
+        text += " in" if query is not None else " are in"
+        text += f" the category **{escape_markdown(clip(category, 80))}**."
+        if normalise_tag(category) not in {normalise_tag(c) for c in known_categories}:
+            text += " No article is in that category: pick one from the list while typing."
+        return text
     if tag:
         shown = escape_markdown(clip(tag, 80))
         text += f" with the tag **{shown}**." if query is not None else f" are tagged **{shown}**."

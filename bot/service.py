@@ -14,19 +14,29 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import aiohttp
 
 from bot import __version__
-from bot.config import Settings
+from bot.articles.site import Site
+from bot.config import Settings, env_name
+from bot.hooks import hook_routes
+from bot.monitor import Monitor
 from bot.sources.content import ContentSource
+from bot.sources.events import wait_any
 from bot.sources.feeds import FeedSource
+from bot.sources.git import GitSource, clone_path
 from bot.sources.http import PollPolicy
 from bot.sources.live import LiveGate
 from bot.sources.site import load_site
-from bot.store import Announcement, DatabaseLost, Store
+from bot.store import Announcement, DatabaseLost, SourceKind, Store
 from bot.summary import render_text
+from bot.web import HttpListener, ListenerError
+
+if TYPE_CHECKING:
+    import discord
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +51,29 @@ RETRY_SECONDS = 5.0
 # How long closing waits for the content watcher to finish its batch before cancelling.
 CLOSE_SECONDS = 10.0
 
+#: The settings that shape the post of an article read from a content folder. When one
+#: changes, the stored articles are read again at start and their posts re-rendered
+#: (nothing announced again). A new setting that shapes posts joins by being named here.
+POST_SETTINGS = ("site_url", "timezone", "takeaways_headings")
+#: The entry of :func:`post_settings` for the site's own Hugo configuration.
+SITE_CONFIG = "site config"
+
+
+def post_settings(settings: Settings, site: Site | None = None) -> dict[str, str | None]:
+    """The values of :data:`POST_SETTINGS`, as text, by environment variable (the
+    settings as the site's config completed them), and the fingerprint of the ``site``
+    the articles are read in (its permalinks, languages, name...) as ``site config``."""
+    values = {name: getattr(settings, name) for name in POST_SETTINGS}
+    shown = {
+        env_name(name): None if v is None else ", ".join(v) if isinstance(v, tuple) else str(v)
+        for name, v in values.items()
+    }
+    return {**shown, SITE_CONFIG: (site or Site()).fingerprint()}
+
 
 class Pipeline:
-    """Sources (content folder, feeds) and the publish-time re-check, all feeding the store."""
+    """Sources (content folder, git repository, feeds) and the publish-time re-check, all
+    feeding the store."""
 
     def __init__(
         self, settings: Settings, store: Store, *, policy: PollPolicy | None = None
@@ -63,20 +93,17 @@ class Pipeline:
         self.content: ContentSource | None = None
         content_dir = settings.effective_content_dir
         if content_dir is not None:
-            # The site root holds the Hugo configuration: its URL, time zone, name,
-            # permalinks and languages, where the environment sets none.
-            site, settings = load_site(settings, content_dir.resolve().parent, content_dir)
-            self.settings = settings
-            self.content = ContentSource(
+            # The site root, holding the Hugo configuration, is the folder's parent.
+            self.content = self.content_source(content_dir, content_dir.resolve().parent)
+        self.git: GitSource | None = None
+        if settings.git_url is not None:
+            self.git = GitSource(
                 store,
-                content_dir,
-                site_url=settings.site_url,
-                site=site,
-                headings=settings.headings,
-                tz=settings.tz,
-                max_bytes=settings.max_file_bytes,
-                on_announce=self.wake.set,
-                on_change=self.recheck.set,
+                settings.git_url,
+                clone_dir=clone_path(settings.database, settings.git_url),
+                branch=settings.git_branch,
+                interval=settings.git_interval,
+                content_source=self.content_source,
             )
         if policy is None:
             policy = PollPolicy(
@@ -98,15 +125,88 @@ class Pipeline:
             for url in settings.feeds
         ]
 
+    def content_source(self, content_dir: Path, site_root: Path) -> ContentSource:
+        """The source of ``content_dir`` (a configured folder, or a git checkout's),
+        its articles shaped by the Hugo configuration at ``site_root``: its URL, time
+        zone, name, permalinks and languages, where the environment sets none. Raises
+        :class:`~bot.articles.site.SiteConfigError`."""
+        site, settings = load_site(self.settings, site_root, content_dir)
+        if settings.site_url is None:
+            log.warning(
+                "NEWSBOT_SITE_URL is not set (nor a baseURL in the site's config): posts of "
+                "%s have no link, and their site-relative images are left out; set it to "
+                "the site's public URL (stored posts follow at the next start)",
+                content_dir,
+            )
+        return ContentSource(
+            self.store,
+            content_dir,
+            site_url=settings.site_url,
+            site=site,
+            headings=settings.headings,
+            tz=settings.tz,
+            max_bytes=settings.max_file_bytes,
+            on_announce=self.wake.set,
+            on_change=self.recheck.set,
+            post_settings=post_settings(settings, site),
+        )
+
+    def watched(self) -> set[tuple[str, str]]:
+        """``(kind, locator)`` of every source this pipeline runs, as the store names
+        them (the store also remembers sources the operator has since removed)."""
+        found = {(SourceKind.FEED.value, feed.url) for feed in self.feeds}
+        for content in (self.content, self.git.content if self.git is not None else None):
+            if content is not None:
+                found.add((SourceKind.CONTENT.value, str(content.root)))
+        return found
+
+    def scanned(self) -> bool:
+        """Whether every source has finished its first scan (a feed: its first poll;
+        a repository: its first checkout read)."""
+        if self.content is not None and not self.content.ready.is_set():
+            return False
+        if self.git is not None and not self.git.ready.is_set():
+            return False
+        return all(feed.ready.is_set() for feed in self.feeds)
+
+    def listener(self, client: discord.Client | None = None) -> HttpListener | None:
+        """The HTTP listener (``NEWSBOT_HTTP_ADDR``; ``None`` when off) with every route:
+        health and metrics over this pipeline's store, sources and Discord ``client``
+        (none in the dry run), and the webhooks."""
+        if self.settings.http_addr is None:
+            return None
+        routes = [
+            *Monitor(self.store, self.scanned, client).routes(),
+            *hook_routes(self.settings, self.git, self.refresh),
+        ]
+        return HttpListener(self.settings.http_addr, routes)
+
     def start(self) -> None:
         """Start every source as a background task."""
         if self.content is not None:
             self._spawn(self.content.watch(self.stop), "content")
+        if self.git is not None:
+            self._spawn(self.git.run(self.stop), "git")
         if self.feeds:
             self._session = aiohttp.ClientSession()
             for feed in self.feeds:
                 self._spawn(feed.run(self._session, self.stop), f"feed {feed.url}")
         self._spawn(self._recheck_loop(), "publish re-check")
+
+    def refresh(self) -> list[str]:
+        """Look at every source now (``POST /hooks/publish``); names what was asked."""
+        asked = []
+        if self.content is not None:
+            self.content.request_scan()
+            asked.append("content folder")
+        if self.git is not None:
+            self.git.fetch_now()
+            asked.append("git repository")
+        for feed in self.feeds:
+            feed.poll_now()
+        if self.feeds:
+            asked.append(f"{len(self.feeds)} feeds" if len(self.feeds) > 1 else "1 feed")
+        return asked
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         async def guarded() -> None:
@@ -141,10 +241,11 @@ class Pipeline:
         """Stop the sources and wait for them; safe to call twice."""
         self.stop.set()
         for task in self._tasks:
-            if task.get_name() != "content":
+            if task.get_name() not in ("content", "git"):
                 task.cancel()
-        # The content watcher stops between two batches on the stop event (a cancelled
-        # batch would be rolled back whole anyway); cancel it if it takes too long.
+        # The content watcher and the git source stop between two batches on the stop
+        # event (a cancelled batch would be rolled back whole anyway); cancel them if
+        # they take too long.
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=CLOSE_SECONDS)
             for task in late:
@@ -155,17 +256,6 @@ class Pipeline:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-async def wait_any(*events: asyncio.Event, seconds: float) -> None:
-    """Return when any of ``events`` is set, or after ``seconds``."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await asyncio.gather(*waiters, return_exceptions=True)
 
 
 Deliver = Callable[[Announcement], Awaitable[None]]
@@ -210,6 +300,7 @@ async def announce_loop(
             await store.complete_announcement(announcement.id, datetime.now(UTC))
             if gate is not None:
                 gate.forget(announcement.id)
+            store.metrics.announced(announcement.kind)
             delivered += 1
         if delivered == ANNOUNCE_BATCH:
             continue  # a full page: more are waiting
@@ -275,7 +366,14 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         )
     log.info("dry run: posts are printed, not sent; database %s", settings.database)
     lost: DatabaseLost | None = None
+    listener = pipeline.listener()
     try:
+        if listener is not None:
+            try:
+                await listener.start()
+            except ListenerError as exc:
+                log.error("%s", exc)
+                return 1
         pipeline.start()
         announcer = asyncio.create_task(
             announce_loop(store, pipeline.wake, pipeline.stop, DryRunAnnouncer(out), pipeline.live)
@@ -291,6 +389,8 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         await asyncio.gather(announcer, return_exceptions=True)
         await pipeline.close()
     finally:
+        if listener is not None:
+            await listener.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await store.close()

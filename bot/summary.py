@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -93,15 +93,15 @@ def render_message(
     article: Article,
     *,
     color: int | None = None,
-    mention_role_id: int | None = None,
+    mention_role_ids: Sequence[int] = (),
     test: bool = False,
     site_name: str | None = None,
 ) -> dict[str, Any]:
     """The exact JSON body of Discord's Create Message request for ``article``.
 
     ``color`` is the embed colour (0..0xFFFFFF, default :data:`DEFAULT_COLOR`);
-    ``mention_role_id`` puts ``<@&ID>`` in ``content`` and allows exactly that role
-    to be pinged; ``test`` adds :data:`TEST_MARKER` to ``content``; ``site_name``
+    ``mention_role_ids`` puts ``<@&ID>`` for each in ``content`` and allows exactly
+    those roles to be pinged; ``test`` adds :data:`TEST_MARKER` to ``content``; ``site_name``
     (else the article's own) opens the footer. The result holds only JSON types and
     depends on nothing but the arguments.
     """
@@ -109,12 +109,10 @@ def render_message(
         color = DEFAULT_COLOR
     if isinstance(color, bool) or not isinstance(color, int) or not 0 <= color <= 0xFFFFFF:
         raise ValueError(f"embed colour must be an integer 0..0xFFFFFF, got {color!r}")
-    if mention_role_id is not None and (
-        isinstance(mention_role_id, bool)
-        or not isinstance(mention_role_id, int)
-        or mention_role_id <= 0
-    ):
-        raise ValueError(f"role id must be a positive integer, got {mention_role_id!r}")
+    for role in mention_role_ids:
+        if isinstance(role, bool) or not isinstance(role, int) or role <= 0:
+            raise ValueError(f"role id must be a positive integer, got {role!r}")
+    roles = list(dict.fromkeys(mention_role_ids))
 
     embed: dict[str, Any] = {}
     title = clip_markdown(_one_line(article.title), MAX_TITLE) or _UNTITLED
@@ -148,13 +146,13 @@ def render_message(
         embed["footer"] = {"text": footer}
 
     message: dict[str, Any] = {}
-    content = _content(mention_role_id, test)
+    content = _content(roles, test)
     if content:
         message["content"] = content
     message["embeds"] = [embed]
     allowed: dict[str, Any] = {"parse": []}
-    if mention_role_id is not None:
-        allowed["roles"] = [str(mention_role_id)]
+    if roles:
+        allowed["roles"] = [str(role) for role in roles]
     message["allowed_mentions"] = allowed
     return message
 
@@ -162,9 +160,12 @@ def render_message(
 def render_text(message: dict[str, Any]) -> str:
     """A Create Message body as plain terminal text (``newsbot preview``, dry runs).
 
-    Content, then per embed: headline, link, the description as sent (Markdown
-    kept), author, footer, time and image. Control characters are replaced so
-    article text can never drive the terminal.
+    Laid out as Discord lays out the post: content, then per embed the author (above
+    the headline, "By ..."), the headline and its link, the description as sent
+    (Markdown kept), the image, and the footer line with the embed's time after " • ".
+    The time is ISO 8601 in UTC, for scripts; Discord shows it in each reader's own time
+    zone and date format. Control characters are replaced so article text can never
+    drive the terminal.
     """
     blocks: list[str] = []
     content = message.get("content")
@@ -174,25 +175,22 @@ def render_text(message: dict[str, Any]) -> str:
     for embed in embeds:
         if not isinstance(embed, dict):
             continue
-        head = [_text_of(embed.get("title"))]
+        author = _text_of(_get(embed, "author", "name"))
+        head = [f"By {author}" if author else "", _text_of(embed.get("title"))]
         head.append(_text_of(embed.get("url")))
         blocks.append("\n".join(line for line in head if line))
         description = _text_of(embed.get("description"))
         if description:
             blocks.append(description)
         tail: list[str] = []
-        author = _text_of(_get(embed, "author", "name"))
-        if author:
-            tail.append(f"By {author}")
-        footer = _text_of(_get(embed, "footer", "text"))
-        if footer:
-            tail.append(footer)
-        timestamp = _text_of(embed.get("timestamp"))
-        if timestamp:
-            tail.append(f"Published {timestamp}")
         image = _text_of(_get(embed, "image", "url"))
         if image:
             tail.append(f"Image: {image}")
+        footer = _text_of(_get(embed, "footer", "text"))
+        timestamp = _text_of(embed.get("timestamp"))
+        bottom = " • ".join(part for part in (footer, timestamp) if part)
+        if bottom:
+            tail.append(bottom)
         if tail:
             blocks.append("\n".join(tail))
     text = "\n\n".join(block for block in blocks if block)
@@ -248,10 +246,8 @@ def clip_markdown(text: str, limit: int) -> str:
 # --------------------------------------------------------------------------- #
 
 
-def _content(mention_role_id: int | None, test: bool) -> str:
-    parts: list[str] = []
-    if mention_role_id is not None:
-        parts.append(f"<@&{mention_role_id}>")
+def _content(roles: Sequence[int], test: bool) -> str:
+    parts = [f"<@&{role}>" for role in roles]
     if test:
         # Defused anyway: only the role mention built above may ever ping.
         parts.append(neutralise_mentions(TEST_MARKER))

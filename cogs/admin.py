@@ -1,18 +1,20 @@
 """``/newsadmin``: moderators choose which channels get which articles.
 
-Manage Server is required twice: as the commands' default permission (Discord hides
-them from everyone else) and again when a command runs, because a server's admins can
-loosen the default in Server Settings > Integrations. Every change is answered
-privately and logged with who made it. The cog also forgets subscriptions whose
-channel, thread or server is gone.
+Who may use them is Discord's to decide: the group's default permission is Manage
+Server, which a server's admins can change in Server Settings > Integrations (to let a
+role or a member use the commands without it), and Discord enforces it before an
+interaction reaches the bot. The bot checks nothing more, so such a delegation works.
+Every change is answered privately and logged with who made it. The cog also forgets
+subscriptions whose channel, thread or server is gone.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import discord
 from discord import app_commands
@@ -29,8 +31,8 @@ from bot.interactions import (
     reply,
 )
 from bot.permissions import missing_to_post, place_of
-from bot.store import Store, Subscription, SubscriptionError
-from bot.store.subscriptions import split_tags
+from bot.store import Filter, Store, Subscription, SubscriptionError
+from bot.store.subscriptions import MAX_FILTERS, split_tags
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
@@ -84,12 +86,13 @@ class Deliverer(Protocol):
         """Post the latest matching article marked as a test; returns a result line."""
         ...
 
+    def preview(self, subscription: Subscription) -> Awaitable[dict[str, Any] | str]:
+        """The test post's message body, or why there is none."""
+        ...
+
     def wake(self) -> None:
         """Look for work now (after a resume)."""
         ...
-
-
-mod_only = app_commands.checks.has_permissions(manage_guild=True)
 
 
 def _store_of(interaction: discord.Interaction) -> Store:
@@ -108,6 +111,20 @@ def _me(guild: discord.Guild) -> discord.Member:
     return guild.me
 
 
+#: What clears a filter option of ``subscribe`` (as ``color:none`` does in ``settings``).
+CLEAR = frozenset({"none"})
+
+
+def filter_option(text: str | None) -> tuple[str, ...] | None:
+    """A ``tags``-like option of ``subscribe``: ``None`` when not given (keep the
+    filter), no tags for ``none`` (clear it), else the tags listed."""
+    if text is None:
+        return None
+    if text.strip().casefold() in CLEAR:
+        return ()
+    return split_tags(text)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -122,10 +139,15 @@ def channel_names(guild: discord.Guild, subscriptions: Sequence[Subscription]) -
     return names
 
 
-def _role_of(guild: discord.Guild, subscription: Subscription) -> discord.Role | None:
-    """The role a subscription pings, while it exists."""
-    role_id = subscription.mention_role_id
-    return guild.get_role(role_id) if role_id is not None else None
+def _roles(guild: discord.Guild, role_ids: Iterable[int | None]) -> list[discord.Role]:
+    """The roles of these ids that still exist, each once."""
+    found = (guild.get_role(r) for r in dict.fromkeys(role_ids) if r is not None)
+    return [role for role in found if role is not None]
+
+
+def _roles_of(guild: discord.Guild, subscription: Subscription) -> list[discord.Role]:
+    """The roles a subscription's filters ping, while they exist."""
+    return _roles(guild, (f.mention_role_id for f in subscription.filters))
 
 
 def _label(guild: discord.Guild, channel_id: int) -> str:
@@ -137,10 +159,20 @@ class SubscribedChannel(app_commands.Transformer):
     """A channel option naming one of this server's subscriptions; the command gets the
     subscription.
 
-    Autocomplete offers the subscribed channels (the value is the channel id); a channel
-    mention, id or name typed by hand works too. Another server's channel is never found:
-    only the asking server's subscriptions are looked at.
+    Autocomplete offers the subscribed channels the command applies to (see
+    :meth:`offered`; the value is the channel id); a channel mention, id or name typed
+    by hand works too. Another server's channel is never found: only the asking
+    server's subscriptions are looked at.
+
+    Not Discord's channel picker, as ``subscribe`` has: the picker offers every channel,
+    subscribed or not, paused or not, and never a channel the bot no longer sees (one
+    deleted while it was offline), which can still be unsubscribed here.
     """
+
+    @staticmethod
+    def offered(subscription: Subscription) -> bool:
+        """Whether autocomplete offers this subscription (every one)."""
+        return True
 
     async def transform(self, interaction: discord.Interaction, value: str, /) -> Subscription:
         guild = _guild(interaction)
@@ -154,7 +186,6 @@ class SubscribedChannel(app_commands.Transformer):
         return found
 
     # A string option: discord.py hands the autocomplete what was typed, always a str.
-    @mod_only
     @quiet_autocomplete
     async def autocomplete(  # type: ignore[override]
         self, interaction: discord.Interaction, value: str, /
@@ -164,15 +195,36 @@ class SubscribedChannel(app_commands.Transformer):
             return []
         guild = interaction.guild
         subscriptions = await _store_of(interaction).subscriptions(guild.id)
+        offered = [s for s in subscriptions if self.offered(s)]
         return [
             app_commands.Choice(name=name, value=channel_id)
             for name, channel_id in render.subscription_choices(
-                value, subscriptions, channel_names(guild, subscriptions)
+                value, offered, channel_names(guild, offered)
             )
         ]
 
 
+class ActiveChannel(SubscribedChannel):
+    """A subscribed channel; autocomplete offers the active ones (``pause``)."""
+
+    @staticmethod
+    def offered(subscription: Subscription) -> bool:
+        """Only active subscriptions."""
+        return subscription.active
+
+
+class PausedChannel(SubscribedChannel):
+    """A subscribed channel; autocomplete offers the paused ones (``resume``)."""
+
+    @staticmethod
+    def offered(subscription: Subscription) -> bool:
+        """Only paused subscriptions."""
+        return not subscription.active
+
+
 Subscribed = app_commands.Transform[Subscription, SubscribedChannel]
+Active = app_commands.Transform[Subscription, ActiveChannel]
+Paused = app_commands.Transform[Subscription, PausedChannel]
 
 
 @app_commands.guild_only()
@@ -195,13 +247,13 @@ class Admin(
         return cast("Deliverer | None", getattr(self.bot, "deliverer", None))
 
     def _check_can_post(
-        self, guild: discord.Guild, channel: Subscribable, mention: discord.Role | None
+        self, guild: discord.Guild, channel: Subscribable, mentions: Sequence[discord.Role]
     ) -> None:
-        unmentionable = mention is not None and not mention.mentionable
+        unmentionable = [r for r in mentions if not r.mentionable]
         have = channel.permissions_for(_me(guild))
-        missing = missing_to_post(channel, have, unmentionable_role=unmentionable)
+        missing = missing_to_post(channel, have, unmentionable_role=bool(unmentionable))
         if missing:
-            role = mention.mention if mention is not None else None
+            role = unmentionable[0].mention if unmentionable else None
             text = render.cannot_post(channel.mention, place_of(channel), missing, role)
             raise UserFacingError(text)
 
@@ -216,25 +268,33 @@ class Admin(
 
     # -- commands ----------------------------------------------------------------
 
-    @app_commands.command(name="subscribe")
+    @app_commands.command(
+        name="subscribe",
+        description="Post new articles in a channel; run again to change only the options given",
+    )
     @app_commands.describe(
         channel="The channel, forum or thread to post in",
-        tags="Only articles with any of these tags, comma-separated (default: every article)",
-        exclude_tags="Never articles with any of these tags, comma-separated",
+        tags="Only articles with any of these tags, comma-separated; none: every article",
+        exclude_tags="Never articles with any of these tags, comma-separated; none: no exclusions",
+        categories="Also articles in any of these categories, comma-separated; none: no categories",
+        filter="Which of the channel's filters to change or add (1-10, default 1)",
         mention="A role to ping with each post",
-        backfill="Also post this many recent matching articles now (0-25, default 0)",
+        no_mention="Stop pinging the role this channel pings",
+        backfill="Also post this many recent articles the filter matches now (0-25, default 0)",
     )
-    @mod_only
     async def subscribe(
         self,
         interaction: discord.Interaction,
         channel: app_commands.Transform[PickedChannel, SubscribableChannel],
         tags: app_commands.Range[str, 1, 1000] | None = None,
         exclude_tags: app_commands.Range[str, 1, 1000] | None = None,
+        categories: app_commands.Range[str, 1, 1000] | None = None,
         mention: discord.Role | None = None,
+        no_mention: bool = False,
         backfill: app_commands.Range[int, 0, 25] = 0,
+        filter: app_commands.Range[int, 1, MAX_FILTERS] = 1,
     ) -> None:
-        """Post new articles in a channel, optionally only some tags; run again to change it."""
+        """Post new articles in a channel; run again to change only the options given."""
         guild = _guild(interaction)
         user = interaction.user
 
@@ -247,56 +307,103 @@ class Admin(
                     f"I can't see {channel.mention} in this server: check that I may "
                     "view it (a private thread needs me added to it)."
                 )
+            if mention is not None and no_mention:
+                raise UserFacingError("Give `mention` or `no_mention`, not both.")
             if mention is not None and guild.get_role(mention.id) is None:
                 raise UserFacingError("That role is not in this server.")
             if mention is not None and mention.is_default():
                 raise UserFacingError(
                     "Pick a role to ping: @everyone can't be pinged by news posts."
                 )
-            self._check_can_post(guild, target, mention)
+            current = await self.bot.store.get_subscription(guild.id, target.id)
+            old = current.filter(filter) if current is not None else None
+            role_id = mention.id if mention is not None else None
+            if role_id is None and not no_mention and old is not None:
+                role_id = old.mention_role_id
+            others = [f.mention_role_id for f in current.filters] if current else []
+            if old is not None:
+                others.remove(old.mention_role_id)
+            self._check_can_post(guild, target, _roles(guild, [*others, role_id]))
             try:
-                sub, created = await self.bot.store.subscribe(
+                sub, before = await self.bot.store.subscribe(
                     guild.id,
                     target.id,
-                    tags=split_tags(tags),
-                    exclude_tags=split_tags(exclude_tags),
+                    tags=filter_option(tags),
+                    exclude_tags=filter_option(exclude_tags),
+                    categories=filter_option(categories),
                     mention_role_id=mention.id if mention else None,
+                    clear_mention=no_mention,
                     by_user_id=user.id,
                     now=_now(),
+                    number=filter,
                 )
             except SubscriptionError as exc:
                 raise UserFacingError(str(exc)) from exc
+            now = sub.filter(filter)
+            assert now is not None
+            was = before.filter(filter) if before is not None else None
             log.info(
-                "guild %s: %s (%s) %s #%s (%s): tags=%s exclude=%s mention=%s backfill=%d",
+                "guild %s: %s (%s) %s #%s (%s) filter %d: tags=%s exclude=%s categories=%s "
+                "mention=%s backfill=%d",
                 guild.id,
                 user,
                 user.id,
-                "subscribed" if created else "updated the subscription of",
+                "subscribed" if before is None else "updated the subscription of",
                 target.name,
                 target.id,
-                list(sub.tags),
-                list(sub.exclude_tags),
-                sub.mention_role_id,
+                filter,
+                list(now.tags),
+                list(now.exclude_tags),
+                list(now.categories),
+                now.mention_role_id,
                 backfill,
             )
-            head = (
-                f"Subscribed {target.mention}."
-                if created
-                else f"Updated the subscription of {target.mention}."
-            )
-            lines = [head, *render.describe(sub, mention=mention.mention if mention else None)]
-            known = {normalise_tag(t) for t, _ in await self.bot.store.tags()}
-            unknown = [t for t in (*sub.tags, *sub.exclude_tags) if normalise_tag(t) not in known]
-            if unknown:
-                lines.append(
-                    f"Note: no published article is tagged {render.tag_list(unknown)} yet "
-                    "(tags match in any case)."
-                )
+            which = f"filter {filter} of " if len(sub.filters) > 1 else ""
+            if before is None:
+                lines = [f"Subscribed {target.mention}."]
+            elif was is None:
+                lines = [f"Added filter {filter} to the subscription of {target.mention}."]
+            elif changes := render.changes(was, now):
+                lines = [f"Updated {which}the subscription of {target.mention}: "]
+                lines[0] += "; ".join(changes) + "."
+            else:
+                lines = [f"Nothing changed in {which}the subscription of {target.mention}."]
+            lines += render.describe(sub)
+            if not sub.active:
+                lines.append("It stays paused: `/newsadmin resume` resumes it.")
+            lines += await self._unknown_labels(now)
             if backfill:
-                lines.append(await self._backfill(sub, backfill))
+                # The newest articles the filter just set wants (each posted once).
+                lines.append(await self._backfill(replace(sub, filters=(now,)), backfill))
             return Answer(text="\n".join(lines))
 
         await reply(interaction, work(), ephemeral=True)
+
+    async def _unknown_labels(self, sub: Filter) -> list[str]:
+        """Notes on a filter's tags and categories no published article carries yet
+        (worth a word, not an error), naming the category a tag was probably meant
+        to be."""
+        tags = {normalise_tag(t) for t, _ in await self.bot.store.tags()}
+        categories = {normalise_tag(c) for c, _ in await self.bot.store.categories()}
+        notes = []
+        unknown = [t for t in (*sub.tags, *sub.exclude_tags) if normalise_tag(t) not in tags]
+        if unknown:
+            notes.append(
+                f"Note: no published article is tagged {render.tag_list(unknown)} yet "
+                "(tags match in any case)."
+            )
+        meant = [t for t in unknown if normalise_tag(t) in categories]
+        if meant:
+            notes.append(
+                f"{render.tag_list(meant)} is a category, not a tag: "
+                "use `categories:` to get the articles in it."
+            )
+        missing = [c for c in sub.categories if normalise_tag(c) not in categories]
+        if missing:
+            notes.append(
+                f"Note: no published article is in the categories {render.tag_list(missing)} yet."
+            )
+        return notes
 
     async def _backfill(self, subscription: Subscription, count: int) -> str:
         deliverer = self.deliverer
@@ -307,38 +414,50 @@ class Admin(
             return "No published article matches yet, so nothing earlier will be posted."
         return f"Posting the {queued} most recent matching article{'s' if queued != 1 else ''}."
 
-    @app_commands.command(name="unsubscribe")
+    @app_commands.command(
+        name="unsubscribe", description="Stop posting articles in a channel and forget its filters"
+    )
     @app_commands.rename(subscription="channel")
-    @app_commands.describe(subscription="A subscribed channel (pick from the list)")
-    @mod_only
-    async def unsubscribe(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
-        """Stop posting articles in a channel and forget its filters."""
+    @app_commands.describe(
+        subscription="A subscribed channel (pick from the list)",
+        filter="Remove only this filter of the channel (default: the whole subscription)",
+    )
+    async def unsubscribe(
+        self,
+        interaction: discord.Interaction,
+        subscription: Subscribed,
+        filter: app_commands.Range[int, 1, MAX_FILTERS] | None = None,
+    ) -> None:
+        """Stop posting articles in a channel and forget its filters, or remove one."""
         guild = _guild(interaction)
+        channel = f"<#{subscription.channel_id}>"
 
         async def work() -> Answer:
-            if not await self.bot.store.unsubscribe(guild.id, subscription.channel_id):
+            last = [f.number for f in subscription.filters] == [filter]
+            number = None if last else filter
+            if number is not None and subscription.filter(number) is None:
+                raise UserFacingError(f"{channel} has no filter {number}.")
+            if not await self.bot.store.unsubscribe(guild.id, subscription.channel_id, number):
                 raise UserFacingError("That subscription was already removed.")
             log.info(
-                "guild %s: %s (%s) unsubscribed %s (%s)",
+                "guild %s: %s (%s) unsubscribed %s (%s)%s",
                 guild.id,
                 interaction.user,
                 interaction.user.id,
                 _label(guild, subscription.channel_id),
                 subscription.channel_id,
+                f", filter {number}" if number is not None else "",
             )
-            return Answer(
-                text=f"Unsubscribed <#{subscription.channel_id}>: "
-                "no more articles will be posted there."
-            )
+            if number is not None:
+                return Answer(text=f"Removed filter {number} of {channel}; its others stay.")
+            return Answer(text=f"Unsubscribed {channel}: no more articles will be posted there.")
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="list")
-    @app_commands.describe(page="Which page, when there are many (default 1)")
-    @mod_only
-    async def list_(
-        self, interaction: discord.Interaction, page: app_commands.Range[int, 1, 1000] = 1
-    ) -> None:
+    @app_commands.command(
+        name="list", description="This server's subscribed channels, their filters and state"
+    )
+    async def list_(self, interaction: discord.Interaction) -> None:
         """This server's subscribed channels, their filters, and whether they are paused."""
         guild = _guild(interaction)
 
@@ -346,22 +465,24 @@ class Admin(
             subs = await self.bot.store.subscriptions(guild.id)
             if not subs:
                 return Answer(text="No channel here gets articles yet: use `/newsadmin subscribe`.")
-            pages = render.list_pages(guild.name, subs, channel_names(guild, subs))
-            return Answer(embed_pages(pages), start=page - 1)
+            return Answer(
+                embed_pages(render.list_pages(guild.name, subs, channel_names(guild, subs)))
+            )
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="pause")
+    @app_commands.command(
+        name="pause", description="Stop posting in a channel for now, keeping its filters"
+    )
     @app_commands.rename(subscription="channel")
     @app_commands.describe(
         subscription="A subscribed channel (pick from the list)",
         reason="Why, for the other moderators (shown in /newsadmin list)",
     )
-    @mod_only
     async def pause(
         self,
         interaction: discord.Interaction,
-        subscription: Subscribed,
+        subscription: Active,
         reason: app_commands.Range[str, 1, 150] | None = None,
     ) -> None:
         """Stop posting in a channel for now, keeping its filters; resume it later."""
@@ -391,11 +512,12 @@ class Admin(
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="resume")
+    @app_commands.command(
+        name="resume", description="Post in a paused channel again (after checking I still may)"
+    )
     @app_commands.rename(subscription="channel")
     @app_commands.describe(subscription="A paused channel (pick from the list)")
-    @mod_only
-    async def resume(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
+    async def resume(self, interaction: discord.Interaction, subscription: Paused) -> None:
         """Post in a paused channel again (after checking I still may)."""
         guild = _guild(interaction)
 
@@ -403,8 +525,8 @@ class Admin(
             if subscription.active:
                 raise UserFacingError(f"<#{subscription.channel_id}> is not paused.")
             target = self._subscribable(guild, subscription)
-            role = _role_of(guild, subscription)
-            self._check_can_post(guild, target, role)
+            roles = _roles_of(guild, subscription)
+            self._check_can_post(guild, target, roles)
             resumed = await self.bot.store.resume_subscription(
                 guild.id, subscription.channel_id, _now()
             )
@@ -423,27 +545,42 @@ class Admin(
             if deliverer is not None:
                 deliverer.wake()
             text = f"Resumed {target.mention}: new articles will be posted there again."
-            if subscription.mention_role_id is not None and role is None:
-                text += " The role it pinged no longer exists; subscribe again to choose another."
+            wanted = {f.mention_role_id for f in subscription.filters} - {None}
+            if len(roles) < len(wanted):
+                text += " A role it pinged no longer exists; subscribe again to choose another."
             return Answer(text=text)
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="test")
+    @app_commands.command(
+        name="test", description="Show the latest matching article as a channel would get it"
+    )
     @app_commands.rename(subscription="channel")
-    @app_commands.describe(subscription="A subscribed channel (pick from the list)")
-    @mod_only
-    async def test(self, interaction: discord.Interaction, subscription: Subscribed) -> None:
-        """Post the latest matching article in a channel, marked as a test, to check the setup."""
+    @app_commands.describe(
+        subscription="A subscribed channel (pick from the list)",
+        private="Show the post only to you instead of posting it in the channel (default: off)",
+    )
+    async def test(
+        self, interaction: discord.Interaction, subscription: Subscribed, private: bool = False
+    ) -> None:
+        """Post the latest matching article in a channel, marked as a test, or show it
+        only to you."""
         guild = _guild(interaction)
 
         async def work() -> Answer:
-            target = self._subscribable(guild, subscription)
-            role = _role_of(guild, subscription)
-            self._check_can_post(guild, target, role)
             deliverer = self.deliverer
             if deliverer is None:
                 raise UserFacingError("Test posts are not possible now: delivery is not running.")
+            if private:
+                preview = await deliverer.preview(subscription)
+                if isinstance(preview, str):
+                    raise UserFacingError(preview)
+                head = preview.get("content") or ""
+                line = f"Only you see this: the post <#{subscription.channel_id}> would get."
+                embeds = [discord.Embed.from_dict(e) for e in preview.get("embeds", [])]
+                return Answer([embeds], text=f"{line}\n{head}".rstrip())
+            target = self._subscribable(guild, subscription)
+            self._check_can_post(guild, target, _roles_of(guild, subscription))
             result = await deliverer.send_test(subscription)
             log.info(
                 "guild %s: %s (%s) sent a test post to #%s (%s): %s",
@@ -458,45 +595,82 @@ class Admin(
 
         await reply(interaction, work(), ephemeral=True)
 
-    @app_commands.command(name="settings")
+    @app_commands.command(
+        name="settings", description="Show this server's news settings, or change them"
+    )
     @app_commands.describe(
         edit_on_update="Edit posted messages when their article changes (default: on)",
-        color="Colour of the posts, a hex code like #1e90ff, or none for the default",
+        color="Color of the posts, a hex code like #1e90ff, or none for the default",
+        notices_channel="Where I tell moderators that I stopped posting somewhere, and why",
     )
-    @mod_only
     async def settings(
         self,
         interaction: discord.Interaction,
         edit_on_update: bool | None = None,
         color: app_commands.Range[str, 1, 20] | None = None,
+        notices_channel: discord.TextChannel | None = None,
     ) -> None:
         """Show this server's news settings, or change them."""
         guild = _guild(interaction)
         store = self.bot.store
 
         async def work() -> Answer:
-            if edit_on_update is None and color is None:
+            if edit_on_update is None and color is None and notices_channel is None:
                 current = await store.guild_settings(guild.id)
                 return Answer(text="News settings here:\n" + render.settings_text(current))
             try:
                 value = render.parse_color(color) if color is not None else None
             except ValueError as exc:
                 raise UserFacingError(str(exc)) from exc
+            if notices_channel is not None:
+                self._check_can_notify(guild, notices_channel.id)
             new = await store.set_guild_settings(
                 guild.id,
                 edit_on_update=edit_on_update,
                 color=value,
                 clear_color=color is not None and value is None,
+                notices_channel_id=notices_channel.id if notices_channel else None,
             )
             log.info(
-                "guild %s: %s (%s) changed settings: edit_on_update=%s color=%s",
+                "guild %s: %s (%s) changed settings: edit_on_update=%s color=%s notices=%s",
                 guild.id,
                 interaction.user,
                 interaction.user.id,
                 new.edit_on_update,
                 None if new.color is None else f"#{new.color:06X}",
+                new.notices_channel_id,
             )
             return Answer(text="Saved. News settings here:\n" + render.settings_text(new))
+
+        await reply(interaction, work(), ephemeral=True)
+
+    def _check_can_notify(self, guild: discord.Guild, channel_id: int) -> None:
+        channel = guild.get_channel(channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise UserFacingError(f"I can't see <#{channel_id}> in this server.")
+        have = channel.permissions_for(_me(guild))
+        missing = [p for p in ("view_channel", "send_messages") if not getattr(have, p)]
+        if missing:
+            raise UserFacingError(
+                render.cannot_post(channel.mention, place_of(channel), missing, None)
+            )
+
+    @app_commands.command(
+        name="status", description="The sources I watch, the last article, paused channels"
+    )
+    async def status(self, interaction: discord.Interaction) -> None:
+        """The sources the bot watches and their health, the last article, and this
+        server's paused subscriptions."""
+        guild = _guild(interaction)
+        store = self.bot.store
+
+        async def work() -> Answer:
+            watched = self.bot.pipeline.watched()
+            sources = [s for s in await store.sources() if (s.kind, s.locator) in watched]
+            last = await store.latest(None, 1)
+            subs = await store.subscriptions(guild.id)
+            embed = render.status_embed(guild.name, sources, last[0] if last else None, subs)
+            return Answer([[discord.Embed.from_dict(embed)]])
 
         await reply(interaction, work(), ephemeral=True)
 
@@ -504,16 +678,18 @@ class Admin(
 
     @subscribe.autocomplete("tags")
     @subscribe.autocomplete("exclude_tags")
-    @mod_only
     @quiet_autocomplete
     async def tags_autocomplete(self, interaction: discord.Interaction, current: str) -> Choices:
         """Tags in use, completing the last item of a comma-separated list."""
-        head, _, last = current.rpartition(",")
-        known = [tag for tag, _ in await self.bot.store.tags()]
-        return [
-            app_commands.Choice(name=value, value=value)
-            for value in render.complete_tags(split_tags(head), last, known)
-        ]
+        return _list_choices(current, [tag for tag, _ in await self.bot.store.tags()])
+
+    @subscribe.autocomplete("categories")
+    @quiet_autocomplete
+    async def categories_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> Choices:
+        """Categories in use (apart from tags), completing the last item of a list."""
+        return _list_choices(current, [c for c, _ in await self.bot.store.categories()])
 
     # -- gateway events --------------------------------------------------------------
 
@@ -545,6 +721,15 @@ class Admin(
                 payload.guild_id,
                 payload.thread_id,
             )
+
+
+def _list_choices(current: str, known: Sequence[str]) -> Choices:
+    """Completions of the last item of a comma-separated list from ``known``."""
+    head, _, last = current.rpartition(",")
+    return [
+        app_commands.Choice(name=value, value=value)
+        for value in render.complete_tags(split_tags(head), last, known)
+    ]
 
 
 async def setup(bot: NewsBot) -> None:

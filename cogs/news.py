@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import discord
@@ -22,13 +23,14 @@ from bot.lookups import (
     MAX_CHOICE_NAME,
     MAX_CHOICES,
     article_id,
+    category_as_written,
     nothing_found,
     rank_choices,
     result_pages,
     tag_as_written,
     tag_pages,
 )
-from bot.store import ArticleStatus
+from bot.store import ArticleStatus, StoredArticle
 
 if TYPE_CHECKING:
     from bot.client import NewsBot
@@ -51,50 +53,61 @@ class News(commands.GroupCog, group_name="news", group_description="Look up arti
     async def _known_tags(self) -> list[str]:
         return [tag for tag, _ in await self.bot.store.tags()]
 
+    async def _nothing_found(
+        self, query: str | None, tag: str | None, category: str | None
+    ) -> Answer:
+        known = await self._known_tags()
+        categories = [c for c, _ in await self.bot.store.categories()] if category else []
+        text = nothing_found(
+            query=query, tag=tag, known_tags=known, category=category, known_categories=categories
+        )
+        return Answer(text=text, private=True)
+
     @app_commands.command(name="latest", description="The newest articles, optionally with a tag")
-    @app_commands.describe(tag="Only articles with this tag", count="How many (1-25, default 5)")
+    @app_commands.describe(
+        tag="Only articles with this tag",
+        category="Only articles in this category",
+        count="How many (1-25, default 5)",
+    )
     async def latest(
         self,
         interaction: discord.Interaction,
         tag: str | None = None,
+        category: str | None = None,
         count: app_commands.Range[int, 1, 25] = 5,
     ) -> None:
-        """The newest published articles, optionally only those with a tag."""
+        """The newest published articles, optionally only those with a tag or category."""
 
         async def work() -> Answer:
-            found = await self.bot.store.latest(tag, count)
+            found = await self.bot.store.latest(tag, count, category=category)
             if not found:
-                known = await self._known_tags()
-                return Answer(
-                    text=nothing_found(query=None, tag=tag, known_tags=known), private=True
-                )
-            title = "Latest articles"
-            if tag:
-                title += f" tagged {tag_as_written(tag, found)}"
+                return await self._nothing_found(None, tag, category)
+            title = "Latest articles" + _filtered(tag, category, found)
             return Answer(embed_pages(result_pages(title, found)))
 
         await reply(interaction, work())
 
     @app_commands.command(name="search", description="Search titles, takeaways and descriptions")
-    @app_commands.describe(query="Words to look for", tag="Only articles with this tag")
+    @app_commands.describe(
+        query="Words to look for",
+        tag="Only articles with this tag",
+        category="Only articles in this category",
+    )
     async def search(
         self,
         interaction: discord.Interaction,
         query: app_commands.Range[str, 1, 200],
         tag: str | None = None,
+        category: str | None = None,
     ) -> None:
         """Full-text search over published articles, best matches first."""
 
         async def work() -> Answer:
-            found = await self.bot.store.search(query, tag, SEARCH_LIMIT)
+            found = await self.bot.store.search(query, tag, SEARCH_LIMIT, category=category)
             if not found:
-                known = await self._known_tags()
-                return Answer(
-                    text=nothing_found(query=query, tag=tag, known_tags=known), private=True
-                )
+                return await self._nothing_found(query, tag, category)
             title = f"Results for “{clip(' '.join(query.split()), 200)}”"
-            if tag:
-                title += f" tagged {tag_as_written(tag, found)}"
+            title += _filtered(tag, category, found)
             return Answer(embed_pages(result_pages(title, found)))
 
         await reply(interaction, work())
@@ -144,6 +157,19 @@ class News(commands.GroupCog, group_name="news", group_description="Look up arti
             for name in rank_choices(current, names)
         ]
 
+    @latest.autocomplete("category")
+    @search.autocomplete("category")
+    @quiet_autocomplete
+    async def category_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> Choices:
+        """Categories in use (apart from tags): prefix matches first, then substring."""
+        names = [name for name, _ in await self.bot.store.categories() if name.strip()]
+        return [
+            app_commands.Choice(name=clip(name, MAX_CHOICE_NAME), value=name[:MAX_CHOICE_NAME])
+            for name in rank_choices(current, names)
+        ]
+
     @show.autocomplete("article")
     @quiet_autocomplete
     async def article_autocomplete(self, interaction: discord.Interaction, current: str) -> Choices:
@@ -155,6 +181,12 @@ class News(commands.GroupCog, group_name="news", group_description="Look up arti
             )
             for a in found
         ]
+
+
+def _filtered(tag: str | None, category: str | None, found: Sequence[StoredArticle]) -> str:
+    """`` tagged Energy in Politics``: what a result list's title adds for its filters."""
+    text = f" tagged {tag_as_written(tag, found)}" if tag else ""
+    return text + (f" in {category_as_written(category, found)}" if category else "")
 
 
 async def setup(bot: NewsBot) -> None:

@@ -11,14 +11,18 @@ from bot.admin_render import (
     FIELD_VALUE_LIMIT,
     LIST_PAGE_SIZE,
     cannot_post,
+    changes,
     channel_label,
     color_text,
     complete_tags,
     describe,
+    feed_label,
     find_subscription,
     list_pages,
     parse_color,
     settings_text,
+    source_line,
+    status_embed,
     subscription_choices,
     tag_list,
 )
@@ -30,24 +34,43 @@ PAUSED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Row:
-    """A subscription as the store returns it, as far as rendering cares."""
+    """A subscription with one filter (which it is itself) as the store returns it, as
+    far as rendering cares."""
 
     channel_id: int
     tags: tuple[str, ...] = ()
     exclude_tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
     mention_role_id: int | None = None
     paused_reason: str | None = None
     paused_at: datetime | None = None
+    number: int = 1
+    more: tuple[Row, ...] = ()  # further filters
 
     @property
     def active(self) -> bool:
         return self.paused_reason is None
+
+    @property
+    def filters(self) -> tuple[Row, ...]:
+        return (self, *self.more)
 
 
 @dataclass(frozen=True)
 class Settings:
     edit_on_update: bool = True
     color: int | None = None
+    notices_channel_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    locator: str
+    baseline_done: bool = True
+    failing_since: datetime | None = None
+    last_error: str | None = None
+    last_polled_at: datetime | None = None
 
 
 def paused(channel_id: int, reason: str = "paused by mod") -> Row:
@@ -75,7 +98,46 @@ def test_describe_filters_role_and_pause() -> None:
         "Pings <@&77>.",
         f"State: **paused** since <t:{int(PAUSED_AT.timestamp())}:R>: paused by mod: summer break.",
     ]
-    assert describe(row, mention="@news-pings")[1] == "Pings @news-pings."
+
+
+def test_changes_name_what_an_edit_changed() -> None:
+    before = Row(1, tags=("Energy",), mention_role_id=77)
+    assert changes(before, before) == []
+    assert changes(before, Row(1, tags=("Energy",), mention_role_id=78)) == [
+        "pings <@&77> → <@&78>"
+    ]
+    assert changes(before, Row(1, exclude_tags=("Op*inion",))) == [
+        "tags **Energy** → any",
+        "excluded tags none → **Op\\*inion**",
+        "pings <@&77> → nobody",
+    ]
+    # A new spelling is a change the moderator sees, though it matches the same.
+    assert changes(before, Row(1, tags=("energy",), mention_role_id=77)) == [
+        "tags **Energy** → **energy**"
+    ]
+
+
+def test_describe_several_filters() -> None:
+    row = Row(1, tags=("Politics",), mention_role_id=7, more=(Row(1, tags=("Energy",), number=3),))
+    assert describe(row) == [
+        "Filter 1: new articles tagged **Politics**, pinging <@&7>.",
+        "Filter 3: new articles tagged **Energy**.",
+        "State: active.",
+    ]
+    # One filter that is not the first is named too.
+    assert describe(Row(1, number=2))[0] == "Filter 2: every new article."
+
+
+def test_describe_categories() -> None:
+    assert describe(Row(1, categories=("Politics",)))[0] == (
+        "New articles in the categories **Politics**."
+    )
+    both = Row(1, tags=("Energy",), exclude_tags=("Opinion",), categories=("Politics",))
+    assert describe(both)[0] == (
+        "New articles tagged **Energy** or in the categories **Politics**, "
+        "except those tagged **Opinion**."
+    )
+    assert changes(Row(1), Row(1, categories=("Politics",))) == ["categories any → **Politics**"]
 
 
 def test_tags_are_shown_literally() -> None:
@@ -110,7 +172,7 @@ def test_long_lists_are_paged_within_limits() -> None:
     for n, page in enumerate(pages, start=1):
         footer = page["footer"]["text"]
         assert footer.startswith(f"Page {n} of {len(pages)} · 23 subscribed channels")
-        assert ("more with /newsadmin list page:" in footer) == (n < len(pages))
+        assert "page:" not in footer  # the ◀ ▶ buttons turn the pages
         assert len(page["fields"]) <= LIST_PAGE_SIZE
         assert all(len(f["value"]) <= FIELD_VALUE_LIMIT for f in page["fields"])
         text = sum(len(f["name"]) + len(f["value"]) for f in page["fields"])
@@ -120,9 +182,7 @@ def test_long_lists_are_paged_within_limits() -> None:
 def test_short_rows_page_by_count() -> None:
     pages = list_pages("Alpha", [Row(n) for n in range(LIST_PAGE_SIZE + 1)], {})
     assert [len(p["fields"]) for p in pages] == [LIST_PAGE_SIZE, 1]
-    assert pages[0]["footer"]["text"] == (
-        f"Page 1 of 2 · {LIST_PAGE_SIZE + 1} subscribed channels · more with /newsadmin list page:2"
-    )
+    assert pages[0]["footer"]["text"] == (f"Page 1 of 2 · {LIST_PAGE_SIZE + 1} subscribed channels")
 
 
 def test_a_long_server_name_fits_the_title() -> None:
@@ -151,7 +211,7 @@ def test_parse_color(typed: str, color: int | None) -> None:
 
 @pytest.mark.parametrize("typed", ["blue-ish", "#12345", "#ggg", "0x", "#1e90ff0"])
 def test_parse_color_refuses_with_a_reason(typed: str) -> None:
-    with pytest.raises(ValueError, match="is not a colour") as refused:
+    with pytest.raises(ValueError, match="is not a color") as refused:
         parse_color(typed)
     assert "#1e90ff" in str(refused.value)
 
@@ -161,8 +221,12 @@ def test_settings_text() -> None:
     assert color_text(0x00AB0C) == "`#00AB0C`"
     assert settings_text(Settings(edit_on_update=False, color=0x1E90FF)) == (
         "- Edit posted messages when their article changes: **off**\n"
-        "- Colour of the posts: `#1E90FF`"
+        "- Color of the posts: `#1E90FF`\n"
+        "- My notices to moderators (a channel paused, say) go to: the system channel, "
+        "else the first channel I can post in"
     )
+    chosen = settings_text(Settings(notices_channel_id=42)).splitlines()[-1]
+    assert chosen == "- My notices to moderators (a channel paused, say) go to: <#42>"
 
 
 # -- refusals -------------------------------------------------------------------------------
@@ -270,3 +334,50 @@ def test_complete_tags_fit_a_choice() -> None:
     many = [f"Tag {n:02d}" for n in range(40)]
     values = complete_tags([], "tag", many)
     assert len(values) == MAX_CHOICES and all(len(v) <= MAX_CHOICE_VALUE for v in values)
+
+
+# -- /newsadmin status -------------------------------------------------------------------
+
+
+def test_feed_label_never_shows_credentials_or_query() -> None:
+    assert feed_label("https://user:secret@news.example.org/feed.xml?token=abc#x") == (
+        "news.example.org/feed.xml"
+    )
+
+
+def test_source_lines() -> None:
+    when = int(PAUSED_AT.timestamp())
+    assert source_line(Source("content", "/srv/site/content")) == (
+        "The site's content folder: watched"
+    )
+    assert source_line(Source("content", "/srv", baseline_done=False)).endswith(
+        "first read under way"
+    )
+    assert source_line(Source("feed", "https://a.example/rss", last_polled_at=PAUSED_AT)) == (
+        f"Feed a.example/rss: healthy, last read <t:{when}:R>"
+    )
+    failing = Source(
+        "feed", "https://a.example/rss", failing_since=PAUSED_AT, last_error="HTTP 503"
+    )
+    assert source_line(failing) == (
+        f"Feed a.example/rss: **failing** since <t:{when}:R> (HTTP 503)"
+    )
+    assert source_line(Source("feed", "https://a.example/rss")).endswith("not read yet")
+
+
+def test_status_fits_discord_however_many_sources_and_pauses() -> None:
+    sources = [Source("feed", f"https://example.org/{'x' * 100}/{n}") for n in range(200)]
+    subs = [paused(n, reason="r" * 300) for n in range(200)] + [Row(999)]
+    embed = status_embed("G" * 300, sources, None, subs)
+    values = {f["name"]: f["value"] for f in embed["fields"]}
+    assert len(embed["title"]) <= 256
+    assert all(len(v) <= FIELD_VALUE_LIMIT for v in values.values())
+    assert values["Sources (chosen by the bot's operator)"].endswith(" more")
+    assert values["Last article"] == "None yet."
+    assert embed["footer"]["text"] == "201 subscribed channels, 200 paused"
+    empty = status_embed("G", [], None, [])
+    assert [f["value"] for f in empty["fields"]] == [
+        "None: the operator set none up.",
+        "None yet.",
+        "None.",
+    ]

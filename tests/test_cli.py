@@ -12,6 +12,7 @@ import pytest
 
 from bot.__main__ import main
 from tests.discord_schema import validate_message_create
+from tests.samples import EXAMPLES
 
 FIXTURE = Path(__file__).parent / "articles" / "fixtures" / "example-article.md"
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +166,10 @@ def test_takeaways_headings_need_a_word(
 ) -> None:
     monkeypatch.setenv("NEWSBOT_TAKEAWAYS_HEADINGS", " , ;")
     assert main(["preview", "x.md"]) == 2
-    assert "NEWSBOT_TAKEAWAYS_HEADINGS: at least one heading" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "newsbot: NEWSBOT_TAKEAWAYS_HEADINGS=' , ;': "
+        "at least one heading with a letter or digit is needed\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -212,3 +216,80 @@ def test_console_script_and_module_agree(tmp_path: Path) -> None:
             check=False,
         )
         assert other.stdout == result.stdout
+
+
+def test_run_help_states_the_token_rule_and_every_exit_status(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "or no DISCORD_TOKEN" not in text  # it never printed posts without a token
+    assert "Needs DISCORD_TOKEN" in text and "with --dry-run it needs no token" in text
+    assert "0 stopped on request: Ctrl-C (SIGINT) or SIGTERM, at any moment" in text
+    assert "2 an invalid setting, no DISCORD_TOKEN without --dry-run" in text
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["run", "--dry-run"], 0), (["preview", "x.md"], 130)])
+def test_ctrl_c_exit_status_per_command(
+    argv: list[str], code: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The interrupt arrives inside the command (the real run is tested end to end in
+    # tests/e2e/test_run_cli.py); only the status it maps to is checked here.
+    def interrupted(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    import bot.preview
+    import bot.service
+
+    monkeypatch.setattr(bot.service, "run_dry", interrupted)
+    monkeypatch.setattr(bot.preview, "run_preview", interrupted)
+    assert main(argv) == code
+    assert capsys.readouterr().err == "newsbot: interrupted; stopped\n"
+
+
+def test_a_bad_setting_preview_does_not_use_does_not_stop_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWSBOT_FEED_INTERVAL", "10")
+    monkeypatch.setenv("NEWSBOT_CONTENT_DIR", "/no/such/folder")
+    assert main(["preview", str(FIXTURE)]) == 0
+    assert "France Raids X Offices" in capsys.readouterr().out
+    # One it uses does, with its one line.
+    monkeypatch.setenv("NEWSBOT_TIMEZONE", "Mars/Olympus")
+    assert main(["preview", str(FIXTURE)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert "newsbot: NEWSBOT_TIMEZONE=Mars/Olympus: unknown time zone" in err[0]
+    assert "newsbot: NEWSBOT_FEED_INTERVAL=10: must be at least 30 seconds" in err
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_run_stops_at_once_on_a_missing_content_folder(
+    dry_run: bool,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("NEWSBOT_CONTENT_DIR", str(tmp_path / "content"))
+    monkeypatch.setenv("DISCORD_TOKEN", "not-used")
+    assert main(["run", "--dry-run"] if dry_run else ["run"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"newsbot: NEWSBOT_CONTENT_DIR={tmp_path / 'content'}: no such folder\n"
+    assert not (tmp_path / "newsbot.sqlite3").exists()  # stopped before anything started
+
+
+def test_the_sample_feed_previews_cleanly(capsys: pytest.CaptureFixture[str]) -> None:
+    # The README suggests previewing the sample feed; here its frozen copy.
+    assert main(["preview", "--json", str(EXAMPLES / "feed.xml")]) == 0
+    records = lines(capsys.readouterr().out)
+    assert [r["article"]["title"] for r in records] == [  # type: ignore[index]
+        "Harbour Ferry Adds Night Crossings",
+        "Museum Reopens After Roof Repairs",
+    ]
+    first = records[0]["article"]
+    assert isinstance(first, dict) and len(first["takeaways"]) == 3
+    for record in records:
+        assert isinstance(record["message"], dict)
+        validate_message_create(record["message"])

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
 
-from bot.config import SAMPLE_CONTENT_DIR, Settings, SettingsError, load_settings
+from bot.config import (
+    SAMPLE_CONTENT_DIR,
+    Settings,
+    SettingsError,
+    check_content_dir,
+    load_settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,25 +65,90 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "value", "fragment"),
+    ("env", "value", "line"),
     [
-        ("NEWSBOT_SITE_URL", "example.org", "NEWSBOT_SITE_URL: the site URL must be an absolute"),
-        ("NEWSBOT_FEEDS", "ftp://x.example/feed", "NEWSBOT_FEEDS: each feed must be"),
-        ("NEWSBOT_TIMEZONE", "Mars/Olympus", "NEWSBOT_TIMEZONE: unknown time zone"),
-        ("NEWSBOT_DEV_GUILD_ID", "abc", "NEWSBOT_DEV_GUILD_ID:"),
-        ("NEWSBOT_FEED_INTERVAL", "5", "NEWSBOT_FEED_INTERVAL:"),
-        ("NEWSBOT_DISCORD_GATEWAY_URL", "https://x", "NEWSBOT_DISCORD_GATEWAY_URL:"),
-        ("NEWSBOT_LOG_LEVEL", "loud", "NEWSBOT_LOG_LEVEL:"),
-        ("NEWSBOT_MAX_FILE_BYTES", "0", "NEWSBOT_MAX_FILE_BYTES:"),
+        ("NEWSBOT_SITE_URL", "example.org", "must be an absolute http or https URL"),
+        (
+            "NEWSBOT_FEEDS",
+            "https://a.example/feed ftp://x.example/feed",
+            "'ftp://x.example/feed' is not an absolute http or https URL",
+        ),
+        (
+            "NEWSBOT_TIMEZONE",
+            "Mars/Olympus",
+            "unknown time zone (use an IANA name like Europe/Paris)",
+        ),
+        ("NEWSBOT_DEV_GUILD_ID", "abc", "must be a whole number"),
+        ("NEWSBOT_DEV_GUILD_ID", "-5", "must be more than 0"),
+        ("NEWSBOT_FEED_INTERVAL", "10", "must be at least 30 seconds"),
+        ("NEWSBOT_FEED_INTERVAL", "often", "must be a number of seconds"),
+        ("NEWSBOT_FEED_TIMEOUT", "0", "must be more than 0 seconds"),
+        ("NEWSBOT_FEED_MAX_BYTES", "5 MB", "must be a whole number of bytes"),
+        ("NEWSBOT_DISCORD_GATEWAY_URL", "https://x", "must be an absolute ws or wss URL"),
+        ("NEWSBOT_DISCORD_API_URL", "discord.com", "must be an absolute http or https URL"),
+        ("NEWSBOT_LOG_LEVEL", "loud", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("NEWSBOT_MAX_FILE_BYTES", "0", "must be more than 0 bytes"),
+        ("NEWSBOT_SHARD_COUNT", "0", "must be more than 0"),
+        ("NEWSBOT_SHARD_COUNT", "four", "must be a whole number"),
+        ("NEWSBOT_SHARD_IDS", "0-3", "needs NEWSBOT_SHARD_COUNT (the total number of shards)"),
+        ("NEWSBOT_WAIT_LIVE", "-1", "must be at least 0 seconds"),
+        ("NEWSBOT_WAIT_LIVE", "soon", "must be a number of seconds"),
     ],
 )
-def test_invalid_values_name_the_setting(
-    monkeypatch: pytest.MonkeyPatch, env: str, value: str, fragment: str
+def test_invalid_value_is_one_line_with_setting_value_and_what_is_allowed(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str, line: str
 ) -> None:
     monkeypatch.setenv(env, value)
     with pytest.raises(SettingsError) as info:
         load_settings()
-    assert fragment in str(info.value)
+    assert str(info.value) == f"{env}={shlex.quote(value)}: {line}"
+
+
+def test_each_invalid_setting_has_its_own_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_FEED_INTERVAL", "10")
+    monkeypatch.setenv("NEWSBOT_LOG_LEVEL", "loud")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert sorted(str(info.value).splitlines()) == [
+        "NEWSBOT_FEED_INTERVAL=10: must be at least 30 seconds",
+        "NEWSBOT_LOG_LEVEL=loud: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    ]
+
+
+def test_a_long_value_is_cut_and_the_token_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_TIMEZONE", "x" * 5000)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert len(str(info.value)) < 300
+    monkeypatch.delenv("NEWSBOT_TIMEZONE")
+    with pytest.raises(SettingsError) as info:
+        load_settings(discord_token=12345)  # not a string: pydantic refuses it
+    assert str(info.value).startswith("DISCORD_TOKEN=(hidden): ")
+    assert "12345" not in str(info.value)
+
+
+def test_lenient_settings_fall_back_to_their_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_FEED_INTERVAL", "10")
+    monkeypatch.setenv("NEWSBOT_SITE_URL", "https://news.example.org")
+    settings = load_settings(lenient={"feed_interval"})
+    assert settings.feed_interval == 300.0
+    assert settings.site_url == "https://news.example.org"
+    monkeypatch.setenv("NEWSBOT_SITE_URL", "news.example.org")
+    with pytest.raises(SettingsError) as info:  # a bad one outside the lenient set
+        load_settings(lenient={"feed_interval"})
+    assert set(info.value.problems) == {"feed_interval", "site_url"}
+
+
+def test_content_dir_must_be_a_folder(tmp_path: Path) -> None:
+    check_content_dir(load_settings(content_dir=str(tmp_path)))
+    check_content_dir(load_settings())  # the bundled samples
+    with pytest.raises(SettingsError) as info:
+        check_content_dir(load_settings(content_dir=str(tmp_path / "missing")))
+    assert str(info.value) == f"NEWSBOT_CONTENT_DIR={tmp_path / 'missing'}: no such folder"
+    (tmp_path / "file.md").write_text("x")
+    with pytest.raises(SettingsError) as info:
+        check_content_dir(load_settings(content_dir=str(tmp_path / "file.md")))
+    assert str(info.value).endswith(": not a folder")
 
 
 def test_env_example_documents_every_setting() -> None:
@@ -97,3 +169,42 @@ def test_env_example_loads_cleanly(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text((ROOT / ".env.example").read_text(encoding="utf-8"))
     settings = load_settings()
     assert settings.uses_samples
+
+
+@pytest.mark.parametrize(
+    ("ids", "fragment"),
+    [
+        ("0-4", "shard 4 does not exist with 4 shards"),
+        ("3-1", "the range 3-1 runs backwards"),
+        ("0,,2", "'' is not a shard number or range"),
+        ("a-b", "'a-b' is not a shard number or range"),
+        ("-1", "'-1' is not a shard number or range"),
+        ("0-999999", "implausibly large"),
+    ],
+)
+def test_invalid_shard_ids_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, ids: str, fragment: str
+) -> None:
+    monkeypatch.setenv("NEWSBOT_SHARD_COUNT", "4")
+    monkeypatch.setenv("NEWSBOT_SHARD_IDS", ids)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value).startswith(f"NEWSBOT_SHARD_IDS={shlex.quote(ids)}: ")
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+def test_shard_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (load_settings().shard_count, load_settings().shard_ids) == (None, None)
+    monkeypatch.setenv("NEWSBOT_SHARD_COUNT", "16")
+    monkeypatch.setenv("NEWSBOT_SHARD_IDS", " 8, 0-3 ,2 ")
+    settings = load_settings()
+    assert settings.shard_count == 16
+    assert settings.shard_ids == (0, 1, 2, 3, 8)
+
+
+def test_a_bad_shard_count_is_not_blamed_on_the_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_SHARD_COUNT", "-2")
+    monkeypatch.setenv("NEWSBOT_SHARD_IDS", "0-1")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value) == "NEWSBOT_SHARD_COUNT=-2: must be more than 0"

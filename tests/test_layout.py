@@ -76,7 +76,8 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["bot.articles.markdown", "bot.articles.feed", "bot.summary", "bot.lookups"]
+    "module",
+    ["bot.articles.markdown", "bot.articles.feed", "bot.summary", "bot.lookups", "bot.forges"],
 )
 def test_pure_modules_import_no_io(module: str) -> None:
     code = (

@@ -7,11 +7,12 @@ import shutil
 import signal
 from pathlib import Path
 
+from tests.samples import SAMPLES
 from tests.sources.dryrun import DryRun, clean_env
 from tests.waiting import wait_until_sync
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "examples" / "content" / "articles" / "heatwave-power-grid.md"
+SAMPLE = SAMPLES / "articles" / "heatwave-power-grid.md"
 SITE = "https://news.example.org"
 
 

@@ -409,10 +409,17 @@ def test_hard_cut_does_not_split_flags_or_accents() -> None:
 
 
 def test_mention_role() -> None:
-    body = render_message(example_article(), mention_role_id=123456789012345678)
+    body = render_message(example_article(), mention_role_ids=(123456789012345678,))
     check(body)
     assert body["content"] == "<@&123456789012345678>"
     assert body["allowed_mentions"] == {"parse": [], "roles": ["123456789012345678"]}
+
+
+def test_several_roles_each_once() -> None:
+    body = render_message(example_article(), mention_role_ids=(5, 6, 5))
+    check(body)
+    assert body["content"] == "<@&5> <@&6>"
+    assert body["allowed_mentions"] == {"parse": [], "roles": ["5", "6"]}
 
 
 def test_test_marker() -> None:
@@ -423,7 +430,7 @@ def test_test_marker() -> None:
 
 
 def test_test_marker_with_mention() -> None:
-    body = render_message(example_article(), test=True, mention_role_id=42)
+    body = render_message(example_article(), test=True, mention_role_ids=(42,))
     check(body)
     assert body["content"] == "<@&42> " + TEST_MARKER
     assert body["allowed_mentions"] == {"parse": [], "roles": ["42"]}
@@ -440,7 +447,7 @@ def test_article_text_never_pings() -> None:
     check(body)
     assert "content" not in body
     assert body["allowed_mentions"] == {"parse": []}
-    with_role = render_message(article, mention_role_id=5)
+    with_role = render_message(article, mention_role_ids=(5,))
     assert with_role["content"] == "<@&5>"
     assert with_role["allowed_mentions"] == {"parse": [], "roles": ["5"]}
 
@@ -463,7 +470,7 @@ def test_bad_colour_rejected(color: Any) -> None:
 @pytest.mark.parametrize("role", [0, -5, True])
 def test_bad_role_rejected(role: Any) -> None:
     with pytest.raises(ValueError, match="role"):
-        render_message(example_article(), mention_role_id=role)
+        render_message(example_article(), mention_role_ids=(7, role))
 
 
 def test_colour_bounds_accepted() -> None:
@@ -473,8 +480,8 @@ def test_colour_bounds_accepted() -> None:
 
 def test_deterministic() -> None:
     article = example_article(tags=tuple(f"t{i}" for i in range(300)))
-    first = json.dumps(render_message(article, mention_role_id=7, test=True))
-    assert first == json.dumps(render_message(article, mention_role_id=7, test=True))
+    first = json.dumps(render_message(article, mention_role_ids=(7,), test=True))
+    assert first == json.dumps(render_message(article, mention_role_ids=(7,), test=True))
 
 
 # --------------------------------------------------------------------------- #
@@ -543,6 +550,30 @@ def test_render_text() -> None:
     assert "Example News · World · Tags: X offices raided" in text
     assert "By US News Desk" in text
     assert "\x1b" not in text
+
+
+def test_render_text_lays_the_post_out_as_discord_shows_it() -> None:
+    # Discord: author above the headline, the image under the description, the time at
+    # the end of the footer line. No "Published" label: a draft's preview has a time too.
+    body = {
+        "embeds": [
+            {
+                "author": {"name": "Desk"},
+                "title": "Headline",
+                "url": "https://example.org/a/",
+                "description": "- one",
+                "image": {"url": "https://example.org/a.jpg"},
+                "footer": {"text": "World · Tags: a"},
+                "timestamp": "2026-07-14T06:30:00+00:00",
+            }
+        ]
+    }
+    assert render_text(body) == (
+        "By Desk\nHeadline\nhttps://example.org/a/\n\n- one\n\n"
+        "Image: https://example.org/a.jpg\nWorld · Tags: a • 2026-07-14T06:30:00+00:00"
+    )
+    del body["embeds"][0]["footer"]
+    assert render_text(body).endswith("a.jpg\n2026-07-14T06:30:00+00:00")
 
 
 def test_render_text_is_terminal_safe() -> None:
@@ -683,26 +714,25 @@ articles = st.builds(
 @given(
     article=articles,
     color=st.one_of(st.none(), st.integers(0, 0xFFFFFF)),
-    role=st.one_of(st.none(), st.integers(1, 2**63 - 1)),
+    roles=st.lists(st.integers(1, 2**63 - 1), max_size=3),
     test=st.booleans(),
     site_name=st.one_of(st.none(), messy_text),
 )
 def test_any_article_gives_a_valid_body(
-    article: Article, color: int | None, role: int | None, test: bool, site_name: str | None
+    article: Article, color: int | None, roles: list[int], test: bool, site_name: str | None
 ) -> None:
     body = render_message(
-        article, color=color, mention_role_id=role, test=test, site_name=site_name
+        article, color=color, mention_role_ids=roles, test=test, site_name=site_name
     )
     embed = check(body)
     assert body == render_message(
-        article, color=color, mention_role_id=role, test=test, site_name=site_name
+        article, color=color, mention_role_ids=roles, test=test, site_name=site_name
     )
-    expected_content = " ".join(
-        part for part in (f"<@&{role}>" if role else "", TEST_MARKER if test else "") if part
-    )
-    assert body.get("content", "") == expected_content
+    once = list(dict.fromkeys(roles))
+    parts = [f"<@&{role}>" for role in once] + ([TEST_MARKER] if test else [])
+    assert body.get("content", "") == " ".join(parts)
     assert body["allowed_mentions"] == (
-        {"parse": [], "roles": [str(role)]} if role else {"parse": []}
+        {"parse": [], "roles": [str(role) for role in once]} if once else {"parse": []}
     )
     assert embed["title"] in render_text(body)
 

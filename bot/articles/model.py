@@ -78,6 +78,10 @@ class Article:
         """Tags normalised for matching (case-insensitive, trimmed)."""
         return frozenset(normalise_tag(t) for t in self.tags)
 
+    def category_keys(self) -> frozenset[str]:
+        """Categories normalised for matching (:func:`category_key`)."""
+        return frozenset(category_key(c) for c in self.categories)
+
     def to_json(self, now: datetime) -> dict[str, Any]:
         """The article as plain JSON-ready data (used by ``newsbot preview --json``)."""
 
@@ -107,3 +111,16 @@ class Article:
 def normalise_tag(tag: str) -> str:
     """The matching key of a tag: case-folded, inner whitespace collapsed."""
     return " ".join(tag.split()).casefold()
+
+
+#: What a category's matching key starts with: the ASCII unit separator, which no tag's
+#: key holds (``str.split`` counts it as whitespace). Categories are matched like tags
+#: and share their index, yet a tag "Politics" and a category "Politics" stay apart.
+CATEGORY_KEY = "\x1f"
+
+
+def category_key(category: str) -> str:
+    """The matching key of a category: :data:`CATEGORY_KEY` and the category matched
+    as a tag would be (``""`` for a blank one)."""
+    key = normalise_tag(category)
+    return CATEGORY_KEY + key if key else ""

@@ -41,10 +41,11 @@ folder's name (Hugo first reads the section's ``_index.md``).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -561,6 +562,12 @@ class Site:
     site_url: str | None = None
     name: str | None = None
     language_dirs: tuple[tuple[str, str], ...] = ()
+
+    def fingerprint(self) -> str:
+        """A digest of everything here that shapes an article (which files gave the
+        configuration does not): a change of it re-renders the stored posts."""
+        shaping = (replace(self.config, origins={}, files=()), self.name, self.language_dirs)
+        return hashlib.blake2b(repr(shaping).encode(), digest_size=8).hexdigest()
 
     def locate(self, rel_path: str) -> tuple[str, str]:
         """The language of the file at ``rel_path`` (relative to the watched folder) and

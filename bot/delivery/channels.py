@@ -9,6 +9,7 @@ still loading) is simply tried: Discord's answer decides.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import discord
@@ -34,12 +35,14 @@ class Target:
 
     kind: Kind
     missing: tuple[str, ...] = ()  # a permission the bot lacks there (from the cache)
-    may_mention: bool = False  # whether the subscription's role can be pinged
+    pingable: tuple[int, ...] = ()  # the roles asked for that can be pinged there
     tags: tuple[ForumTag, ...] = field(default=())  # forum channels: the tags offered
     can_moderate: bool = False  # forum channels: may apply moderated tags
 
 
-def resolve(client: discord.Client, guild_id: int, channel_id: int, role_id: int | None) -> Target:
+def resolve(
+    client: discord.Client, guild_id: int, channel_id: int, role_ids: Sequence[int] = ()
+) -> Target:
     """The channel as the cache knows it, with what the bot may do there."""
     guild = client.get_guild(guild_id)
     if guild is None or guild.me is None:
@@ -64,37 +67,44 @@ def resolve(client: discord.Client, guild_id: int, channel_id: int, role_id: int
     # The first missing one says what to fix: without View Channel nothing else counts,
     # and without Send Messages Discord also withholds Embed Links.
     missing = missing_to_post(channel, perms)[:1]
-    may_mention = False
-    if role_id is not None:
+    pingable = []
+    for role_id in role_ids:
         role = guild.get_role(role_id)
-        may_mention = role is not None and (role.mentionable or perms.mention_everyone)
+        if role is not None and (role.mentionable or perms.mention_everyone):
+            pingable.append(role_id)
     return Target(
         kind,
         tuple(display_name(name, place_of(channel)) for name in missing),
-        may_mention,
+        tuple(pingable),
         tags,
         can_moderate=perms.manage_threads,
     )
 
 
-def notice_channels(client: discord.Client, guild_id: int, avoid: int, limit: int = 3) -> list[int]:
-    """Where to tell a server's moderators something: its system channel, else the
-    first text channels the bot can post in (never ``avoid``)."""
+def notice_channels(
+    client: discord.Client, guild_id: int, avoid: int, chosen: int | None = None, limit: int = 3
+) -> list[int]:
+    """Where to tell a server's moderators something: the channel they ``chosen``
+    (``/newsadmin settings notices_channel:``), else the system channel, else the first
+    text channels the bot can post in (never ``avoid``)."""
     guild = client.get_guild(guild_id)
     if guild is None or guild.me is None:
         return []
     me = guild.me
     candidates: list[discord.TextChannel] = []
+    preferred = guild.get_channel(chosen) if chosen is not None else None
+    if isinstance(preferred, discord.TextChannel):
+        candidates.append(preferred)
     if guild.system_channel is not None:
         candidates.append(guild.system_channel)
     candidates += sorted(guild.text_channels, key=lambda c: (c.position, c.id))
-    chosen: list[int] = []
+    found: list[int] = []
     for channel in candidates:
-        if channel.id == avoid or channel.id in chosen:
+        if channel.id == avoid or channel.id in found:
             continue
         perms = channel.permissions_for(me)
         if perms.view_channel and perms.send_messages:
-            chosen.append(channel.id)
-            if len(chosen) == limit:
+            found.append(channel.id)
+            if len(found) == limit:
                 break
-    return chosen
+    return found

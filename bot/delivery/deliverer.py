@@ -31,7 +31,7 @@ from typing import Any
 
 import discord
 
-from bot.articles.model import Article, normalise_tag
+from bot.articles.model import Article
 from bot.delivery.channels import Kind, notice_channels, resolve
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.policy import (
@@ -47,6 +47,7 @@ from bot.delivery.policy import (
     thread_name,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
+from bot.logs import ids
 from bot.store import (
     Announcement,
     AnnouncementKind,
@@ -60,7 +61,7 @@ from bot.store import (
     WorkItem,
 )
 from bot.store.codec import article_from_data
-from bot.store.subscriptions import Subscription
+from bot.store.subscriptions import Subscription, article_keys
 from bot.summary import render_message
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def tag_keys(tags: tuple[str, ...]) -> frozenset[str]:
-    """An article's tags as the keys subscriptions match on."""
-    return frozenset(normalise_tag(t) for t in tags)
+def is_for(subscription: Subscription, article: StoredArticle) -> bool:
+    """Whether the subscription wants the article (by its tags and categories)."""
+    return subscription.matches(*article_keys(article.tags, article.categories))
 
 
 class Deliverer:
@@ -125,7 +126,7 @@ class Deliverer:
         self._notices: asyncio.Task[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._closing = False
-        self._renders: dict[tuple[int, int, int | None, int | None, bool], dict[str, Any]] = {}
+        self._renders: dict[tuple[int, int, int | None, tuple[int, ...], bool], dict[str, Any]] = {}
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -169,17 +170,23 @@ class Deliverer:
             await self.store.complete_announcement(announcement.id, now)
             return
         if announcement.kind == AnnouncementKind.PUBLISHED:
-            keys = tag_keys(article.tags)
             targets = [
                 (s.id, s.guild_id, s.channel_id, delivery_nonce(s.id, article.id))
                 for s in await self.store.active_subscriptions()
-                if s.matches(keys)
+                if is_for(s, article)
             ]
             queued = await self.store.fan_out(announcement.id, article.id, targets, now)
-            log.info("article %s: queued %d posts", article.key, queued)
+            log.info(
+                "article %s: queued %d posts", article.key, queued, extra=ids(article=article.key)
+            )
         else:
             edits = await self.store.queue_edits(announcement.id, article.id, article.version, now)
-            log.info("article %s changed: %d posts to edit", article.key, edits)
+            log.info(
+                "article %s changed: %d posts to edit",
+                article.key,
+                edits,
+                extra=ids(article=article.key),
+            )
         self.wake()
 
     # -- moderators' calls -------------------------------------------------------------
@@ -216,25 +223,22 @@ class Deliverer:
         channel = f"<#{subscription.channel_id}>"
         found = await self._matching(subscription, 1)
         if not found:
-            return (
-                f"No published article matches {channel}'s tags yet, so there is nothing "
-                "to send as a test."
-            )
+            return _nothing_to_test(subscription)
         stored = found[0]
         settings = await self.store.guild_settings(subscription.guild_id)
-        target = resolve(
-            self.client,
-            subscription.guild_id,
-            subscription.channel_id,
-            subscription.mention_role_id,
-        )
+        roles = subscription.mentions(*article_keys(stored.tags, stored.categories))
+        target = resolve(self.client, subscription.guild_id, subscription.channel_id, roles)
         if target.kind is Kind.UNUSABLE:
             return f"{channel} is not a channel I can post articles in."
         if target.missing:
             return f"I can't post in {channel}: {missing_permissions_reason(target.missing)}."
-        role = subscription.mention_role_id if target.may_mention else None
         body = self._render(
-            stored.to_article(), stored.id, stored.version, settings.color, role, test=True
+            stored.to_article(),
+            stored.id,
+            stored.version,
+            settings.color,
+            target.pingable,
+            test=True,
         )
         try:
             if target.kind is Kind.FORUM:
@@ -251,12 +255,29 @@ class Deliverer:
             log.warning("test post in %d failed", subscription.channel_id, exc_info=True)
             return "I couldn't reach Discord just now; please try again in a minute."
         line = f"Sent a test post of “{stored.title}” to {channel}."
-        if subscription.mention_role_id is not None and role is None:
+        if len(target.pingable) < len(roles):
             line += (
-                " The role was not pinged: it is not mentionable and I don't have the "
-                "Mention Everyone permission there."
+                " A role was not pinged: it is not mentionable (or gone) and I don't have "
+                "the Mention Everyone permission there."
             )
         return line
+
+    async def preview(self, subscription: Subscription) -> dict[str, Any] | str:
+        """The message :meth:`send_test` would post (pinging the subscription's role
+        whether or not it can be pinged there), or why there is none."""
+        found = await self._matching(subscription, 1)
+        if not found:
+            return _nothing_to_test(subscription)
+        stored = found[0]
+        settings = await self.store.guild_settings(subscription.guild_id)
+        return self._render(
+            stored.to_article(),
+            stored.id,
+            stored.version,
+            settings.color,
+            subscription.mentions(*article_keys(stored.tags, stored.categories)),
+            test=True,
+        )
 
     async def _matching(self, subscription: Subscription, count: int) -> list[StoredArticle]:
         """The newest ``count`` published articles the subscription matches."""
@@ -265,7 +286,7 @@ class Deliverer:
         while len(found) < count and offset < SCAN_LIMIT:
             page = await self.store.latest(None, _SCAN_PAGE, offset)
             for stored in page:
-                if subscription.matches(tag_keys(stored.tags)):
+                if is_for(subscription, stored):
                     found.append(stored)
                     if len(found) == count:
                         break
@@ -363,14 +384,25 @@ class Deliverer:
         except asyncio.CancelledError:
             raise
         except TRANSIENT as error:
-            log.warning("delivery %d to channel %d: %r; will retry", d.id, d.channel_id, error)
+            log.warning(
+                "delivery %d to channel %d: %r; will retry",
+                d.id,
+                d.channel_id,
+                error,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             await self._retry(d, repr(error))
             return False
         except discord.RateLimited as error:
             await self._retry(d, "rate limited", at_least=error.retry_after)
             return False
         except Exception as error:
-            log.exception("delivery %d to channel %d failed; will retry", d.id, d.channel_id)
+            log.exception(
+                "delivery %d to channel %d failed; will retry",
+                d.id,
+                d.channel_id,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             await self._retry(d, repr(error))
             return False
 
@@ -381,23 +413,26 @@ class Deliverer:
             await self.store.finish_delivery(
                 d.id, DeliveryState.SKIPPED, f"article {item.article_status}"
             )
+            self.store.metrics.delivery("skipped")
             return True
         if now - d.created_at > MAX_DELIVERY_AGE:
             await self.store.finish_delivery(
                 d.id, DeliveryState.SKIPPED, "too old when its turn came"
             )
+            self.store.metrics.delivery("skipped")
             log.info("delivery %d to channel %d dropped: too old", d.id, d.channel_id)
             return True
-        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_id)
+        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
         if target.kind is Kind.UNUSABLE:
             await self._pause(d, "the channel cannot hold posts (not a text or forum channel)")
             return False
         if target.missing:
             await self._pause(d, missing_permissions_reason(target.missing))
             return False
-        role = item.mention_role_id if target.may_mention else None
         article = article_from_data(json.loads(item.article_json))
-        body = self._render(article, d.article_id, item.article_version, item.color, role)
+        body = self._render(
+            article, d.article_id, item.article_version, item.color, target.pingable
+        )
         crosspost = False
         try:
             if target.kind is Kind.FORUM:
@@ -425,6 +460,7 @@ class Deliverer:
             crosspost=crosspost,
             now=self._now(),
         )
+        self.store.metrics.posted(article.published_at, d.created_at, self._now())
         log.debug("delivery %d: posted %d in %d", d.id, message_id, where)
         return True
 
@@ -456,15 +492,17 @@ class Deliverer:
             await self.store.drop_edit(d.id, f"article {item.article_status}")
             return True
         assert d.message_id is not None and d.message_channel_id is not None
-        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_id)
-        role = item.mention_role_id if target.may_mention else None
+        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
         article = article_from_data(json.loads(item.article_json))
-        body = self._render(article, d.article_id, item.article_version, item.color, role)
+        body = self._render(
+            article, d.article_id, item.article_version, item.color, target.pingable
+        )
         try:
             await self.sender.edit(d.message_channel_id, d.message_id, body)
         except discord.HTTPException as error:
             return await self._refused(d, Refusal.of(error), editing=True)
         await self.store.mark_edited(d.id, item.article_version, self._now())
+        self.store.metrics.delivery("edited")
         log.debug("delivery %d: edited to version %d", d.id, item.article_version)
         return True
 
@@ -502,18 +540,32 @@ class Deliverer:
             await self._pause(d, _reason(refusal))
             return False
         if verdict is Verdict.RETRY:
-            log.warning("delivery %d to channel %d: %s; will retry", d.id, d.channel_id, refusal)
+            log.warning(
+                "delivery %d to channel %d: %s; will retry",
+                d.id,
+                d.channel_id,
+                refusal,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             await self._retry(d, str(refusal))
             return False
         if d.state == DeliveryState.SENT:
             # The message is gone, or Discord will not take the edit: keep the post.
             await self.store.drop_edit(d.id, str(refusal))
             return True
-        log.error("delivery %d to channel %d refused for good: %s", d.id, d.channel_id, refusal)
+        log.error(
+            "delivery %d to channel %d refused for good: %s",
+            d.id,
+            d.channel_id,
+            refusal,
+            extra=ids(guild=d.guild_id, channel=d.channel_id),
+        )
+        self.store.metrics.delivery("failed")
         await self.store.finish_delivery(d.id, DeliveryState.FAILED, str(refusal))
         return True
 
     async def _retry(self, d: Delivery, error: str, *, at_least: float = 0.0) -> None:
+        self.store.metrics.delivery("retried")
         delay = max(at_least, backoff_delay(d.attempts + 1, rand=self._rand()))
         await self.store.retry_later(
             d.id, self._now() + timedelta(seconds=delay), error, self._now()
@@ -521,10 +573,15 @@ class Deliverer:
 
     async def _pause(self, d: Delivery, reason: str) -> None:
         """Stop delivering to the channel; the moderators are told once."""
+        self.store.metrics.delivery("paused")
         now = self._now()
         if await self.store.pause_subscription(d.guild_id, d.channel_id, reason, now):
             log.warning(
-                "paused delivery to channel %d (guild %d): %s", d.channel_id, d.guild_id, reason
+                "paused delivery to channel %d (guild %d): %s",
+                d.channel_id,
+                d.guild_id,
+                reason,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
             )
             await self.store.add_notice(d.subscription_id, d.guild_id, d.channel_id, reason, now)
             self.wake()
@@ -535,18 +592,18 @@ class Deliverer:
         article_id: int,
         version: int,
         color: int | None,
-        role: int | None,
+        roles: tuple[int, ...],
         *,
         test: bool = False,
     ) -> dict[str, Any]:
         """``render_message`` for this channel (cached: a fan-out renders one body per
-        colour and role, not one per channel). Returns a fresh copy."""
-        key = (article_id, version, color, role, test)
+        color and roles, not one per channel). Returns a fresh copy."""
+        key = (article_id, version, color, roles, test)
         body = self._renders.get(key)
         if body is None:
             if len(self._renders) >= _RENDER_CACHE:
                 self._renders.clear()
-            body = render_message(article, color=color, mention_role_id=role, test=test)
+            body = render_message(article, color=color, mention_role_ids=roles, test=test)
             self._renders[key] = body
         return copy.deepcopy(body)
 
@@ -570,7 +627,10 @@ class Deliverer:
 
     async def _send_notice(self, notice: Notice) -> None:
         now = self._now()
-        candidates = notice_channels(self.client, notice.guild_id, notice.channel_id)
+        settings = await self.store.guild_settings(notice.guild_id)
+        candidates = notice_channels(
+            self.client, notice.guild_id, notice.channel_id, settings.notices_channel_id
+        )
         if not candidates:
             log.warning(
                 "no channel to tell guild %d that delivery to %d stopped: %s",
@@ -613,6 +673,13 @@ class Deliverer:
             return
         delay = backoff_delay(notice.attempts + 1, rand=self._rand())
         await self.store.retry_notice(notice.id, self._now() + timedelta(seconds=delay))
+
+
+def _nothing_to_test(subscription: Subscription) -> str:
+    return (
+        f"No published article matches <#{subscription.channel_id}>'s filters yet, so "
+        "there is nothing to show as a test."
+    )
 
 
 def _reason(refusal: Refusal) -> str:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import multiprocessing
 import os
 import stat
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ from bot.articles.markdown import read_markdown
 from bot.articles.model import ArticleError
 from bot.articles.site import Site
 from bot.articles.text import DEFAULT_HEADINGS, Headings
+from bot.logs import ids
 from bot.prepare import prepare
-from bot.store import Change, FileItem, SourceKind, Store
+from bot.store import ArticleStatus, Change, FileItem, IngestResult, SourceKind, Store
 from bot.store.columns import article_columns
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ READ_AHEAD = 4
 PARALLEL_MIN = 1000
 MAX_WORKERS = 4
 PROGRESS_EVERY = 2.0
+# A scan's rate (files/s) is logged from this many files on: for a handful it says nothing.
+RATE_MIN = 100
 # After a failed scan or a watch that ended on its own, try again this much later
 # (doubling up to the maximum while it keeps failing).
 RETRY_SECONDS = 5.0
@@ -67,8 +71,22 @@ class ScanStats:
     rejected: int = 0
     removed: int = 0
     announced: int = 0
+    articles: int = 0  # files that provide an article
+    drafts: int = 0
+    scheduled: int = 0
+    first: bool = False  # the source's first complete scan: its baseline
+    rerendered: bool = False  # every file was read again: a post-shaping setting changed
     seconds: float = 0.0
     complete: bool = True  # false when the scan was stopped before its end
+
+    def count(self, outcomes: Sequence[IngestResult]) -> None:
+        """Add what one recorded batch did."""
+        for outcome in outcomes:
+            self.announced += outcome.announced is not None
+            if outcome.article_id is not None and outcome.status is not None:
+                self.articles += 1
+                self.drafts += outcome.status is ArticleStatus.DRAFT
+                self.scheduled += outcome.status is ArticleStatus.SCHEDULED
 
 
 def is_article_path(name: str) -> bool:
@@ -212,7 +230,11 @@ class ContentSource:
         on_change: Callable[[], None] = lambda: None,
         site: Site | None = None,
         headings: Headings = DEFAULT_HEADINGS,
+        post_settings: Mapping[str, str | None] | None = None,
     ) -> None:
+        """``post_settings``: the settings that shape the posts, by name (their values
+        as text). When they differ from those the stored articles were read with, the
+        next scan reads every file again (see :meth:`scan`)."""
         self.store = store
         self.root = root.resolve()
         # The Hugo site the folder belongs to (permalinks, languages) is by default
@@ -224,6 +246,7 @@ class ContentSource:
         # Called after a batch changed anything (say, a scheduled article appeared), so
         # the publish-time re-check can look at the next transition again.
         self.on_change = on_change
+        self.post_settings = dict(post_settings or {})
         self.source_id: int | None = None
         # Set once the first scan is done and every later change is being followed.
         self.ready = asyncio.Event()
@@ -238,6 +261,7 @@ class ContentSource:
         # followed, paths the system refuses): each is logged once per process, not on
         # every scan or change batch.
         self._skipped: set[str] = set()
+        self._scan_wanted = asyncio.Event()
 
     async def _source_id(self) -> int:
         if self.source_id is None:
@@ -329,31 +353,81 @@ class ContentSource:
 
     # -- recording -----------------------------------------------------------------------
 
-    async def _record(self, items: Sequence[FileItem], removed: Sequence[str] = ()) -> int:
-        """Store a batch (removals first); log each newly rejected file once.
+    async def _record(
+        self,
+        items: Sequence[FileItem],
+        removed: Sequence[str] = (),
+        *,
+        rerender: bool = False,
+        explain: bool = True,
+        live: bool = False,
+    ) -> list[IngestResult]:
+        """Store a batch (removals first); log each newly rejected file once, and (with
+        ``explain``) what became of each changed file that is not posted now: drafts,
+        scheduled articles, moves, returns, copies, files fixed after a rejection, and
+        (``live``: a change the watcher saw, not a scan's) files saved unchanged.
 
-        Returns the number of announcements the batch created.
+        Returns the outcome of each item.
         """
         source_id = await self._source_id()
         outcomes = await self.store.record_files(
-            source_id, items, datetime.now(UTC), removed=removed
+            source_id, items, datetime.now(UTC), removed=removed, rerender=rerender
         )
+        self.store.metrics.ingested(SourceKind.CONTENT, (outcome.change for outcome in outcomes))
         for item, outcome in zip(items, outcomes[len(removed) :], strict=True):
             # The store reports REJECTED only when the file (or its reason) changed, so a
             # broken file is logged once, not on every scan. A file that provided an
             # article and now fails comes back as WITHDRAWN: its reason is news too.
             if item.error is not None and outcome.change in (Change.REJECTED, Change.WITHDRAWN):
-                log.warning("rejected %s: %s", item.path, item.error)
+                log.warning(
+                    "rejected %s: %s", item.path, item.error, extra=ids(source=str(self.root))
+                )
+            elif explain and item.article is not None:
+                await self._explain(item, outcome, live=live)
         for rel in removed:
             self._known.pop(rel, None)
         for item in items:
             self._known[item.path] = (item.size, item.mtime_ns)
         if any(outcome.change is not Change.UNCHANGED for outcome in outcomes):
             self.on_change()
-        announced = sum(1 for outcome in outcomes if outcome.announced)
-        if announced:
+        if any(outcome.announced for outcome in outcomes):
             self.on_announce()
-        return announced
+        return outcomes[len(removed) :]
+
+    async def _explain(self, item: FileItem, outcome: IngestResult, *, live: bool) -> None:
+        """Log what became of a changed file when no post says it: a draft saved, a
+        scheduled article and when it goes out, a move, a return, the same content saved
+        again, an identical copy of another file, a file fixed after a rejection."""
+        article = item.article
+        assert article is not None
+        path, title = item.path, article.title
+        if outcome.change is Change.UNCHANGED:
+            # A scan after a checkout that touched every file would say it of each one.
+            if live:
+                log.info(
+                    "unchanged: %s (%r) saved with the same content; nothing to post", path, title
+                )
+            return
+        if outcome.fixed:
+            log.info("fixed: %s reads cleanly now (%r)", path, title)
+        if outcome.change is Change.NEW and self.source_id is not None:
+            original = await self.store.copy_of(self.source_id, path, item.file_hash)
+            if original is not None:
+                log.info(
+                    "copy: %s has the same content as %s; it is an article of its own, at "
+                    "its own address",
+                    path,
+                    original,
+                )
+        if outcome.change is Change.MOVED:
+            log.info("moved: %s is %r from its old path; not announced again", path, title)
+        elif outcome.change is Change.RESTORED and outcome.status is ArticleStatus.PUBLISHED:
+            log.info("back: %s (%r) was announced before; not announced again", path, title)
+        elif outcome.status is ArticleStatus.DRAFT:
+            log.info("draft saved: %s (%r); announced once it is published", path, title)
+        elif outcome.status is ArticleStatus.SCHEDULED and article.published_at is not None:
+            when = article.published_at.astimezone(UTC).isoformat()
+            log.info("scheduled: %s (%r) goes out at %s", path, title, when)
 
     async def scan(self, stop: asyncio.Event | None = None) -> ScanStats:
         """Bring the store in line with the folder: new, changed and deleted files.
@@ -361,6 +435,11 @@ class ContentSource:
         Stops between batches once ``stop`` is set (``complete`` is then false). The
         first complete scan of a source is its baseline: what it recorded is never
         announced; an interrupted first scan leaves the baseline for the next one.
+
+        When the settings that shape posts are not those the stored articles were read
+        with, every file is read again and its post stored anew without announcing
+        anything again (an unchanged file changes no post on Discord); the settings are
+        recorded once such a scan is complete.
         """
         started = time.perf_counter()
         stats = ScanStats()
@@ -375,11 +454,25 @@ class ContentSource:
         )
         self._known = known
         stats.files = len(on_disk)
+        settings_key = f"post_settings:{source_id}"
+        wanted = json.dumps(self.post_settings, sort_keys=True)
+        recorded = await self.store.get_meta(settings_key)
+        stats.rerendered = rerender = source.baseline_done and recorded != wanted
+        if rerender:
+            log.info(
+                "content %s: %s; reading all %s again to re-render their posts "
+                "(nothing is announced again)",
+                self.root,
+                _changed_settings(recorded, self.post_settings),
+                plural(len(on_disk), "file"),
+            )
 
         removed = sorted(known.keys() - on_disk.keys())
         stats.removed = len(removed)
         todo = [
-            (rel, known.get(rel)) for rel, stat in sorted(on_disk.items()) if known.get(rel) != stat
+            (rel, None if rerender else known.get(rel))
+            for rel, stat in sorted(on_disk.items())
+            if rerender or known.get(rel) != stat
         ]
         stats.unchanged = stats.files - len(todo)
         last_report = time.perf_counter()
@@ -408,7 +501,13 @@ class ContentSource:
                 stats.rejected += sum(1 for r in ready if r.error)
                 # Removals travel with the first batch, so a file moved while the bot was
                 # down is recognised as a move rather than a withdrawal plus a new article.
-                stats.announced += await self._record(ready, removed if first else ())
+                outcomes = await self._record(
+                    ready,
+                    removed if first else (),
+                    rerender=rerender,
+                    explain=source.baseline_done and not rerender,
+                )
+                stats.count(outcomes)
                 ready, first = [], False
                 now = time.perf_counter()
                 if now - last_report >= self.progress_every and done < len(todo):
@@ -420,6 +519,9 @@ class ContentSource:
 
         if stats.complete and not source.baseline_done:
             await self.store.mark_baseline_done(source_id, datetime.now(UTC))
+            stats.first = True
+        if stats.complete and recorded != wanted:
+            await self.store.set_meta(settings_key, wanted)
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -496,16 +598,24 @@ class ContentSource:
             for link in [k for k in self._links if k == rel or k.startswith(rel + "/")]:
                 del self._links[link]
 
-    async def handle_changes(self, paths: Iterable[str]) -> None:
-        """Re-read the given absolute paths: each is now present (new or changed) or gone."""
+    def request_scan(self) -> None:
+        """Scan the whole folder again soon (``POST /hooks/publish``)."""
+        self._scan_wanted.set()
+
+    async def handle_changes(self, paths: Iterable[str], *, settle: bool = True) -> None:
+        """Re-read the given absolute paths: each is now present (new or changed) or gone.
+
+        ``settle=False`` when the files are known to be complete (a git checkout that
+        has returned): no wait for them to be quiet.
+        """
         present, gone = await asyncio.to_thread(self._classify, list(paths), dict(self._known))
-        if present:
+        if present and settle:
             await self._settle([self.root / rel for rel, _ in present])
         results = await asyncio.to_thread(self._read_many, present) if present else []
         if results or gone:
             # One transaction, deletions first: a move (delete + create of the same bytes)
             # is recognised as one article changing path.
-            await self._record(results, gone)
+            await self._record(results, gone, live=True)
 
     async def _settle(self, files: list[Path]) -> None:
         """Wait until every file has been quiet for SETTLE_SECONDS (half-written files).
@@ -594,7 +704,11 @@ class ContentSource:
                         self._log_scan(stats)
                         self.ready.set()
                     continue
-                paths = await _next_changes(queue, watcher, stop)
+                if self._scan_wanted.is_set():
+                    self._scan_wanted.clear()
+                    rescan = True
+                    continue
+                paths = await _next_changes(queue, watcher, stop, self._scan_wanted)
                 if not paths:
                     continue
                 try:
@@ -635,17 +749,33 @@ class ContentSource:
         return asyncio.create_task(follow(), name=f"watch {self.root}")
 
     def _log_scan(self, stats: ScanStats) -> None:
+        rate = ""
+        if stats.files >= RATE_MIN and stats.seconds > 0:
+            rate = f" ({stats.files / stats.seconds:,.0f} files/s)"
+        first = ""
+        if stats.first:
+            first = (
+                f"; first start: recorded {plural(stats.articles, 'existing article')} "
+                "without announcing them"
+            )
+            held = [
+                plural(stats.drafts, "draft") if stats.drafts else "",
+                f"{stats.scheduled} scheduled, announced when due" if stats.scheduled else "",
+            ]
+            if any(held):
+                first += f" ({', '.join(part for part in held if part)})"
+            first += "; articles added from now on are announced"
         log.info(
-            "content %s: %d files (%d read, %d unchanged, %d rejected, %d removed) "
-            "in %.2f s (%.0f files/s)",
+            "content %s: %s (%d read, %d unchanged, %d rejected, %d removed) in %.2f s%s%s",
             self.root,
-            stats.files,
+            plural(stats.files, "file"),
             stats.read,
             stats.unchanged,
             stats.rejected,
             stats.removed,
             stats.seconds,
-            stats.files / stats.seconds if stats.seconds > 0 else 0.0,
+            rate,
+            first,
         )
 
 
@@ -690,6 +820,22 @@ class _Readers:
             self.pool.shutdown(wait=False, cancel_futures=True)
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _changed_settings(recorded: str | None, now: Mapping[str, str | None]) -> str:
+    """Which settings that shape posts changed since ``recorded`` (their JSON), in words."""
+    if recorded is None:
+        return "the settings that shape posts were not recorded with the stored articles"
+    before = json.loads(recorded)
+    changed = sorted(
+        name for name in before.keys() | now.keys() if before.get(name) != now.get(name)
+    )
+    return f"{', '.join(changed)} changed since the stored articles were read"
+
+
 def _unnamed_path(error: BaseException | None) -> BaseException | None:
     """The error that ended the watcher when it met a path it cannot decode (watchfiles
     raises its own error for that, inside a task group's exception group), else None."""
@@ -708,19 +854,27 @@ async def _wait(stop: asyncio.Event, seconds: float) -> bool:
 
 
 async def _next_changes(
-    queue: asyncio.Queue[set[str]], watcher: asyncio.Task[None], stop: asyncio.Event
+    queue: asyncio.Queue[set[str]],
+    watcher: asyncio.Task[None],
+    stop: asyncio.Event,
+    scan_wanted: asyncio.Event,
 ) -> set[str]:
-    """The changed paths waiting, or an empty set once ``stop`` is set or the watcher ended."""
+    """The changed paths waiting, or an empty set once ``stop`` or ``scan_wanted`` is
+    set or the watcher ended."""
     if queue.empty():
         getter = asyncio.ensure_future(queue.get())
         stopper = asyncio.ensure_future(stop.wait())
+        scanner = asyncio.ensure_future(scan_wanted.wait())
         try:
-            await asyncio.wait({getter, stopper, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {getter, stopper, scanner, watcher}, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             stopper.cancel()
+            scanner.cancel()
             if not getter.done():
                 getter.cancel()
-        await asyncio.gather(getter, stopper, return_exceptions=True)
+        await asyncio.gather(getter, stopper, scanner, return_exceptions=True)
         if getter.cancelled():
             return set()
         paths = getter.result()

@@ -16,7 +16,9 @@ import aiohttp
 from bot.articles.feed import EntryError, parse_feed
 from bot.articles.model import ArticleError
 from bot.articles.text import DEFAULT_HEADINGS, Headings
+from bot.logs import ids
 from bot.prepare import Prepared, prepare
+from bot.sources.events import wait_any
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
 from bot.sources.pages import PageReader
 from bot.store import Change, SourceKind, SourceRow, Store
@@ -86,6 +88,13 @@ class FeedSource:
         self.on_change = on_change
         self.rng = rng or random.Random()
         self._logged_errors: set[str] = set()
+        self._poll_wanted = asyncio.Event()
+        # Set once the first poll of this run has ended, whatever its outcome.
+        self.ready = asyncio.Event()
+
+    def poll_now(self) -> None:
+        """Poll at once, whatever the schedule says (``POST /hooks/publish``)."""
+        self._poll_wanted.set()
 
     async def poll_once(self, session: aiohttp.ClientSession) -> FeedState:
         """Fetch, parse and record the feed once; returns the new state (already saved)."""
@@ -115,14 +124,19 @@ class FeedSource:
                 await self._record(row, dataclasses.replace(read, prepared=prepared))
         now = datetime.now(UTC)
         new, change = next_state(state, result, self.policy, now, rng=self.rng, feed_ttl=feed_ttl)
+        self.store.metrics.polled(result.status)
         if change is StateChange.FAILING:
             log.warning(
-                "feed %s is failing (%d attempts): %s", self.url, new.failures, new.last_error
+                "feed %s is failing (%d attempts): %s",
+                self.url,
+                new.failures,
+                new.last_error,
+                extra=ids(source=self.url),
             )
         elif change is StateChange.RECOVERED:
-            log.info("feed %s recovered", self.url)
+            log.info("feed %s recovered", self.url, extra=ids(source=self.url))
         elif result.status == "error" and new.failures == 1:
-            log.info("feed %s: %s (will retry)", self.url, result.error)
+            log.info("feed %s: %s (will retry)", self.url, result.error, extra=ids(source=self.url))
         await self.store.save_feed_state(
             row.id,
             etag=new.etag,
@@ -142,9 +156,10 @@ class FeedSource:
             key = f"{note.entry}: {note.reason}"
             if key not in self._logged_errors:
                 self._logged_errors.add(key)
-                log.warning("feed %s: %s %s", self.url, what, key)
+                log.warning("feed %s: %s %s", self.url, what, key, extra=ids(source=self.url))
         items = [(p.article, p.article_hash, p.message) for p in read.prepared]
         results = await self.store.record_entries(row.id, items, datetime.now(UTC))
+        self.store.metrics.ingested(SourceKind.FEED, (result.change for result in results))
         if not row.baseline_done:
             await self.store.mark_baseline_done(row.id, datetime.now(UTC))
             log.info(
@@ -162,15 +177,20 @@ class FeedSource:
             row = await self.store.get_source(source_id)
             due = row.next_attempt_at if row is not None else None
             delay = 0.0 if due is None else (due - datetime.now(UTC)).total_seconds()
-            if delay > 0 and await _wait(stop, delay):
-                return
+            if delay > 0 and not self._poll_wanted.is_set():
+                await wait_any(stop, self._poll_wanted, seconds=delay)
+                if stop.is_set():
+                    return
+            self._poll_wanted.clear()
             try:
                 await self.poll_once(session)
             except Exception:
                 # Never let one feed's surprise stop the others; back off like an error.
                 log.exception("feed %s: unexpected error while polling", self.url)
+                self.ready.set()
                 if await _wait(stop, max(self.policy.interval, self.policy.backoff_base)):
                     return
+            self.ready.set()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> bool:

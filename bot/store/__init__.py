@@ -24,7 +24,7 @@ from bot.store.models import (
     StoreError,
 )
 from bot.store.store import Store
-from bot.store.subscriptions import GuildSettings, Subscription, SubscriptionError
+from bot.store.subscriptions import Filter, GuildSettings, Subscription, SubscriptionError
 
 __all__ = [
     "MOVE_WINDOW",
@@ -39,6 +39,7 @@ __all__ = [
     "DeliveryState",
     "FileItem",
     "FileRow",
+    "Filter",
     "GuildSettings",
     "IngestResult",
     "Notice",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.articles.model import Article, normalise_tag
+from bot.articles.model import Article, category_key, normalise_tag
 from bot.store.codec import article_to_json, dumps, opt_us
 
 
@@ -23,9 +23,9 @@ def tag_token(tag_key: str) -> str:
     return "t" + tag_key.encode("utf-8").hex()
 
 
-def tag_tokens(tags: tuple[str, ...]) -> str:
-    """The ``articles.tag_tokens`` value of an article with these tags."""
-    return _tokens(tag_rows(tags))
+def tag_tokens(tags: tuple[str, ...], categories: tuple[str, ...] = ()) -> str:
+    """The ``articles.tag_tokens`` value of an article with these tags and categories."""
+    return _tokens(tag_rows(tags, categories))
 
 
 def _tokens(rows: list[tuple[str, str]]) -> str:
@@ -33,14 +33,21 @@ def _tokens(rows: list[tuple[str, str]]) -> str:
     return " ".join(tag_token(key) for key in sorted(key for key, _ in rows))
 
 
-def tag_rows(tags: tuple[str, ...]) -> list[tuple[str, str]]:
-    """``(tag_key, tag)`` pairs: one per key, first spelling wins, empty tags dropped."""
+def tag_rows(tags: tuple[str, ...], categories: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """``(tag_key, tag)`` pairs of the ``article_tags`` table: one per key, first
+    spelling wins, empty ones dropped; the categories' keys are
+    :func:`~bot.articles.model.category_key` (migration 0006)."""
     seen: dict[str, str] = {}
-    for tag in tags:
-        key = normalise_tag(tag)
+    labels = [(normalise_tag(t), t) for t in tags] + [(category_key(c), c) for c in categories]
+    for key, label in labels:
         if key and key not in seen:
-            seen[key] = " ".join(tag.split())
+            seen[key] = spelling(label)
     return list(seen.items())
+
+
+def spelling(label: str) -> str:
+    """A tag or category as ``article_tags`` shows it: as written, whitespace collapsed."""
+    return " ".join(label.split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,7 @@ class ArticleColumns:
     takeaways: str
     takeaways_text: str
     tags: str
+    categories: str
     tag_rows: tuple[tuple[str, str], ...]
     tag_tokens: str
     authors: str
@@ -68,7 +76,7 @@ class ArticleColumns:
 
 def article_columns(article: Article, message: dict[str, Any]) -> ArticleColumns:
     """Encode ``article`` and its base post ``message`` for the ``articles`` row."""
-    rows = tag_rows(article.tags)
+    rows = tag_rows(article.tags, article.categories)
     return ArticleColumns(
         title_fold=article.title.casefold(),
         published_at=opt_us(article.published_at),
@@ -78,6 +86,7 @@ def article_columns(article: Article, message: dict[str, Any]) -> ArticleColumns
         takeaways=dumps(list(article.takeaways)),
         takeaways_text="\n".join(article.takeaways),
         tags=dumps(list(article.tags)),
+        categories=dumps(list(article.categories)),
         tag_rows=tuple(rows),
         tag_tokens=_tokens(rows),
         authors=dumps(list(article.authors)),

@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 
+from bot.metrics import Metrics
 from bot.store.codec import dumps
-from bot.store.migrations import migrate
+from bot.store.migrations import load_migrations, migrate, user_version
 from bot.store.models import DatabaseLost, StoreError
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,17 @@ class Database:
     ``BEGIN IMMEDIATE`` transaction (all or nothing).
     """
 
-    def __init__(self, connection: aiosqlite.Connection, path: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        connection: aiosqlite.Connection,
+        path: str | Path | None = None,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
         """Wrap an open, migrated connection to the file at ``path`` (None: in memory);
-        use :meth:`open` instead."""
+        use :meth:`open` instead. Calls are timed into ``metrics`` (the bot's)."""
         self._connection = connection
+        self.metrics = metrics or Metrics()
         self._lock = asyncio.Lock()
         self._closed = False
         self._writes = 0
@@ -87,28 +95,40 @@ class Database:
         self._lost_event = asyncio.Event()
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(
+        cls, path: str | Path, *, metrics: Metrics | None = None, read_only: bool = False
+    ) -> Database:
         """Open (creating if needed) and migrate the database at ``path``.
 
         One database, hence one connection, per process. Raises :class:`StoreError`
         when SQLite lacks FTS5 or JSON, or the database is newer than this code.
+
+        ``read_only`` (for ``newsbot status``, beside a running bot or without one)
+        opens an existing file without writing to it: no creation, no migration; a
+        missing file, or one at another schema version, raises :class:`StoreError`.
         """
-        db = await aiosqlite.connect(str(path), isolation_level=None)
+        if read_only:
+            db = await aiosqlite.connect(_read_only_uri(path), uri=True, isolation_level=None)
+        else:
+            db = await aiosqlite.connect(str(path), isolation_level=None)
         try:
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
-            [(mode,)] = await db.execute_fetchall("PRAGMA journal_mode = WAL")
-            if str(mode).lower() not in ("wal", "memory"):
-                log.warning("database %s: WAL mode unavailable, journal mode is %s", path, mode)
-            await db.execute("PRAGMA synchronous = NORMAL")
-            await db.execute("PRAGMA foreign_keys = ON")
-            await db.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
-            await _check_sqlite(db)
-            await migrate(db)
+            if read_only:
+                await _check_version(db)
+            else:
+                [(mode,)] = await db.execute_fetchall("PRAGMA journal_mode = WAL")
+                if str(mode).lower() not in ("wal", "memory"):
+                    log.warning("database %s: WAL mode unavailable, journal mode is %s", path, mode)
+                await db.execute("PRAGMA synchronous = NORMAL")
+                await db.execute("PRAGMA foreign_keys = ON")
+                await db.execute(f"PRAGMA cache_size = -{CACHE_KIB:d}")
+                await _check_sqlite(db)
+                await migrate(db)
         except BaseException:
             await db.close()
             raise
         db.row_factory = sqlite3.Row
-        return cls(db, path)
+        return cls(db, path, metrics=metrics)
 
     @property
     def writes(self) -> int:
@@ -175,30 +195,32 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction, serialised with every other transaction and read."""
-        async with self._lock:
-            db = self.connection()
-            self.check_file()
-            self._writes += 1
-            try:
-                # Inside the try: a task cancelled while waiting for BEGIN gets its
-                # CancelledError here, but the BEGIN still runs on aiosqlite's thread.
-                await db.execute("BEGIN IMMEDIATE")
-                yield db
-                await db.execute("COMMIT")
-            except BaseException:
-                # A cancelled COMMIT may still have run, and a failed BEGIN never did:
-                # then there is nothing to undo.
-                with contextlib.suppress(sqlite3.OperationalError):
-                    await db.execute("ROLLBACK")
-                raise
+        with self.metrics.database_write.time():
+            async with self._lock:
+                db = self.connection()
+                self.check_file()
+                self._writes += 1
+                try:
+                    # Inside the try: a task cancelled while waiting for BEGIN gets its
+                    # CancelledError here, but the BEGIN still runs on aiosqlite's thread.
+                    await db.execute("BEGIN IMMEDIATE")
+                    yield db
+                    await db.execute("COMMIT")
+                except BaseException:
+                    # A cancelled COMMIT may still have run, and a failed BEGIN never did:
+                    # then there is nothing to undo.
+                    with contextlib.suppress(sqlite3.OperationalError):
+                        await db.execute("ROLLBACK")
+                    raise
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """The connection, for reads that must not see a transaction half done."""
-        async with self._lock:
-            db = self.connection()
-            self.check_file()
-            yield db
+        with self.metrics.database_read.time():
+            async with self._lock:
+                db = self.connection()
+                self.check_file()
+                yield db
 
     @contextlib.asynccontextmanager
     async def bulk(self) -> AsyncIterator[None]:
@@ -289,6 +311,26 @@ def _identity(path: str | Path | None) -> tuple[int, int] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return status.st_dev, status.st_ino
+
+
+def _read_only_uri(path: str | Path) -> str:
+    """The SQLite URI that opens the file at ``path`` read-only (and never creates it);
+    raises :class:`StoreError` when there is no such file."""
+    if not os.path.isfile(path):
+        raise StoreError(f"no database file at {path}")
+    return f"{Path(os.path.abspath(path)).as_uri()}?mode=ro"
+
+
+async def _check_version(db: aiosqlite.Connection) -> None:
+    """Refuse a database that is not at this code's schema version (or not one at all)."""
+    latest = len(load_migrations())
+    current = await user_version(db)  # raises sqlite3.DatabaseError on a file of another kind
+    if current != latest:
+        advice = "start the bot once to migrate it" if current < latest else "run a newer newsbot"
+        raise StoreError(
+            f"the database is at schema version {current}, this code reads version {latest}: "
+            + advice
+        )
 
 
 async def _check_sqlite(db: aiosqlite.Connection) -> None:

@@ -32,6 +32,7 @@ import aiosqlite
 from bot.store.codec import clean_text, from_us, opt_dt, to_us
 from bot.store.database import Database, fetch_all, fetch_one, fetch_value, from_row
 from bot.store.models import ArticleStatus
+from bot.store.subscriptions import article_keys, filters_column, mentions, parse_filters
 
 
 class DeliveryState(enum.StrEnum):
@@ -107,7 +108,7 @@ class WorkItem:
     """A delivery with work due, and what the sender needs to do it."""
 
     delivery: Delivery
-    mention_role_id: int | None
+    mention_role_ids: tuple[int, ...]  # of the channel's filters matching the article now
     color: int | None  # the guild's embed colour (None: the default)
     edit_on_update: bool
     article_status: ArticleStatus
@@ -141,6 +142,13 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         sent_at=opt_dt(row["sent_at"]),
         crosspost=None if row["crosspost"] is None else Crosspost(row["crosspost"]),
     )
+
+
+def _mentions(row: sqlite3.Row) -> tuple[int, ...]:
+    """The roles a work item's post pings: those of the channel's filters that match
+    its article as it is now (as the fan-out matched it)."""
+    keys = article_keys(json.loads(row["article_tags"]), json.loads(row["article_categories"]))
+    return mentions(parse_filters(row["filters"]), *keys)
 
 
 def _notice(row: sqlite3.Row) -> Notice:
@@ -312,10 +320,11 @@ class DeliveryQueries:
             rows = await fetch_all(
                 db,
                 f"""
-                SELECT {_DELIVERY}, s.mention_role_id, g.color,
+                SELECT {_DELIVERY}, {filters_column("s.id")} AS filters, g.color,
                        coalesce(g.edit_on_update, 1) AS edit_on_update,
                        a.status AS article_status, a.version AS article_version,
-                       a.title AS article_title, a.tags AS article_tags, a.article_json
+                       a.title AS article_title, a.tags AS article_tags,
+                       a.categories AS article_categories, a.article_json
                 FROM deliveries d {_ACTIVE}
                 JOIN articles a ON a.id = d.article_id
                 LEFT JOIN guild_settings g ON g.guild_id = d.guild_id
@@ -329,7 +338,7 @@ class DeliveryQueries:
         return [
             WorkItem(
                 delivery=_delivery(row),
-                mention_role_id=row["mention_role_id"],
+                mention_role_ids=_mentions(row),
                 color=row["color"],
                 edit_on_update=bool(row["edit_on_update"]),
                 article_status=ArticleStatus(row["article_status"]),

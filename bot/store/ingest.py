@@ -20,6 +20,11 @@ The rules:
 * A published, announced article whose content hash changes gets ``version + 1``
   and an ``'updated'`` announcement, unless one of its announcements is still
   pending (the deliverer renders the latest state anyway).
+* A re-render (a setting that shapes posts changed, so every file is read again)
+  stores the new post of a file whose bytes did not change *quietly*: no new version,
+  no ``'updated'`` announcement; its posts on Discord stay as they are. A file that did
+  change follows the rules above, and a status change still counts (an article the
+  new time zone publishes is announced, once, as ever).
 * A file that disappears withdraws its article; a file with the same bytes that
   appears at a new path of the same source within the move window takes the
   article over (re-keyed if its id changed): no new announcement. A file whose id
@@ -70,6 +75,7 @@ ARTICLE_COLUMNS = (
     "takeaways",
     "takeaways_text",
     "tags",
+    "categories",
     "authors",
     "image",
     "article_json",
@@ -135,6 +141,7 @@ class ArticleRow:
     takeaways: str
     takeaways_text: str
     tags: str
+    categories: str
     authors: str
     image: str | None
     article_json: str
@@ -175,9 +182,14 @@ class ArticleRow:
         self.description = columns.description
         self.takeaways = columns.takeaways
         self.takeaways_text = columns.takeaways_text
-        if columns.tags != self.tags or self.stored_key is None:
+        if (
+            columns.tags != self.tags
+            or columns.categories != self.categories
+            or self.stored_key is None
+        ):
             self.new_tags = columns.tag_rows
         self.tags = columns.tags
+        self.categories = columns.categories
         self.tag_tokens = columns.tag_tokens
         self.authors = columns.authors
         self.image = article.image
@@ -217,6 +229,7 @@ class Batch:
     baseline: dict[int, bool]
     move_window: timedelta
     source_id: int | None = None  # the content source of a file batch
+    rerender: bool = False  # files are read again because a post-shaping setting changed
     now_us: int = 0
     rows: dict[int, ArticleRow] = field(default_factory=dict)
     files: dict[str, FileState] = field(default_factory=dict)
@@ -335,14 +348,16 @@ class Batch:
             item.message,
             item.columns,
             rekeyed=rekeyed,
+            quiet=self.rerender and f is not None and f.content_hash == item.file_hash,
         )
         if row.file_hash != item.file_hash:
             row.file_hash = item.file_hash
             self._mark(row)
+        fixed = f is not None and f.error is not None
         self._put_file(item, article_id=row.id, duplicate_of=None, error=None)
         if moved:
             change = Change.MOVED
-        return IngestResult(change, row.id, announced, row.status)
+        return IngestResult(change, row.id, announced, row.status, fixed)
 
     def record_entry(
         self, source_id: int, article: Article, article_hash: str, message: dict[str, Any]
@@ -378,8 +393,10 @@ class Batch:
         columns: ArticleColumns | None = None,
         *,
         rekeyed: bool = False,
+        quiet: bool = False,
     ) -> tuple[ArticleRow, Change, AnnouncementKind | None]:
-        """Store ``article``; ``columns`` are its encoded values, when already known."""
+        """Store ``article``; ``columns`` are its encoded values, when already known.
+        ``quiet``: the same source text rendered anew (see the module's rules)."""
         status = ArticleStatus(article.status(self.now))
         if row is None:
             row = self._new_row(source_id, article.id)
@@ -396,7 +413,7 @@ class Batch:
             row.assign(article, article_hash, columns or article_columns(article, message))
             row.changed_at = self.now_us
         announced = self._set_status(row, status)
-        if content_changed and status == ArticleStatus.PUBLISHED and was_announced:
+        if content_changed and status == ArticleStatus.PUBLISHED and was_announced and not quiet:
             row.version += 1
             if self.baseline.get(row.source_id, False) and not self._pending.get(row.id):
                 announced = self._announce(row, AnnouncementKind.UPDATED)
@@ -459,6 +476,7 @@ class Batch:
             takeaways="[]",
             takeaways_text="",
             tags="[]",
+            categories="[]",
             authors="[]",
             image=None,
             article_json="{}",

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.articles.model import normalise_tag
+from bot.articles.model import CATEGORY_KEY, category_key, normalise_tag
 from bot.store.codec import clean_text
 from bot.store.columns import tag_token
 from bot.store.database import Database, fetch_all, fetch_one, fetch_value, values_by_name
@@ -52,7 +52,8 @@ FIND_PREFIX_CAP = 1000
 STORED_ARTICLE = """
     a.id, a.source_id, a.key, a.title, a.url, a.status,
     a.published_at AS published_us, a.expires_at AS expires_us, a.lastmod AS lastmod_us,
-    a.tags AS tags_json, a.takeaways AS takeaways_json, a.description,
+    a.tags AS tags_json, a.categories AS categories_json, a.takeaways AS takeaways_json,
+    a.description,
     a.authors AS authors_json, a.image, a.message_json,
     a.first_seen_at AS first_seen_us, a.announced_at AS announced_us,
     a.withdrawn_at AS withdrawn_us, a.changed_at AS changed_us,
@@ -75,11 +76,25 @@ _LATEST = f"""
     LIMIT :limit OFFSET :offset
 """
 
-# The same with a tag: the index article_tags_latest, read in order.
+# The same with a tag (or a category): the index article_tags_latest, read in order.
 _LATEST_TAG = f"""
     SELECT {STORED_ARTICLE}
     FROM article_tags t JOIN articles a ON a.id = t.article_id
     WHERE t.tag_key = :tag_key AND t.published_sort IS NOT NULL
+    ORDER BY t.published_sort DESC, t.article_id DESC
+    LIMIT :limit OFFSET :offset
+"""
+
+# With a tag and a category: the category's entries read in order, each looked up
+# in the tag's.
+_LATEST_BOTH = f"""
+    SELECT {STORED_ARTICLE}
+    FROM article_tags t JOIN articles a ON a.id = t.article_id
+    WHERE t.tag_key = :tag_key AND t.published_sort IS NOT NULL
+        AND EXISTS (
+            SELECT 1 FROM article_tags o
+            WHERE o.article_id = t.article_id AND o.tag_key = :other_key
+        )
     ORDER BY t.published_sort DESC, t.article_id DESC
     LIMIT :limit OFFSET :offset
 """
@@ -238,6 +253,14 @@ def tag_key(tag: str) -> str:
     return normalise_tag(clean_text(tag))
 
 
+def _label_keys(tag: str | None, category: str | None) -> list[str]:
+    """The ``article_tags`` keys an article must have: the tag's, the category's."""
+    keys = [tag_key(tag)] if tag is not None else []
+    if category is not None:
+        keys.append(category_key(clean_text(category)))
+    return keys
+
+
 def _successor(text: str) -> str | None:
     """The smallest string greater than every string starting with ``text`` (in
     SQLite's binary order, which is code point order), or ``None`` if there is none."""
@@ -274,23 +297,35 @@ class LookupQueries:
             )
         return stored_articles([row])[0] if row is not None else None
 
-    async def latest(self, tag: str | None, limit: int, offset: int = 0) -> list[StoredArticle]:
-        """Published articles, newest first, optionally only those with ``tag``
-        (matched case- and space-insensitively)."""
+    async def latest(
+        self, tag: str | None, limit: int, offset: int = 0, *, category: str | None = None
+    ) -> list[StoredArticle]:
+        """Published articles, newest first, optionally only those with ``tag`` and
+        only those in ``category`` (each matched case- and space-insensitively)."""
         params: dict[str, Any] = {"limit": limit, "offset": offset}
-        if tag is None:
+        keys = _label_keys(tag, category)
+        if not keys:
             sql = _LATEST
+        elif len(keys) == 1:
+            sql, params["tag_key"] = _LATEST_TAG, keys[0]
         else:
-            sql, params["tag_key"] = _LATEST_TAG, tag_key(tag)
+            sql, params["tag_key"], params["other_key"] = _LATEST_BOTH, keys[1], keys[0]
         async with self._database.reading() as db:
             return stored_articles(await fetch_all(db, sql, params))
 
     async def search(
-        self, query: str, tag: str | None, limit: int, offset: int = 0
+        self,
+        query: str,
+        tag: str | None,
+        limit: int,
+        offset: int = 0,
+        *,
+        category: str | None = None,
     ) -> list[StoredArticle]:
-        """Published articles matching ``query``, optionally only those with ``tag``,
-        best match first (bm25: title matches weigh most; equal scores newest stored
-        first). Any text is accepted: no syntax to get wrong.
+        """Published articles matching ``query``, optionally only those with ``tag``
+        and only those in ``category``, best match first (bm25: title matches weigh
+        most; equal scores newest stored first). Any text is accepted: no syntax to get
+        wrong.
 
         Every word must match. The last one also matches as a prefix
         (search-as-you-type; from three letters on), unless the words as typed already
@@ -311,16 +346,18 @@ class LookupQueries:
             "offset": offset,
         }
         async with self._database.reading() as db:
-            if tag is not None:
-                key = tag_key(tag)
+            keys = _label_keys(tag, category)
+            if keys:
                 stats = await self._load_tag_stats(db)
-                count = stats.totals.get(key, 0)
-                if count == 0:
+                counts = [stats.totals.get(key, 0) for key in keys]
+                if min(counts) == 0:
                     return []  # no published article has it
-                if count > stats.published * JOIN_TAG_SHARE:
-                    sql, matches_sql, params["tag_key"] = _SEARCH_JOIN, _MATCHES_JOIN, key
-                else:
-                    tag_filter = f' AND tag_tokens : "{tag_token(key)}"'
+                # The most common one joins, if common enough; the others are terms.
+                joined = max(keys, key=lambda k: stats.totals[k])
+                if stats.totals[joined] > stats.published * JOIN_TAG_SHARE:
+                    sql, matches_sql, params["tag_key"] = _SEARCH_JOIN, _MATCHES_JOIN, joined
+                    keys.remove(joined)
+                tag_filter = "".join(f' AND tag_tokens : "{tag_token(k)}"' for k in keys)
             rows: list[sqlite3.Row] = []
             for match in matches:
                 params["expression"] = f"{_TEXT_COLUMNS} : ({match}){tag_filter}"
@@ -370,13 +407,26 @@ class LookupQueries:
         The autocomplete asks on every keystroke: the list is kept in memory until
         this store's next write (the store is the database's only writer).
         """
+        return await self._labels(tag_key(prefix) if prefix is not None else "", limit)
+
+    async def categories(
+        self, prefix: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, int]]:
+        """``(category, published article count)``: :meth:`tags`, for categories."""
+        key = category_key(clean_text(prefix)) if prefix is not None else ""
+        return await self._labels(key or CATEGORY_KEY, limit)
+
+    async def _labels(self, prefix: str, limit: int | None) -> list[tuple[str, int]]:
+        """Tags (keys not starting with :data:`CATEGORY_KEY`) or, when ``prefix``
+        starts with it, categories, whose key starts with ``prefix``."""
         async with self._database.reading() as db:
             stats = await self._load_tag_stats(db)
-        key = tag_key(prefix) if prefix is not None else ""
-        if key:
-            found = [(tag, n) for stored_key, tag, n in stats.tags if stored_key.startswith(key)]
-        else:
-            found = [(tag, n) for _, tag, n in stats.tags]
+        categories = prefix.startswith(CATEGORY_KEY)
+        found = [
+            (tag, n)
+            for stored_key, tag, n in stats.tags
+            if stored_key.startswith(CATEGORY_KEY) == categories and stored_key.startswith(prefix)
+        ]
         if limit is not None and limit >= 0:
             del found[limit:]
         return found

@@ -19,6 +19,8 @@ from importlib import resources
 
 import aiosqlite
 
+from bot.articles.model import category_key
+from bot.store.columns import spelling
 from bot.store.models import StoreError
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,9 @@ async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration] | No
     """
     if migrations is None:
         migrations = load_migrations()
+    # Migration 0006 files categories exactly as the code does.
+    await db.create_function("newsbot_category_key", 1, category_key, deterministic=True)
+    await db.create_function("newsbot_spelling", 1, spelling, deterministic=True)
     latest = len(migrations)
     current = await user_version(db)
     if current > latest:

@@ -82,6 +82,7 @@ class SourceRow:
     failing_since: datetime | None
     last_error: str | None
     last_polled_at: datetime | None
+    last_success_at: datetime | None = None  # a feed poll answered, a folder read whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ class StoredArticle:
     expires_us: int | None = field(repr=False)
     lastmod_us: int | None = field(repr=False)
     tags_json: str = field(repr=False)
+    categories_json: str = field(repr=False)
     takeaways_json: str = field(repr=False)
     description: str | None
     authors_json: str = field(repr=False)
@@ -202,6 +204,11 @@ class StoredArticle:
         return tuple(json.loads(self.tags_json))
 
     @property
+    def categories(self) -> tuple[str, ...]:
+        """Its categories, as written."""
+        return tuple(json.loads(self.categories_json))
+
+    @property
     def takeaways(self) -> tuple[str, ...]:
         """Its Key Takeaways, in Discord Markdown."""
         return tuple(json.loads(self.takeaways_json))
@@ -228,13 +235,15 @@ class IngestResult:
 
     ``announced`` is the kind of the announcement created in the same transaction, if
     one was; ``status`` is the article's stored status after the step (``None`` when
-    no article is involved).
+    no article is involved); ``fixed``: the file was rejected before and provides an
+    article now.
     """
 
     change: Change
     article_id: int | None
     announced: AnnouncementKind | None = None
     status: ArticleStatus | None = None
+    fixed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from bot.store.models import FileRow, SourceKind, SourceRow
 
 _SOURCE = """
     SELECT id, kind, locator, baseline_done_at, etag, last_modified, failures,
-           next_attempt_at, failing_since, last_error, last_polled_at
+           next_attempt_at, failing_since, last_error, last_polled_at, last_success_at
     FROM sources
 """
 
@@ -26,6 +26,7 @@ def _source(row: sqlite3.Row) -> SourceRow:
         next_attempt_at=opt_dt(row["next_attempt_at"]),
         failing_since=opt_dt(row["failing_since"]),
         last_polled_at=opt_dt(row["last_polled_at"]),
+        last_success_at=opt_dt(row["last_success_at"]),
     )
 
 
@@ -90,14 +91,17 @@ class SourceQueries:
         last_error: str | None,
         last_polled_at: datetime | None,
     ) -> None:
-        """Remember the poller's state of a feed (conditional GET, back-off)."""
+        """Remember the poller's state of a feed (conditional GET, back-off); a poll
+        that leaves no failures behind is the feed's last success."""
         async with self._database.transaction() as db:
             cursor = await db.execute(
                 """
                 UPDATE sources
                 SET etag = :etag, last_modified = :last_modified, failures = :failures,
                     next_attempt_at = :next_attempt_at, failing_since = :failing_since,
-                    last_error = :last_error, last_polled_at = :last_polled_at
+                    last_error = :last_error, last_polled_at = :last_polled_at,
+                    last_success_at = CASE WHEN :failures = 0 THEN :last_polled_at
+                                           ELSE last_success_at END
                 WHERE id = :id
                 """,
                 {
@@ -130,6 +134,22 @@ class SourceQueries:
                 {"source_id": source_id},
             )
         return {row["path"]: from_row(FileRow, row) for row in rows}
+
+    async def copy_of(self, source_id: int, path: str, file_hash: str) -> str | None:
+        """Another file of the source with the same bytes as ``path`` that provides an
+        article, if any (the first by path): ``path`` is an identical copy of it."""
+        async with self._database.reading() as db:
+            row = await fetch_one(
+                db,
+                """
+                SELECT path FROM files
+                WHERE source_id = :source_id AND content_hash = :hash AND path <> :path
+                AND article_id IS NOT NULL
+                ORDER BY path LIMIT 1
+                """,
+                {"source_id": source_id, "hash": file_hash, "path": path},
+            )
+        return None if row is None else str(row["path"])
 
     async def file_stats(self, source_id: int) -> dict[str, tuple[int, int]]:
         """``(size, mtime_ns)`` of every file of a content source, by path: what a scan

@@ -19,7 +19,8 @@ A :class:`Store` is made of parts, one per job, each holding the same
   clock's status changes by the rules of :mod:`bot.store.ingest`, and the
   announcements they make;
 * :class:`~bot.store.subscriptions.SubscriptionQueries`: subscriptions and settings;
-* :class:`~bot.store.deliveries.DeliveryQueries`: the delivery outbox and notices.
+* :class:`~bot.store.deliveries.DeliveryQueries`: the delivery outbox and notices;
+* :class:`~bot.store.status.StatusQueries`: whole-database summaries for operators.
 
 The store's methods are its parts' methods (see :class:`_Forward`), so callers keep
 one object and one name per operation. Every call is serialised with every other
@@ -44,12 +45,14 @@ from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 import aiosqlite
 
 from bot.articles.model import Article
+from bot.metrics import Metrics
 from bot.store.database import Database
 from bot.store.deliveries import DeliveryQueries
 from bot.store.ingest import MOVE_WINDOW
 from bot.store.lookups import LookupQueries
 from bot.store.models import DatabaseLost, FileItem, IngestResult
 from bot.store.sources import SourceQueries
+from bot.store.status import StatusQueries
 from bot.store.subscriptions import SubscriptionQueries
 from bot.store.writes import IngestWriter
 
@@ -94,18 +97,34 @@ class Store:
         self._writer = IngestWriter(database, move_window=move_window)
         self._subscriptions = SubscriptionQueries(database)
         self._deliveries = DeliveryQueries(database)
+        self._status = StatusQueries(database)
 
     # -- the database ------------------------------------------------------------
 
     @classmethod
-    async def open(cls, path: str | Path, *, move_window: timedelta = MOVE_WINDOW) -> Self:
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        move_window: timedelta = MOVE_WINDOW,
+        metrics: Metrics | None = None,
+        read_only: bool = False,
+    ) -> Self:
         """Open (creating if needed) and migrate the SQLite database at ``path``.
 
         One store, hence one connection, per process. Raises
         :class:`~bot.store.models.StoreError` when SQLite lacks FTS5 or the database is
-        newer than this code.
+        newer than this code. Its calls are timed into ``metrics`` (the bot's; by
+        default a registry of its own). ``read_only``: see :meth:`Database.open`.
         """
-        return cls(await Database.open(path), move_window=move_window)
+        database = await Database.open(path, metrics=metrics, read_only=read_only)
+        return cls(database, move_window=move_window)
+
+    @property
+    def metrics(self) -> Metrics:
+        """The bot's metrics: every part of the bot holds the store, so this is where
+        they record what they do (one line each)."""
+        return self._database.metrics
 
     async def close(self) -> None:
         """Close the database (idempotent). Waits for a running transaction."""
@@ -145,6 +164,7 @@ class Store:
     latest = _Forward("_lookups", LookupQueries.latest)
     search = _Forward("_lookups", LookupQueries.search)
     tags = _Forward("_lookups", LookupQueries.tags)
+    categories = _Forward("_lookups", LookupQueries.categories)
     find_articles = _Forward("_lookups", LookupQueries.find_articles)
 
     # -- sources, files, meta ----------------------------------------------------
@@ -156,6 +176,7 @@ class Store:
     save_feed_state = _Forward("_sources", SourceQueries.save_feed_state)
     files = _Forward("_sources", SourceQueries.files)
     file_stats = _Forward("_sources", SourceQueries.file_stats)
+    copy_of = _Forward("_sources", SourceQueries.copy_of)
     get_meta = _Forward("_sources", SourceQueries.get_meta)
     set_meta = _Forward("_sources", SourceQueries.set_meta)
 
@@ -228,3 +249,11 @@ class Store:
     notices = _Forward("_deliveries", DeliveryQueries.notices)
     finish_notice = _Forward("_deliveries", DeliveryQueries.finish_notice)
     retry_notice = _Forward("_deliveries", DeliveryQueries.retry_notice)
+
+    # -- operators' summaries --------------------------------------------------------
+
+    ping = _Forward("_status", StatusQueries.ping)
+    outbox = _Forward("_status", StatusQueries.outbox)
+    article_counts = _Forward("_status", StatusQueries.article_counts)
+    recent_announcements = _Forward("_status", StatusQueries.recent_announcements)
+    paused_subscriptions = _Forward("_status", StatusQueries.paused_subscriptions)

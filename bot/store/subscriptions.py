@@ -20,22 +20,46 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.articles.model import normalise_tag
+from bot.articles.model import category_key, normalise_tag
 from bot.store.codec import clean_text, dumps, from_us, opt_dt, to_us
 from bot.store.database import Database, fetch_all, fetch_one, from_row
 
-#: Limits on a subscription's filters (per list), and on one tag.
+#: Limits on a filter's lists (per list), on one tag, and on a channel's filters.
 MAX_TAGS = 25
 MAX_TAG_LENGTH = 100
+MAX_FILTERS = 10
 #: A pause reason is shown in ``/newsadmin list``; longer ones are cut.
 MAX_REASON_LENGTH = 200
-#: Largest embed colour (0xRRGGBB).
+#: Largest embed color (0xRRGGBB).
 MAX_COLOR = 0xFFFFFF
 
-_SUBSCRIPTION = """
-    SELECT id, guild_id, channel_id, tags, exclude_tags, mention_role_id, paused_reason,
-           paused_at, created_by, created_at, updated_at
-    FROM subscriptions
+
+def filters_column(subscription_id: str) -> str:
+    """SQL: the filters of the subscription whose id is the expression
+    ``subscription_id``, in number order, as one JSON array (see :func:`parse_filters`)."""
+    return f"""(
+        SELECT json_group_array(json_array(
+            f.number, json(f.tags), json(f.exclude_tags), json(f.categories), f.mention_role_id
+        ))
+        FROM (
+            SELECT * FROM subscription_filters
+            WHERE subscription_id = {subscription_id} ORDER BY number
+        ) f
+    )"""
+
+
+def parse_filters(text: str) -> tuple[Filter, ...]:
+    """The filters of a :func:`filters_column` value."""
+    return tuple(
+        Filter(number, tuple(tags), tuple(exclude), tuple(categories), role)
+        for number, tags, exclude, categories, role in json.loads(text)
+    )
+
+
+_SUBSCRIPTION = f"""
+    SELECT s.id, s.guild_id, s.channel_id, s.paused_reason, s.paused_at, s.created_by,
+           s.created_at, s.updated_at, {filters_column("s.id")} AS filters
+    FROM subscriptions s
 """
 
 
@@ -44,50 +68,115 @@ class SubscriptionError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Subscription:
-    """One channel's subscription to the publication's articles.
+class Filter:
+    """Which articles one filter of a channel's subscription wants, and whom it pings.
 
-    ``tags`` and ``exclude_tags`` are shown as the moderator wrote them and matched
-    case-insensitively (:func:`~bot.articles.model.normalise_tag`); their matching
-    keys are in ``tag_keys`` and ``exclude_keys``.
+    ``tags``, ``exclude_tags`` and ``categories`` are shown as the moderator wrote
+    them and matched case-insensitively (:func:`~bot.articles.model.normalise_tag`,
+    :func:`~bot.articles.model.category_key`); their matching keys are in
+    ``tag_keys``, ``exclude_keys`` and ``category_keys``.
+    """
+
+    number: int  # 1 to MAX_FILTERS, the moderators' handle on it
+    tags: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    mention_role_id: int | None = None
+    tag_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    exclude_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    category_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Computed once: delivery matches every new article against every filter.
+        object.__setattr__(self, "tag_keys", frozenset(normalise_tag(t) for t in self.tags))
+        object.__setattr__(
+            self, "exclude_keys", frozenset(normalise_tag(t) for t in self.exclude_tags)
+        )
+        object.__setattr__(
+            self, "category_keys", frozenset(category_key(c) for c in self.categories)
+        )
+
+    def matches(
+        self, tag_keys: frozenset[str], category_keys: frozenset[str] = frozenset()
+    ) -> bool:
+        """Whether an article with these tags and categories is wanted.
+
+        Any of ``tags`` or any of ``categories`` (every article when there are
+        neither), and none of ``exclude_tags``: an excluded tag wins. The keys are
+        already normalised (``Article.tag_keys()``, ``Article.category_keys()``).
+        """
+        if not self.exclude_keys.isdisjoint(tag_keys):
+            return False
+        if not self.tag_keys and not self.category_keys:
+            return True
+        return not self.tag_keys.isdisjoint(tag_keys) or not self.category_keys.isdisjoint(
+            category_keys
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """One channel's subscription to the publication's articles: its filters (at least
+    one, by number), and whether it is paused.
+
+    An article is posted in the channel once when any filter matches it, pinging the
+    roles of every filter that does (:meth:`mentions`).
     """
 
     id: int
     guild_id: int
     channel_id: int
-    tags: tuple[str, ...]
-    exclude_tags: tuple[str, ...]
-    mention_role_id: int | None
+    filters: tuple[Filter, ...]
     paused_reason: str | None  # None: active
     paused_at: datetime | None
     created_by: int
     created_at: datetime
     updated_at: datetime
-    tag_keys: frozenset[str] = field(init=False, repr=False, compare=False)
-    exclude_keys: frozenset[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # Computed once: delivery matches every new article against every subscription.
-        object.__setattr__(self, "tag_keys", frozenset(normalise_tag(t) for t in self.tags))
-        object.__setattr__(
-            self, "exclude_keys", frozenset(normalise_tag(t) for t in self.exclude_tags)
-        )
 
     @property
     def active(self) -> bool:
         """Whether articles are delivered (not paused)."""
         return self.paused_reason is None
 
-    def matches(self, tag_keys: frozenset[str]) -> bool:
-        """Whether an article with these normalised tags is for this channel.
+    def filter(self, number: int) -> Filter | None:
+        """The filter with this number, if there is one."""
+        return next((f for f in self.filters if f.number == number), None)
 
-        Any of ``tags`` (every article when there are none) and none of
-        ``exclude_tags``: an excluded tag wins. ``tag_keys`` are already normalised
-        (``Article.tag_keys()``). Paused or not does not matter here.
-        """
-        if not self.exclude_keys.isdisjoint(tag_keys):
-            return False
-        return not self.tag_keys or not self.tag_keys.isdisjoint(tag_keys)
+    def matches(
+        self, tag_keys: frozenset[str], category_keys: frozenset[str] = frozenset()
+    ) -> bool:
+        """Whether any filter wants an article with these keys (see
+        :meth:`Filter.matches`). Paused or not does not matter here."""
+        return any(f.matches(tag_keys, category_keys) for f in self.filters)
+
+    def mentions(
+        self, tag_keys: frozenset[str], category_keys: frozenset[str] = frozenset()
+    ) -> tuple[int, ...]:
+        """The roles to ping for such an article (see :func:`mentions`)."""
+        return mentions(self.filters, tag_keys, category_keys)
+
+
+def article_keys(
+    tags: Iterable[str], categories: Iterable[str]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """An article's tags and categories as the keys filters match on."""
+    return (
+        frozenset(normalise_tag(t) for t in tags),
+        frozenset(category_key(c) for c in categories),
+    )
+
+
+def mentions(
+    filters: Iterable[Filter], tag_keys: frozenset[str], category_keys: frozenset[str]
+) -> tuple[int, ...]:
+    """The roles to ping for an article with these keys: those of the filters that
+    match it, each once, in filter order."""
+    roles = (
+        f.mention_role_id
+        for f in filters
+        if f.mention_role_id is not None and f.matches(tag_keys, category_keys)
+    )
+    return tuple(dict.fromkeys(roles))
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +185,8 @@ class GuildSettings:
 
     guild_id: int
     edit_on_update: bool = True  # edit posted messages when their article changes
-    color: int | None = None  # embed colour 0xRRGGBB; None: the bot's default
+    color: int | None = None  # embed color 0xRRGGBB; None: the bot's default
+    notices_channel_id: int | None = None  # None: the system channel, else any it can use
 
 
 def split_tags(text: str | None) -> tuple[str, ...]:
@@ -123,13 +213,14 @@ def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
 
 
 def _checked_filters(
-    tags: Sequence[str], exclude_tags: Sequence[str]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    tags: Sequence[str], exclude_tags: Sequence[str], categories: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     include = clean_tags(tags)
     exclude = clean_tags(exclude_tags)
-    for name, found in (("tags", include), ("excluded tags", exclude)):
+    wanted = clean_tags(categories)
+    for name, found in (("tags", include), ("excluded tags", exclude), ("categories", wanted)):
         if len(found) > MAX_TAGS:
-            raise SubscriptionError(f"At most {MAX_TAGS} {name} per channel ({len(found)} given).")
+            raise SubscriptionError(f"At most {MAX_TAGS} {name} per filter ({len(found)} given).")
         long = [t for t in found if len(t) > MAX_TAG_LENGTH]
         if long:
             raise SubscriptionError(
@@ -141,15 +232,14 @@ def _checked_filters(
         raise SubscriptionError(
             f"**{both[0]}** is both wanted and excluded: name each tag in only one list."
         )
-    return include, exclude
+    return include, exclude, wanted
 
 
 def _subscription(row: sqlite3.Row) -> Subscription:
     return from_row(
         Subscription,
         row,
-        tags=tuple(json.loads(row["tags"])),
-        exclude_tags=tuple(json.loads(row["exclude_tags"])),
+        filters=parse_filters(row["filters"]),
         paused_at=opt_dt(row["paused_at"]),
         created_at=from_us(row["created_at"]),
         updated_at=from_us(row["updated_at"]),
@@ -159,7 +249,7 @@ def _subscription(row: sqlite3.Row) -> Subscription:
 async def _one(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> Subscription | None:
     row = await fetch_one(
         db,
-        f"{_SUBSCRIPTION} WHERE guild_id = :guild_id AND channel_id = :channel_id",
+        f"{_SUBSCRIPTION} WHERE s.guild_id = :guild_id AND s.channel_id = :channel_id",
         {"guild_id": guild_id, "channel_id": channel_id},
     )
     return _subscription(row) if row is not None else None
@@ -168,12 +258,17 @@ async def _one(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> Subs
 async def _settings(db: aiosqlite.Connection, guild_id: int) -> GuildSettings:
     row = await fetch_one(
         db,
-        "SELECT edit_on_update, color FROM guild_settings WHERE guild_id = :guild_id",
+        """
+        SELECT edit_on_update, color, notices_channel_id FROM guild_settings
+        WHERE guild_id = :guild_id
+        """,
         {"guild_id": guild_id},
     )
     if row is None:
         return GuildSettings(guild_id)
-    return GuildSettings(guild_id, bool(row["edit_on_update"]), row["color"])
+    return GuildSettings(
+        guild_id, bool(row["edit_on_update"]), row["color"], row["notices_channel_id"]
+    )
 
 
 class SubscriptionQueries:
@@ -190,78 +285,130 @@ class SubscriptionQueries:
         guild_id: int,
         channel_id: int,
         *,
-        tags: Sequence[str],
-        exclude_tags: Sequence[str],
-        mention_role_id: int | None,
         by_user_id: int,
         now: datetime,
-    ) -> tuple[Subscription, bool]:
-        """Subscribe a channel, or update its subscription; returns it and whether it is new.
+        number: int = 1,
+        tags: Sequence[str] | None = None,
+        exclude_tags: Sequence[str] | None = None,
+        categories: Sequence[str] | None = None,
+        mention_role_id: int | None = None,
+        clear_mention: bool = False,
+    ) -> tuple[Subscription, Subscription | None]:
+        """Subscribe a channel, or change or add one of its filters (by ``number``);
+        returns the subscription, and what it was before (``None``: it is new).
 
-        Tags are cleaned (:func:`clean_tags`). Re-subscribing replaces the filters and
-        the mention, resumes a paused subscription, and keeps the id and the creator.
-        Raises :class:`SubscriptionError` for filters it refuses (too many, too long,
-        a tag both wanted and excluded) or a channel id another server holds.
+        Only what is given changes: ``None`` keeps a list of the filter (an empty list
+        means every article), ``mention_role_id=None`` keeps its mention and
+        ``clear_mention`` drops it; a new filter starts empty. A paused subscription
+        stays paused (only :meth:`resume_subscription` resumes); the id and the creator
+        stay. Tags are cleaned (:func:`clean_tags`). Raises :class:`SubscriptionError`
+        for filters it refuses (too many, too long, a tag both wanted and excluded, a
+        number outside 1 to :data:`MAX_FILTERS`) or a channel id another server holds.
         """
-        include, exclude = _checked_filters(tags, exclude_tags)
-        params = {
-            "guild_id": guild_id,
-            "channel_id": channel_id,
-            "tags": dumps(include),
-            "exclude_tags": dumps(exclude),
-            "mention_role_id": mention_role_id,
-            "by_user_id": by_user_id,
-            "now": to_us(now),
-        }
+        if clear_mention and mention_role_id is not None:
+            raise ValueError("give a mention_role_id or clear_mention, not both")
+        if not 1 <= number <= MAX_FILTERS:
+            raise SubscriptionError(f"A channel has filters 1 to {MAX_FILTERS}, not {number}.")
         async with self._database.transaction() as db:
             holder = await fetch_one(
-                db, "SELECT guild_id FROM subscriptions WHERE channel_id = :channel_id", params
+                db,
+                "SELECT guild_id FROM subscriptions WHERE channel_id = :channel_id",
+                {"channel_id": channel_id},
             )
             if holder is not None and holder["guild_id"] != guild_id:
                 # Channel ids are unique across Discord, so this is a forged or confused
                 # request: never let it touch the other server's row.
                 raise SubscriptionError("That channel is not in this server.")
-            created = holder is None
-            if created:
-                await db.execute(
+            before = await _one(db, guild_id, channel_id)
+            old = (before.filter(number) if before else None) or Filter(number)
+            include, exclude, wanted = _checked_filters(
+                old.tags if tags is None else tags,
+                old.exclude_tags if exclude_tags is None else exclude_tags,
+                old.categories if categories is None else categories,
+            )
+            mention = mention_role_id
+            if mention is None and not clear_mention:
+                mention = old.mention_role_id
+            params = {
+                "guild_id": guild_id,
+                "channel_id": channel_id,
+                "number": number,
+                "tags": dumps(include),
+                "exclude_tags": dumps(exclude),
+                "categories": dumps(wanted),
+                "mention_role_id": mention,
+                "by_user_id": by_user_id,
+                "now": to_us(now),
+            }
+            if before is None:
+                cursor = await db.execute(
                     """
-                    INSERT INTO subscriptions (guild_id, channel_id, tags, exclude_tags,
-                                               mention_role_id, created_by, created_at, updated_at)
-                    VALUES (:guild_id, :channel_id, :tags, :exclude_tags,
-                            :mention_role_id, :by_user_id, :now, :now)
+                    INSERT INTO subscriptions (guild_id, channel_id, created_by, created_at,
+                                               updated_at)
+                    VALUES (:guild_id, :channel_id, :by_user_id, :now, :now)
                     """,
                     params,
                 )
+                params["id"] = cursor.lastrowid
             else:
+                params["id"] = before.id
                 await db.execute(
-                    """
-                    UPDATE subscriptions
-                    SET tags = :tags, exclude_tags = :exclude_tags,
-                        mention_role_id = :mention_role_id,
-                        paused_reason = NULL, paused_at = NULL, updated_at = :now
-                    WHERE guild_id = :guild_id AND channel_id = :channel_id
-                    """,
-                    params,
+                    "UPDATE subscriptions SET updated_at = :now WHERE id = :id", params
                 )
+            await db.execute(
+                """
+                INSERT INTO subscription_filters (subscription_id, number, tags, exclude_tags,
+                                                  categories, mention_role_id)
+                VALUES (:id, :number, :tags, :exclude_tags, :categories, :mention_role_id)
+                ON CONFLICT (subscription_id, number) DO UPDATE SET
+                    tags = excluded.tags,
+                    exclude_tags = excluded.exclude_tags,
+                    categories = excluded.categories,
+                    mention_role_id = excluded.mention_role_id
+                """,
+                params,
+            )
             found = await _one(db, guild_id, channel_id)
         assert found is not None
-        return found, created
+        return found, before
 
-    async def unsubscribe(self, guild_id: int, channel_id: int) -> bool:
-        """Remove this server's subscription of a channel; False when there was none."""
+    async def unsubscribe(self, guild_id: int, channel_id: int, number: int | None = None) -> bool:
+        """Remove this server's subscription of a channel, or only its filter
+        ``number`` (the whole subscription when it was the last one); False when there
+        was none."""
+        params = {"guild_id": guild_id, "channel_id": channel_id, "number": number}
         async with self._database.transaction() as db:
+            if number is not None:
+                cursor = await db.execute(
+                    """
+                    DELETE FROM subscription_filters
+                    WHERE number = :number AND subscription_id = (
+                        SELECT id FROM subscriptions
+                        WHERE guild_id = :guild_id AND channel_id = :channel_id
+                    )
+                    """,
+                    params,
+                )
+                if cursor.rowcount == 0:
+                    return False
             cursor = await db.execute(
-                "DELETE FROM subscriptions WHERE guild_id = :guild_id AND channel_id = :channel_id",
-                {"guild_id": guild_id, "channel_id": channel_id},
+                """
+                DELETE FROM subscriptions
+                WHERE guild_id = :guild_id AND channel_id = :channel_id
+                AND (:number IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM subscription_filters f WHERE f.subscription_id = subscriptions.id
+                ))
+                """,
+                params,
             )
-            return cursor.rowcount > 0
+            return number is not None or cursor.rowcount > 0
 
     async def subscriptions(self, guild_id: int) -> list[Subscription]:
         """This server's subscriptions, oldest first."""
         async with self._database.reading() as db:
             rows = await fetch_all(
                 db,
-                f"{_SUBSCRIPTION} WHERE guild_id = :guild_id ORDER BY id",
+                f"{_SUBSCRIPTION} WHERE s.guild_id = :guild_id ORDER BY s.id",
                 {"guild_id": guild_id},
             )
         return [_subscription(row) for row in rows]
@@ -306,7 +453,7 @@ class SubscriptionQueries:
     async def active_subscriptions(self) -> list[Subscription]:
         """Every server's active subscriptions, by id: for delivery's fan-out only."""
         async with self._database.reading() as db:
-            rows = await fetch_all(db, f"{_SUBSCRIPTION} WHERE paused_at IS NULL ORDER BY id")
+            rows = await fetch_all(db, f"{_SUBSCRIPTION} WHERE s.paused_at IS NULL ORDER BY s.id")
         return [_subscription(row) for row in rows]
 
     async def remove_guild(self, guild_id: int) -> int:
@@ -342,6 +489,7 @@ class SubscriptionQueries:
         edit_on_update: bool | None = None,
         color: int | None = None,
         clear_color: bool = False,
+        notices_channel_id: int | None = None,
     ) -> GuildSettings:
         """Change the given settings (``None``: leave as is); returns them all.
 
@@ -349,21 +497,28 @@ class SubscriptionQueries:
         :class:`SubscriptionError` for a colour outside 0x000000-0xFFFFFF.
         """
         if color is not None and not 0 <= color <= MAX_COLOR:
-            raise SubscriptionError(f"A colour is between #000000 and #FFFFFF, not {color}.")
+            raise SubscriptionError(f"A color is between #000000 and #FFFFFF, not {color}.")
         if clear_color and color is not None:
             raise ValueError("give a color or clear_color, not both")
         async with self._database.transaction() as db:
             current = await _settings(db, guild_id)
             edit = current.edit_on_update if edit_on_update is None else edit_on_update
             new_color = None if clear_color else (current.color if color is None else color)
+            notices = notices_channel_id or current.notices_channel_id
             await db.execute(
                 """
-                INSERT INTO guild_settings (guild_id, edit_on_update, color)
-                VALUES (:guild_id, :edit_on_update, :color)
+                INSERT INTO guild_settings (guild_id, edit_on_update, color, notices_channel_id)
+                VALUES (:guild_id, :edit_on_update, :color, :notices_channel_id)
                 ON CONFLICT (guild_id) DO UPDATE SET
                     edit_on_update = excluded.edit_on_update,
-                    color = excluded.color
+                    color = excluded.color,
+                    notices_channel_id = excluded.notices_channel_id
                 """,
-                {"guild_id": guild_id, "edit_on_update": int(edit), "color": new_color},
+                {
+                    "guild_id": guild_id,
+                    "edit_on_update": int(edit),
+                    "color": new_color,
+                    "notices_channel_id": notices,
+                },
             )
-        return GuildSettings(guild_id, edit, new_color)
+        return GuildSettings(guild_id, edit, new_color, notices)

@@ -99,22 +99,31 @@ class IngestWriter:
         now: datetime,
         *,
         removed: Sequence[str] = (),
+        rerender: bool = False,
     ) -> list[IngestResult]:
         """Record many file changes in one transaction.
 
         ``removed`` paths are processed first, so a file moved within one scan is
         seen as a move. Returns one result per removed path, then one per item.
         Large scans may be split into chunks of a few hundred files so that other
-        tasks get a turn; put the removals in the first chunk.
+        tasks get a turn; put the removals in the first chunk. ``rerender``: the files
+        were read again because a setting that shapes posts changed; the new posts of
+        files whose bytes are unchanged are stored without announcing anything. Each
+        call is the source's last success (its folder was read).
         """
         async with self._database.transaction() as db:
             batch = await self._load_files(db, source_id, items, removed, now)
+            batch.rerender = rerender
             results = [batch.remove_file(path) for path in removed]
             for n, item in enumerate(items, start=1):
                 results.append(batch.record_file(item))
                 if n % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let other tasks (gateway heartbeats) run
             await _write(db, batch, source_id)
+            await db.execute(
+                "UPDATE sources SET last_success_at = :now WHERE id = :id",
+                {"now": to_us(now), "id": source_id},
+            )
         return results
 
     # -- feeds -------------------------------------------------------------------

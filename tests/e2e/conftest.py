@@ -2,8 +2,8 @@
 
 The bot is built exactly as ``newsbot run`` builds it (``NewsBot(settings)`` from
 settings read from the environment), runs in-process through the ``run_bot`` fixture,
-reads a real content folder (a copy of ``examples/content``) and keeps a real SQLite
-file in ``tmp_path``.
+reads a real content folder (a copy of the frozen samples, ``tests/data/examples``) and
+keeps a real SQLite file in ``tmp_path``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from tests.fakediscord.interactions import FakeInteraction
 from tests.fakediscord.models import FakeChannel, FakeGuild, FakeMember
 from tests.fakediscord.plugin import BotRunner, RunBot
 from tests.fakediscord.server import FakeDiscord
+from tests.samples import SAMPLES
 from tests.waiting import wait_until
-
-SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "content"
 
 # What the samples (plus EXPIRED below) hold, as a reader should see it on 2026-11-26 and
 # later: four published articles, newest first; a draft, a scheduled and an expired one.

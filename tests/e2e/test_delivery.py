@@ -607,7 +607,7 @@ async def test_send_test_posts_the_latest_match_marked_as_a_test(desk: Desk) -> 
     assert post["flags"] & CROSSPOSTED == 0
 
     nothing = await desk.subscribe(desk.guild.add_channel("empty"), tags=["no-such-tag"])
-    assert "nothing to send" in await desk.deliverer.send_test(nothing)
+    assert "nothing to show as a test" in await desk.deliverer.send_test(nothing)
 
 
 async def test_leaving_a_guild_or_deleting_a_channel_drops_what_was_left(

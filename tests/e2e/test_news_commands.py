@@ -427,3 +427,64 @@ async def test_slow_lookup_with_nothing_found_answers_privately(
     # The public "thinking..." message is gone rather than left spinning or public.
     await room.fake.wait_for(lambda: interaction.original is None)
     assert room.fake.messages(room.channel) == []
+
+
+# -- categories, as first-class as tags --------------------------------------------------
+
+
+async def test_latest_and_search_by_category(newsroom: OpenNewsroom, content_dir: Path) -> None:
+    # A tag spelled like a category is not the category: only "In Politics" is in it.
+    write_article(
+        content_dir,
+        "in-politics",
+        "In Politics",
+        date="2026-03-01T10:00:00Z",
+        extra='categories: ["Politics"]\n',
+    )
+    write_article(
+        content_dir,
+        "tagged-politics",
+        "Tagged Politics",
+        date="2026-03-02T10:00:00Z",
+        tags=["Politics"],
+    )
+    room = await newsroom()
+    _, message = await room.answer("latest", category="POLITICS")
+    embed = only_embed(message)
+    assert listed_titles(embed) == ["In Politics"]
+    assert embed["title"] == "Latest articles in Politics"  # as the articles write it
+    _, message = await room.answer("latest", tag="politics")
+    assert listed_titles(only_embed(message)) == ["Tagged Politics"]
+
+    _, message = await room.answer("search", query="rates", category="business")
+    embed = only_embed(message)
+    assert listed_titles(embed) == ["Central Bank Holds Rates Steady, Signals Cut in Spring"]
+    assert embed["title"] == "Results for “rates” in Business"
+    # A tag and a category together: articles with both.
+    _, message = await room.answer("latest", tag="Energy", category="Environment")
+    assert listed_titles(only_embed(message)) == [
+        "Heatwave Pushes Regional Power Grid to Record Demand"
+    ]
+    interaction, message = await room.answer("latest", tag="Energy", category="Business")
+    assert interaction.ephemeral
+    assert message["content"] == (
+        "No published articles tagged **Energy** are in the category **Business**."
+    )
+    interaction, message = await room.answer("search", query="rates", category="Sport")
+    assert interaction.ephemeral
+    assert message["content"] == (
+        "No published articles match “rates” in the category **Sport**. "
+        "No article is in that category: pick one from the list while typing."
+    )
+
+
+async def test_category_autocomplete_is_apart_from_tags(newsroom: OpenNewsroom) -> None:
+    room = await newsroom()
+    # Published articles' categories only (Politics is on the scheduled article).
+    choices = await room.autocomplete("latest", "category", "")
+    assert [c["name"] for c in choices] == ["Business", "Environment", "Local", "Science"]
+    # Prefix matches first, then the categories containing it.
+    completed = await room.autocomplete("search", "category", "en")
+    assert [c["value"] for c in completed] == ["Environment", "Science"]
+    tags = [c["name"] for c in await room.autocomplete("latest", "tag", "")]
+    assert "Business" not in tags and "Energy" in tags

@@ -27,7 +27,9 @@ FORGED: list[tuple[str, str, list[Any], str]] = [
     ("newsadmin subscribe", "backfill", [-1, 26, *HUGE], "**backfill** must be"),
     ("newsadmin subscribe", "tags", ["", "t" * 1001], "**tags** must be text"),
     ("newsadmin subscribe", "exclude_tags", ["", "t" * 1001], "**exclude_tags** must be"),
-    ("newsadmin list", "page", [0, -1, 1001, *HUGE], "**page** must be"),
+    ("newsadmin subscribe", "categories", ["", "t" * 1001], "**categories** must be"),
+    ("newsadmin subscribe", "filter", [0, 11, *HUGE], "**filter** must be"),
+    ("newsadmin unsubscribe", "filter", [0, 11, *HUGE], "**filter** must be"),
     ("newsadmin pause", "reason", ["", "r" * 151], "**reason** must be text"),
     ("newsadmin settings", "color", ["", "c" * 21], "**color** must be text"),
 ]
@@ -60,6 +62,7 @@ async def test_every_ranged_option_refuses_forged_values(
     required: dict[str, dict[str, Any]] = {
         "newsadmin subscribe": {"channel": server.announcements},
         "newsadmin pause": {"channel": str(server.news.id)},
+        "newsadmin unsubscribe": {"channel": str(server.news.id)},
         "news search": {},
     }
     for command, option, values, words in FORGED:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from tests.delivery.harness import write_article
+from tests.delivery.harness import subscribe_channels, write_article
 from tests.e2e.conftest import make_bot, wait_until_scanned
 from tests.fakediscord.plugin import RunBot
 from tests.fakediscord.server import FakeDiscord
@@ -38,18 +38,9 @@ async def test_a_post_waits_for_its_page_and_carries_the_sites_url_and_name(
         monkeypatch.delenv(name, raising=False)
     guild = fake_discord.add_guild("Newsroom")
     channel = guild.add_channel("news")
+    await subscribe_channels(tmp_path / "newsbot.sqlite3", [(guild.id, channel.id, ())])
     runner = await run_bot(make_bot(load_settings()))
-    bot = runner.bot
-    await wait_until_scanned(bot)
-    await bot.store.subscribe(
-        guild.id,
-        channel.id,
-        tags=(),
-        exclude_tags=(),
-        mention_role_id=None,
-        by_user_id=1,
-        now=datetime.now(UTC),
-    )
+    await wait_until_scanned(runner.bot)
     when = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
     path = "/2026/03/tidal-power/"
     page = feed_server.route(path, status=404, content_type="text/html")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -55,18 +56,19 @@ async def test_registers_the_news_commands_at_start(
     assert all(s["type"] == 1 and s["description"] for s in subcommands.values())
 
     latest = options_of(subcommands["latest"])
-    assert list(latest) == ["tag", "count"]
-    assert latest["tag"]["type"] == 3 and latest["tag"]["autocomplete"] is True
-    assert not latest["tag"]["required"]
+    assert list(latest) == ["tag", "category", "count"]
+    for name in ("tag", "category"):
+        assert latest[name]["type"] == 3 and latest[name]["autocomplete"] is True
+        assert not latest[name]["required"]
     assert latest["count"]["type"] == 4
     assert (latest["count"]["min_value"], latest["count"]["max_value"]) == (1, 25)
     assert latest["count"]["description"] == "How many (1-25, default 5)"
 
     search = options_of(subcommands["search"])
-    assert list(search) == ["query", "tag"]
+    assert list(search) == ["query", "tag", "category"]
     assert search["query"]["required"] is True
     assert (search["query"]["min_length"], search["query"]["max_length"]) == (1, 200)
-    assert search["tag"]["autocomplete"] is True
+    assert search["tag"]["autocomplete"] is True and search["category"]["autocomplete"] is True
 
     assert options_of(subcommands["tags"]) == {}
     show = options_of(subcommands["show"])
@@ -206,3 +208,16 @@ async def test_unusable_database_is_one_clear_line(
     message = one_error_line(caplog)
     assert message.startswith("cannot use the database")
     assert "no-such-folder" in message
+
+
+async def test_unreachable_discord_names_the_setting(
+    bot_settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once it is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/api/v10"
+    monkeypatch.setenv("NEWSBOT_DISCORD_API_URL", url)
+    assert await newsbot_run(load_settings()) == 1
+    message = one_error_line(caplog)
+    assert message.startswith(f"cannot reach Discord at NEWSBOT_DISCORD_API_URL={url}: ")

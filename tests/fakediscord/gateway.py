@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import secrets
 import time
 from collections import deque
@@ -106,6 +107,47 @@ class Gateway:
         self.server = server
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
+        # While set, new connections are refused (503), as during an outage of Discord's.
+        self.refusing = False
+        # Cleared by `FakeDiscord.hold_gateway`: new connections wait for their HELLO.
+        self.accepting = asyncio.Event()
+        self.accepting.set()
+        self._identified_at: dict[int, float] = {}  # identify bucket -> last IDENTIFY
+        _, remaining, reset_after = server.session_starts
+        self._starts_left = remaining
+        self._starts_reset_at = time.monotonic() + reset_after
+
+    # -- sharding --------------------------------------------------------------------
+
+    def recommended_shards(self) -> int:
+        """GET /gateway/bot's ``shards``: as configured, else one per 1,000 guilds."""
+        configured = self.server.recommended_shards
+        return configured or max(1, math.ceil(len(self.server.guilds) / 1000))
+
+    def session_start_limit(self) -> dict[str, int]:
+        """GET /gateway/bot's ``session_start_limit``, on real time."""
+        total, _, _ = self.server.session_starts
+        now = time.monotonic()
+        if now >= self._starts_reset_at:
+            self._starts_left = total
+            self._starts_reset_at = now + 86_400.0
+        return {
+            "total": total,
+            "remaining": self._starts_left,
+            "reset_after": math.ceil((self._starts_reset_at - now) * 1000),
+            "max_concurrency": self.server.max_concurrency,
+        }
+
+    def _identify_too_soon(self, shard_id: int) -> bool:
+        """Whether this IDENTIFY's bucket (``shard_id % max_concurrency``) already had
+        one within the identify interval; if not, this one takes the bucket's turn."""
+        bucket = shard_id % max(1, self.server.max_concurrency)
+        now = time.monotonic()
+        last = self._identified_at.get(bucket)
+        if last is not None and now - last < self.server.identify_interval:
+            return True
+        self._identified_at[bucket] = now
+        return False
 
     # -- dispatching -----------------------------------------------------------------
 
@@ -131,9 +173,17 @@ class Gateway:
     def ready(self) -> bool:
         return any(s.connection is not None for s in self.sessions.values())
 
+    def ready_for(self, guild_id: int) -> bool:
+        """Whether a connected session receives ``guild_id``'s events."""
+        return any(
+            s.connection is not None and s.sees_guild(guild_id) for s in self.sessions.values()
+        )
+
     # -- the websocket ---------------------------------------------------------------
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing:
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         conn = Connection(ws)
@@ -141,6 +191,7 @@ class Gateway:
         self.server.stats.gateway_connects += 1
         if request.query.get("encoding", "json") != "json":
             conn.close(4002, "Only encoding=json is supported by the fake")
+        await self.accepting.wait()
         conn.send(
             {"op": 10, "s": None, "t": None, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}}
         )
@@ -205,16 +256,43 @@ class Gateway:
             conn.close(4014, "Disallowed intent(s).")
             return
         shard = data.get("shard") or [0, 1]
-        if not (isinstance(shard, list) and len(shard) == 2 and 0 <= shard[0] < shard[1]):
+        if not (
+            isinstance(shard, list)
+            and len(shard) == 2
+            and all(isinstance(n, int) for n in shard)
+            and 0 <= shard[0] < shard[1]
+        ):
             conn.close(4010, "Invalid shard.")
             return
-        server.stats.identifies += 1
+        if self._identify_too_soon(shard[0]):
+            # Discord's answer to an identify bucket going faster than once per 5 s.
+            server.stats.invalid_sessions += 1
+            conn.send({"op": 9, "s": None, "t": None, "d": False})
+            return
+        self.session_start_limit()  # a limit whose time is up resets first
+        if self._starts_left <= 0:
+            # Discord resets the token of a bot that starts sessions beyond its limit.
+            from .server import Violation  # the server module imports this one
+
+            server.violations.append(
+                Violation(
+                    "session_start_limit", "GATEWAY", "IDENTIFY", "no session starts remained"
+                )
+            )
+            conn.close(4004, "Authentication failed.")
+            return
+        self._starts_left -= 1
         session = Session(secrets.token_hex(16), intents, (shard[0], shard[1]))
+        guilds = [g for g in server.guilds.values() if session.sees_guild(g.id)]
+        if len(guilds) > server.guilds_per_shard:
+            conn.close(4011, "Sharding required.")
+            return
+        server.stats.identifies += 1
+        server.stats.identified_shards.append(shard[0])
         session.presence = data.get("presence")
         self.sessions[session.id] = session
         conn.session = session
         session.connection = conn
-        guilds = [g for g in server.guilds.values() if session.sees_guild(g.id)]
         ready = {
             "v": 10,
             "user": server.bot_user.payload()
@@ -273,9 +351,10 @@ class Gateway:
 
     # -- test controls ---------------------------------------------------------------
 
-    def close_all(self, code: int) -> None:
+    def close_all(self, code: int, shard: int | None = None) -> None:
         for conn in list(self.connections):
-            conn.close(code, "closed by the fake")
+            if shard is None or (conn.session is not None and conn.session.shard[0] == shard):
+                conn.close(code, "closed by the fake")
 
     def send_raw(self, text: str) -> None:
         for conn in list(self.connections):

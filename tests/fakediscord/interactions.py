@@ -107,6 +107,23 @@ def find_command(
     return None
 
 
+def may_use(server: FakeDiscord, member: FakeMember, cmd: dict[str, Any]) -> bool:
+    """Whether Discord lets ``member`` use ``cmd``: the server's overrides for the
+    command (Server Settings > Integrations) decide when one names the member, else
+    one of their roles (@everyone's id is the guild's; an allowing role wins over a
+    denying one); without any, ``default_member_permissions`` does."""
+    overrides = server.command_permissions.get((member.guild.id, cmd["name"]), {})
+    if member.id in overrides:
+        return overrides[member.id]
+    by_role = [
+        overrides[r] for r in (member.guild.id, *(r.id for r in member.roles)) if r in overrides
+    ]
+    if by_role:
+        return any(by_role)
+    required = cmd.get("default_member_permissions")
+    return required is None or member.base_permissions() & int(required) == int(required)
+
+
 def _option_value(
     spec: dict[str, Any],
     value: Any,
@@ -185,10 +202,7 @@ def build_command_data(
     cmd = find_command(server, guild.id, path[0])
     if cmd is None:
         raise InvalidInvocation(f"no command {path[0]!r} is registered (did the bot sync?)")
-    required_perms = cmd.get("default_member_permissions")
-    if required_perms is not None and (member.base_permissions() & int(required_perms)) != int(
-        required_perms
-    ):
+    if not may_use(server, member, cmd):
         raise InvalidInvocation(
             f"{member.user.username} cannot see /{path[0]} (default_member_permissions)"
         )

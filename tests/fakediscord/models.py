@@ -27,9 +27,15 @@ class Snowflakes:
         self._last = 0
         self._lock = threading.Lock()
 
-    def next(self) -> int:
+    def next(self, *, new_millisecond: bool = False) -> int:
+        """The next id; with ``new_millisecond``, one of a later millisecond than any
+        before it. Guild ids get one: shards are picked by ``(guild_id >> 22) %
+        shard_count``, so guilds made in a burst still spread over every shard, as
+        real guilds, made over years, do."""
         with self._lock:
             candidate = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+            if new_millisecond:
+                candidate = max(candidate, ((self._last >> 22) + 1) << 22)
             self._last = max(candidate, self._last + 1)
             return self._last
 
@@ -398,7 +404,7 @@ class FakeGuild:
         everyone_permissions: int,
     ) -> None:
         self.server = server
-        self.id = server.ids.next()
+        self.id = server.ids.next(new_millisecond=True)
         self.name = name
         self.owner_id = owner.id
         self.roles: dict[int, FakeRole] = {}

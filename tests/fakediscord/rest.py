@@ -73,13 +73,8 @@ async def get_gateway(server: FakeDiscord, call: Call) -> tuple[int, Any]:
 async def get_gateway_bot(server: FakeDiscord, call: Call) -> tuple[int, Any]:
     return 200, {
         "url": server.gateway_url,
-        "shards": 1,
-        "session_start_limit": {
-            "total": 1000,
-            "remaining": max(0, 1000 - server.stats.identifies),
-            "reset_after": 86_400_000,
-            "max_concurrency": 1,
-        },
+        "shards": server.gateway.recommended_shards(),
+        "session_start_limit": server.gateway.session_start_limit(),
     }
 
 

@@ -47,6 +47,7 @@ from .models import (
     FakeChannel,
     FakeGuild,
     FakeMember,
+    FakeRole,
     FakeUser,
     Permission,
     Snowflakes,
@@ -104,6 +105,8 @@ class Stats:
     gateway_connects: int = 0
     identifies: int = 0
     resumes: int = 0
+    identified_shards: list[int] = field(default_factory=list)  # shard of every READY
+    invalid_sessions: int = 0  # op 9 answers to an IDENTIFY (its bucket went too fast)
 
 
 @dataclass
@@ -143,6 +146,11 @@ class FakeDiscord:
         nonce_ttl: float = 120.0,
         check_responses: bool = False,
         clock: FakeClock | None = None,
+        shards: int | None = None,
+        max_concurrency: int = 1,
+        session_starts: tuple[int, int, float] = (1000, 1000, 86_400.0),
+        identify_interval: float = 5.0,
+        guilds_per_shard: int = 2500,
     ) -> None:
         self.ids = Snowflakes()
         self.token = token
@@ -160,6 +168,14 @@ class FakeDiscord:
         # Interaction deadlines and token lifetimes and nonce windows run on this clock;
         # a test moves it with `fake.clock.advance(seconds)`.
         self.clock = clock or FakeClock()
+        # Sharding, as GET /gateway/bot tells it: the recommended shard count (None: one
+        # per 1,000 guilds, as Discord recommends), identify buckets, and the session
+        # start limit (total, remaining now, seconds until it resets to total).
+        self.recommended_shards = shards
+        self.max_concurrency = max_concurrency
+        self.session_starts = session_starts
+        self.identify_interval = identify_interval
+        self.guilds_per_shard = guilds_per_shard
 
         self.rate_limits = rate_limits
         self._limiter = RateLimiter(global_per_second=global_per_second)
@@ -180,6 +196,9 @@ class FakeDiscord:
         self.guilds: dict[int, FakeGuild] = {}
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.command_syncs: list[int | None] = []  # scope of every PUT: None=global, else guild id
+        # A server's own rules for who may use a command (Server Settings >
+        # Integrations): (guild id, command name) -> {role or user id: allowed}.
+        self.command_permissions: dict[tuple[int, str], dict[int, bool]] = {}
         self.interactions: dict[int, FakeInteraction] = {}
         self.requests: list[RecordedRequest] = []
         self.violations: list[Violation] = []
@@ -420,9 +439,30 @@ class FakeDiscord:
             )
         )
 
-    def disconnect_gateway(self, code: int = 4000) -> None:
-        """Close every gateway connection with `code` (4000: the client will RESUME)."""
-        self.gateway.close_all(code)
+    def disconnect_gateway(self, code: int = 4000, *, shard: int | None = None) -> None:
+        """Close every gateway connection (or only those of shard ``shard``) with
+        `code` (4000: the client will RESUME)."""
+        self.gateway.close_all(code, shard)
+
+    def hold_gateway(self) -> None:
+        """Keep new gateway connections waiting for their HELLO until
+        `release_gateway()`: a shard disconnected meanwhile stays down."""
+        self.gateway.accepting.clear()
+
+    def release_gateway(self) -> None:
+        """Let held and new gateway connections through again."""
+        self.gateway.accepting.set()
+
+    def shard_of(self, guild: FakeGuild, shard_count: int) -> int:
+        """The shard that receives `guild`'s events: ``(guild_id >> 22) % shard_count``."""
+        return (guild.id >> 22) % shard_count
+
+    def gateway_outage(self, down: bool = True) -> None:
+        """Start (close every connection, refuse new ones with 503) or end an outage of
+        the gateway; clients reconnect with their own backoff once it ends."""
+        self.gateway.refusing = down
+        if down:
+            self.gateway.close_all(4000)
 
     def send_raw_frame(self, text: str) -> None:
         """Write ``text`` as one text frame to every gateway connection, unchecked and
@@ -435,6 +475,17 @@ class FakeDiscord:
         self.gateway.send_op(7)
 
     # -- interactions ----------------------------------------------------------------
+
+    def set_command_permissions(
+        self, guild: FakeGuild, command: str, allowed: dict[FakeRole | FakeMember, bool]
+    ) -> None:
+        """A server admin changes who may use ``/command`` in Server Settings >
+        Integrations: roles (``guild.everyone`` too) and members allowed or denied,
+        overriding its ``default_member_permissions`` there (see ``may_use``). Discord
+        tells the bot nothing the bot needs."""
+        self.command_permissions[(guild.id, command)] = {
+            target.id: allow for target, allow in allowed.items()
+        }
 
     async def invoke(
         self,
@@ -534,7 +585,8 @@ class FakeDiscord:
         *,
         message: dict[str, Any] | None = None,
     ) -> FakeInteraction:
-        await self.wait_for(lambda: self.gateway.ready, timeout=5.0)
+        # Discord sends an interaction on the connection of the shard owning the guild.
+        await self.wait_for(lambda: self.gateway.ready_for(guild.id), timeout=5.0)
         interaction = FakeInteraction(self, kind, guild.id, channel, member, data, message)
         interaction.id = self.ids.next()
         perms_in_channel = str(member.permissions_in(channel))

@@ -48,6 +48,17 @@ def article_md(
     return "\n".join(lines)
 
 
+def write(root: Path, rel: str, text: str | bytes) -> Path:
+    """Write ``text`` at ``root/rel``, making its folders."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
 def soon(seconds: float) -> datetime:
     """A moment ``seconds`` from now, to the second (front matter has no fractions)."""
     return (datetime.now(UTC) + timedelta(seconds=seconds)).replace(microsecond=0)
@@ -75,8 +86,11 @@ class SpyStore(Store):
         now: datetime,
         *,
         removed: Sequence[str] = (),
+        rerender: bool = False,
     ) -> list[IngestResult]:
-        results = await super().record_files(source_id, items, now, removed=removed)
+        results = await super().record_files(
+            source_id, items, now, removed=removed, rerender=rerender
+        )
         self.recorded.extend(items)  # only what was committed
         if self.after_record is not None:
             self.after_record()

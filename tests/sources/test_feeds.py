@@ -163,6 +163,13 @@ async def test_a_304_answer_writes_no_article(
     )
     after = {t: sorted(db_rows(db, f"SELECT * FROM {t}"), key=repr) for t in tables}
     assert after == before
+    # Counted: one poll with a body, three "not modified"; each a success.
+    polls = store.metrics.registry.get_sample_value
+    assert polls("newsbot_feed_polls_total", {"outcome": "ok"}) == 1
+    assert polls("newsbot_feed_polls_total", {"outcome": "not_modified"}) == 3
+    new = polls("newsbot_articles_total", {"source": "feed", "outcome": "new"})
+    assert new == len(BASE)
+    assert (await store.source("feed", source.url)).last_success_at is not None
 
 
 BROKEN: dict[str, dict[str, Any]] = {
@@ -229,7 +236,13 @@ async def test_broken_feeds_are_marked_failing_and_logged_once_per_change_of_sta
         assert lines[1].startswith(f"feed {source.url} is failing (3 attempts): ")
     assert feed_server.streams["/huge"].sent < 50_000_000  # the download was abandoned
     row = await store.source("feed", healthy.url)
-    assert row.failures == 0 and row.baseline_done
+    assert row.failures == 0 and row.baseline_done and row.last_success_at is not None
+    errors = store.metrics.registry.get_sample_value(
+        "newsbot_feed_polls_total", {"outcome": "error"}
+    )
+    assert errors == 4 * len(sources)
+    for source in sources.values():
+        assert (await store.source("feed", source.url)).last_success_at is None
 
     # One comes back: logged once, its first good answer is its baseline.
     feed_server.route("/error", body=rss([("z", "Zeta", T0)]))
@@ -293,3 +306,26 @@ async def test_an_impossible_date_is_logged_once_and_the_entry_announced_undated
         f"feed {source.url}: entry Odd: published: not a date: '2026-13-45T99:99:99Z' "
         "(no such day, time or offset); read as no date"
     ]
+
+
+async def test_poll_now_polls_at_once_whatever_the_schedule(
+    store: Store, session: aiohttp.ClientSession, feed_server: FeedServer
+) -> None:
+    feed_server.route("/feed.xml", body=rss(BASE))
+    slow = PollPolicy(interval=3600.0, timeout=1.0, max_bytes=1_000_000)
+    source = FeedSource(store, feed_server.url("/feed.xml"), policy=slow, tz=UTC)
+    stop = asyncio.Event()
+    task = asyncio.create_task(source.run(session, stop))
+    try:
+        await wait_until(lambda: len(feed_server.seen("/feed.xml")) == 1, "the first poll")
+        feed_server.route("/feed.xml", body=rss([("n", "New", T0 + timedelta(days=1)), *BASE]))
+        source.poll_now()  # POST /hooks/publish: the next poll is an hour away
+        await wait_until(lambda: len(feed_server.seen("/feed.xml")) == 2, "a second poll")
+
+        async def announced() -> bool:
+            return await announcements(store) == [("published", "New")]
+
+        await wait_until(announced, "the new entry")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=2)

@@ -16,6 +16,7 @@ from bot.service import Pipeline, announce_loop
 from bot.store import Store
 from tests.sources.feedserver import FeedServer
 from tests.sources.helpers import Recorder, article_md
+from tests.test_metrics import value
 from tests.waiting import wait_until
 
 PAGE = "/articles/fresh/"
@@ -58,13 +59,20 @@ async def test_a_new_article_is_announced_once_its_page_answers(
     caplog.set_level(logging.INFO, logger="bot.sources.live")
     page = feed_server.route(PAGE, status=404, content_type="text/html")
     recorder = Recorder()
-    async with running(tmp_path / "db", root, feed_server, 60, recorder):
+    async with running(tmp_path / "db", root, feed_server, 60, recorder) as pipeline:
+        metrics = pipeline.store.metrics
+
+        def announced() -> float | None:
+            return value(metrics, "newsbot_announcements_total", kind="published")
+
         write(root, "articles/fresh.md", article_md("Fresh"))
         # Checked again and again while it is a 404, with nothing announced meanwhile.
         await wait_until(lambda: len(feed_server.seen(PAGE)) >= 3, "three checks", timeout=20)
-        assert recorder.titles() == []
+        assert recorder.titles() == [] and announced() == 0
         page.status = 200  # deployed
         await wait_until(lambda: recorder.titles() == ["Fresh"], "the post", timeout=20)
+        # Counted once, when it went out.
+        await wait_until(lambda: announced() == 1, "the announcement counted")
     assert all(r.method == "GET" for r in feed_server.seen(PAGE))
     assert "is live" in caplog.text and "anyway" not in caplog.text
 

@@ -19,6 +19,7 @@ from bot.store import Store
 from tests.sources.feedserver import FeedServer
 from tests.sources.helpers import announcements, articles
 from tests.sources.test_feeds import POLICY
+from tests.test_metrics import value
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -91,6 +92,9 @@ async def test_a_feed_without_takeaways_gets_them_from_its_pages_once(
     await source(store, feed_server).poll_once(session)
     assert [len(feed_server.seen(f"/posts/{s}/")) for s, _, _ in entries] == [1, 1, 1]
     assert await announcements(store) == [("published", "Gamma")]
+    # The metrics count feed polls (the page fetches are none) and the articles read.
+    assert value(store.metrics, "newsbot_feed_polls_total", outcome="ok") == 4
+    assert value(store.metrics, "newsbot_articles_total", source="feed", outcome="new") == 3
 
 
 async def test_a_changed_entry_asks_again_conditionally(

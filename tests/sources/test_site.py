@@ -149,7 +149,7 @@ def test_the_running_bot_posts_with_the_sites_urls_time_zone_and_name(tmp_path: 
     env = clean_env(NEWSBOT_CONTENT_DIR=str(content), NEWSBOT_DATABASE=str(tmp_path / "db"))
     run = DryRun(tmp_path, env)
     try:
-        run.wait_for_log(f"content {content}: 1 files")
+        run.wait_for_log(f"content {content}: 1 file ")
         # Naive: read in Europe/Paris (the site's timeZone), 23:30 there = 21:30 UTC.
         body = "---\ntitle: Late News\ndate: 2026-07-14T23:30:00\n---\n\n## Key Takeaways\n- One.\n"
         write(content / "posts" / "late.md", body)
@@ -162,7 +162,7 @@ def test_the_running_bot_posts_with_the_sites_urls_time_zone_and_name(tmp_path: 
     out = run.stdout()
     assert "https://news.example.org/2026/07/14/late-news/" in out
     assert "https://news.example.org/fr/2026/07/14/nouvelles/" in out
-    assert "Published 2026-07-14T21:30:00+00:00" in out
+    assert "The Example Times • 2026-07-14T21:30:00+00:00" in out
     assert "The Example Times" in out and "Le Temps Exemplaire" in out
     err = run.stderr()
     assert "site config: baseurl = https://news.example.org (from hugo.toml)" in err

@@ -23,6 +23,7 @@ def art(
     expiry: datetime | None = None,
     draft: bool = False,
     tags: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
     takeaways: tuple[str, ...] = (),
     description: str | None = None,
     url: str | None = None,
@@ -36,6 +37,7 @@ def art(
         expiry_date=expiry,
         draft=draft,
         tags=tags,
+        categories=categories,
         takeaways=takeaways,
         description=description,
     )

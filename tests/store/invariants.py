@@ -25,11 +25,14 @@ async def check_lookup_invariants(store: Store) -> None:
     )
     assert wrong == [], wrong
     # Tag rows match the tags column (first spelling of each key).
-    for article_id, tags in await rows(store, "SELECT id, tags FROM articles"):
+    for article_id, tags, categories in await rows(
+        store, "SELECT id, tags, categories FROM articles"
+    ):
         stored = await rows(
             store, f"SELECT tag_key, tag FROM article_tags WHERE article_id = {article_id:d}"
         )
-        assert sorted(stored) == sorted(tag_rows(tuple(json.loads(tags)))), article_id
+        labels = tag_rows(tuple(json.loads(tags)), tuple(json.loads(categories)))
+        assert sorted(stored) == sorted(labels), article_id
     # The counts are exactly the published tag rows per spelling; no zero rows.
     counted = await rows(store, "SELECT tag_key, tag, n FROM tag_counts ORDER BY 1, 2")
     expected = await rows(
@@ -39,8 +42,11 @@ async def check_lookup_invariants(store: Store) -> None:
     )
     assert counted == expected
     # The tag tokens follow the tags.
-    for article_id, tags, tokens in await rows(store, "SELECT id, tags, tag_tokens FROM articles"):
-        assert tokens == tag_tokens(tuple(json.loads(tags))), article_id
+    for article_id, tags, categories, tokens in await rows(
+        store, "SELECT id, tags, categories, tag_tokens FROM articles"
+    ):
+        labels = tag_tokens(tuple(json.loads(tags)), tuple(json.loads(categories)))
+        assert tokens == labels, article_id
     # The full-text index holds the published articles, and only them, as they are now.
     indexed = await rows(store, "SELECT id FROM articles_fts_docsize ORDER BY id")
     published = await rows(store, "SELECT id FROM articles WHERE status = 'published' ORDER BY id")

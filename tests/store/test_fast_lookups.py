@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -315,6 +316,57 @@ async def test_migrating_a_version_1_database(tmp_path: Path) -> None:
         assert sorted(await keys(await store.search("rust", None, 10))) == ["k1", "k3"]
         assert await keys(await store.search("everywhere", "ai", 10)) == ["k1"]
         assert await keys(await store.find_articles("title")) == ["k3", "k1"]
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == len(migrations)
+
+
+async def test_migrating_a_version_5_database_files_the_categories(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    migrations = load_migrations()
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        await migrate(db, migrations[:5])
+        await db.execute("INSERT INTO sources (id, kind, locator) VALUES (1, 'feed', 'f')")
+        for n, status, tags, categories in [
+            (1, "published", ["Politics"], ["Local   News", "politics", ""]),
+            (2, "published", [], ["Politics"]),
+            (3, "draft", [], ["Politics"]),
+            (4, "published", ["Rust"], None),  # stored before categories were kept
+        ]:
+            data = {"categories": categories} if categories is not None else {}
+            await db.execute(
+                "INSERT INTO articles (id, source_id, key, content_hash, status, title, "
+                "title_fold, sort_at, first_seen_at, changed_at, announced_at, tags, "
+                "tag_tokens, takeaways_text, article_json, message_json) "
+                "VALUES (?, 1, ?, 'h', ?, ?, ?, ?, 0, 0, 0, ?, ?, 'words', ?, '{}')",
+                (
+                    n,
+                    f"k{n}",
+                    status,
+                    f"Title {n}",
+                    f"title {n}",
+                    n,
+                    json.dumps(tags),
+                    tag_tokens(tuple(tags)),
+                    json.dumps(data),
+                ),
+            )
+            await db.executemany(
+                "INSERT INTO article_tags (article_id, tag_key, tag, published_sort) "
+                "VALUES (?, ?, ?, ?)",
+                [(n, t.casefold(), t, n if status == "published" else None) for t in tags],
+            )
+        await db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+        # Categories that are not a list of text are left alone.
+        await db.execute("UPDATE articles SET article_json = '{\"categories\": 1}' WHERE id = 4")
+    async with await Store.open(path) as store:
+        await check_lookup_invariants(store)
+        assert await store.categories() == [("Politics", 2), ("Local News", 1)]
+        assert await store.tags() == [("Politics", 1), ("Rust", 1)]
+        assert await keys(await store.latest(None, 10, category="POLITICS")) == ["k2", "k1"]
+        assert await keys(await store.latest("politics", 10)) == ["k1"]
+        assert await keys(await store.search("words", None, 10, category="local news")) == ["k1"]
+        [stored] = await store.latest(None, 1, category="Local News")
+        assert stored.categories == ("Local   News", "politics", "")
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA user_version").fetchone()[0] == len(migrations)
 

@@ -438,3 +438,32 @@ async def test_columns_computed_ahead_are_stored_as_the_store_computes_them(
     ]
     assert len(stored) == 2 and stored[0] == stored[1]
     await check_lookup_invariants(store)
+
+
+async def test_a_re_render_of_the_same_bytes_changes_the_post_quietly(
+    store: Store, content: SourceRow
+) -> None:
+    await record(store, content, item("a.md", art("/a/", url="https://old.example/a/")))
+    for done in await store.pending_announcements():
+        await store.complete_announcement(done.id, T0)
+    bytes_of_a = item("a.md", art("/a/", url="https://old.example/a/")).file_hash
+    rendered_anew = item("a.md", art("/a/"), file_hash=bytes_of_a)  # same bytes, new site URL
+    [r] = await store.record_files(content.id, [rendered_anew], T0 + MIN, rerender=True)
+    assert r.change is Change.CHANGED and r.announced is None
+    stored = await store.get(r.article_id)  # type: ignore[arg-type]
+    assert stored is not None and stored.url == "https://example.com/a/" and stored.version == 1
+    assert await pending_kinds(store) == []
+    # A file whose bytes did change is an update as ever, re-render or not.
+    [r] = await store.record_files(
+        content.id, [item("a.md", art("/a/", takeaways=("new",)))], T0 + 2 * MIN, rerender=True
+    )
+    assert r.change is Change.CHANGED and r.announced == "updated"
+
+
+async def test_a_file_fixed_after_a_rejection_says_so(store: Store, content: SourceRow) -> None:
+    [r] = await record(store, content, item("a.md", error="front matter: broken"))
+    assert r.change is Change.REJECTED and not r.fixed
+    [r] = await record(store, content, item("a.md", art("/a/")), now=T0 + MIN)
+    assert r.change is Change.NEW and r.fixed and r.announced == "published"
+    [r] = await record(store, content, item("a.md", art("/a/", takeaways=("x",))), now=T0 + DAY)
+    assert not r.fixed

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.store import SourceRow, Store
+from bot.store import SourceRow, Store, lookups
 from bot.store.search import fts_query
 from tests.store.helpers import DAY, T0, art, item
+from tests.store.invariants import check_lookup_invariants
 
 H = timedelta(hours=1)
 
@@ -189,3 +190,35 @@ async def test_get(library: Store) -> None:
     assert draft and draft[0].status == "draft"
     assert await library.get(999) is None
     assert await library.article_count() == 6
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])  # the tag joined, or a term of the match
+async def test_categories_are_looked_up_apart_from_tags(
+    store: Store, content: SourceRow, monkeypatch: pytest.MonkeyPatch, share: float
+) -> None:
+    monkeypatch.setattr(lookups, "JOIN_TAG_SHARE", share)
+    items = [
+        item("a.md", art("/a/", "Vote on energy", categories=("Politics",), tags=("Energy",))),
+        item("b.md", art("/b/", "Energy prices", date=T0 - 2 * DAY, tags=("Politics",))),
+        item(
+            "c.md",
+            art("/c/", "Energy vote", date=T0 - 3 * DAY, categories=("politics ", "Economy")),
+        ),
+    ]
+    await store.record_files(content.id, items, T0)
+    assert await store.categories() == [("Politics", 2), ("Economy", 1)]
+    assert await store.categories("eco") == [("Economy", 1)]
+    assert await store.tags() == [("Energy", 1), ("Politics", 1)]
+    assert [a.key for a in await store.latest(None, 10, category="POLITICS")] == ["/a/", "/c/"]
+    assert [a.key for a in await store.latest("energy", 10, category="politics")] == ["/a/"]
+    found = await store.search("energy", "energy", 10, category="politics")
+    assert [a.key for a in found] == ["/a/"]
+    assert [a.key for a in await store.search("vote", None, 10, category="economy")] == ["/c/"]
+    assert await store.search("energy", None, 10, category="Sport") == []
+
+    # A change of categories alone is a change of the lookups.
+    moved = item("c.md", art("/c/", "Energy vote", date=T0 - 3 * DAY, categories=("Sport",)))
+    await store.record_files(content.id, [moved], T0 + DAY)
+    assert await store.categories() == [("Politics", 1), ("Sport", 1)]
+    assert [a.categories for a in await store.latest(None, 10, category="sport")] == [("Sport",)]
+    await check_lookup_invariants(store)

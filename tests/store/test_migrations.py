@@ -147,3 +147,41 @@ async def test_cancelled_while_committing_is_cancelled_not_a_rollback_error(
         await asyncio.gather(*queued)
         assert not db.in_transaction
     assert version(tmp_path / "m.db") == 1
+
+
+async def test_migrating_subscriptions_to_filters_keeps_them_and_their_deliveries(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    migrations = load_migrations()
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        await db.execute("PRAGMA foreign_keys = ON")
+        await migrate(db, migrations[:6])
+        await db.execute(
+            "INSERT INTO subscriptions (id, guild_id, channel_id, tags, exclude_tags, "
+            "mention_role_id, paused_reason, paused_at, created_by, created_at, updated_at) "
+            "VALUES (7, 1, 2, '[\"Energy\"]', '[\"Opinion\"]', 99, 'quiet', 5, 3, 4, 5), "
+            "(8, 1, 3, '[]', '[]', NULL, NULL, NULL, 3, 4, 5)"
+        )
+        await db.execute("INSERT INTO sources (id, kind, locator) VALUES (1, 'feed', 'f')")
+        await db.execute(
+            "INSERT INTO articles (id, source_id, key, content_hash, status, title, title_fold, "
+            "sort_at, first_seen_at, changed_at, announced_at, article_json, message_json) "
+            "VALUES (1, 1, 'k', 'h', 'published', 'T', 't', 0, 0, 0, 0, '{}', '{}')"
+        )
+        await db.execute(
+            "INSERT INTO deliveries (subscription_id, article_id, guild_id, channel_id, nonce, "
+            "due_at, created_at) VALUES (7, 1, 1, 2, 'n', 1, 1)"
+        )
+    async with await Store.open(path) as store:
+        first, second = await store.subscriptions(1)
+        [only] = first.filters
+        assert (only.number, only.tags, only.exclude_tags, only.mention_role_id) == (
+            1,
+            ("Energy",),
+            ("Opinion",),
+            99,
+        )
+        assert only.categories == () and first.paused_reason == "quiet"
+        assert [(f.tags, f.mention_role_id) for f in second.filters] == [((), None)]
+        assert len(await store.deliveries(subscription_id=first.id)) == 1

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.articles.model import normalise_tag
-from bot.store import GuildSettings, Store, Subscription, SubscriptionError
+from bot.articles.model import category_key, normalise_tag
+from bot.store import Filter, GuildSettings, Store, Subscription, SubscriptionError
 from bot.store.subscriptions import MAX_TAGS, clean_tags, split_tags
 from tests.store.helpers import DAY, T0
 
@@ -33,15 +33,19 @@ async def sub(
     by: int = MOD,
     now: datetime = T0,
 ) -> tuple[Subscription, bool]:
-    return await store.subscribe(
+    """Subscribe with every filter given (the whole subscription replaced); returns it
+    and whether it is new."""
+    found, before = await store.subscribe(
         guild,
         channel,
         tags=tags,
         exclude_tags=exclude,
         mention_role_id=role,
+        clear_mention=role is None,
         by_user_id=by,
         now=now,
     )
+    return found, before is None
 
 
 def keys(*tags: str) -> frozenset[str]:
@@ -55,9 +59,9 @@ async def test_subscribe_creates_and_reads_back(store: Store) -> None:
     created, is_new = await sub(store, tags=("Energy", "Climate"), exclude=("Opinion",), role=ROLE)
     assert is_new
     assert created.guild_id == GUILD_A and created.channel_id == NEWS
-    assert created.tags == ("Energy", "Climate")
-    assert created.exclude_tags == ("Opinion",)
-    assert created.mention_role_id == ROLE
+    assert created.filters[0].tags == ("Energy", "Climate")
+    assert created.filters[0].exclude_tags == ("Opinion",)
+    assert created.filters[0].mention_role_id == ROLE
     assert created.active and created.paused_reason is None and created.paused_at is None
     assert created.created_by == MOD
     assert created.created_at == created.updated_at == T0
@@ -68,7 +72,11 @@ async def test_subscribe_creates_and_reads_back(store: Store) -> None:
 
 async def test_subscribe_without_filters_gets_everything(store: Store) -> None:
     created, _ = await sub(store)
-    assert created.tags == () and created.exclude_tags == () and created.mention_role_id is None
+    assert (
+        created.filters[0].tags == ()
+        and created.filters[0].exclude_tags == ()
+        and created.filters[0].mention_role_id is None
+    )
     assert created.matches(frozenset()) and created.matches(keys("anything"))
 
 
@@ -79,23 +87,62 @@ async def test_resubscribing_updates_in_place(store: Store) -> None:
     )
     assert not is_new
     assert second.id == first.id  # rows referencing it (deliveries) survive the edit
-    assert second.tags == ("Sport",) and second.exclude_tags == ("Football",)
-    assert second.mention_role_id is None
+    assert second.filters[0].tags == ("Sport",) and second.filters[0].exclude_tags == ("Football",)
+    assert second.filters[0].mention_role_id is None
     assert second.created_by == MOD and second.created_at == T0  # the creator stays
     assert second.updated_at == T0 + DAY
     assert await store.subscriptions(GUILD_A) == [second]
 
 
-async def test_resubscribing_resumes_a_paused_subscription(store: Store) -> None:
+async def test_resubscribing_never_resumes_a_paused_subscription(store: Store) -> None:
     await sub(store)
     assert await store.pause_subscription(GUILD_A, NEWS, "Missing Permissions", T0)
-    again, is_new = await sub(store, now=T0 + DAY)
-    assert not is_new and again.active and again.paused_at is None
+    again, is_new = await sub(store, tags=("Energy",), now=T0 + DAY)
+    assert not is_new and not again.active
+    assert again.paused_reason == "Missing Permissions" and again.paused_at == T0
+    assert again.filters[0].tags == ("Energy",)
+
+
+async def test_resubscribing_changes_only_what_is_given(store: Store) -> None:
+    first, _ = await sub(store, tags=("Energy",), exclude=("Opinion",), role=ROLE)
+    # Only the mention: the filters stay.
+    other_role = ROLE + 1
+    second, before = await store.subscribe(
+        GUILD_A, NEWS, mention_role_id=other_role, by_user_id=MOD_B, now=T0 + DAY
+    )
+    assert before == first
+    assert second.filters[0].tags == ("Energy",) and second.filters[0].exclude_tags == ("Opinion",)
+    assert second.filters[0].mention_role_id == other_role
+    # Only the tags: the mention and the exclusions stay.
+    third, _ = await store.subscribe(GUILD_A, NEWS, tags=("Space",), by_user_id=MOD, now=T0)
+    assert third.filters[0].tags == ("Space",) and third.filters[0].exclude_tags == ("Opinion",)
+    assert third.filters[0].mention_role_id == other_role
+    # Nothing given: nothing changes but the time of the edit.
+    fourth, _ = await store.subscribe(GUILD_A, NEWS, by_user_id=MOD, now=T0 + 2 * DAY)
+    assert replace(fourth, updated_at=third.updated_at) == third
+    # An empty list means every article again; clear_mention drops the ping.
+    fifth, _ = await store.subscribe(
+        GUILD_A, NEWS, tags=(), clear_mention=True, by_user_id=MOD, now=T0
+    )
+    assert fifth.filters[0].tags == () and fifth.filters[0].exclude_tags == ("Opinion",)
+    assert fifth.filters[0].mention_role_id is None
+    with pytest.raises(ValueError, match="not both"):
+        await store.subscribe(
+            GUILD_A, NEWS, mention_role_id=ROLE, clear_mention=True, by_user_id=MOD, now=T0
+        )
+
+
+async def test_a_kept_filter_is_checked_with_the_new_one(store: Store) -> None:
+    await sub(store, tags=("Energy",))
+    with pytest.raises(SubscriptionError, match="both wanted and excluded"):
+        await store.subscribe(GUILD_A, NEWS, exclude_tags=("energy",), by_user_id=MOD, now=T0)
+    found = await store.get_subscription(GUILD_A, NEWS)
+    assert found is not None and found.filters[0].exclude_tags == ()
 
 
 async def test_tags_are_cleaned(store: Store) -> None:
     created, _ = await sub(store, tags=(" Energy ", "energy", "", "Climate  Change", "  "))
-    assert created.tags == ("Energy", "Climate Change")
+    assert created.filters[0].tags == ("Energy", "Climate Change")
 
 
 async def test_filters_the_store_refuses(store: Store) -> None:
@@ -110,7 +157,7 @@ async def test_filters_the_store_refuses(store: Store) -> None:
 
 async def test_odd_text_is_stored(store: Store) -> None:
     created, _ = await sub(store, tags=("Café ☕", "bad \ud800 surrogate"))
-    assert created.tags[0] == "Café ☕"
+    assert created.filters[0].tags[0] == "Café ☕"
     assert (await store.get_subscription(GUILD_A, NEWS)) == created
 
 
@@ -147,7 +194,10 @@ async def test_another_guild_can_never_read_or_change(store: Store) -> None:
         await sub(store, GUILD_B, NEWS, tags=("Sport",), by=MOD_B)
     after = await store.get_subscription(GUILD_A, NEWS)
     assert after is not None
-    assert after.tags == original.tags and after.mention_role_id == ROLE
+    assert (
+        after.filters[0].tags == original.filters[0].tags
+        and after.filters[0].mention_role_id == ROLE
+    )
     assert after.paused_reason == "own pause" and after.created_by == MOD
     assert await store.remove_guild(GUILD_B) == 0
     assert await store.get_subscription(GUILD_A, NEWS) is not None
@@ -282,14 +332,14 @@ async def test_schema_enforces_one_subscription_per_channel(tmp_path: Path) -> N
 # -- matching -----------------------------------------------------------------------
 
 
-def make(tags: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> Subscription:
+def make(
+    tags: tuple[str, ...] = (), exclude: tuple[str, ...] = (), categories: tuple[str, ...] = ()
+) -> Subscription:
     return Subscription(
         id=1,
         guild_id=GUILD_A,
         channel_id=NEWS,
-        tags=tags,
-        exclude_tags=exclude,
-        mention_role_id=None,
+        filters=(Filter(1, tags, exclude, categories),),
         paused_reason=None,
         paused_at=None,
         created_by=MOD,
@@ -316,6 +366,78 @@ def test_matching_exclude_wins() -> None:
     assert not everything_but.matches(keys("SPONSORED"))
 
 
+def cats(*categories: str) -> frozenset[str]:
+    return frozenset(category_key(c) for c in categories)
+
+
+def test_matching_categories_like_tags() -> None:
+    politics = make(categories=("Politics",))
+    assert politics.matches(frozenset(), cats("POLITICS"))
+    assert not politics.matches(frozenset(), cats("Economy"))
+    # A tag spelled like the category is not the category (and the other way round).
+    assert not politics.matches(keys("Politics"), frozenset())
+    assert not make(tags=("Politics",)).matches(frozenset(), cats("Politics"))
+    # Tags or categories: either is enough; an excluded tag still wins.
+    either = make(tags=("Energy",), exclude=("Opinion",), categories=("Politics",))
+    assert either.matches(keys("Energy"), cats("Sport"))
+    assert either.matches(keys("Sport"), cats("Politics"))
+    assert not either.matches(keys("Opinion"), cats("Politics"))
+
+
+async def test_categories_are_stored_and_kept(store: Store) -> None:
+    first, _ = await store.subscribe(
+        GUILD_A, NEWS, categories=("Politics", " politics ", "Economy"), by_user_id=MOD, now=T0
+    )
+    assert first.filters[0].categories == ("Politics", "Economy")
+    second, _ = await store.subscribe(GUILD_A, NEWS, tags=("Energy",), by_user_id=MOD, now=T0)
+    assert second.filters[0].categories == ("Politics", "Economy") and second.filters[0].tags == (
+        "Energy",
+    )
+    with pytest.raises(SubscriptionError, match="categories"):
+        await store.subscribe(
+            GUILD_A, NEWS, categories=[str(n) for n in range(26)], by_user_id=MOD, now=T0
+        )
+
+
+async def test_a_channel_has_several_filters(store: Store) -> None:
+    await store.subscribe(
+        GUILD_A, NEWS, tags=("Politics",), mention_role_id=ROLE, by_user_id=MOD, now=T0
+    )
+    both, before = await store.subscribe(
+        GUILD_A, NEWS, number=3, tags=("Energy",), mention_role_id=ROLE + 1, by_user_id=MOD, now=T0
+    )
+    assert before is not None and before.id == both.id and before.filter(3) is None
+    assert [(f.number, f.tags, f.mention_role_id) for f in both.filters] == [
+        (1, ("Politics",), ROLE),
+        (3, ("Energy",), ROLE + 1),
+    ]
+    # One subscription: one row for the channel, however many filters.
+    assert [s.id for s in await store.subscriptions(GUILD_A)] == [both.id]
+    assert both.matches(keys("Energy")) and both.matches(keys("politics"))
+    assert both.mentions(keys("Energy", "Politics")) == (ROLE, ROLE + 1)
+    assert both.mentions(keys("Energy")) == (ROLE + 1,)
+    assert both.mentions(keys("Sport")) == ()
+    with pytest.raises(SubscriptionError, match="filters 1 to 10"):
+        await store.subscribe(GUILD_A, NEWS, number=11, by_user_id=MOD, now=T0)
+
+    # Removing a filter keeps the others; removing the last one, the subscription.
+    assert not await store.unsubscribe(GUILD_A, NEWS, 2)
+    assert await store.unsubscribe(GUILD_A, NEWS, 1)
+    left = await store.get_subscription(GUILD_A, NEWS)
+    assert left is not None and [f.number for f in left.filters] == [3]
+    assert await store.unsubscribe(GUILD_A, NEWS, 3)
+    assert await store.get_subscription(GUILD_A, NEWS) is None
+    assert not await store.unsubscribe(GUILD_A, NEWS, 3)
+
+
+def test_one_role_is_pinged_once() -> None:
+    s = replace(
+        make(),
+        filters=(Filter(1, ("A",), mention_role_id=ROLE), Filter(2, ("B",), mention_role_id=ROLE)),
+    )
+    assert s.mentions(keys("A", "B")) == (ROLE,)
+
+
 def test_matching_empty_tags_is_everything() -> None:
     s = make()
     assert s.matches(frozenset()) and s.matches(keys("Anything", "at all"))
@@ -326,7 +448,7 @@ def test_paused_is_not_active_but_still_matches() -> None:
     assert s.active
     paused = replace(s, paused_reason="x", paused_at=T0)
     assert not paused.active and paused.matches(frozenset())
-    assert paused.tag_keys == s.tag_keys  # recomputed by replace()
+    assert paused.filters == s.filters
 
 
 @given(
@@ -371,9 +493,19 @@ async def test_guild_settings_defaults_and_updates(store: Store) -> None:
     assert await store.guild_settings(GUILD_A) == cleared
 
 
+async def test_the_notices_channel_is_kept_per_server(store: Store) -> None:
+    chosen = await store.set_guild_settings(GUILD_A, notices_channel_id=OTHER)
+    assert chosen == GuildSettings(GUILD_A, True, None, OTHER)
+    # Other settings changed later leave it; another server has its own.
+    assert (await store.set_guild_settings(GUILD_A, color=1)).notices_channel_id == OTHER
+    assert (await store.guild_settings(GUILD_B)).notices_channel_id is None
+    await store.remove_guild(GUILD_A)
+    assert (await store.guild_settings(GUILD_A)).notices_channel_id is None
+
+
 async def test_guild_settings_refuse_bad_colours(store: Store) -> None:
     for bad in (-1, 0x1000000):
-        with pytest.raises(SubscriptionError, match="colour"):
+        with pytest.raises(SubscriptionError, match="color"):
             await store.set_guild_settings(GUILD_A, color=bad)
     assert await store.set_guild_settings(GUILD_A, color=0) == GuildSettings(GUILD_A, True, 0)
     assert (await store.set_guild_settings(GUILD_A, color=0xFFFFFF)).color == 0xFFFFFF
