@@ -91,6 +91,8 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("NEWSBOT_SHARD_COUNT", "0", "must be more than 0"),
         ("NEWSBOT_SHARD_COUNT", "four", "must be a whole number"),
         ("NEWSBOT_SHARD_IDS", "0-3", "needs NEWSBOT_SHARD_COUNT (the total number of shards)"),
+        ("NEWSBOT_WAIT_LIVE", "-1", "must be at least 0 seconds"),
+        ("NEWSBOT_WAIT_LIVE", "soon", "must be a number of seconds"),
     ],
 )
 def test_invalid_value_is_one_line_with_setting_value_and_what_is_allowed(
