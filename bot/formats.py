@@ -55,6 +55,7 @@ __all__ = [
     "Format",
     "FormatError",
     "format_from_json",
+    "format_texts",
     "format_to_json",
     "parse_format",
     "render_formatted",
@@ -159,6 +160,17 @@ def switches_text(fmt: Format) -> str:
     """The switches as the modal shows them: ``embed: on, image: on, footer: on``."""
     values = (fmt.embed, fmt.image, fmt.show_footer)
     return ", ".join(f"{k}: {'on' if v else 'off'}" for k, v in zip(SWITCHES, values, strict=True))
+
+
+def format_texts(fmt: Format) -> dict[str, str]:
+    """The modal's five texts for ``fmt`` (:func:`parse_format` takes them back)."""
+    return {
+        "content": fmt.content,
+        "title": fmt.title,
+        "description": fmt.description,
+        "footer": fmt.footer,
+        "switches": switches_text(fmt),
+    }
 
 
 def format_to_json(fmt: Format) -> str | None:

@@ -130,12 +130,14 @@ def _span(low: float | None, high: float | None) -> str:
 @dataclass(frozen=True)
 class Answer:
     """What a command shows: ``pages`` of embeds (buttons turn them, from page index
-    ``start``) and/or a ``text``; ``private`` ones only the asker sees."""
+    ``start``) and/or a ``text``; ``private`` ones only the asker sees. ``view``: the
+    buttons of a one-page answer."""
 
     pages: Sequence[Page] = ()
     text: str | None = None
     private: bool = False
     start: int = 0
+    view: discord.ui.View | None = None
 
 
 class Pager(discord.ui.View):
@@ -239,6 +241,9 @@ async def reply(
         embeds, text = result
         answer = Answer([[embed] for embed in embeds], text)
     private = ephemeral or answer.private
+    if not answer.pages and answer.view is not None:
+        await _send(interaction, private=private, content=answer.text, view=answer.view)
+        return
     if not answer.pages:
         if private:
             await send_private(interaction, answer.text or "Nothing to show.")
@@ -249,11 +254,11 @@ async def reply(
     kwargs: dict[str, Any] = {"embeds": list(answer.pages[start])}
     if answer.text:
         kwargs["content"] = answer.text
-    view = Pager(answer.pages, interaction.user.id, start) if len(answer.pages) > 1 else None
+    view = Pager(answer.pages, interaction.user.id, start) if len(answer.pages) > 1 else answer.view
     if view is not None:
         kwargs["view"] = view
     editor = await _send(interaction, private=private, **kwargs)
-    if view is not None:
+    if isinstance(view, Pager):
         view.editor = editor
 
 

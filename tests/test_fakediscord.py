@@ -731,3 +731,66 @@ async def test_a_locked_thread_takes_posts_and_edits_only_with_manage_threads(
         "before the lock",
         "a moderator may",
     ]
+
+
+# -- modals -----------------------------------------------------------------------------
+
+
+def _text_input(custom_id: str, **more: Any) -> dict[str, Any]:
+    return {"type": 4, "custom_id": custom_id, "style": 1} | more
+
+
+def test_a_modal_is_checked_where_the_schema_cannot() -> None:
+    from tests.fakediscord.interactions import modal_errors
+
+    good = {
+        "custom_id": "m",
+        "title": "Form",
+        "components": [
+            {"type": 18, "label": "A", "component": _text_input("a", value="hi", max_length=5)},
+            {"type": 1, "components": [_text_input("b", label="B")]},
+        ],
+    }
+    assert modal_errors(good) == []
+    bad = {
+        "custom_id": "m",
+        "title": "Form",
+        "components": [
+            {"type": 18, "label": "A", "component": _text_input("a", label="again")},
+            {"type": 1, "components": [_text_input("a")]},
+            {"type": 18, "label": "C", "component": _text_input("c", value="x" * 6, max_length=5)},
+            *({"type": 18, "label": "D", "component": _text_input(f"d{n}")} for n in range(3)),
+        ],
+    }
+    paths = [path for path, _, _ in modal_errors(bad)]
+    assert paths == [
+        ("components",),
+        ("components", 0, "component", "label"),
+        ("components", 1, "components", 0, "custom_id"),
+        ("components", 1, "components", 0, "label"),
+        ("components", 2, "component", "value"),
+    ]
+
+
+def test_a_submitted_modal_carries_what_the_user_typed() -> None:
+    from tests.fakediscord.interactions import modal_submit_data
+
+    modal = {
+        "custom_id": "m",
+        "title": "Form",
+        "components": [
+            {"type": 18, "label": "A", "component": _text_input("a", value="pre")},
+            {"type": 1, "components": [_text_input("b", label="B", required=False)]},
+        ],
+    }
+    assert modal_submit_data(modal, {"b": "typed"}) == {
+        "custom_id": "m",
+        "components": [
+            {"type": 18, "component": {"type": 4, "custom_id": "a", "value": "pre"}},
+            {"type": 1, "components": [{"type": 4, "custom_id": "b", "value": "typed"}]},
+        ],
+    }
+    with pytest.raises(InvalidInvocation, match="required"):
+        modal_submit_data(modal, {"a": ""})
+    with pytest.raises(InvalidInvocation, match="no text input"):
+        modal_submit_data(modal, {"c": "x"})

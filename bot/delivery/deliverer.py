@@ -266,11 +266,11 @@ class Deliverer:
         return line
 
     async def preview(
-        self, subscription: Subscription, fmt: Format | None = None
+        self, subscription: Subscription, fmt: Format | None = None, *, test: bool = True
     ) -> dict[str, Any] | str:
         """The message :meth:`send_test` would post (pinging the subscription's role
         whether or not it can be pinged there), in ``fmt`` (default: the subscription's
-        format), or why there is none."""
+        format; ``test=False``: without the test marker), or why there is none."""
         found = await self._matching(subscription, 1)
         if not found:
             return _nothing_to_test(subscription)
@@ -283,7 +283,7 @@ class Deliverer:
             settings.color,
             subscription.mentions(*article_keys(stored.tags, stored.categories)),
             subscription.format if fmt is None else fmt,
-            test=True,
+            test=test,
         )
 
     async def _matching(self, subscription: Subscription, count: int) -> list[StoredArticle]:

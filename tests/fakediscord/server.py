@@ -36,10 +36,12 @@ from .interactions import (
     AUTOCOMPLETE,
     EPHEMERAL,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
     FakeInteraction,
     InvalidInvocation,
     build_command_data,
     find_component,
+    modal_submit_data,
 )
 from .models import (
     DEFAULT_BOT_PERMISSIONS,
@@ -562,6 +564,25 @@ class FakeDiscord:
             data["values"] = list(values or [])
         return await self._dispatch_interaction(
             MESSAGE_COMPONENT, member.guild, channel, member, data, message=current
+        )
+
+    async def submit_modal(
+        self, interaction: FakeInteraction, values: dict[str, str] | None = None
+    ) -> FakeInteraction:
+        """The user who got a modal from ``interaction`` submits it, having typed
+        ``values`` (by text input custom id; the others keep their prefilled text)."""
+        body = await interaction.response()
+        if body["type"] != 9:
+            raise InvalidInvocation("the bot answered with no modal")
+        data = modal_submit_data(body["data"], dict(values or {}))
+        member = interaction.member
+        return await self._dispatch_interaction(
+            MODAL_SUBMIT,
+            member.guild,
+            interaction.channel,
+            member,
+            data,
+            message=interaction.message,
         )
 
     def _check_can_use_commands(
