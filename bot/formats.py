@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 from bot.articles.model import Article
 from bot.articles.text import clip
 from bot.summary import (
-    DEFAULT_COLOR,
     MAX_AUTHOR,
     MAX_CONTENT,
     MAX_DESCRIPTION,
@@ -39,10 +38,13 @@ from bot.summary import (
     MAX_TITLE,
     TEST_MARKER,
     _block,
+    _iso_utc,
     _join_bounded,
     _one_line,
     _unique_lines,
     _web_url,
+    allowed_mentions,
+    checked_color_and_roles,
     clip_markdown,
     neutralise_mentions,
     render_message,
@@ -198,10 +200,10 @@ def render_formatted(
     test: bool = False,
 ) -> dict[str, Any]:
     """The Create Message body of ``article`` in ``fmt`` (see the module docstring)."""
-    base = render_message(article, color=color, mention_role_ids=mention_role_ids, test=test)
     if fmt.is_default:
-        return base
-    values = _values(article, mention_role_ids)
+        return render_message(article, color=color, mention_role_ids=mention_role_ids, test=test)
+    color, roles = checked_color_and_roles(color, mention_role_ids)
+    values = _values(article, tuple(roles))
     parsed = fmt._parsed
     message: dict[str, Any] = {}
     content = clip_markdown(_fill(parsed["content"], values), MAX_CONTENT)
@@ -212,15 +214,16 @@ def render_formatted(
             embed["title"] = title
             if values["url"]:
                 embed["url"] = values["url"]
-        old = base["embeds"][0]
-        author = str(old.get("author", {}).get("name", ""))
+        # The embed's author line, as in today's post (an embed's author never pings).
+        authors = _unique_lines(article.authors)
+        author = _join_bounded(authors, MAX_AUTHOR) if authors else ""
         budget = min(MAX_DESCRIPTION, MAX_EMBED_TOTAL - len(title) - len(author))
         description = clip_markdown(_fill(parsed["description"], values, links=True), budget)
         if description:
             embed["description"] = description
-        embed["color"] = DEFAULT_COLOR if color is None else color
-        if "timestamp" in old:
-            embed["timestamp"] = old["timestamp"]
+        embed["color"] = color
+        if article.published_at is not None:
+            embed["timestamp"] = _iso_utc(article.published_at)
         if author:
             embed["author"] = {"name": author}
         if fmt.image and values["image"]:
@@ -239,7 +242,7 @@ def render_formatted(
     if content:
         message["content"] = content
     message["embeds"] = [embed] if embed else []
-    message["allowed_mentions"] = base["allowed_mentions"]
+    message["allowed_mentions"] = allowed_mentions(roles)
     return message
 
 
