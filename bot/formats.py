@@ -146,6 +146,9 @@ class Format:
 
 def parse_format(content: str, title: str, description: str, footer: str, switches: str) -> Format:
     """A format from the modal's five texts; raises :class:`FormatError`."""
+    texts = {"content": content, "title": title, "description": description, "footer": footer}
+    for key, text in texts.items():
+        _parse(key, text)  # positions as the moderator sees them, before trimming
     flags = _parse_switches(switches)
     return Format(
         content.strip(),

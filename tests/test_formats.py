@@ -178,6 +178,10 @@ def test_a_test_post_is_marked_in_a_custom_format_too() -> None:
             "Did you mean `{{author}}`?",
         ),
         (
+            {"title": "\n  {{title}} {{nope}}"},
+            "Embed title, line 2, column 13: unknown placeholder `{{nope}}`.",
+        ),
+        (
             {"footer": "{{site}} · {{tags"},
             "Embed footer, line 1, column 12: `{{` is never closed with `}}`.",
         ),
