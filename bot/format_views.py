@@ -16,7 +16,7 @@ import discord
 
 from bot.articles.text import clip
 from bot.formats import FIELDS, Format, FormatError, parse_format
-from bot.interactions import APOLOGY, send_private
+from bot.interactions import APOLOGY, Expiring, send_private
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class FormatModal(discord.ui.Modal):
             await interaction.response.send_message(
                 f"Not saved. {error}", view=retry, ephemeral=True
             )
+            retry.editor = interaction.edit_original_response
             return
         await self.show(interaction, fmt)
 
@@ -83,11 +84,12 @@ class FormatModal(discord.ui.Modal):
         await send_private(interaction, APOLOGY)
 
 
-class _Owned(discord.ui.View):
-    """Buttons only the moderator who opened the form may press."""
+class _Owned(Expiring):
+    """Buttons only the moderator who opened the form may press; greyed out after
+    :data:`TIMEOUT`."""
 
     def __init__(self, owner_id: int) -> None:
-        super().__init__(timeout=TIMEOUT)
+        super().__init__(TIMEOUT)
         self.owner_id = owner_id
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:

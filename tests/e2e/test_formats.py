@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from bot import format_views
 from bot.config import Settings
 from bot.formats import DEFAULT_FORMAT, PLACEHOLDERS, format_texts, parse_format
 from bot.summary import MAX_CONTENT, render_message
 from tests.delivery.harness import write_article
+from tests.e2e.conftest import buttons
 from tests.e2e.test_admin import EPHEMERAL, Desk, start_desk
 from tests.fakediscord import InvalidInvocation
 from tests.fakediscord.interactions import FakeInteraction
@@ -141,6 +143,23 @@ async def test_a_refused_template_names_the_place_and_opens_again(desk: Desk) ->
     assert modal_inputs(body["data"])["format:description"]["value"] == typed
     fixed = await submit(desk, again, description="{{takeaways}}\nRead it: {{url}}")
     assert fixed["content"].startswith("Preview of the new format")
+
+
+async def test_unused_buttons_grey_out(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(format_views, "TIMEOUT", 0.3)
+    a = desk.a
+    await a.run("subscribe", channel=a.news)
+    preview = await submit(desk, await open_form(desk), title="{{title}}!")
+    refused = await submit(desk, await open_form(desk), title="{{titl}}")
+
+    def greyed(message: dict[str, Any]) -> bool:
+        current = desk.fake._find_message(int(message["id"]))
+        return current is not None and all(b.get("disabled") for b in buttons(current))
+
+    await desk.fake.wait_for(lambda: greyed(preview) and greyed(refused), timeout=5)
+    assert (await desk.sub(a.news)).format == DEFAULT_FORMAT  # type: ignore[union-attr]
+    with pytest.raises(InvalidInvocation, match="disabled"):
+        await desk.fake.click(preview, "format:save", a.mod)
 
 
 async def test_a_user_cannot_submit_what_discord_would_not_let_them(desk: Desk) -> None:
