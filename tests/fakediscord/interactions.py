@@ -49,6 +49,7 @@ class FakeInteraction:
     member: FakeMember
     data: dict[str, Any]
     message: dict[str, Any] | None = None  # the message a clicked component is on
+    trigger: FakeInteraction | None = None  # a modal submission's: what showed the modal
     id: int = 0
     token: str = field(default_factory=lambda: "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48))
     created_at: float = 0.0

@@ -583,6 +583,7 @@ class FakeDiscord:
             member,
             data,
             message=interaction.message,
+            trigger=interaction,
         )
 
     def _check_can_use_commands(
@@ -605,10 +606,13 @@ class FakeDiscord:
         data: dict[str, Any],
         *,
         message: dict[str, Any] | None = None,
+        trigger: FakeInteraction | None = None,
     ) -> FakeInteraction:
         # Discord sends an interaction on the connection of the shard owning the guild.
         await self.wait_for(lambda: self.gateway.ready_for(guild.id), timeout=5.0)
-        interaction = FakeInteraction(self, kind, guild.id, channel, member, data, message)
+        interaction = FakeInteraction(
+            self, kind, guild.id, channel, member, data, message, trigger=trigger
+        )
         interaction.id = self.ids.next()
         perms_in_channel = str(member.permissions_in(channel))
         payload: dict[str, Any] = {
