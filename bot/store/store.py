@@ -220,6 +220,7 @@ class Store:
     get_subscription = _Forward("_subscriptions", SubscriptionQueries.get_subscription)
     pause_subscription = _Forward("_subscriptions", SubscriptionQueries.pause_subscription)
     resume_subscription = _Forward("_subscriptions", SubscriptionQueries.resume_subscription)
+    set_format = _Forward("_subscriptions", SubscriptionQueries.set_format)
     active_subscriptions = _Forward("_subscriptions", SubscriptionQueries.active_subscriptions)
     remove_guild = _Forward("_subscriptions", SubscriptionQueries.remove_guild)
     remove_channel = _Forward("_subscriptions", SubscriptionQueries.remove_channel)
