@@ -72,6 +72,15 @@ class Shown(Protocol):
     def paused_at(self) -> datetime | None: ...
     @property
     def active(self) -> bool: ...
+    @property
+    def identity(self) -> str: ...
+
+
+#: How ``/newsadmin`` names who a subscription's posts come from, by identity.
+POSTERS = {
+    "bot": "the bot",
+    "webhook": "a webhook, with the publication's name and avatar",
+}
 
 
 class ShownSettings(Protocol):
@@ -183,6 +192,7 @@ def describe(subscription: Shown) -> list[str]:
             + (f", pinging <@&{f.mention_role_id}>." if f.mention_role_id is not None else ".")
             for f in filters
         ]
+    lines.append(f"Posted by {POSTERS.get(subscription.identity, subscription.identity)}.")
     if subscription.active:
         lines.append("State: active.")
     else:

@@ -46,6 +46,7 @@ class Row:
     paused_at: datetime | None = None
     number: int = 1
     more: tuple[Row, ...] = ()  # further filters
+    identity: str = "bot"
 
     @property
     def active(self) -> bool:
@@ -81,7 +82,13 @@ def paused(channel_id: int, reason: str = "paused by mod") -> Row:
 
 
 def test_describe_every_article_active() -> None:
-    assert describe(Row(1)) == ["Every new article.", "State: active."]
+    assert describe(Row(1)) == ["Every new article.", "Posted by the bot.", "State: active."]
+
+
+def test_describe_names_a_webhook_identity() -> None:
+    assert describe(Row(1, identity="webhook"))[1] == (
+        "Posted by a webhook, with the publication's name and avatar."
+    )
 
 
 def test_describe_filters_role_and_pause() -> None:
@@ -96,6 +103,7 @@ def test_describe_filters_role_and_pause() -> None:
     assert describe(row) == [
         "New articles tagged **Energy**, **Climate**, except those tagged **Opinion**.",
         "Pings <@&77>.",
+        "Posted by the bot.",
         f"State: **paused** since <t:{int(PAUSED_AT.timestamp())}:R>: paused by mod: summer break.",
     ]
 
@@ -122,6 +130,7 @@ def test_describe_several_filters() -> None:
     assert describe(row) == [
         "Filter 1: new articles tagged **Politics**, pinging <@&7>.",
         "Filter 3: new articles tagged **Energy**.",
+        "Posted by the bot.",
         "State: active.",
     ]
     # One filter that is not the first is named too.

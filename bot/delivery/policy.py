@@ -11,10 +11,12 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.articles.model import normalise_tag
 from bot.articles.text import clip
 from bot.permissions import listed
+from bot.summary import TEST_MARKER
 
 #: Discord's limit on a message nonce.
 MAX_NONCE = 25
@@ -87,6 +89,8 @@ class Verdict(enum.Enum):
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_GUILD = 10004
 UNKNOWN_MESSAGE = 10008
+UNKNOWN_WEBHOOK = 10015
+MAX_WEBHOOKS = 30007
 MISSING_ACCESS = 50001
 CANNOT_EDIT_OTHERS = 50005
 MISSING_PERMISSIONS = 50013
@@ -99,12 +103,15 @@ def classify(status: int, code: int, *, editing: bool = False) -> Verdict:
 
     403 and 404 on a channel pause it (Discord bans bots that keep sending refused
     requests); a 404 *Unknown Message* while editing or crossposting only means a
-    moderator deleted the post. 5xx, 429 (discord.py already waited and retried) and
+    moderator deleted the post (or, *Unknown Webhook*, the webhook that posted it). A
+    channel full of webhooks (15) pauses too. 5xx, 429 (discord.py already waited and retried) and
     401 are transient. Other 4xx are our mistake or a channel setting: drop.
     """
     if status == 404:
-        if code == UNKNOWN_MESSAGE and editing:
+        if code in (UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK) and editing:
             return Verdict.GONE
+        return Verdict.PAUSE
+    if status == 400 and code == MAX_WEBHOOKS:
         return Verdict.PAUSE
     if status == 403:
         if code == CANNOT_EDIT_OTHERS:
@@ -122,7 +129,14 @@ _REASONS = {
     UNKNOWN_GUILD: "the server is no longer reachable (Unknown Guild)",
     MISSING_ACCESS: "I can't see the channel (Missing Access)",
     MISSING_PERMISSIONS: "I'm missing a permission there (Missing Permissions)",
+    MAX_WEBHOOKS: "the channel has 15 webhooks, Discord's maximum, so I can't make mine",
 }
+
+#: The pause reason when the webhook made again after a deletion is deleted too.
+WEBHOOK_DELETED_AGAIN = (
+    "the webhook I post through was deleted again, after I made it once more "
+    "(`/newsadmin subscribe identity:bot` posts as the bot instead)"
+)
 
 
 def pause_reason(status: int, code: int, message: str = "") -> str:
@@ -186,3 +200,29 @@ def forum_tags(
             if len(chosen) == MAX_APPLIED_TAGS:
                 break
     return chosen
+
+
+def webhook_post_marker(body: dict[str, Any]) -> tuple[str, str]:
+    """What identifies the post of ``body`` (a rendered message) among a webhook's
+    messages in a channel: its embed's link (the article's URL) when it has one, else
+    its whole content. Webhooks take no nonce; see :func:`is_webhook_post`."""
+    for embed in body.get("embeds") or ():
+        url = embed.get("url")
+        if url:
+            return ("url", str(url))
+    return ("content", str(body.get("content") or ""))
+
+
+def is_webhook_post(message: dict[str, Any], webhook_id: int, marker: tuple[str, str]) -> bool:
+    """Whether ``message`` (Discord's message object) is the post ``marker`` stands
+    for, made by the webhook ``webhook_id``: the webhook's, not a test post
+    (``/newsadmin test`` posts the same article), and carrying the marker."""
+    if str(message.get("webhook_id")) != str(webhook_id):
+        return False
+    content = str(message.get("content") or "")
+    if TEST_MARKER in content:
+        return False
+    kind, value = marker
+    if kind == "url":
+        return any(e.get("url") == value for e in message.get("embeds") or ())
+    return content == value
