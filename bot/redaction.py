@@ -14,6 +14,9 @@ USERINFO = re.compile(r"(?<=://)[^/\s]*@")
 #: The token of a webhook URL or route (``/webhooks/{id}/{token}``): whoever has it
 #: can post in the channel, or answer an interaction.
 WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[A-Za-z0-9_.\-]+")
+#: A ``token`` in a JSON or Python dict printed whole (discord.py logs the bodies of
+#: its answers at DEBUG: a new webhook's holds its token).
+TOKEN_FIELD = re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+""")
 
 
 def redact(text: str, url: str | None = None) -> str:
@@ -22,6 +25,7 @@ def redact(text: str, url: str | None = None) -> str:
     it appears on its own."""
     text = USERINFO.sub("***@", text)
     text = WEBHOOK_TOKEN.sub(r"\1***", text)
+    text = TOKEN_FIELD.sub(r"\1***", text)
     if url:
         parts = urlsplit(url)
         secret = parts.password

@@ -12,10 +12,13 @@ from bot.delivery.policy import (
     classify,
     delivery_nonce,
     forum_tags,
+    is_webhook_post,
     notice_text,
     pause_reason,
     thread_name,
+    webhook_post_marker,
 )
+from bot.summary import TEST_MARKER
 
 
 def test_nonce_is_derived_from_subscription_and_article() -> None:
@@ -131,3 +134,29 @@ def test_forum_tags_skip_moderated_ones_without_manage_threads() -> None:
 def test_forum_tags_at_most_five() -> None:
     chosen = forum_tags(TAGS, ["a", "b", "c", "d", "energy", "climate", "a"], can_moderate=True)
     assert chosen == [5, 6, 7, 8, 1]
+
+
+def test_a_deleted_webhook_is_gone_for_edits_and_a_pause_for_posts() -> None:
+    assert classify(404, 10015, editing=True) is Verdict.GONE
+    assert classify(404, 10015) is Verdict.PAUSE
+    assert classify(400, 30007) is Verdict.PAUSE
+    assert "15 webhooks" in pause_reason(400, 30007)
+
+
+def test_a_webhook_post_is_known_by_its_webhook_and_marker() -> None:
+    body = {"content": "<@&5>", "embeds": [{"title": "T", "url": "https://x.example/a"}]}
+    marker = webhook_post_marker(body)
+    assert marker == ("url", "https://x.example/a")
+    post = {"webhook_id": "7", "content": "<@&5>", "embeds": [{"url": "https://x.example/a"}]}
+    assert is_webhook_post(post, 7, marker)
+    assert not is_webhook_post(post, 8, marker)  # another webhook's
+    assert not is_webhook_post({**post, "webhook_id": None}, 7, marker)  # a member's
+    other = {**post, "embeds": [{"url": "https://x.example/b"}]}
+    assert not is_webhook_post(other, 7, marker)
+    test = {**post, "content": f"{TEST_MARKER}\n<@&5>"}
+    assert not is_webhook_post(test, 7, marker)
+    # No link in the post (a format without an embed): its whole content.
+    plain = webhook_post_marker({"content": "News: T https://x.example/a"})
+    assert plain == ("content", "News: T https://x.example/a")
+    assert is_webhook_post({"webhook_id": "7", "content": "News: T https://x.example/a"}, 7, plain)
+    assert not is_webhook_post({"webhook_id": "7", "content": "News: U"}, 7, plain)
