@@ -9,19 +9,15 @@ does); the kill -9 test with a separate process is in ``test_webhook_restart.py`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-import bot.delivery.policy as policy
 from bot.config import Settings
 from bot.store import Identity, Webhook
-from bot.store.codec import to_us
 from bot.summary import TEST_MARKER
-from tests.e2e.conftest import make_bot, wait_until_scanned
 from tests.e2e.test_admin import start_desk
-from tests.e2e.test_delivery import Desk
+from tests.e2e.test_delivery import Desk, open_desk
 from tests.fakediscord import ChannelType, Permission, overwrite
 from tests.fakediscord.models import FakeChannel, FakeGuild
 from tests.fakediscord.plugin import RunBot
@@ -38,14 +34,9 @@ async def desk(
     bot_settings: Settings,
     content_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Desk]:
-    monkeypatch.setattr(policy, "RETRY_BASE", 0.05)
-    monkeypatch.setattr(policy, "RETRY_CAP", 0.2)
+) -> Desk:
     settings = bot_settings.model_copy(update={"post_name": NAME, "post_avatar_url": AVATAR})
-    guild = fake_discord.add_guild("Newsroom")
-    runner = await run_bot(make_bot(settings))
-    await wait_until_scanned(runner.bot)
-    yield Desk(fake_discord, runner, guild, content_dir)
+    return await open_desk(fake_discord, run_bot, settings, content_dir, monkeypatch)
 
 
 def webhook_channel(
@@ -60,13 +51,11 @@ def webhook_channel(
     )
 
 
-async def subscribe(desk: Desk, channel: FakeChannel) -> None:
+async def subscribe(
+    desk: Desk, channel: FakeChannel, identity: Identity = Identity.WEBHOOK
+) -> None:
     await desk.bot.store.subscribe(
-        desk.guild.id,
-        channel.id,
-        by_user_id=1,
-        now=desk.deliverer._now(),
-        identity=Identity.WEBHOOK,
+        desk.guild.id, channel.id, by_user_id=1, now=desk.deliverer._now(), identity=identity
     )
 
 
@@ -115,9 +104,7 @@ async def test_edits_of_webhook_posts_go_through_the_webhook(desk: Desk) -> None
     assert desk.fake.requests_to("PATCH", f"/channels/{channel.id}/messages/*") == []
 
     # Back to identity:bot: the webhook's earlier post is still edited through it.
-    await desk.bot.store.subscribe(
-        desk.guild.id, channel.id, by_user_id=1, now=desk.deliverer._now(), identity=Identity.BOT
-    )
+    await subscribe(desk, channel, Identity.BOT)
     desk.publish("evolving", "Evolving Story", takeaways=("Version three.",))
     await desk.fake.wait_for_requests(
         "PATCH", f"/webhooks/{webhook.id}/*/messages/{post['id']}", count=2
@@ -166,14 +153,7 @@ async def test_a_webhook_post_made_before_a_crash_is_found_not_repeated(desk: De
     assert "as “The Daily Planet” (a webhook)" in await desk.deliverer.send_test(sub)
     [_, test_post] = await desk.wait_posts(channel, 2)
     assert TEST_MARKER in test_post["content"]
-    now = desk.deliverer._now()
-    async with desk.bot.store._transaction() as db:  # as if the answer never came
-        await db.execute(
-            "UPDATE deliveries SET state = 'pending', message_id = NULL, webhook_id = NULL, "
-            "message_channel_id = NULL, due_at = ?, attempted_at = ? WHERE id = ?",
-            (to_us(now), to_us(now), delivery.id),
-        )
-    desk.deliverer.wake()
+    await desk.forget_answer(delivery)
     await desk.fake.wait_for_requests("GET", f"/channels/{channel.id}/messages")
     [again] = await desk.settled(article_id)
     assert (again.state, again.message_id) == ("sent", int(post["id"]))

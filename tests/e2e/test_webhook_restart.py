@@ -9,20 +9,23 @@ its way), so the kill lands while posts are made but not yet recorded.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp import web
 
 from bot.store import Identity, Store
 from tests.delivery.harness import bot_env, kill, start_bot, stop, write_article
 from tests.e2e.conftest import SAMPLES
-from tests.e2e.test_delivery_restart import alive, has_no_work, query
+from tests.e2e.test_delivery_restart import (
+    alive,
+    first_scan,
+    has_no_work,
+    query,
+    slow_answers,
+)
 from tests.fakediscord import Permission
 from tests.fakediscord.models import DEFAULT_BOT_PERMISSIONS
 from tests.fakediscord.server import FakeDiscord
@@ -31,19 +34,6 @@ from tests.waiting import wait_until
 CHANNELS = 12
 ANSWER_DELAY = 0.5  # seconds between a webhook post being made and the bot hearing of it
 EXECUTE = "/webhooks/{webhook_id}/{webhook_token}"
-
-
-def slow_webhook_answers(fake: FakeDiscord, delay: float) -> None:
-    """Make the fake answer webhook posts ``delay`` seconds after making them."""
-    serve = fake._serve
-
-    async def delayed(route: Any, handler: Any, request: web.Request) -> web.StreamResponse:
-        response = await serve(route, handler, request)
-        if request.method == "POST" and route.template == EXECUTE:
-            await asyncio.sleep(delay)
-        return response
-
-    fake._serve = delayed  # type: ignore[method-assign]
 
 
 async def subscribe_by_webhook(database: Path, channels: list[tuple[int, int]]) -> None:
@@ -81,7 +71,7 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
     )
     env.update(NEWSBOT_LOG_LEVEL="DEBUG", NEWSBOT_POST_NAME="The Daily Planet")
     log = tmp_path / "bot.log"
-    slow_webhook_answers(fake, ANSWER_DELAY)
+    slow_answers(fake, ANSWER_DELAY, EXECUTE)
 
     def posted() -> int:
         return sum(len(fake.messages(c)) for c in channels)
@@ -92,14 +82,7 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
     first = start_bot(env, tmp_path, log)
     second: subprocess.Popen[bytes] | None = None
     try:
-        await wait_until(
-            alive(
-                first,
-                lambda: query(database, "SELECT 1 FROM sources WHERE baseline_done_at IS NOT NULL"),
-            ),
-            "the first scan",
-            timeout=30,
-        )
+        await first_scan(first, database)
         write_article(content, "breaking", "Breaking: Everyone Gets This Once", tags=["News"])
         await wait_until(alive(first, lambda: posted() >= 1), "a webhook post", timeout=30)
         kill(first)
