@@ -260,3 +260,23 @@ async def test_subscribe_identity_webhook_checks_and_names_its_permissions(
     # Threads: webhooks belong to channels.
     text = await a.run("subscribe", channel=a.thread, identity="webhook")
     assert "webhooks belong to channels" in text
+
+
+async def test_webhook_posts_in_announcement_channels_are_published(desk: Desk) -> None:
+    channel = desk.guild.add_channel(
+        "announcements",
+        ChannelType.announcement,
+        permission_overwrites=[
+            overwrite(
+                desk.guild.bot_role, allow=Permission.MANAGE_WEBHOOKS | Permission.MANAGE_MESSAGES
+            )
+        ],
+    )
+    await subscribe(desk, channel)
+    desk.publish("first", "First Story")
+    [post] = await desk.wait_posts(channel)
+    await desk.fake.wait_for_requests(
+        "POST", f"/channels/{channel.id}/messages/{post['id']}/crosspost"
+    )
+    [published] = desk.posts(channel)
+    assert published["flags"] & 1 and published["author"]["username"] == NAME
