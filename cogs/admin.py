@@ -551,7 +551,7 @@ class Admin(
                 raise UserFacingError(f"<#{subscription.channel_id}> is not paused.")
             target = self._subscribable(guild, subscription)
             roles = _roles_of(guild, subscription)
-            self._check_can_post(guild, target, roles)
+            self._check_can_post(guild, target, roles, subscription.identity)
             resumed = await self.bot.store.resume_subscription(
                 guild.id, subscription.channel_id, _now()
             )

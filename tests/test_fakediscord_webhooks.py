@@ -9,6 +9,7 @@ import aiohttp
 import discord
 import pytest
 from discord.ext import commands
+from discord.http import Route
 
 from tests.fakediscord import ChannelType, FakeDiscord, FakeGuild, Permission, overwrite
 from tests.fakediscord.plugin import BotRunner, RunBot
@@ -81,6 +82,10 @@ async def test_execute_edit_delete_and_history(
 
     await webhook.delete_message(plain.id)
     assert [m["content"] for m in fake_discord.messages(news)] == ["Hello, edited"]
+    fetched = await webhook.fetch_message(sent.id)
+    assert fetched.content == "Hello, edited"
+    with pytest.raises(discord.NotFound):
+        await webhook.fetch_message(plain.id)
 
     fake_discord.delete_webhook(fake_discord.webhooks_in(news)[0])
     with pytest.raises(discord.NotFound) as gone:
@@ -88,6 +93,28 @@ async def test_execute_edit_delete_and_history(
     assert gone.value.code == 10015
     with pytest.raises(discord.NotFound):
         await webhook.edit_message(sent.id, content="no")
+
+
+async def test_a_webhook_deleted_through_the_api_is_gone(
+    fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
+) -> None:
+    news = guild.add_channel(
+        "news", permission_overwrites=[overwrite(guild.bot_role, allow=Permission.MANAGE_WEBHOOKS)]
+    )
+    runner = await run_bot(make_bot())
+    channel = channel_of(runner, news.id)
+    webhook = await channel.create_webhook(name="Gazette")
+    sent = await webhook.send("Stays", wait=True)
+    other = await channel.create_webhook(name="Other")
+    # With the bot's authorization (Manage Webhooks).
+    await runner.bot.http.request(Route("DELETE", "/webhooks/{webhook_id}", webhook_id=other.id))
+    await webhook.delete(prefer_auth=False)  # with its token
+    assert fake_discord.webhooks_in(news) == []
+    assert await channel.webhooks() == []
+    # Its messages stay; its token no longer works.
+    assert [m["id"] for m in fake_discord.messages(news)] == [str(sent.id)]
+    with pytest.raises(discord.NotFound):
+        await webhook.send("No more", wait=True)
 
 
 async def test_history_without_read_message_history_is_empty(

@@ -252,6 +252,16 @@ async def test_subscribe_identity_webhook_checks_and_names_its_permissions(
     [field] = listed["embeds"][0]["fields"]
     assert "Posted by the bot." in field["value"]
 
+    # Resuming a webhook subscription checks the webhook's permissions too.
+    await a.run("subscribe", channel=a.news, identity="webhook")
+    await a.run("pause", channel=str(a.news.id))
+    a.news.set_permissions(a.guild.bot_role, allow=0)
+    await desk.synced(lambda: not desk.bot_can(a.news, "manage_webhooks"))
+    text = await a.run("resume", channel=str(a.news.id))
+    assert "**Manage Webhooks**" in text
+    sub = await desk.sub(a.news)
+    assert sub is not None and not sub.active
+
     # Announcement channels: publishing a webhook's message needs Manage Messages.
     a.announcements.set_permissions(a.guild.bot_role, allow=Permission.MANAGE_WEBHOOKS)
     await desk.synced(lambda: desk.bot_can(a.announcements, "manage_webhooks"))

@@ -599,6 +599,9 @@ ROUTES = [
         )
     ),
     Route("DELETE", "/webhooks/{webhook_id}", webhooks.delete_webhook),
+    Route(
+        "DELETE", "/webhooks/{webhook_id}/{webhook_token}", webhooks.delete_webhook, bot_auth=False
+    ),
     Route("GET", "/channels/{channel_id}", get_channel),
     Route("GET", "/channels/{channel_id}/webhooks", webhooks.channel_webhooks),
     Route("POST", "/channels/{channel_id}/webhooks", webhooks.create_webhook),

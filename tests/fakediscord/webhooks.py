@@ -109,8 +109,10 @@ async def channel_webhooks(server: FakeDiscord, call: Call) -> tuple[int, Any]:
 
 
 async def delete_webhook(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    """``DELETE /webhooks/{id}`` (Manage Webhooks) or ``/webhooks/{id}/{token}``."""
     webhook = _webhook(server, call)
-    server._require(webhook.channel, Permission.MANAGE_WEBHOOKS)
+    if "webhook_token" not in call.params:
+        server._require(webhook.channel, Permission.MANAGE_WEBHOOKS)
     del server.webhooks[webhook.id]
     return 204, None
 
