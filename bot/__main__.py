@@ -110,7 +110,9 @@ INTERRUPTED = {"run": 0, "preview": 130}
 
 
 #: The settings ``newsbot preview`` reads; any other may be invalid without stopping it.
-PREVIEW_SETTINGS = frozenset({"site_url", "timezone", "max_file_bytes", "log_level"})
+PREVIEW_SETTINGS = frozenset(
+    {"site_url", "timezone", "max_file_bytes", "log_level", "takeaways_headings"}
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,8 +159,9 @@ def _main(args: argparse.Namespace) -> int:
                 list(args.paths),
                 as_json=args.json,
                 site_url=args.site_url or settings.site_url,
-                tz=settings.tz,
+                tz=settings.tz if settings.timezone else None,
                 max_bytes=settings.max_file_bytes,
+                headings=settings.headings,
             )
         except BrokenPipeError:
             # The reader went away (`newsbot preview ... | head`): stop quietly.
@@ -169,6 +172,17 @@ def _main(args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, *, dry_run: bool) -> int:
     """``newsbot run``: the dry run, or the Discord client; returns the exit code."""
+    from bot.articles.site import SiteConfigError
+
+    try:
+        return _start(settings, dry_run=dry_run)
+    except SiteConfigError as exc:
+        # The site's own configuration (hugo.toml ...) holds a value the bot cannot use.
+        print(f"newsbot: site configuration: {exc}", file=sys.stderr)
+        return 2
+
+
+def _start(settings: Settings, *, dry_run: bool) -> int:
     import asyncio
 
     if dry_run:

@@ -21,12 +21,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.articles.text import Headings
 from bot.redaction import redact
 from bot.shards import check_shard_ids, parse_shard_ids
 from bot.web import parse_addr
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
+DEFAULT_TAKEAWAYS_HEADINGS = ("Key Takeaways",)
 SAMPLE_CONTENT_DIR = Path(__file__).resolve().parent.parent / "examples" / "content"
 
 
@@ -90,7 +92,8 @@ class Settings(BaseSettings):
     discord_api_url: str = DEFAULT_API_URL
     discord_gateway_url: str = DEFAULT_GATEWAY_URL
     dev_guild_id: int | None = Field(default=None, gt=0)
-    timezone: str = "UTC"
+    # None: the site's Hugo timeZone, else UTC.
+    timezone: str | None = None
     # A number's unit (in json_schema_extra) is named in its error: "at least 30 seconds".
     max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0, json_schema_extra={"unit": "bytes"})
     feed_interval: float = Field(default=300.0, ge=30.0, json_schema_extra={"unit": "seconds"})
@@ -110,6 +113,10 @@ class Settings(BaseSettings):
     # identity:webhook posts: the name and avatar shown. None: the bot's own.
     post_name: str | None = None
     post_avatar_url: str | None = None
+    # Issue 12: announce a new article once its page answers (0 = at once), and the
+    # titles that open an article's takeaways.
+    wait_live: float = Field(default=0.0, ge=0.0, json_schema_extra={"unit": "seconds"})
+    takeaways_headings: Annotated[tuple[str, ...], NoDecode] = DEFAULT_TAKEAWAYS_HEADINGS
 
     @field_validator("discord_token", "webhook_secret", mode="before")
     @classmethod
@@ -120,6 +127,7 @@ class Settings(BaseSettings):
         "content_dir",
         "site_url",
         "dev_guild_id",
+        "timezone",
         "http_addr",
         "git_url",
         "git_branch",
@@ -161,6 +169,19 @@ class Settings(BaseSettings):
             check_shard_ids(value, info.data["shard_count"])
         return value
 
+    @field_validator("takeaways_headings", mode="before")
+    @classmethod
+    def _split_headings(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            # Empty: the default.
+            value = [
+                part.strip() for part in value.split(",") if part.strip()
+            ] or DEFAULT_TAKEAWAYS_HEADINGS
+        if isinstance(value, list | tuple):
+            Headings.of(str(name) for name in value)  # at least one usable heading
+            return tuple(str(name) for name in value)
+        return value
+
     @field_validator("site_url")
     @classmethod
     def _check_site_url(cls, value: str | None) -> str | None:
@@ -190,7 +211,9 @@ class Settings(BaseSettings):
 
     @field_validator("timezone")
     @classmethod
-    def _check_timezone(cls, value: str) -> str:
+    def _check_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -258,7 +281,12 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> tzinfo:
         """The zone naive front matter dates are read in."""
-        return ZoneInfo(self.timezone)
+        return ZoneInfo(self.timezone or "UTC")
+
+    @property
+    def headings(self) -> Headings:
+        """The takeaways' titles, as the readers match them."""
+        return Headings.of(self.takeaways_headings)
 
     @property
     def uses_samples(self) -> bool:

@@ -102,8 +102,8 @@ def render_message(
     ``color`` is the embed colour (0..0xFFFFFF, default :data:`DEFAULT_COLOR`);
     ``mention_role_ids`` puts ``<@&ID>`` for each in ``content`` and allows exactly
     those roles to be pinged; ``test`` adds :data:`TEST_MARKER` to ``content``; ``site_name``
-    opens the footer. The result holds only JSON types and depends on nothing but
-    the arguments.
+    (else the article's own) opens the footer. The result holds only JSON types and
+    depends on nothing but the arguments.
     """
     if color is None:
         color = DEFAULT_COLOR
@@ -141,7 +141,7 @@ def render_message(
         embed["image"] = {"url": image}
 
     footer_budget = min(MAX_FOOTER, MAX_EMBED_TOTAL - len(title) - len(author) - len(description))
-    footer = _footer(article, site_name, footer_budget)
+    footer = _footer(article, site_name or article.site_name, footer_budget)
     if footer:
         embed["footer"] = {"text": footer}
 

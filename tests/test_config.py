@@ -94,6 +94,8 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("NEWSBOT_POST_NAME", "x" * 81, "must be 1 to 80 characters"),
         ("NEWSBOT_POST_NAME", "Discord Daily", "Discord refuses names containing 'discord'"),
         ("NEWSBOT_POST_AVATAR_URL", "logo.png", "must be an absolute http or https URL"),
+        ("NEWSBOT_WAIT_LIVE", "-1", "must be at least 0 seconds"),
+        ("NEWSBOT_WAIT_LIVE", "soon", "must be a number of seconds"),
     ],
 )
 def test_invalid_value_is_one_line_with_setting_value_and_what_is_allowed(

@@ -33,6 +33,7 @@ from typing import Any
 import discord
 
 from bot.articles.model import Article
+from bot.config import check_post_name
 from bot.delivery.channels import Kind, Target, notice_channels, resolve
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.policy import (
@@ -59,6 +60,7 @@ from bot.store import (
     AnnouncementKind,
     ArticleStatus,
     Crosspost,
+    DatabaseLost,
     Delivery,
     DeliveryState,
     Identity,
@@ -270,7 +272,7 @@ class Deliverer:
                 ) or await self._make_webhook(subscription.guild_id, subscription.channel_id)
                 await self.sender.execute(
                     webhook,
-                    self._as_publication(body),
+                    self._as_publication(body, stored.to_article()),
                     thread_name=thread_name(stored.title) if forum else None,
                     tag_ids=tags if forum else (),
                 )
@@ -286,7 +288,8 @@ class Deliverer:
         except TRANSIENT:
             log.warning("test post in %d failed", subscription.channel_id, exc_info=True)
             return "I couldn't reach Discord just now; please try again in a minute."
-        line = f"Sent a test post of “{stored.title}” to {channel}, as {self.poster(subscription)}."
+        poster = self.poster(subscription, stored.to_article())
+        line = f"Sent a test post of “{stored.title}” to {channel}, as {poster}."
         if len(target.pingable) < len(roles):
             line += (
                 " A role was not pinged: it is not mentionable (or gone) and I don't have "
@@ -294,11 +297,11 @@ class Deliverer:
             )
         return line
 
-    def poster(self, subscription: Subscription) -> str:
-        """Who a subscription's posts come from, in words: "the bot" or
-        "“Name” (a webhook)"."""
+    def poster(self, subscription: Subscription, article: Article | None = None) -> str:
+        """Who a subscription's posts (of ``article``) come from, in words: "the bot"
+        or "“Name” (a webhook)"."""
         if subscription.identity is Identity.WEBHOOK:
-            return f"“{self._publication_name()}” (a webhook)"
+            return f"“{self._publication_name(article)}” (a webhook)"
         return "the bot"
 
     async def preview(self, subscription: Subscription) -> dict[str, Any] | str:
@@ -345,6 +348,8 @@ class Deliverer:
                 delay = await self._idle_delay()
             except asyncio.CancelledError:
                 raise
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 # A busy or failing database must not end delivery: look again later.
                 log.exception("delivery dispatcher failed; retrying")
@@ -534,7 +539,7 @@ class Deliverer:
             if data is None:
                 await self.store.mark_attempt(d.id, self._now())
                 data = await self.sender.execute(
-                    webhook, self._as_publication(body), thread_name=name, tag_ids=tags
+                    webhook, self._as_publication(body, article), thread_name=name, tag_ids=tags
                 )
         except discord.HTTPException as error:
             refusal = Refusal.of(error)
@@ -617,15 +622,22 @@ class Deliverer:
         # Not posted (Discord refused it): make the webhook again and post now.
         return await self._post(replace(item, webhook=None))
 
-    def _publication_name(self) -> str:
+    def _publication_name(self, article: Article | None = None) -> str:
+        """``NEWSBOT_POST_NAME``, else the title of the article's site (its Hugo
+        config's ``title``) when Discord takes it as a name, else the bot's name."""
+        if self.post_name:
+            return self.post_name
+        if article is not None and article.site_name:
+            with contextlib.suppress(ValueError):
+                return check_post_name(article.site_name)
         user = self.client.user
-        return self.post_name or (user.name if user is not None else "News")
+        return user.name if user is not None else "News"
 
-    def _as_publication(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _as_publication(self, body: dict[str, Any], article: Article) -> dict[str, Any]:
         """``body`` as a webhook posts it: with the publication's name and avatar."""
         user = self.client.user
         avatar = self.post_avatar_url or (user.display_avatar.url if user is not None else None)
-        extra: dict[str, Any] = {"username": self._publication_name()}
+        extra: dict[str, Any] = {"username": self._publication_name(article)}
         if avatar:
             extra["avatar_url"] = avatar
         return dict(body, **extra)

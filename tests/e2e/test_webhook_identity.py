@@ -290,3 +290,32 @@ async def test_webhook_posts_in_announcement_channels_are_published(desk: Desk) 
     )
     [published] = desk.posts(channel)
     assert published["flags"] & 1 and published["author"]["username"] == NAME
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("The Example Times", "The Example Times"),
+        # A title Discord refuses as a name: the bot's own name instead.
+        ("Discord Weekly", "NewsBot"),
+    ],
+)
+async def test_without_settings_posts_carry_the_site_title_and_the_bots_avatar(
+    fake_discord: FakeDiscord,
+    run_bot: RunBot,
+    bot_settings: Settings,
+    content_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    title: str,
+    shown: str,
+) -> None:
+    (content_dir.parent / "hugo.toml").write_text(f'title = "{title}"\n', encoding="utf-8")
+    desk = await open_desk(fake_discord, run_bot, bot_settings, content_dir, monkeypatch)
+    channel = webhook_channel(desk.guild, "news")
+    await subscribe(desk, channel)
+    desk.publish("first", "First Story")
+    [post] = await desk.wait_posts(channel)
+    assert post["author"]["username"] == shown
+    bot_user = desk.bot.user
+    assert bot_user is not None
+    assert desk.fake.avatar_url(post) == bot_user.display_avatar.url
