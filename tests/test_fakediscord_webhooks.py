@@ -11,7 +11,14 @@ import pytest
 from discord.ext import commands
 from discord.http import Route
 
-from tests.fakediscord import ChannelType, FakeDiscord, FakeGuild, Permission, overwrite
+from tests.fakediscord import (
+    ChannelType,
+    FakeChannel,
+    FakeDiscord,
+    FakeGuild,
+    Permission,
+    overwrite,
+)
 from tests.fakediscord.plugin import BotRunner, RunBot
 
 pytestmark = pytest.mark.fakediscord(check_responses=True)
@@ -36,6 +43,13 @@ def channel_of(runner: BotRunner[Any], channel_id: int) -> Any:
     return found
 
 
+def hooked_channel(guild: FakeGuild) -> FakeChannel:
+    """#news, where the bot may make webhooks."""
+    return guild.add_channel(
+        "news", permission_overwrites=[overwrite(guild.bot_role, allow=Permission.MANAGE_WEBHOOKS)]
+    )
+
+
 async def test_create_needs_manage_webhooks(
     fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
 ) -> None:
@@ -50,9 +64,7 @@ async def test_create_needs_manage_webhooks(
 async def test_execute_edit_delete_and_history(
     fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
 ) -> None:
-    news = guild.add_channel(
-        "news", permission_overwrites=[overwrite(guild.bot_role, allow=Permission.MANAGE_WEBHOOKS)]
-    )
+    news = hooked_channel(guild)
     runner = await run_bot(make_bot())
     channel = channel_of(runner, news.id)
     webhook = await channel.create_webhook(name="Gazette")
@@ -98,9 +110,7 @@ async def test_execute_edit_delete_and_history(
 async def test_a_webhook_deleted_through_the_api_is_gone(
     fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
 ) -> None:
-    news = guild.add_channel(
-        "news", permission_overwrites=[overwrite(guild.bot_role, allow=Permission.MANAGE_WEBHOOKS)]
-    )
+    news = hooked_channel(guild)
     runner = await run_bot(make_bot())
     channel = channel_of(runner, news.id)
     webhook = await channel.create_webhook(name="Gazette")
@@ -162,9 +172,7 @@ async def test_forum_posts_need_a_thread_name(
 
 
 async def test_name_rules_and_rate_limits(fake_discord: FakeDiscord, guild: FakeGuild) -> None:
-    news = guild.add_channel(
-        "news", permission_overwrites=[overwrite(guild.bot_role, allow=Permission.MANAGE_WEBHOOKS)]
-    )
+    news = hooked_channel(guild)
     headers = {"Authorization": f"Bot {fake_discord.token}", "User-Agent": "DiscordBot (x, 1)"}
     async with aiohttp.ClientSession(headers=headers) as http:
         url = f"{fake_discord.api_url}/channels/{news.id}/webhooks"
@@ -199,9 +207,7 @@ async def test_name_rules_and_rate_limits(fake_discord: FakeDiscord, guild: Fake
 async def test_thirty_webhook_messages_a_minute_per_channel(
     fake_discord: FakeDiscord, guild: FakeGuild
 ) -> None:
-    news = guild.add_channel(
-        "news", permission_overwrites=[overwrite(guild.bot_role, allow=Permission.MANAGE_WEBHOOKS)]
-    )
+    news = hooked_channel(guild)
     headers = {"Authorization": f"Bot {fake_discord.token}", "User-Agent": "DiscordBot (x, 1)"}
     async with aiohttp.ClientSession(headers=headers) as http:
         url = f"{fake_discord.api_url}/channels/{news.id}/webhooks"
