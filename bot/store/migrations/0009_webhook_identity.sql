@@ -1,4 +1,4 @@
--- 0009 (issue 16, the publication's own name and face): a subscription posts as the
+-- Issue 16, the publication's own name and face: a subscription posts as the
 -- bot ('bot', the default) or through a webhook the bot created in its channel
 -- ('webhook'), with the publication's name and avatar.
 --
