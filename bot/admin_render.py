@@ -73,7 +73,21 @@ class Shown(Protocol):
     @property
     def active(self) -> bool: ...
     @property
+    def format(self) -> ShownFormat: ...
+    @property
     def identity(self) -> str: ...
+
+
+class ShownFormat(Protocol):
+    """What ``/newsadmin`` shows of a subscription's format (``bot.formats.Format``)."""
+
+    @property
+    def is_default(self) -> bool: ...
+
+
+def format_name(fmt: ShownFormat) -> str:
+    """A format, named briefly: ``default`` or ``custom``."""
+    return "default" if fmt.is_default else "custom"
 
 
 #: How ``/newsadmin`` names who a subscription's posts come from, by identity.
@@ -192,6 +206,7 @@ def describe(subscription: Shown) -> list[str]:
             + (f", pinging <@&{f.mention_role_id}>." if f.mention_role_id is not None else ".")
             for f in filters
         ]
+    lines.append(f"Format: {format_name(subscription.format)}.")
     lines.append(f"Posted by {POSTERS.get(subscription.identity, subscription.identity)}.")
     if subscription.active:
         lines.append("State: active.")

@@ -22,6 +22,9 @@ from discord.ext import commands
 
 from bot import admin_render as render
 from bot.articles.model import normalise_tag
+from bot.articles.text import clip
+from bot.format_views import FormatModal, SaveOrCancel
+from bot.formats import DEFAULT_FORMAT, Format, format_texts, format_to_json
 from bot.interactions import (
     Answer,
     Choices,
@@ -86,8 +89,10 @@ class Deliverer(Protocol):
         """Post the latest matching article marked as a test; returns a result line."""
         ...
 
-    def preview(self, subscription: Subscription) -> Awaitable[dict[str, Any] | str]:
-        """The test post's message body, or why there is none."""
+    def preview(
+        self, subscription: Subscription, fmt: Format | None = None, *, test: bool = True
+    ) -> Awaitable[dict[str, Any] | str]:
+        """The test post's message body (in ``fmt``), or why there is none."""
         ...
 
     def wake(self) -> None:
@@ -602,7 +607,8 @@ class Admin(
                     raise UserFacingError(preview)
                 head = preview.get("content") or ""
                 line = (
-                    f"Only you see this: the post <#{subscription.channel_id}> would get, "
+                    f"Only you see this: the post <#{subscription.channel_id}> would get "
+                    f"(format: {render.format_name(subscription.format)}), "
                     f"from {render.POSTERS[subscription.identity]}."
                 )
                 embeds = [discord.Embed.from_dict(e) for e in preview.get("embeds", [])]
@@ -612,6 +618,7 @@ class Admin(
                 guild, target, _roles_of(guild, subscription), subscription.identity
             )
             result = await deliverer.send_test(subscription)
+            result += f" Format: {render.format_name(subscription.format)}."
             log.info(
                 "guild %s: %s (%s) sent a test post to #%s (%s): %s",
                 guild.id,
@@ -624,6 +631,86 @@ class Admin(
             return Answer(text=result)
 
         await reply(interaction, work(), ephemeral=True)
+
+    @app_commands.command(
+        name="format", description="Shape a channel's posts: a form with its format, then a preview"
+    )
+    @app_commands.rename(subscription="channel")
+    @app_commands.describe(
+        subscription="A subscribed channel (pick from the list)",
+        reset="Go back to the default post, without a form (default: off)",
+    )
+    async def format_(
+        self, interaction: discord.Interaction, subscription: Subscribed, reset: bool = False
+    ) -> None:
+        """Change how a channel's posts look: a form with its format, a preview, then
+        Save or Cancel. Placeholders like {{title}} and {{takeaways:3}} are filled in."""
+        guild = _guild(interaction)
+        channel = f"<#{subscription.channel_id}>"
+        if reset:
+
+            async def work() -> Answer:
+                await self._save_format(interaction, subscription, DEFAULT_FORMAT)
+                return Answer(text=f"{channel} is back to the default format.")
+
+            await reply(interaction, work(), ephemeral=True)
+            return
+
+        async def show(submitted: discord.Interaction, fmt: Format) -> None:
+            async def preview() -> Answer:
+                return await self._format_preview(submitted, subscription, fmt)
+
+            await reply(submitted, preview(), ephemeral=True)
+
+        name = _label(guild, subscription.channel_id).removeprefix("#")
+        modal = FormatModal(name, format_texts(subscription.format), show)
+        await interaction.response.send_modal(modal)
+
+    async def _format_preview(
+        self, interaction: discord.Interaction, subscription: Subscription, fmt: Format
+    ) -> Answer:
+        channel = f"<#{subscription.channel_id}>"
+        deliverer = self.deliverer
+        body = (
+            await deliverer.preview(subscription, fmt, test=False)
+            if deliverer is not None
+            else "There is no preview now: delivery is not running."
+        )
+        kind = "default" if fmt.is_default else "new"
+        head = f"Preview of the {kind} format for {channel}: nothing changes until you press Save."
+
+        async def save() -> str:
+            if not await self._save_format(interaction, subscription, fmt):
+                return f"Not saved: {channel} is no longer subscribed."
+            return (
+                f"Saved: {channel} now uses {'the default' if fmt.is_default else 'this'} format."
+            )
+
+        view = SaveOrCancel(
+            interaction.user.id, save, f"Cancelled: the format of {channel} is unchanged."
+        )
+        if isinstance(body, str):
+            return Answer(text=f"{head}\n{body}", view=view)
+        text = clip(f"{head}\n{body.get('content') or ''}".rstrip(), 2000)
+        embeds = [discord.Embed.from_dict(e) for e in body.get("embeds", [])]
+        return Answer([embeds] if embeds else (), text=text, view=view)
+
+    async def _save_format(
+        self, interaction: discord.Interaction, subscription: Subscription, fmt: Format
+    ) -> bool:
+        guild = _guild(interaction)
+        saved = await self.bot.store.set_format(guild.id, subscription.channel_id, fmt, _now())
+        if saved:
+            log.info(
+                "guild %s: %s (%s) set the format of %s (%s): %s",
+                guild.id,
+                interaction.user,
+                interaction.user.id,
+                _label(guild, subscription.channel_id),
+                subscription.channel_id,
+                format_to_json(fmt) or "default",
+            )
+        return saved
 
     @app_commands.command(
         name="settings", description="Show this server's news settings, or change them"

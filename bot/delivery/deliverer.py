@@ -53,6 +53,7 @@ from bot.delivery.policy import (
     webhook_post_marker,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
+from bot.formats import DEFAULT_FORMAT, Format, render_formatted
 from bot.logs import ids
 from bot.redaction import redact
 from bot.store import (
@@ -72,7 +73,6 @@ from bot.store import (
 )
 from bot.store.codec import article_from_data
 from bot.store.subscriptions import Subscription, article_keys
-from bot.summary import render_message
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,9 @@ class Deliverer:
         self._notices: asyncio.Task[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._closing = False
-        self._renders: dict[tuple[int, int, int | None, tuple[int, ...], bool], dict[str, Any]] = {}
+        self._renders: dict[
+            tuple[int, int, int | None, tuple[int, ...], bool, Format], dict[str, Any]
+        ] = {}
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -261,6 +263,7 @@ class Deliverer:
             stored.version,
             settings.color,
             target.pingable,
+            subscription.format,
             test=True,
         )
         forum = target.kind is Kind.FORUM
@@ -304,9 +307,12 @@ class Deliverer:
             return f"“{self._publication_name(article)}” (a webhook)"
         return "the bot"
 
-    async def preview(self, subscription: Subscription) -> dict[str, Any] | str:
+    async def preview(
+        self, subscription: Subscription, fmt: Format | None = None, *, test: bool = True
+    ) -> dict[str, Any] | str:
         """The message :meth:`send_test` would post (pinging the subscription's role
-        whether or not it can be pinged there), or why there is none."""
+        whether or not it can be pinged there), in ``fmt`` (default: the subscription's
+        format; ``test=False``: without the test marker), or why there is none."""
         found = await self._matching(subscription, 1)
         if not found:
             return _nothing_to_test(subscription)
@@ -318,7 +324,8 @@ class Deliverer:
             stored.version,
             settings.color,
             subscription.mentions(*article_keys(stored.tags, stored.categories)),
-            test=True,
+            subscription.format if fmt is None else fmt,
+            test=test,
         )
 
     async def _matching(self, subscription: Subscription, count: int) -> list[StoredArticle]:
@@ -478,7 +485,7 @@ class Deliverer:
             return False
         article = article_from_data(json.loads(item.article_json))
         body = self._render(
-            article, d.article_id, item.article_version, item.color, target.pingable
+            article, d.article_id, item.article_version, item.color, target.pingable, item.format
         )
         if by_webhook and target.kind is not Kind.THREAD:
             return await self._post_by_webhook(item, target, body, article)
@@ -677,7 +684,7 @@ class Deliverer:
         target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
         article = article_from_data(json.loads(item.article_json))
         body = self._render(
-            article, d.article_id, item.article_version, item.color, target.pingable
+            article, d.article_id, item.article_version, item.color, target.pingable, item.format
         )
         try:
             if d.webhook_id is None:
@@ -786,17 +793,18 @@ class Deliverer:
         version: int,
         color: int | None,
         roles: tuple[int, ...],
+        fmt: Format = DEFAULT_FORMAT,
         *,
         test: bool = False,
     ) -> dict[str, Any]:
-        """``render_message`` for this channel (cached: a fan-out renders one body per
-        color and roles, not one per channel). Returns a fresh copy."""
-        key = (article_id, version, color, roles, test)
+        """The channel's post in its format (cached: a fan-out renders one body per
+        color, roles and format, not one per channel). Returns a fresh copy."""
+        key = (article_id, version, color, roles, test, fmt)
         body = self._renders.get(key)
         if body is None:
             if len(self._renders) >= _RENDER_CACHE:
                 self._renders.clear()
-            body = render_message(article, color=color, mention_role_ids=roles, test=test)
+            body = render_formatted(article, fmt, color=color, mention_role_ids=roles, test=test)
             self._renders[key] = body
         return copy.deepcopy(body)
 

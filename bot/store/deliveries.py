@@ -29,6 +29,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot.formats import DEFAULT_FORMAT, Format, format_from_json
 from bot.store.codec import clean_text, from_us, opt_dt, to_us
 from bot.store.database import Database, fetch_all, fetch_one, fetch_value, from_row
 from bot.store.models import ArticleStatus
@@ -124,6 +125,7 @@ class WorkItem:
     article_title: str
     article_tags: tuple[str, ...]
     article_json: str
+    format: Format = DEFAULT_FORMAT  # the subscription's message format
     identity: Identity = Identity.BOT  # who posts in the channel now
     webhook: Webhook | None = None  # the channel's webhook, once made
 
@@ -330,7 +332,7 @@ class DeliveryQueries:
             rows = await fetch_all(
                 db,
                 f"""
-                SELECT {_DELIVERY}, {filters_column("s.id")} AS filters, g.color,
+                SELECT {_DELIVERY}, {filters_column("s.id")} AS filters, g.color, s.format,
                        coalesce(g.edit_on_update, 1) AS edit_on_update,
                        a.status AS article_status, a.version AS article_version,
                        a.title AS article_title, a.tags AS article_tags,
@@ -357,6 +359,7 @@ class DeliveryQueries:
                 article_title=row["article_title"],
                 article_tags=tuple(json.loads(row["article_tags"])),
                 article_json=row["article_json"],
+                format=format_from_json(row["format"]),
                 identity=Identity(row["identity"]),
                 webhook=(
                     Webhook(row["channel_webhook_id"], row["webhook_token"])

@@ -220,6 +220,7 @@ class Store:
     get_subscription = _Forward("_subscriptions", SubscriptionQueries.get_subscription)
     pause_subscription = _Forward("_subscriptions", SubscriptionQueries.pause_subscription)
     resume_subscription = _Forward("_subscriptions", SubscriptionQueries.resume_subscription)
+    set_format = _Forward("_subscriptions", SubscriptionQueries.set_format)
     active_subscriptions = _Forward("_subscriptions", SubscriptionQueries.active_subscriptions)
     set_webhook = _Forward("_subscriptions", SubscriptionQueries.set_webhook)
     webhook = _Forward("_subscriptions", SubscriptionQueries.webhook)

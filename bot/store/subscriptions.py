@@ -22,6 +22,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.articles.model import category_key, normalise_tag
+from bot.formats import DEFAULT_FORMAT, Format, format_from_json, format_to_json
 from bot.store.codec import clean_text, dumps, from_us, opt_dt, to_us
 from bot.store.database import Database, fetch_all, fetch_one, fetch_value, from_row
 
@@ -59,7 +60,8 @@ def parse_filters(text: str) -> tuple[Filter, ...]:
 
 _SUBSCRIPTION = f"""
     SELECT s.id, s.guild_id, s.channel_id, s.paused_reason, s.paused_at, s.created_by,
-           s.created_at, s.updated_at, s.identity, {filters_column("s.id")} AS filters
+           s.created_at, s.updated_at, s.format, s.identity,
+           {filters_column("s.id")} AS filters
     FROM subscriptions s
 """
 
@@ -149,6 +151,7 @@ class Subscription:
     created_by: int
     created_at: datetime
     updated_at: datetime
+    format: Format = DEFAULT_FORMAT  # how its posts look (bot/formats.py)
     identity: Identity = Identity.BOT
 
     @property
@@ -258,6 +261,7 @@ def _subscription(row: sqlite3.Row) -> Subscription:
         Subscription,
         row,
         filters=parse_filters(row["filters"]),
+        format=format_from_json(row["format"]),
         identity=Identity(row["identity"]),
         paused_at=opt_dt(row["paused_at"]),
         created_at=from_us(row["created_at"]),
@@ -441,6 +445,24 @@ class SubscriptionQueries:
         """This server's subscription of a channel, if any."""
         async with self._database.reading() as db:
             return await _one(db, guild_id, channel_id)
+
+    async def set_format(self, guild_id: int, channel_id: int, fmt: Format, now: datetime) -> bool:
+        """Give a channel's subscription this format (:data:`DEFAULT_FORMAT`: the
+        default post); False when the server has no subscription of that channel."""
+        async with self._database.transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE subscriptions SET format = :format, updated_at = :now
+                WHERE guild_id = :guild_id AND channel_id = :channel_id
+                """,
+                {
+                    "format": format_to_json(fmt),
+                    "now": to_us(now),
+                    "guild_id": guild_id,
+                    "channel_id": channel_id,
+                },
+            )
+            return cursor.rowcount > 0
 
     async def pause_subscription(
         self, guild_id: int, channel_id: int, reason: str, now: datetime

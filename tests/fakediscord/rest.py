@@ -23,7 +23,9 @@ from .interactions import (
     EPHEMERAL,
     LOADING,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
     FakeInteraction,
+    modal_errors,
 )
 from .models import ChannelType, FakeChannel, Permission
 
@@ -185,6 +187,8 @@ async def interaction_callback(server: FakeDiscord, call: Call) -> tuple[int, An
         APPLICATION_COMMAND: {4, 5, 9},
         MESSAGE_COMPONENT: {4, 5, 6, 7, 9},
         AUTOCOMPLETE: {8},
+        # No modal after a modal; updating a message only when the modal came from one.
+        MODAL_SUBMIT: {4, 5, 6, 7} if interaction.message is not None else {4, 5},
     }
     if kind not in allowed.get(interaction.type, set()):
         tree = validation.error_tree(
@@ -200,6 +204,11 @@ async def interaction_callback(server: FakeDiscord, call: Call) -> tuple[int, An
         raise ApiError(400, 50035, "Invalid Form Body", errors=tree)
 
     data = dict(body.get("data") or {})
+    problems = modal_errors(data) if kind == 9 else []
+    if problems:
+        tree = validation.error_tree(problems)
+        server._violate("invalid_body", record, json.dumps(tree))
+        raise ApiError(400, 50035, "Invalid Form Body", errors=tree)
     channel = interaction.channel
     perms = channel.guild.bot_member.permissions_in(channel)
     msg_type = 20 if interaction.type == APPLICATION_COMMAND else 0

@@ -36,10 +36,12 @@ from .interactions import (
     AUTOCOMPLETE,
     EPHEMERAL,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
     FakeInteraction,
     InvalidInvocation,
     build_command_data,
     find_component,
+    modal_submit_data,
 )
 from .models import (
     DEFAULT_BOT_PERMISSIONS,
@@ -581,6 +583,26 @@ class FakeDiscord:
             MESSAGE_COMPONENT, member.guild, channel, member, data, message=current
         )
 
+    async def submit_modal(
+        self, interaction: FakeInteraction, values: dict[str, str] | None = None
+    ) -> FakeInteraction:
+        """The user who got a modal from ``interaction`` submits it, having typed
+        ``values`` (by text input custom id; the others keep their prefilled text)."""
+        body = await interaction.response()
+        if body["type"] != 9:
+            raise InvalidInvocation("the bot answered with no modal")
+        data = modal_submit_data(body["data"], dict(values or {}))
+        member = interaction.member
+        return await self._dispatch_interaction(
+            MODAL_SUBMIT,
+            member.guild,
+            interaction.channel,
+            member,
+            data,
+            message=interaction.message,
+            trigger=interaction,
+        )
+
     def _check_can_use_commands(
         self, guild: FakeGuild, member: FakeMember, channel: FakeChannel
     ) -> None:
@@ -601,10 +623,13 @@ class FakeDiscord:
         data: dict[str, Any],
         *,
         message: dict[str, Any] | None = None,
+        trigger: FakeInteraction | None = None,
     ) -> FakeInteraction:
         # Discord sends an interaction on the connection of the shard owning the guild.
         await self.wait_for(lambda: self.gateway.ready_for(guild.id), timeout=5.0)
-        interaction = FakeInteraction(self, kind, guild.id, channel, member, data, message)
+        interaction = FakeInteraction(
+            self, kind, guild.id, channel, member, data, message, trigger=trigger
+        )
         interaction.id = self.ids.next()
         perms_in_channel = str(member.permissions_in(channel))
         payload: dict[str, Any] = {
