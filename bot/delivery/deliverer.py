@@ -49,8 +49,8 @@ from bot.delivery.policy import (
     missing_permissions_reason,
     notice_text,
     pause_reason,
+    post_fingerprint,
     thread_name,
-    webhook_post_marker,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
 from bot.formats import DEFAULT_FORMAT, Format, render_formatted
@@ -539,12 +539,18 @@ class Deliverer:
             else []
         )
         webhook = item.webhook
+        fingerprint = post_fingerprint(body)
+        version = item.article_version
         try:
             if webhook is None:
                 webhook = await self._make_webhook(d.guild_id, d.channel_id)
-            data = await self._find_webhook_post(d, webhook, body, name)
+            data = await self._find_webhook_post(d, webhook, name)
+            if data is not None and d.attempt_fingerprint != fingerprint:
+                # Found, but the article has changed since: it shows an older version
+                # (edited next, when edits are on).
+                version -= 1
             if data is None:
-                await self.store.mark_attempt(d.id, self._now())
+                await self.store.mark_attempt(d.id, self._now(), fingerprint)
                 data = await self.sender.execute(
                     webhook, self._as_publication(body, article), thread_name=name, tag_ids=tags
                 )
@@ -558,7 +564,7 @@ class Deliverer:
             d.id,
             message_id=message_id,
             message_channel_id=int(data.get("channel_id") or d.channel_id),
-            version=item.article_version,
+            version=version,
             crosspost=target.kind is Kind.NEWS and not int(data.get("flags") or 0) & 1,
             now=self._now(),
             webhook_id=webhook.id,
@@ -568,25 +574,30 @@ class Deliverer:
         return True
 
     async def _find_webhook_post(
-        self, d: Delivery, webhook: Webhook, body: dict[str, Any], forum_name: str | None
+        self, d: Delivery, webhook: Webhook, forum_name: str | None
     ) -> dict[str, Any] | None:
         """The post of an attempted delivery, if the webhook made it before a crash:
         in a forum, a thread the webhook owns with the article's headline (from the
         cache, as for the bot's own forum posts); elsewhere, a message of the channel
-        since the attempt, by the webhook, carrying the post's marker
-        (:func:`~bot.delivery.policy.is_webhook_post`)."""
+        since the attempt, by the webhook, saying what the attempt sent (its
+        fingerprint, kept at the attempt: the article may have changed since) and
+        recorded by no other delivery (a format may give two articles the same
+        words)."""
         if d.attempted_at is None:
             return None
         if forum_name is not None:
             thread_id = self._adopt_forum_post(d, forum_name, owner_id=webhook.id)
             # A forum post's starter message has its thread's id.
             return None if thread_id is None else {"id": thread_id, "channel_id": thread_id}
-        marker = webhook_post_marker(body)
+        if d.attempt_fingerprint is None:
+            return None
         after = discord.utils.time_snowflake(d.attempted_at - ADOPT_WINDOW)
         for _ in range(HISTORY_PAGES):
             page = await self.sender.history_after(d.channel_id, after, _HISTORY_PAGE)
             for message in page:
-                if is_webhook_post(message, webhook.id, marker):
+                if is_webhook_post(
+                    message, webhook.id, d.attempt_fingerprint
+                ) and not await self.store.is_recorded(d.subscription_id, int(message["id"])):
                     log.info("delivery %d: found its webhook post %s", d.id, message["id"])
                     return message
             if len(page) < _HISTORY_PAGE:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,7 +16,6 @@ from typing import Any
 from bot.articles.model import normalise_tag
 from bot.articles.text import clip
 from bot.permissions import listed
-from bot.summary import TEST_MARKER
 
 #: Discord's limit on a message nonce.
 MAX_NONCE = 25
@@ -202,27 +201,29 @@ def forum_tags(
     return chosen
 
 
-def webhook_post_marker(body: dict[str, Any]) -> tuple[str, str]:
-    """What identifies the post of ``body`` (a rendered message) among a webhook's
-    messages in a channel: its embed's link (the article's URL) when it has one, else
-    its whole content. Webhooks take no nonce; see :func:`is_webhook_post`."""
-    for embed in body.get("embeds") or ():
-        url = embed.get("url")
-        if url:
-            return ("url", str(url))
-    return ("content", str(body.get("content") or ""))
+def post_fingerprint(message: Mapping[str, Any]) -> str:
+    """A digest of what a post says, the same for the body the bot sends and for the
+    message Discord keeps of it (read back from the channel's history): the letters
+    and digits of its content and of its embeds' texts (title, description, author,
+    footer, fields), in order. Links, times and whitespace are left out, as Discord
+    may rewrite them. It depends on neither the format's parts nor the article's
+    link: any format's post has one, even with ``embed: off``."""
+    texts: list[object] = [message.get("content")]
+    for embed in message.get("embeds") or ():
+        author, footer = embed.get("author") or {}, embed.get("footer") or {}
+        texts += [embed.get("title"), embed.get("description"), author.get("name")]
+        texts.append(footer.get("text"))
+        for item in embed.get("fields") or ():
+            texts += [item.get("name"), item.get("value")]
+    kept = "\x1f".join("".join(c for c in str(t or "") if c.isalnum()) for t in texts)
+    return hashlib.sha256(kept.encode("utf-8")).hexdigest()
 
 
-def is_webhook_post(message: dict[str, Any], webhook_id: int, marker: tuple[str, str]) -> bool:
-    """Whether ``message`` (Discord's message object) is the post ``marker`` stands
-    for, made by the webhook ``webhook_id``: the webhook's, not a test post
-    (``/newsadmin test`` posts the same article), and carrying the marker."""
-    if str(message.get("webhook_id")) != str(webhook_id):
-        return False
-    content = str(message.get("content") or "")
-    if TEST_MARKER in content:
-        return False
-    kind, value = marker
-    if kind == "url":
-        return any(e.get("url") == value for e in message.get("embeds") or ())
-    return content == value
+def is_webhook_post(message: Mapping[str, Any], webhook_id: int, fingerprint: str) -> bool:
+    """Whether ``message`` (Discord's message object) was made by the webhook
+    ``webhook_id`` and says what the post of ``fingerprint`` says
+    (:func:`post_fingerprint`). A test post of the same article says more (its test
+    marker), so it is not taken for the post."""
+    return str(message.get("webhook_id")) == str(webhook_id) and (
+        post_fingerprint(message) == fingerprint
+    )

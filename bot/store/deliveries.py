@@ -66,7 +66,8 @@ MAX_ERROR = 300
 _DELIVERY = """
     d.id, d.subscription_id, d.article_id, d.guild_id, d.channel_id, d.nonce, d.state,
     d.due_at, d.created_at, d.attempts, d.attempted_at, d.last_error, d.message_id,
-    d.message_channel_id, d.sent_at, d.sent_version, d.edit_version, d.crosspost, d.webhook_id
+    d.message_channel_id, d.sent_at, d.sent_version, d.edit_version, d.crosspost, d.webhook_id,
+    d.attempt_fingerprint
 """
 
 # Work of paused subscriptions waits.
@@ -101,6 +102,7 @@ class Delivery:
     edit_version: int | None
     crosspost: Crosspost | None  # None: not an announcement channel's post
     webhook_id: int | None = None  # the webhook that posted the message (None: the bot)
+    attempt_fingerprint: str | None = None  # what its last webhook send said (a digest)
 
     @property
     def edit_due(self) -> bool:
@@ -370,13 +372,28 @@ class DeliveryQueries:
             for row in rows
         ]
 
-    async def mark_attempt(self, delivery_id: int, now: datetime) -> None:
-        """A request for this delivery is about to start."""
+    async def mark_attempt(
+        self, delivery_id: int, now: datetime, fingerprint: str | None = None
+    ) -> None:
+        """A request for this delivery is about to start (a webhook's: posting what
+        ``fingerprint`` stands for, :func:`bot.delivery.policy.post_fingerprint`)."""
         async with self._database.transaction() as db:
             await db.execute(
-                "UPDATE deliveries SET attempted_at = :now WHERE id = :id",
-                {"now": to_us(now), "id": delivery_id},
+                "UPDATE deliveries SET attempted_at = :now, attempt_fingerprint = :fingerprint "
+                "WHERE id = :id",
+                {"now": to_us(now), "fingerprint": fingerprint, "id": delivery_id},
             )
+
+    async def is_recorded(self, subscription_id: int, message_id: int) -> bool:
+        """Whether a delivery of the subscription has recorded ``message_id`` as its post."""
+        async with self._database.reading() as db:
+            found = await fetch_value(
+                db,
+                "SELECT count(*) FROM deliveries "
+                "WHERE subscription_id = :subscription_id AND message_id = :message_id",
+                {"subscription_id": subscription_id, "message_id": message_id},
+            )
+        return bool(found)
 
     async def mark_sent(
         self,

@@ -239,6 +239,7 @@ class Store:
     next_due_at = _Forward("_deliveries", DeliveryQueries.next_due_at)
     due_work = _Forward("_deliveries", DeliveryQueries.due_work)
     mark_attempt = _Forward("_deliveries", DeliveryQueries.mark_attempt)
+    is_recorded = _Forward("_deliveries", DeliveryQueries.is_recorded)
     mark_sent = _Forward("_deliveries", DeliveryQueries.mark_sent)
     mark_edited = _Forward("_deliveries", DeliveryQueries.mark_edited)
     drop_edit = _Forward("_deliveries", DeliveryQueries.drop_edit)

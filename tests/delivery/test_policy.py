@@ -15,10 +15,11 @@ from bot.delivery.policy import (
     is_webhook_post,
     notice_text,
     pause_reason,
+    post_fingerprint,
     thread_name,
-    webhook_post_marker,
 )
-from bot.summary import TEST_MARKER
+from bot.formats import parse_format, render_formatted
+from tests.test_summary import example_article
 
 
 def test_nonce_is_derived_from_subscription_and_article() -> None:
@@ -143,20 +144,48 @@ def test_a_deleted_webhook_is_gone_for_edits_and_a_pause_for_posts() -> None:
     assert "15 webhooks" in pause_reason(400, 30007)
 
 
-def test_a_webhook_post_is_known_by_its_webhook_and_marker() -> None:
-    body = {"content": "<@&5>", "embeds": [{"title": "T", "url": "https://x.example/a"}]}
-    marker = webhook_post_marker(body)
-    assert marker == ("url", "https://x.example/a")
-    post = {"webhook_id": "7", "content": "<@&5>", "embeds": [{"url": "https://x.example/a"}]}
-    assert is_webhook_post(post, 7, marker)
-    assert not is_webhook_post(post, 8, marker)  # another webhook's
-    assert not is_webhook_post({**post, "webhook_id": None}, 7, marker)  # a member's
-    other = {**post, "embeds": [{"url": "https://x.example/b"}]}
-    assert not is_webhook_post(other, 7, marker)
-    test = {**post, "content": f"{TEST_MARKER}\n<@&5>"}
-    assert not is_webhook_post(test, 7, marker)
-    # No link in the post (a format without an embed): its whole content.
-    plain = webhook_post_marker({"content": "News: T https://x.example/a"})
-    assert plain == ("content", "News: T https://x.example/a")
-    assert is_webhook_post({"webhook_id": "7", "content": "News: T https://x.example/a"}, 7, plain)
-    assert not is_webhook_post({"webhook_id": "7", "content": "News: U"}, 7, plain)
+def test_a_webhook_post_is_known_by_its_webhook_and_fingerprint() -> None:
+    body = {
+        "content": "<@&5> New:",
+        "embeds": [{"title": "T", "url": "https://x.example/a", "description": "- one"}],
+        "allowed_mentions": {"parse": [], "roles": ["5"]},
+    }
+    fingerprint = post_fingerprint(body)
+    # As Discord keeps it: its own fields added, whitespace trimmed, links rewritten.
+    post = {
+        "id": "99",
+        "webhook_id": "7",
+        "content": "<@&5> New: ",
+        "embeds": [
+            {"type": "rich", "title": "T", "url": "https://x.example/a/", "description": "- one"}
+        ],
+    }
+    assert is_webhook_post(post, 7, fingerprint)
+    assert not is_webhook_post(post, 8, fingerprint)  # another webhook's
+    assert not is_webhook_post({**post, "webhook_id": None}, 7, fingerprint)  # a member's
+    other = {**post, "embeds": [{"title": "U", "description": "- one"}]}
+    assert not is_webhook_post(other, 7, fingerprint)
+    # The words count in their place: a title moved into the content is another post.
+    moved = {**post, "content": "<@&5> New: T", "embeds": [{"description": "- one"}]}
+    assert not is_webhook_post(moved, 7, fingerprint)
+
+
+def test_every_format_s_post_has_a_fingerprint_its_test_post_does_not_share() -> None:
+    article = example_article()
+    formats = [
+        parse_format("{{mention}}", "{{title}}", "{{takeaways}}", "{{tags}}", ""),
+        # No embed, no link: only words.
+        parse_format("{{title}}", "", "", "", "embed: off"),
+        parse_format("Read: {{summary}}", "", "{{takeaways:1}}", "", "footer: off"),
+    ]
+    for fmt in formats:
+        body = render_formatted(article, fmt, mention_role_ids=(5,))
+        test = render_formatted(article, fmt, mention_role_ids=(5,), test=True)
+        kept = {**body, "webhook_id": "7"}
+        assert is_webhook_post(kept, 7, post_fingerprint(body))
+        assert not is_webhook_post({**test, "webhook_id": "7"}, 7, post_fingerprint(body))
+    # An article edited after the post: what was sent no longer matches its new render.
+    plain = formats[1]
+    sent = post_fingerprint(render_formatted(article, plain))
+    edited = render_formatted(example_article(title="France Raids X Offices, Again"), plain)
+    assert post_fingerprint(edited) != sent

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.formats import parse_format
 from bot.store import Identity, Webhook
 from bot.summary import TEST_MARKER
 from tests.e2e.test_admin import start_desk
@@ -115,6 +116,35 @@ async def test_edits_of_webhook_posts_go_through_the_webhook(desk: Desk) -> None
     path.unlink()
     await desk.idle()
     assert len(desk.posts(channel)) == 1
+
+
+async def test_a_custom_format_reaches_a_webhook_channel_and_its_edits(desk: Desk) -> None:
+    channel = webhook_channel(desk.guild, "formatted")
+    await subscribe(desk, channel)
+    fmt = parse_format(
+        "Fresh from the desk: **{{title}}**", "{{site}} · {{title}}", "{{takeaways:1}}", "", ""
+    )
+    await desk.bot.store.set_format(desk.guild.id, channel.id, fmt, desk.deliverer._now())
+    desk.publish("shaped", "Shaped Story", takeaways=("Version one.", "Not shown."))
+    [post] = await desk.wait_posts(channel)
+    assert post["author"]["username"] == NAME
+    assert desk.fake.avatar_url(post) == AVATAR
+    assert post["content"] == "Fresh from the desk: **Shaped Story**"
+    [embed] = post["embeds"]
+    assert embed["title"].endswith(" · Shaped Story")
+    assert embed["description"] == "- Version one."
+    assert "footer" not in embed
+
+    webhook = await kept_webhook(desk, channel)
+    desk.publish("shaped", "Shaped Story, Revised", takeaways=("Version two.", "Not shown."))
+    await desk.fake.wait_for_requests("PATCH", f"/webhooks/{webhook.id}/*/messages/{post['id']}")
+    [edited] = desk.posts(channel)
+    assert edited["author"]["username"] == NAME
+    assert edited["content"] == "Fresh from the desk: **Shaped Story, Revised**"
+    [embed] = edited["embeds"]
+    assert embed["title"].endswith(" · Shaped Story, Revised")
+    assert embed["description"] == "- Version two."
+    assert "footer" not in embed
 
 
 async def test_forum_webhook_posts_get_a_tagged_thread_and_edits(desk: Desk) -> None:

@@ -5,6 +5,10 @@ bot must find the post in the channel's history first. The real bot runs as its 
 process (``python -m bot run``, logging at DEBUG) against the in-process fake Discord;
 the fake answers webhook posts a little late (the message exists, the answer is on
 its way), so the kill lands while posts are made but not yet recorded.
+
+The post is known by what it says (its fingerprint, kept at the attempt), so this
+holds for every format: also one with no embed and no link, whose article is edited
+while the bot is down (the post found is then edited to the new version).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.formats import DEFAULT_FORMAT, Format, parse_format
 from bot.store import Identity, Store
 from tests.delivery.harness import bot_env, kill, start_bot, stop, write_article
 from tests.e2e.conftest import SAMPLES
@@ -36,24 +41,29 @@ ANSWER_DELAY = 0.5  # seconds between a webhook post being made and the bot hear
 EXECUTE = "/webhooks/{webhook_id}/{webhook_token}"
 
 
-async def subscribe_by_webhook(database: Path, channels: list[tuple[int, int]]) -> None:
+#: No embed, no link: nothing but the words tells this format's posts apart.
+WORDS_ONLY = parse_format("📰 {{title}}: {{takeaways:1}}", "", "", "", "embed: off")
+
+
+async def subscribe_by_webhook(
+    database: Path, channels: list[tuple[int, int]], fmt: Format = DEFAULT_FORMAT
+) -> None:
     store = await Store.open(database)
     try:
         for guild_id, channel_id in channels:
+            now = datetime.now(UTC)
             await store.subscribe(
-                guild_id,
-                channel_id,
-                by_user_id=1,
-                now=datetime.now(UTC),
-                identity=Identity.WEBHOOK,
+                guild_id, channel_id, by_user_id=1, now=now, identity=Identity.WEBHOOK
             )
+            await store.set_format(guild_id, channel_id, fmt, now)
     finally:
         await store.close()
 
 
+@pytest.mark.parametrize("custom", [False, True], ids=["default", "words-only-edited"])
 @pytest.mark.fakediscord(bot_permissions=DEFAULT_BOT_PERMISSIONS | Permission.MANAGE_WEBHOOKS)
 async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
-    fake_discord: FakeDiscord, tmp_path: Path
+    fake_discord: FakeDiscord, tmp_path: Path, custom: bool
 ) -> None:
     fake = fake_discord
     guild = fake.add_guild("Newsroom")
@@ -61,7 +71,8 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
     content = tmp_path / "content"
     shutil.copytree(SAMPLES, content)
     database = tmp_path / "newsbot.sqlite3"
-    await subscribe_by_webhook(database, [(guild.id, c.id) for c in channels])
+    fmt = WORDS_ONLY if custom else DEFAULT_FORMAT
+    await subscribe_by_webhook(database, [(guild.id, c.id) for c in channels], fmt)
     env = bot_env(
         api_url=fake.api_url,
         gateway_url=fake.gateway_url,
@@ -89,6 +100,12 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
         at_kill = posted()
         # Posts made but not recorded: exactly the case the history check is for.
         assert recorded() < at_kill
+        title, point = "Breaking: Everyone Gets This Once", "A first point."
+        if custom:
+            # Edited while the bot is down: the posts made no longer say what the
+            # article would give now.
+            title, point = "Breaking: Everyone Gets This Once (Updated)", "Corrected."
+            write_article(content, "breaking", title, tags=["News"], takeaways=(point,))
 
         second = start_bot(env, tmp_path, log)
         await wait_until(
@@ -97,6 +114,11 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
             timeout=60,
         )
         await fake.wait_until_settled(lambda: has_no_work(database))
+        if custom:
+            for c in channels:
+                [message] = fake.messages(c)
+                assert message["content"] == f"📰 {title}: - {point}"
+                assert message["embeds"] == []
 
         per_channel = {c.id: len(fake.messages(c)) for c in channels}
         assert set(per_channel.values()) == {1}, per_channel

@@ -17,3 +17,8 @@ ALTER TABLE subscriptions ADD COLUMN webhooks_lost INTEGER NOT NULL DEFAULT 0;
 -- The webhook that posted a delivery's message (NULL: the bot posted it). Its edits
 -- go through that webhook; a message of a webhook since deleted can't be edited.
 ALTER TABLE deliveries ADD COLUMN webhook_id INTEGER;
+-- What the post of a webhook delivery said when it was last sent (a digest:
+-- bot.delivery.policy.post_fingerprint). After a crash between the send and its
+-- record, the post is the webhook's message in the channel that says it and that no
+-- delivery has recorded. NULL: never sent through a webhook.
+ALTER TABLE deliveries ADD COLUMN attempt_fingerprint TEXT;
