@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot import __version__
+from bot.redaction import RedactingFilter
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -93,6 +94,9 @@ def configure_logging(level: str, shape: str = "text") -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
+    # Secrets (webhook tokens in discord.py's request lines, credentials in URLs) are
+    # cut out of every line.
+    handler.addFilter(RedactingFilter())
     logging.basicConfig(level=level, handlers=[handler])
     # One line per detected change is noise at INFO; our own sources log what matters.
     logging.getLogger("watchfiles").setLevel(max(logging.WARNING, logging.getLevelName(level)))

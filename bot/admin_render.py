@@ -74,6 +74,8 @@ class Shown(Protocol):
     def active(self) -> bool: ...
     @property
     def format(self) -> ShownFormat: ...
+    @property
+    def identity(self) -> str: ...
 
 
 class ShownFormat(Protocol):
@@ -86,6 +88,13 @@ class ShownFormat(Protocol):
 def format_name(fmt: ShownFormat) -> str:
     """A format, named briefly: ``default`` or ``custom``."""
     return "default" if fmt.is_default else "custom"
+
+
+#: How ``/newsadmin`` names who a subscription's posts come from, by identity.
+POSTERS = {
+    "bot": "the bot",
+    "webhook": "a webhook, with the publication's name and avatar",
+}
 
 
 class ShownSettings(Protocol):
@@ -198,6 +207,7 @@ def describe(subscription: Shown) -> list[str]:
             for f in filters
         ]
     lines.append(f"Format: {format_name(subscription.format)}.")
+    lines.append(f"Posted by {POSTERS.get(subscription.identity, subscription.identity)}.")
     if subscription.active:
         lines.append("State: active.")
     else:

@@ -54,6 +54,23 @@ def _http_url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     return value
 
 
+#: Discord refuses a webhook (or a webhook post's) name holding these, in any case.
+FORBIDDEN_IN_POST_NAMES = ("clyde", "discord")
+MAX_POST_NAME = 80
+
+
+def check_post_name(value: str) -> str:
+    """A name webhook posts can carry: 1-80 characters on one line, without the words
+    Discord keeps for itself."""
+    name = " ".join(value.split())
+    if not 1 <= len(name) <= MAX_POST_NAME:
+        raise ValueError(f"must be 1 to {MAX_POST_NAME} characters")
+    found = [word for word in FORBIDDEN_IN_POST_NAMES if word in name.casefold()]
+    if found:
+        raise ValueError(f"Discord refuses names containing {found[0]!r}")
+    return name
+
+
 class Settings(BaseSettings):
     """Every setting of the bot. Environment variables win over ``.env``."""
 
@@ -93,6 +110,9 @@ class Settings(BaseSettings):
     # whose check reads it.
     shard_count: int | None = Field(default=None, gt=0)
     shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
+    # identity:webhook posts: the name and avatar shown. None: the bot's own.
+    post_name: str | None = None
+    post_avatar_url: str | None = None
     # Issue 12: announce a new article once its page answers (0 = at once), and the
     # titles that open an article's takeaways.
     wait_live: float = Field(default=0.0, ge=0.0, json_schema_extra={"unit": "seconds"})
@@ -112,6 +132,8 @@ class Settings(BaseSettings):
         "git_url",
         "git_branch",
         "shard_count",
+        "post_name",
+        "post_avatar_url",
         mode="before",
     )
     @classmethod
@@ -164,6 +186,18 @@ class Settings(BaseSettings):
     @classmethod
     def _check_site_url(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value.strip()).rstrip("/")
+
+    @field_validator("post_name")
+    @classmethod
+    def _check_post_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return check_post_name(value)
+
+    @field_validator("post_avatar_url")
+    @classmethod
+    def _check_post_avatar_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value.strip())
 
     @field_validator("discord_api_url")
     @classmethod

@@ -237,8 +237,9 @@ def render_formatted(
             if footer:
                 embed["footer"] = {"text": footer}
     if test:
+        # Never clipped off: a test post says so (and so differs from the real post).
         marker = neutralise_mentions(TEST_MARKER)
-        content = clip_markdown(f"{content} {marker}".strip(), MAX_CONTENT)
+        content = f"{clip_markdown(content, MAX_CONTENT - len(marker) - 1)} {marker}".strip()
     if not content and not embed.keys() - {"color", "timestamp"}:
         # Nothing came out (say "{{author}}" for an article without one): the headline.
         content = clip_markdown(f"{values['title']} {values['url']}".strip(), MAX_CONTENT)

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import discord
 from discord import app_commands
@@ -34,7 +34,7 @@ from bot.interactions import (
     reply,
 )
 from bot.permissions import missing_to_post, place_of
-from bot.store import Filter, Store, Subscription, SubscriptionError
+from bot.store import Filter, Identity, Store, Subscription, SubscriptionError
 from bot.store.subscriptions import MAX_FILTERS, split_tags
 
 if TYPE_CHECKING:
@@ -132,6 +132,13 @@ def filter_option(text: str | None) -> tuple[str, ...] | None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _identity_change(before: Subscription | None, after: Subscription) -> list[str]:
+    """``posted by the bot → a webhook, ...`` when the identity changed."""
+    if before is None or before.identity == after.identity:
+        return []
+    return [f"posted by {render.POSTERS[before.identity]} → {render.POSTERS[after.identity]}"]
 
 
 def channel_names(guild: discord.Guild, subscriptions: Sequence[Subscription]) -> dict[int, str]:
@@ -252,11 +259,23 @@ class Admin(
         return cast("Deliverer | None", getattr(self.bot, "deliverer", None))
 
     def _check_can_post(
-        self, guild: discord.Guild, channel: Subscribable, mentions: Sequence[discord.Role]
+        self,
+        guild: discord.Guild,
+        channel: Subscribable,
+        mentions: Sequence[discord.Role],
+        identity: Identity = Identity.BOT,
     ) -> None:
         unmentionable = [r for r in mentions if not r.mentionable]
         have = channel.permissions_for(_me(guild))
-        missing = missing_to_post(channel, have, unmentionable_role=bool(unmentionable))
+        webhook = identity is Identity.WEBHOOK
+        if webhook and isinstance(channel, discord.Thread):
+            raise UserFacingError(
+                f"{channel.mention} is a thread, and webhooks belong to channels: posts in a "
+                "thread come from the bot (`identity:bot`)."
+            )
+        missing = missing_to_post(
+            channel, have, unmentionable_role=bool(unmentionable), webhook=webhook
+        )
         if missing:
             role = unmentionable[0].mention if unmentionable else None
             text = render.cannot_post(channel.mention, place_of(channel), missing, role)
@@ -286,6 +305,7 @@ class Admin(
         mention="A role to ping with each post",
         no_mention="Stop pinging the role this channel pings",
         backfill="Also post this many recent articles the filter matches now (0-25, default 0)",
+        identity="Post as the bot, or through a webhook with the publication's name and avatar",
     )
     async def subscribe(
         self,
@@ -298,6 +318,7 @@ class Admin(
         no_mention: bool = False,
         backfill: app_commands.Range[int, 0, 25] = 0,
         filter: app_commands.Range[int, 1, MAX_FILTERS] = 1,
+        identity: Literal["bot", "webhook"] | None = None,
     ) -> None:
         """Post new articles in a channel; run again to change only the options given."""
         guild = _guild(interaction)
@@ -328,7 +349,9 @@ class Admin(
             others = [f.mention_role_id for f in current.filters] if current else []
             if old is not None:
                 others.remove(old.mention_role_id)
-            self._check_can_post(guild, target, _roles(guild, [*others, role_id]))
+            new_identity = Identity(identity) if identity is not None else None
+            posting_as = new_identity or (current.identity if current else Identity.BOT)
+            self._check_can_post(guild, target, _roles(guild, [*others, role_id]), posting_as)
             try:
                 sub, before = await self.bot.store.subscribe(
                     guild.id,
@@ -341,6 +364,7 @@ class Admin(
                     by_user_id=user.id,
                     now=_now(),
                     number=filter,
+                    identity=new_identity,
                 )
             except SubscriptionError as exc:
                 raise UserFacingError(str(exc)) from exc
@@ -349,7 +373,7 @@ class Admin(
             was = before.filter(filter) if before is not None else None
             log.info(
                 "guild %s: %s (%s) %s #%s (%s) filter %d: tags=%s exclude=%s categories=%s "
-                "mention=%s backfill=%d",
+                "mention=%s backfill=%d identity=%s",
                 guild.id,
                 user,
                 user.id,
@@ -362,13 +386,14 @@ class Admin(
                 list(now.categories),
                 now.mention_role_id,
                 backfill,
+                sub.identity,
             )
             which = f"filter {filter} of " if len(sub.filters) > 1 else ""
             if before is None:
                 lines = [f"Subscribed {target.mention}."]
             elif was is None:
                 lines = [f"Added filter {filter} to the subscription of {target.mention}."]
-            elif changes := render.changes(was, now):
+            elif changes := render.changes(was, now) + _identity_change(before, sub):
                 lines = [f"Updated {which}the subscription of {target.mention}: "]
                 lines[0] += "; ".join(changes) + "."
             else:
@@ -531,7 +556,7 @@ class Admin(
                 raise UserFacingError(f"<#{subscription.channel_id}> is not paused.")
             target = self._subscribable(guild, subscription)
             roles = _roles_of(guild, subscription)
-            self._check_can_post(guild, target, roles)
+            self._check_can_post(guild, target, roles, subscription.identity)
             resumed = await self.bot.store.resume_subscription(
                 guild.id, subscription.channel_id, _now()
             )
@@ -583,12 +608,15 @@ class Admin(
                 head = preview.get("content") or ""
                 line = (
                     f"Only you see this: the post <#{subscription.channel_id}> would get "
-                    f"(format: {render.format_name(subscription.format)})."
+                    f"(format: {render.format_name(subscription.format)}), "
+                    f"from {render.POSTERS[subscription.identity]}."
                 )
                 embeds = [discord.Embed.from_dict(e) for e in preview.get("embeds", [])]
                 return Answer([embeds], text=f"{line}\n{head}".rstrip())
             target = self._subscribable(guild, subscription)
-            self._check_can_post(guild, target, _roles_of(guild, subscription))
+            self._check_can_post(
+                guild, target, _roles_of(guild, subscription), subscription.identity
+            )
             result = await deliverer.send_test(subscription)
             result += f" Format: {render.format_name(subscription.format)}."
             log.info(

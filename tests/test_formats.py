@@ -27,6 +27,7 @@ from bot.summary import (
     MAX_EMBED_TOTAL,
     MAX_FOOTER,
     MAX_TITLE,
+    TEST_MARKER,
     render_message,
 )
 from tests.discord_schema import embed_text_length, validate_message_create
@@ -173,6 +174,12 @@ def test_switches_turn_the_embed_image_and_footer_off() -> None:
 def test_a_test_post_is_marked_in_a_custom_format_too() -> None:
     body = valid(render_formatted(example_article(), form("{{title}}"), test=True))
     assert body["content"].startswith(example_article().title + " 🧪 Test post")
+    # A content line that fills the message makes room for the marker: a test post
+    # always says so (and never passes for the real post, see post_fingerprint).
+    article = example_article(takeaways=("word " * 1000,))
+    body = valid(render_formatted(article, form("{{takeaways}}"), test=True))
+    assert body["content"].endswith(TEST_MARKER)
+    assert len(body["content"]) <= MAX_CONTENT
 
 
 @pytest.mark.parametrize(

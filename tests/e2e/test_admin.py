@@ -787,7 +787,7 @@ async def test_a_private_test_post_is_shown_only_to_the_moderator(desk: Desk) ->
     await a.run("pause", channel=str(a.news.id))  # a preview needs no posting at all
     message = await a.answer("test", channel=str(a.news.id), private=True)
     assert message["content"].startswith(
-        f"Only you see this: the post <#{a.news.id}> would get (format: default)."
+        f"Only you see this: the post <#{a.news.id}> would get (format: default), from the bot."
     )
     assert f"<@&{role.id}>" in message["content"]
     [embed] = message["embeds"]

@@ -38,13 +38,15 @@ ANSWER_DELAY = 0.3  # seconds between a post being made and the bot hearing of i
 KILL_AFTER = 20  # posts made before the kill
 
 
-def slow_answers(fake: FakeDiscord, delay: float) -> None:
-    """Make the fake answer message posts ``delay`` seconds after making them."""
+def slow_answers(
+    fake: FakeDiscord, delay: float, template: str = "/channels/{channel_id}/messages"
+) -> None:
+    """Make the fake answer posts to ``template`` ``delay`` seconds after making them."""
     serve = fake._serve
 
     async def delayed(route: Any, handler: Any, request: web.Request) -> web.StreamResponse:
         response = await serve(route, handler, request)
-        if request.method == "POST" and route.template == "/channels/{channel_id}/messages":
+        if request.method == "POST" and route.template == template:
             await asyncio.sleep(delay)
         return response
 
@@ -65,6 +67,18 @@ def alive(process: subprocess.Popen[bytes], check: Callable[[], Any]) -> Callabl
         return check()
 
     return checked
+
+
+async def first_scan(process: subprocess.Popen[bytes], database: Path) -> None:
+    """Wait until the bot process has recorded its first scan of the content folder."""
+    await wait_until(
+        alive(
+            process,
+            lambda: query(database, "SELECT 1 FROM sources WHERE baseline_done_at IS NOT NULL"),
+        ),
+        "the first scan",
+        timeout=30,
+    )
 
 
 def has_no_work(database: Path) -> bool:
@@ -103,14 +117,7 @@ async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
     first = start_bot(env, tmp_path, log)
     second: subprocess.Popen[bytes] | None = None
     try:
-        await wait_until(
-            alive(
-                first,
-                lambda: query(database, "SELECT 1 FROM sources WHERE baseline_done_at IS NOT NULL"),
-            ),
-            "the first scan",
-            timeout=30,
-        )
+        await first_scan(first, database)
         write_article(content, "breaking", "Breaking: Everyone Gets This Once", tags=["News"])
         await wait_until(
             alive(first, lambda: posted() >= KILL_AFTER), f"{KILL_AFTER} posts", timeout=30

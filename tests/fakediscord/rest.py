@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import messages, validation
+from . import messages, validation, webhooks
 from .errors import ApiError, RateLimitedError
 from .interactions import (
     APPLICATION_COMMAND,
@@ -282,6 +282,8 @@ def _webhook_message(
 
 
 async def execute_webhook(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    if webhooks.is_channel_webhook(server, call):
+        return await webhooks.execute(server, call)
     interaction = _webhook_interaction(server, call)
     body: dict[str, Any] = call.body or {}
     channel = interaction.channel
@@ -312,10 +314,14 @@ async def execute_webhook(server: FakeDiscord, call: Call) -> tuple[int, Any]:
 
 
 async def get_webhook_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    if webhooks.is_channel_webhook(server, call):
+        return await webhooks.get_message(server, call)
     return 200, _webhook_message(server, call, _webhook_interaction(server, call))
 
 
 async def edit_webhook_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    if webhooks.is_channel_webhook(server, call):
+        return await webhooks.edit_message(server, call)
     interaction = _webhook_interaction(server, call)
     message = _webhook_message(server, call, interaction)
     channel = interaction.channel
@@ -329,6 +335,8 @@ async def edit_webhook_message(server: FakeDiscord, call: Call) -> tuple[int, An
 
 
 async def delete_webhook_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    if webhooks.is_channel_webhook(server, call):
+        return await webhooks.delete_message(server, call)
     interaction = _webhook_interaction(server, call)
     message = _webhook_message(server, call, interaction)
     server._remove_message(interaction.channel, message)
@@ -392,6 +400,29 @@ async def create_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
     if body.get("enforce_nonce") and body.get("nonce") is not None:
         server._nonces[nonce_key] = (int(message["id"]), server.clock())
     return 200, message
+
+
+async def list_messages(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    """``GET /channels/{id}/messages``, newest first, ``before``/``after`` ids and
+    ``limit`` (1-100, default 50) as Discord takes them. Without Read Message History
+    Discord answers with no messages rather than an error."""
+    channel = server._channel(call.params["channel_id"])
+    perms = server._require(channel)
+    query = call.request.query
+    limit = int(query.get("limit") or 50)
+    if not 1 <= limit <= 100:
+        tree = validation.error_tree([(("limit",), "NUMBER_TYPE_MAX", "Must be 1 to 100.")])
+        raise ApiError(400, 50035, "Invalid Form Body", errors=tree)
+    if not perms & Permission.READ_MESSAGE_HISTORY:
+        return 200, []
+    ids = sorted(m for m, msg in channel.messages.items() if not msg["flags"] & EPHEMERAL)
+    if "after" in query:
+        ids = [m for m in ids if m > int(query["after"])][:limit]
+    elif "before" in query:
+        ids = [m for m in ids if m < int(query["before"])][-limit:]
+    else:
+        ids = ids[-limit:]
+    return 200, [channel.messages[m] for m in reversed(ids)]
 
 
 async def get_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
@@ -576,7 +607,14 @@ ROUTES = [
             ("DELETE", delete_webhook_message),
         )
     ),
+    Route("DELETE", "/webhooks/{webhook_id}", webhooks.delete_webhook),
+    Route(
+        "DELETE", "/webhooks/{webhook_id}/{webhook_token}", webhooks.delete_webhook, bot_auth=False
+    ),
     Route("GET", "/channels/{channel_id}", get_channel),
+    Route("GET", "/channels/{channel_id}/webhooks", webhooks.channel_webhooks),
+    Route("POST", "/channels/{channel_id}/webhooks", webhooks.create_webhook),
+    Route("GET", "/channels/{channel_id}/messages", list_messages),
     Route("POST", "/channels/{channel_id}/messages", create_message),
     Route("GET", "/channels/{channel_id}/messages/{message_id}", get_message),
     Route("PATCH", "/channels/{channel_id}/messages/{message_id}", edit_message),

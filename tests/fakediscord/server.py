@@ -57,6 +57,7 @@ from .models import (
 )
 from .ratelimits import Decision, RateLimiter, bucket_hash
 from .rest import ROUTES, Call, Handler, Route
+from .webhooks import FakeWebhook
 
 API_PREFIX = "/api/v10"
 # Turns of the event loop with nothing happening before `wait_until_settled` believes it:
@@ -211,6 +212,8 @@ class FakeDiscord:
         self._message_channels: dict[int, FakeChannel] = {}
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self._published_edits: dict[int, list[float]] = {}
+        self.webhooks: dict[int, FakeWebhook] = {}  # channel webhooks by id
+        self.avatars: dict[str, str] = {}  # avatar hash -> the avatar_url it was given as
         self._waiters: list[asyncio.Future[None]] = []
         self._watchers: list[Callable[[], None]] = []  # raise to abort wait_for (a dead bot)
         # True while a client still works on what it was sent (see BotRunner.handling).
@@ -304,6 +307,20 @@ class FakeDiscord:
         return [
             json.loads(json.dumps(m)) for m in found.messages.values() if not m["flags"] & EPHEMERAL
         ]
+
+    def webhooks_in(self, channel: FakeChannel) -> list[FakeWebhook]:
+        """The channel's webhooks (Server Settings > Integrations > Webhooks)."""
+        return [w for w in self.webhooks.values() if w.channel is channel]
+
+    def delete_webhook(self, webhook: FakeWebhook) -> None:
+        """A moderator deletes a webhook: its token stops working (404 Unknown
+        Webhook), its messages stay."""
+        self.webhooks.pop(webhook.id, None)
+
+    def avatar_url(self, message: dict[str, Any]) -> str | None:
+        """The avatar URL a webhook message was posted with (None: the default)."""
+        avatar = message["author"].get("avatar")
+        return self.avatars.get(avatar) if avatar else None
 
     def requests_to(self, method: str, pattern: str) -> list[RecordedRequest]:
         """Recorded requests whose path matches a glob, e.g. ("POST", "/channels/*/messages")."""
