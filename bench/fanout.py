@@ -21,6 +21,12 @@ What it does:
    file appearing in the folder to its post arriving at the fake (target: median under
    500 ms; the folder watcher alone waits 100 ms for a file to be quiet).
 
+With ``--format custom`` every subscription has :data:`CUSTOM_FORMAT` (a message
+format using every placeholder) instead of the default post. ``--side-by-side N`` runs
+the whole benchmark N times with each, alternating, and prints the medians of both
+next to each other: fan-out, new file to post, the bot process's CPU time, and the
+render of one post (every sample article, in-process) in microseconds.
+
 Prints a table, then one line of JSON with every figure.
 """
 
@@ -29,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -36,11 +43,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import argument_parser
+from bot.articles.decode import DEFAULT_MAX_BYTES
 from bot.delivery.limiter import DEFAULT_RATE
+from bot.formats import DEFAULT_FORMAT, Format, parse_format, render_formatted
+from bot.preview import iter_items
+from bot.store import Store
 from tests.delivery.harness import bot_env, start_bot, stop, subscribe_channels, write_article
 from tests.fakediscord.models import FakeChannel
 from tests.fakediscord.server import FakeDiscord
@@ -51,6 +63,40 @@ GLOBAL_PER_SECOND = 50  # Discord's global limit per bot
 PER_CHANNEL = (5, 5.0)  # Discord's message limit per channel
 CHANNELS_PER_GUILD = 100
 POST = "/channels/{channel_id}/messages"
+#: The format ``--format custom`` gives every subscription: every placeholder, in use.
+CUSTOM_FORMAT = parse_format(
+    "{{mention}} New on {{site}}: **{{title}}** {{url}}",
+    "📰 {{title}}",
+    "{{takeaways:3}}\n\n{{summary}}\nBy {{author}} · {{date}} · {{date:R}}\n{{image}}",
+    "{{site}} · {{categories}} · Tags: {{tags}}",
+    "embed: on, image: on, footer: on",
+)
+FORMATS = {"default": DEFAULT_FORMAT, "custom": CUSTOM_FORMAT}
+
+
+async def set_formats(database: Path, channels: Sequence[FakeChannel], fmt: Format) -> None:
+    """Give the channels' subscriptions ``fmt``, as ``/newsadmin format`` would."""
+    store = await Store.open(database)
+    try:
+        for channel in channels:
+            await store.set_format(channel.guild.id, channel.id, fmt, datetime.now(UTC))
+    finally:
+        await store.close()
+
+
+def render_us(fmt: Format, rounds: int = 200) -> float:
+    """Median microseconds to render one sample article's post in ``fmt``."""
+    items = iter_items(
+        [str(SAMPLES)], site_url="https://news.example.org", tz=UTC, max_bytes=DEFAULT_MAX_BYTES
+    )
+    articles = [item.article for item in items if item.article is not None]
+    times = []
+    for _ in range(rounds):
+        for article in articles:
+            began = time.perf_counter()
+            render_formatted(article, fmt, mention_role_ids=(1234,))
+            times.append(time.perf_counter() - began)
+    return statistics.median(times) * 1e6
 
 
 class Watch:
@@ -100,7 +146,7 @@ def _baseline_done(database: Path) -> bool:
         return False
 
 
-async def run(channels: int, runs: int, workdir: Path) -> dict[str, Any]:
+async def run(channels: int, runs: int, workdir: Path, fmt_name: str = "default") -> dict[str, Any]:
     fake = FakeDiscord(global_per_second=GLOBAL_PER_SECOND, per_channel=PER_CHANNEL)
     await fake.start()
     process = None
@@ -120,6 +166,9 @@ async def run(channels: int, runs: int, workdir: Path) -> dict[str, Any]:
             [(c.guild.id, c.id, ("fan-out",)) for c in fan]
             + [(c.guild.id, c.id, (f"latency-{i}",)) for i, c in enumerate(solo)],
         )
+        if fmt_name != "default":
+            await set_formats(database, fan + solo, FORMATS[fmt_name])
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
 
         env = bot_env(
             api_url=fake.api_url,
@@ -160,6 +209,7 @@ async def run(channels: int, runs: int, workdir: Path) -> dict[str, Any]:
             await asyncio.sleep(0.25)
 
         result = {
+            "format": fmt_name,
             "channels": len(fan_ids),
             "global_limit_per_s": GLOBAL_PER_SECOND,
             "pacer_rate_per_s": DEFAULT_RATE,
@@ -179,6 +229,12 @@ async def run(channels: int, runs: int, workdir: Path) -> dict[str, Any]:
             "invalid_requests": fake.stats.invalid_requests,
             "violations": len(fake.violations),
         }
+        stop(process)
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result["bot_cpu_s"] = round(
+            cpu.ru_utime + cpu.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime, 3
+        )
+        result["render_us"] = round(render_us(FORMATS[fmt_name]), 1)
         return result
     finally:
         if process is not None:
@@ -241,13 +297,70 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--channels", type=int, default=1000, help="channels to fan out to")
     parser.add_argument("--runs", type=int, default=20, help="latency runs")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (bot.log)")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="default", help="post format")
+    parser.add_argument(
+        "--side-by-side", type=int, default=0, metavar="N", help="N runs of each format, medians"
+    )
     args = parser.parse_args(argv)
+    if args.side_by_side > 0:
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in FORMATS}
+        for _ in range(args.side_by_side):
+            for name in FORMATS:
+                results[name].append(
+                    run_in_workdir(
+                        "newsbot-fanout-",
+                        args.keep,
+                        lambda workdir, n=name: run(args.channels, args.runs, workdir, n),  # type: ignore[misc]
+                    )
+                )
+        summary = side_by_side(results)
+        print_side_by_side(summary)
+        print(json.dumps(summary, separators=(",", ":")))
+        return 0
     result = run_in_workdir(
-        "newsbot-fanout-", args.keep, lambda workdir: run(args.channels, args.runs, workdir)
+        "newsbot-fanout-",
+        args.keep,
+        lambda workdir: run(args.channels, args.runs, workdir, args.format),
     )
     print_table(result)
     print(json.dumps(result, separators=(",", ":")))
     return 0
+
+
+COMPARED = (
+    ("fanout_total_s", "fan-out, file to last post", "s"),
+    ("latency_median_ms", "file to post, median", "ms"),
+    ("bot_cpu_s", "bot process CPU time", "s"),
+    ("render_us", "render one post", "µs"),
+    ("fanout_429s", "429 answers", ""),
+    ("duplicate_posts", "duplicate posts", ""),
+)
+
+
+def side_by_side(results: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Per format, the median and the range of each compared figure over its runs."""
+    summary: dict[str, Any] = {"runs": len(results["default"])}
+    for key, _, _ in COMPARED:
+        for name, runs in results.items():
+            values = [r[key] for r in runs]
+            summary[f"{name}_{key}"] = round(statistics.median(values), 3)
+            summary[f"{name}_{key}_range"] = [min(values), max(values)]
+    return summary
+
+
+def print_side_by_side(summary: dict[str, Any]) -> None:
+    rows = []
+    for key, name, unit in COMPARED:
+        d, c = summary[f"default_{key}"], summary[f"custom_{key}"]
+        low, high = summary[f"default_{key}_range"], summary[f"custom_{key}_range"]
+        rows.append(
+            (
+                name,
+                f"{d:g} / {c:g} {unit}",
+                f"ranges {low[0]:g}-{low[1]:g} / {high[0]:g}-{high[1]:g}",
+            )
+        )
+    print_rows(f"Default / custom format, medians of {summary['runs']} runs each", rows)
 
 
 if __name__ == "__main__":

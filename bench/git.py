@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import os
 import statistics
 import tempfile
@@ -52,8 +51,8 @@ async def _measure(site: Site, database: Path, clone: Path, samples: int) -> dic
             clone_dir=clone,
             branch=None,
             interval=60.0,
-            content_source=functools.partial(
-                ContentSource, store, site_url=SITE, tz=UTC, max_bytes=2 << 20
+            content_source=lambda folder, _site_root: ContentSource(
+                store, folder, site_url=SITE, tz=UTC, max_bytes=2 << 20
             ),
         )
         started = time.perf_counter()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot import __version__
+from bot.redaction import RedactingFilter
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -116,6 +117,9 @@ def configure_logging(level: str, shape: str = "text") -> None:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
+    # Secrets (webhook tokens in discord.py's request lines, credentials in URLs) are
+    # cut out of every line.
+    handler.addFilter(RedactingFilter())
     logging.basicConfig(level=level, handlers=[handler])
     # One line per detected change is noise at INFO; our own sources log what matters.
     logging.getLogger("watchfiles").setLevel(max(logging.WARNING, logging.getLevelName(level)))
@@ -129,7 +133,9 @@ INTERRUPTED = {"run": 0, "preview": 130, "migrate-store": 130}
 
 
 #: The settings ``newsbot preview`` reads; any other may be invalid without stopping it.
-PREVIEW_SETTINGS = frozenset({"site_url", "timezone", "max_file_bytes", "log_level"})
+PREVIEW_SETTINGS = frozenset(
+    {"site_url", "timezone", "max_file_bytes", "log_level", "takeaways_headings"}
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,8 +184,9 @@ def _main(args: argparse.Namespace) -> int:
                 list(args.paths),
                 as_json=args.json,
                 site_url=args.site_url or settings.site_url,
-                tz=settings.tz,
+                tz=settings.tz if settings.timezone else None,
                 max_bytes=settings.max_file_bytes,
+                headings=settings.headings,
             )
         except BrokenPipeError:
             # The reader went away (`newsbot preview ... | head`): stop quietly.
@@ -190,6 +197,17 @@ def _main(args: argparse.Namespace) -> int:
 
 def _run(settings: Settings, *, dry_run: bool) -> int:
     """``newsbot run``: the dry run, or the Discord client; returns the exit code."""
+    from bot.articles.site import SiteConfigError
+
+    try:
+        return _start(settings, dry_run=dry_run)
+    except SiteConfigError as exc:
+        # The site's own configuration (hugo.toml ...) holds a value the bot cannot use.
+        print(f"newsbot: site configuration: {exc}", file=sys.stderr)
+        return 2
+
+
+def _start(settings: Settings, *, dry_run: bool) -> int:
     import asyncio
 
     if dry_run:

@@ -72,6 +72,29 @@ class Shown(Protocol):
     def paused_at(self) -> datetime | None: ...
     @property
     def active(self) -> bool: ...
+    @property
+    def format(self) -> ShownFormat: ...
+    @property
+    def identity(self) -> str: ...
+
+
+class ShownFormat(Protocol):
+    """What ``/newsadmin`` shows of a subscription's format (``bot.formats.Format``)."""
+
+    @property
+    def is_default(self) -> bool: ...
+
+
+def format_name(fmt: ShownFormat) -> str:
+    """A format, named briefly: ``default`` or ``custom``."""
+    return "default" if fmt.is_default else "custom"
+
+
+#: How ``/newsadmin`` names who a subscription's posts come from, by identity.
+POSTERS = {
+    "bot": "the bot",
+    "webhook": "a webhook, with the publication's name and avatar",
+}
 
 
 class ShownSettings(Protocol):
@@ -183,6 +206,8 @@ def describe(subscription: Shown) -> list[str]:
             + (f", pinging <@&{f.mention_role_id}>." if f.mention_role_id is not None else ".")
             for f in filters
         ]
+    lines.append(f"Format: {format_name(subscription.format)}.")
+    lines.append(f"Posted by {POSTERS.get(subscription.identity, subscription.identity)}.")
     if subscription.active:
         lines.append("State: active.")
     else:

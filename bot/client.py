@@ -228,7 +228,13 @@ class NewsBot(commands.AutoShardedBot):
             await self.listener.start()
         self.pipeline.start()
         self._announcer = asyncio.create_task(
-            announce_loop(self.store, self.pipeline.wake, self.pipeline.stop, self.deliver),
+            announce_loop(
+                self.store,
+                self.pipeline.wake,
+                self.pipeline.stop,
+                self.deliver,
+                self.pipeline.live,
+            ),
             name="announcer",
         )
         self._watch = asyncio.create_task(self._stop_if_database_lost(), name="database watch")

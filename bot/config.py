@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.articles.text import Headings
 from bot.redaction import redact
 from bot.shards import check_shard_ids, parse_shard_ids
 from bot.web import parse_addr
@@ -28,6 +29,7 @@ from bot.web import parse_addr
 DEFAULT_API_URL = "https://discord.com/api/v10"
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
+DEFAULT_TAKEAWAYS_HEADINGS = ("Key Takeaways",)
 SAMPLE_CONTENT_DIR = Path(__file__).resolve().parent.parent / "examples" / "content"
 
 
@@ -58,6 +60,23 @@ def _http_url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
     return value
 
 
+#: Discord refuses a webhook (or a webhook post's) name holding these, in any case.
+FORBIDDEN_IN_POST_NAMES = ("clyde", "discord")
+MAX_POST_NAME = 80
+
+
+def check_post_name(value: str) -> str:
+    """A name webhook posts can carry: 1-80 characters on one line, without the words
+    Discord keeps for itself."""
+    name = " ".join(value.split())
+    if not 1 <= len(name) <= MAX_POST_NAME:
+        raise ValueError(f"must be 1 to {MAX_POST_NAME} characters")
+    found = [word for word in FORBIDDEN_IN_POST_NAMES if word in name.casefold()]
+    if found:
+        raise ValueError(f"Discord refuses names containing {found[0]!r}")
+    return name
+
+
 class Settings(BaseSettings):
     """Every setting of the bot. Environment variables win over ``.env``."""
 
@@ -80,7 +99,8 @@ class Settings(BaseSettings):
     discord_api_url: str = DEFAULT_API_URL
     discord_gateway_url: str = DEFAULT_GATEWAY_URL
     dev_guild_id: int | None = Field(default=None, gt=0)
-    timezone: str = "UTC"
+    # None: the site's Hugo timeZone, else UTC.
+    timezone: str | None = None
     # A number's unit (in json_schema_extra) is named in its error: "at least 30 seconds".
     max_file_bytes: int = Field(default=2 * 1024 * 1024, gt=0, json_schema_extra={"unit": "bytes"})
     feed_interval: float = Field(default=300.0, ge=30.0, json_schema_extra={"unit": "seconds"})
@@ -97,6 +117,13 @@ class Settings(BaseSettings):
     # whose check reads it.
     shard_count: int | None = Field(default=None, gt=0)
     shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
+    # identity:webhook posts: the name and avatar shown. None: the bot's own.
+    post_name: str | None = None
+    post_avatar_url: str | None = None
+    # Issue 12: announce a new article once its page answers (0 = at once), and the
+    # titles that open an article's takeaways.
+    wait_live: float = Field(default=0.0, ge=0.0, json_schema_extra={"unit": "seconds"})
+    takeaways_headings: Annotated[tuple[str, ...], NoDecode] = DEFAULT_TAKEAWAYS_HEADINGS
 
     @field_validator("discord_token", "webhook_secret", mode="before")
     @classmethod
@@ -107,10 +134,13 @@ class Settings(BaseSettings):
         "content_dir",
         "site_url",
         "dev_guild_id",
+        "timezone",
         "http_addr",
         "git_url",
         "git_branch",
         "shard_count",
+        "post_name",
+        "post_avatar_url",
         mode="before",
     )
     @classmethod
@@ -157,10 +187,35 @@ class Settings(BaseSettings):
             check_shard_ids(value, info.data["shard_count"])
         return value
 
+    @field_validator("takeaways_headings", mode="before")
+    @classmethod
+    def _split_headings(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            # Empty: the default.
+            value = [
+                part.strip() for part in value.split(",") if part.strip()
+            ] or DEFAULT_TAKEAWAYS_HEADINGS
+        if isinstance(value, list | tuple):
+            Headings.of(str(name) for name in value)  # at least one usable heading
+            return tuple(str(name) for name in value)
+        return value
+
     @field_validator("site_url")
     @classmethod
     def _check_site_url(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value.strip()).rstrip("/")
+
+    @field_validator("post_name")
+    @classmethod
+    def _check_post_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return check_post_name(value)
+
+    @field_validator("post_avatar_url")
+    @classmethod
+    def _check_post_avatar_url(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value.strip())
 
     @field_validator("discord_api_url")
     @classmethod
@@ -174,7 +229,9 @@ class Settings(BaseSettings):
 
     @field_validator("timezone")
     @classmethod
-    def _check_timezone(cls, value: str) -> str:
+    def _check_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -253,7 +310,12 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> tzinfo:
         """The zone naive front matter dates are read in."""
-        return ZoneInfo(self.timezone)
+        return ZoneInfo(self.timezone or "UTC")
+
+    @property
+    def headings(self) -> Headings:
+        """The takeaways' titles, as the readers match them."""
+        return Headings.of(self.takeaways_headings)
 
     @property
     def uses_samples(self) -> bool:

@@ -130,27 +130,47 @@ def _span(low: float | None, high: float | None) -> str:
 @dataclass(frozen=True)
 class Answer:
     """What a command shows: ``pages`` of embeds (buttons turn them, from page index
-    ``start``) and/or a ``text``; ``private`` ones only the asker sees."""
+    ``start``) and/or a ``text``; ``private`` ones only the asker sees. ``view``: the
+    buttons of a one-page answer."""
 
     pages: Sequence[Page] = ()
     text: str | None = None
     private: bool = False
     start: int = 0
+    view: discord.ui.View | None = None
 
 
-class Pager(discord.ui.View):
+class Expiring(discord.ui.View):
+    """Buttons that grey out when they time out, so an old answer does not look
+    clickable; :func:`reply` sets ``editor``, which edits their message."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        # Interaction tokens live 15 minutes and each click restarts the timeout, so
+        # after a click this is the click's own interaction (whose @original is the
+        # message with the buttons).
+        self.editor: Editor | None = None
+
+    async def on_timeout(self) -> None:
+        """Grey the buttons out."""
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.editor is not None:
+            # The message may be gone meanwhile: then there is nothing to tidy.
+            with contextlib.suppress(discord.HTTPException):
+                await self.editor(view=self)
+
+
+class Pager(Expiring):
     """Prev/next buttons over pre-rendered pages, showing page index ``start`` first;
     only the person who asked can turn them."""
 
     def __init__(self, pages: Sequence[Page], owner_id: int, start: int = 0) -> None:
-        super().__init__(timeout=PAGER_TIMEOUT)
+        super().__init__(PAGER_TIMEOUT)
         self.pages = pages  # rendered as they are turned to (see bot.lookups.LazyPages)
         self.owner_id = owner_id
         self.index = start
-        # Edits the paged message when the buttons time out. Interaction tokens live 15
-        # minutes and each page turn restarts the timeout, so after a turn this is the
-        # turn's own interaction (whose @original is the paged message).
-        self.editor: Editor | None = None
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
@@ -186,16 +206,6 @@ class Pager(discord.ui.View):
     @discord.ui.button(label="▶", style=discord.ButtonStyle.secondary, custom_id="pager:next")
     async def next(self, interaction: discord.Interaction, _: discord.ui.Button[Pager]) -> None:
         await self._show(interaction, self.index + 1)
-
-    async def on_timeout(self) -> None:
-        """Grey the buttons out so an old list does not look clickable."""
-        for item in self.children:
-            if isinstance(item, discord.ui.Button):
-                item.disabled = True
-        if self.editor is not None:
-            # The message may be gone meanwhile: then there is nothing to tidy.
-            with contextlib.suppress(discord.HTTPException):
-                await self.editor(view=self)
 
     async def on_error(
         self,
@@ -239,6 +249,11 @@ async def reply(
         embeds, text = result
         answer = Answer([[embed] for embed in embeds], text)
     private = ephemeral or answer.private
+    if not answer.pages and answer.view is not None:
+        editor = await _send(interaction, private=private, content=answer.text, view=answer.view)
+        if isinstance(answer.view, Expiring):
+            answer.view.editor = editor
+        return
     if not answer.pages:
         if private:
             await send_private(interaction, answer.text or "Nothing to show.")
@@ -249,11 +264,11 @@ async def reply(
     kwargs: dict[str, Any] = {"embeds": list(answer.pages[start])}
     if answer.text:
         kwargs["content"] = answer.text
-    view = Pager(answer.pages, interaction.user.id, start) if len(answer.pages) > 1 else None
+    view = Pager(answer.pages, interaction.user.id, start) if len(answer.pages) > 1 else answer.view
     if view is not None:
         kwargs["view"] = view
     editor = await _send(interaction, private=private, **kwargs)
-    if view is not None:
+    if isinstance(view, Expiring):
         view.editor = editor
 
 

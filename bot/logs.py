@@ -43,7 +43,9 @@ class JsonFormatter(logging.Formatter):
             value = record.__dict__.get(key)
             if value is not None:
                 line[key] = str(value)
-        if record.exc_info:
+        if record.exc_text:  # already formatted (and redacted: bot.redaction)
+            line["exception"] = record.exc_text
+        elif record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)

@@ -58,7 +58,12 @@ NAMES: dict[str, str] = {
 
 
 def needed_to_post(
-    place: Place, *, locked: bool = False, unmentionable_role: bool = False
+    place: Place,
+    *,
+    locked: bool = False,
+    unmentionable_role: bool = False,
+    webhook: bool = False,
+    announcement: bool = False,
 ) -> tuple[str, ...]:
     """The permissions (``discord.Permissions`` attribute names) a post in ``place`` needs,
     the most basic first.
@@ -68,6 +73,12 @@ def needed_to_post(
     is created with Send Messages (shown as "Create Posts" on forums), which is all
     Discord asks for a post with its first message: no Create Public Threads. Pinging a
     role that is not mentionable (``unmentionable_role``) needs Mention Everyone.
+
+    Posting through a webhook (``webhook``, ``identity:webhook``) also needs Manage
+    Webhooks (to make the webhook, and make it again if it is deleted) and Read Message
+    History (after a crash the bot looks for its post before sending again: a webhook
+    takes no nonce); in an ``announcement`` channel Manage Messages too, which Discord
+    asks for to publish a message that is not the bot's own.
     """
     send = "send_messages_in_threads" if place is Place.THREAD else "send_messages"
     needed = ["view_channel", send, "embed_links"]
@@ -75,6 +86,10 @@ def needed_to_post(
         needed.append("manage_threads")
     if unmentionable_role:
         needed.append("mention_everyone")
+    if webhook:
+        needed += ["manage_webhooks", "read_message_history"]
+        if announcement:
+            needed.append("manage_messages")
     return tuple(needed)
 
 
@@ -114,10 +129,21 @@ def place_of(channel: Postable) -> Place:
 
 
 def missing_to_post(
-    channel: Postable, have: discord.Permissions, *, unmentionable_role: bool = False
+    channel: Postable,
+    have: discord.Permissions,
+    *,
+    unmentionable_role: bool = False,
+    webhook: bool = False,
 ) -> list[str]:
     """Which of :func:`needed_to_post` ``have`` (the bot's permissions in ``channel``)
     lacks, in that order."""
     locked = isinstance(channel, discord.Thread) and channel.locked
-    needed = needed_to_post(place_of(channel), locked=locked, unmentionable_role=unmentionable_role)
+    announcement = isinstance(channel, discord.TextChannel) and channel.is_news()
+    needed = needed_to_post(
+        place_of(channel),
+        locked=locked,
+        unmentionable_role=unmentionable_role,
+        webhook=webhook,
+        announcement=announcement,
+    )
     return [name for name in needed if not getattr(have, name)]

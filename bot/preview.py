@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from bot.articles.feed import parse_feed
 from bot.articles.markdown import read_markdown
 from bot.articles.model import Article, ArticleError
+from bot.articles.site import Site, SiteConfigError
+from bot.articles.text import DEFAULT_HEADINGS, Headings
+from bot.sources.site import read_site_config, site_of, time_zone
 from bot.summary import render_message, render_text
 
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkd"})
@@ -49,10 +53,35 @@ def is_feed_document(path: Path, head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
 
 
+class _Sites:
+    """The site of each content root: the Hugo configuration in the root's parent (as
+    ``newsbot run`` reads it), with ``site_url`` and ``tz``, when given, winning."""
+
+    def __init__(self, site_url: str | None, tz: tzinfo | None) -> None:
+        self.site_url = site_url
+        self.tz = tz
+        self._read: dict[Path, tuple[Site, tzinfo]] = {}
+
+    def of(self, root: Path) -> tuple[Site, tzinfo]:
+        """The site and zone of the files under ``root``; raises SiteConfigError."""
+        if root not in self._read:
+            config = read_site_config(root.parent)
+            site = site_of(config, root.parent, root, self.site_url or config.base_url)
+            self._read[root] = site, self.tz or ZoneInfo(time_zone(config) or "UTC")
+        return self._read[root]
+
+
 def iter_items(
-    paths: list[str], *, site_url: str | None, tz: tzinfo, max_bytes: int
+    paths: list[str],
+    *,
+    site_url: str | None,
+    tz: tzinfo | None,
+    max_bytes: int,
+    headings: Headings = DEFAULT_HEADINGS,
 ) -> Iterator[Item]:
-    """Read every input; rejected inputs become items with an error, never exceptions."""
+    """Read every input; rejected inputs become items with an error, never exceptions.
+    ``tz`` ``None``: the site's ``timeZone``, else UTC."""
+    sites = _Sites(site_url, tz)
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -61,17 +90,15 @@ def iter_items(
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in MARKDOWN_SUFFIXES
             )
             for file in files:
-                yield _read_one(
-                    file, str(file), root, site_url=site_url, tz=tz, max_bytes=max_bytes
-                )
+                yield _read_one(file, str(file), root, sites, max_bytes, headings)
         elif path.exists():
-            yield from _read_path(path, raw, site_url=site_url, tz=tz, max_bytes=max_bytes)
+            yield from _read_path(path, raw, sites, max_bytes, headings)
         else:
             yield Item(raw, error="no such file or folder")
 
 
 def _read_path(
-    path: Path, source: str, *, site_url: str | None, tz: tzinfo, max_bytes: int
+    path: Path, source: str, sites: _Sites, max_bytes: int, headings: Headings
 ) -> Iterator[Item]:
     try:
         with path.open("rb") as handle:
@@ -80,13 +107,12 @@ def _read_path(
         yield Item(source, error=f"cannot read: {exc.strerror or exc}")
         return
     if not is_feed_document(path, head):
-        yield _read_one(
-            path, source, content_root(path), site_url=site_url, tz=tz, max_bytes=max_bytes
-        )
+        yield _read_one(path, source, content_root(path), sites, max_bytes, headings)
         return
     try:
         data = _read_capped(path, max_bytes)
-        feed = parse_feed(data, feed_url=site_url or path.resolve().as_uri(), tz=tz)
+        feed_url = sites.site_url or path.resolve().as_uri()
+        feed = parse_feed(data, feed_url=feed_url, tz=sites.tz or UTC, headings=headings)
     except (OSError, ArticleError) as exc:
         yield Item(source, error=_reason(exc))
         return
@@ -97,12 +123,17 @@ def _read_path(
 
 
 def _read_one(
-    path: Path, source: str, root: Path, *, site_url: str | None, tz: tzinfo, max_bytes: int
+    path: Path, source: str, root: Path, sites: _Sites, max_bytes: int, headings: Headings
 ) -> Item:
+    try:
+        site, tz = sites.of(root)
+    except SiteConfigError as exc:
+        return Item(source, error=f"site configuration: {exc}")
     try:
         data = _read_capped(path, max_bytes)
         rel = path.resolve().relative_to(root.resolve()).as_posix()
-        return Item(source, article=read_markdown(data, rel_path=rel, site_url=site_url, tz=tz))
+        article = read_markdown(data, rel_path=rel, site=site, tz=tz, headings=headings)
+        return Item(source, article=article)
     except (OSError, ArticleError) as exc:
         return Item(source, error=_reason(exc))
 
@@ -163,11 +194,12 @@ def run_preview(
     *,
     as_json: bool,
     site_url: str | None,
-    tz: tzinfo,
+    tz: tzinfo | None,
     max_bytes: int,
+    headings: Headings = DEFAULT_HEADINGS,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
     """The whole ``preview`` command; returns its exit code."""
-    items = iter_items(paths, site_url=site_url, tz=tz, max_bytes=max_bytes)
+    items = iter_items(paths, site_url=site_url, tz=tz, max_bytes=max_bytes, headings=headings)
     return write_items(items, as_json=as_json, out=out or sys.stdout, err=err or sys.stderr)

@@ -1,12 +1,22 @@
-"""Credentials kept out of every message: logs, errors, settings errors."""
+"""Credentials kept out of every message: logs, errors, settings errors.
+
+:class:`RedactingFilter` applies :func:`redact` to every log line (discord.py logs
+the URLs of its requests at DEBUG, webhook tokens included)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import unquote, urlsplit
 
 #: The ``user:password@`` part of a URL.
 USERINFO = re.compile(r"(?<=://)[^/\s]*@")
+#: The token of a webhook URL or route (``/webhooks/{id}/{token}``): whoever has it
+#: can post in the channel, or answer an interaction.
+WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[A-Za-z0-9_.\-]+")
+#: A ``token`` in a JSON or Python dict printed whole (discord.py logs the bodies of
+#: its answers at DEBUG: a new webhook's holds its token).
+TOKEN_FIELD = re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+""")
 
 
 def redact(text: str, url: str | None = None) -> str:
@@ -14,6 +24,8 @@ def redact(text: str, url: str | None = None) -> str:
     ``url``'s own password (or, for http(s), a token given as the user name) wherever
     it appears on its own."""
     text = USERINFO.sub("***@", text)
+    text = WEBHOOK_TOKEN.sub(r"\1***", text)
+    text = TOKEN_FIELD.sub(r"\1***", text)
     if url:
         parts = urlsplit(url)
         secret = parts.password
@@ -23,3 +35,21 @@ def redact(text: str, url: str | None = None) -> str:
             for form in {secret, unquote(secret)}:
                 text = text.replace(form, "***")
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts each record's message and exception text (set on the log handler)."""
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the record's text by its redacted form; never drops a record."""
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True

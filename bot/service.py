@@ -8,7 +8,6 @@ the other way round) plugs its own announcer into the same pipeline.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import signal
@@ -16,11 +15,13 @@ import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 import aiohttp
 
 from bot import __version__
+from bot.articles.site import Site
 from bot.config import Settings, env_name
 from bot.hooks import hook_routes
 from bot.monitor import Monitor
@@ -29,6 +30,8 @@ from bot.sources.events import wait_any
 from bot.sources.feeds import FeedSource
 from bot.sources.git import GitSource, clone_path
 from bot.sources.http import PollPolicy
+from bot.sources.live import LiveGate
+from bot.sources.site import load_site
 from bot.store import Announcement, DatabaseLost, SourceKind, Store, StoreError
 from bot.summary import render_text
 from bot.web import HttpListener, ListenerError
@@ -52,13 +55,21 @@ CLOSE_SECONDS = 10.0
 #: The settings that shape the post of an article read from a content folder. When one
 #: changes, the stored articles are read again at start and their posts re-rendered
 #: (nothing announced again). A new setting that shapes posts joins by being named here.
-POST_SETTINGS = ("site_url", "timezone")
+POST_SETTINGS = ("site_url", "timezone", "takeaways_headings")
+#: The entry of :func:`post_settings` for the site's own Hugo configuration.
+SITE_CONFIG = "site config"
 
 
-def post_settings(settings: Settings) -> dict[str, str | None]:
-    """The values of :data:`POST_SETTINGS`, as text, by environment variable."""
+def post_settings(settings: Settings, site: Site | None = None) -> dict[str, str | None]:
+    """The values of :data:`POST_SETTINGS`, as text, by environment variable (the
+    settings as the site's config completed them), and the fingerprint of the ``site``
+    the articles are read in (its permalinks, languages, name...) as ``site config``."""
     values = {name: getattr(settings, name) for name in POST_SETTINGS}
-    return {env_name(name): None if v is None else str(v) for name, v in values.items()}
+    shown = {
+        env_name(name): None if v is None else ", ".join(v) if isinstance(v, tuple) else str(v)
+        for name, v in values.items()
+    }
+    return {**shown, SITE_CONFIG: (site or Site()).fingerprint()}
 
 
 class Pipeline:
@@ -77,22 +88,14 @@ class Pipeline:
         self.recheck = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._session: aiohttp.ClientSession | None = None
+        user_agent = f"newsbot/{__version__} (Discord news bot; feed reader)"
+        # Holds new articles back until their page answers (NEWSBOT_WAIT_LIVE).
+        self.live = LiveGate(settings.wait_live, self.wake.set, user_agent=user_agent)
         self.content: ContentSource | None = None
-        # One set of content-folder rules and settings, for a configured folder and for
-        # the content folder of a git checkout alike.
-        content_source = functools.partial(
-            ContentSource,
-            store,
-            site_url=settings.site_url,
-            tz=settings.tz,
-            max_bytes=settings.max_file_bytes,
-            on_announce=self.wake.set,
-            on_change=self.recheck.set,
-            post_settings=post_settings(settings),
-        )
         content_dir = settings.effective_content_dir
         if content_dir is not None:
-            self.content = content_source(content_dir)
+            # The site root, holding the Hugo configuration, is the folder's parent.
+            self.content = self.content_source(content_dir, content_dir.resolve().parent)
         self.git: GitSource | None = None
         if settings.git_url is not None:
             self.git = GitSource(
@@ -101,14 +104,14 @@ class Pipeline:
                 clone_dir=clone_path(settings.local_data, settings.git_url),
                 branch=settings.git_branch,
                 interval=settings.git_interval,
-                content_source=content_source,
+                content_source=self.content_source,
             )
         if policy is None:
             policy = PollPolicy(
                 interval=settings.feed_interval,
                 timeout=settings.feed_timeout,
                 max_bytes=settings.feed_max_bytes,
-                user_agent=f"newsbot/{__version__} (Discord news bot; feed reader)",
+                user_agent=user_agent,
             )
         self.feeds = [
             FeedSource(
@@ -118,9 +121,36 @@ class Pipeline:
                 tz=settings.tz,
                 on_announce=self.wake.set,
                 on_change=self.recheck.set,
+                headings=settings.headings,
             )
             for url in settings.feeds
         ]
+
+    def content_source(self, content_dir: Path, site_root: Path) -> ContentSource:
+        """The source of ``content_dir`` (a configured folder, or a git checkout's),
+        its articles shaped by the Hugo configuration at ``site_root``: its URL, time
+        zone, name, permalinks and languages, where the environment sets none. Raises
+        :class:`~bot.articles.site.SiteConfigError`."""
+        site, settings = load_site(self.settings, site_root, content_dir)
+        if settings.site_url is None:
+            log.warning(
+                "NEWSBOT_SITE_URL is not set (nor a baseURL in the site's config): posts of "
+                "%s have no link, and their site-relative images are left out; set it to "
+                "the site's public URL (stored posts follow at the next start)",
+                content_dir,
+            )
+        return ContentSource(
+            self.store,
+            content_dir,
+            site_url=settings.site_url,
+            site=site,
+            headings=settings.headings,
+            tz=settings.tz,
+            max_bytes=settings.max_file_bytes,
+            on_announce=self.wake.set,
+            on_change=self.recheck.set,
+            post_settings=post_settings(settings, site),
+        )
 
     def watched(self) -> set[tuple[str, str]]:
         """``(kind, locator)`` of every source this pipeline runs, as the store names
@@ -154,12 +184,6 @@ class Pipeline:
 
     def start(self) -> None:
         """Start every source as a background task."""
-        if self.settings.site_url is None and (self.content or self.git) is not None:
-            log.warning(
-                "NEWSBOT_SITE_URL is not set: posts of the content folder's articles have "
-                "no link, and their site-relative images are left out; set it to the "
-                "site's public URL (stored posts follow at the next start)"
-            )
         if self.content is not None:
             self._spawn(self.content.watch(self.stop), "content")
         if self.git is not None:
@@ -191,6 +215,8 @@ class Pipeline:
                 await coro
             except asyncio.CancelledError:
                 raise
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 log.exception("%s stopped unexpectedly", name)
 
@@ -205,6 +231,8 @@ class Pipeline:
                 if any(result.announced for result in results):
                     self.wake.set()
                 due = await self.store.next_transition_at()
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 # A busy or failing database must not end the re-check: try again later.
                 log.exception("could not re-check publish times; retrying")
@@ -229,6 +257,7 @@ class Pipeline:
                 task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        await self.live.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -238,14 +267,20 @@ Deliver = Callable[[Announcement], Awaitable[None]]
 
 
 async def announce_loop(
-    store: Store, wake: asyncio.Event, stop: asyncio.Event, deliver: Deliver
+    store: Store,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    deliver: Deliver,
+    gate: LiveGate | None = None,
 ) -> None:
     """Work through pending announcements oldest first; each is completed after delivery.
 
     Delivery comes first and completion second, so a crash between the two (even
     ``kill -9``) delivers that one announcement again on restart: at least once, and at
     most one repeat per crash. Once ``stop`` is set, the announcement being delivered
-    is finished and completed, and the loop returns.
+    is finished and completed, and the loop returns. An announcement the ``gate``
+    holds back (its page is not live yet) stays pending and is passed over; the gate
+    sets ``wake`` when it may go.
     """
     failed: set[int] = set()
     while not stop.is_set():
@@ -255,6 +290,8 @@ async def announce_loop(
         for announcement in pending:
             if stop.is_set():
                 return
+            if gate is not None and not gate.ready(announcement):
+                continue
             try:
                 await deliver(announcement)
             except Exception:
@@ -266,6 +303,8 @@ async def announce_loop(
                 break
             failed.discard(announcement.id)
             await store.complete_announcement(announcement.id, datetime.now(UTC))
+            if gate is not None:
+                gate.forget(announcement.id)
             store.metrics.announced(announcement.kind)
             delivered += 1
         if delivered == ANNOUNCE_BATCH:
@@ -320,7 +359,11 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     except (StoreError, sqlite3.Error) as exc:
         log.error("cannot use the database %s: %s", settings.database_shown, exc)
         return 1
-    pipeline = Pipeline(settings, store)
+    try:
+        pipeline = Pipeline(settings, store)
+    except BaseException:
+        await store.close()
+        raise
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, pipeline.stop.set)
@@ -342,7 +385,7 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
                 return 1
         pipeline.start()
         announcer = asyncio.create_task(
-            announce_loop(store, pipeline.wake, pipeline.stop, DryRunAnnouncer(out))
+            announce_loop(store, pipeline.wake, pipeline.stop, DryRunAnnouncer(out), pipeline.live)
         )
         lost = await until_stopped(store, pipeline.stop)
         if lost is not None:

@@ -49,6 +49,8 @@ __all__ = [
     "MAX_TITLE",
     "MAX_URL",
     "TEST_MARKER",
+    "allowed_mentions",
+    "checked_color_and_roles",
     "clip_markdown",
     "neutralise_mentions",
     "render_message",
@@ -102,17 +104,10 @@ def render_message(
     ``color`` is the embed colour (0..0xFFFFFF, default :data:`DEFAULT_COLOR`);
     ``mention_role_ids`` puts ``<@&ID>`` for each in ``content`` and allows exactly
     those roles to be pinged; ``test`` adds :data:`TEST_MARKER` to ``content``; ``site_name``
-    opens the footer. The result holds only JSON types and depends on nothing but
-    the arguments.
+    (else the article's own) opens the footer. The result holds only JSON types and
+    depends on nothing but the arguments.
     """
-    if color is None:
-        color = DEFAULT_COLOR
-    if isinstance(color, bool) or not isinstance(color, int) or not 0 <= color <= 0xFFFFFF:
-        raise ValueError(f"embed colour must be an integer 0..0xFFFFFF, got {color!r}")
-    for role in mention_role_ids:
-        if isinstance(role, bool) or not isinstance(role, int) or role <= 0:
-            raise ValueError(f"role id must be a positive integer, got {role!r}")
-    roles = list(dict.fromkeys(mention_role_ids))
+    color, roles = checked_color_and_roles(color, mention_role_ids)
 
     embed: dict[str, Any] = {}
     title = clip_markdown(_one_line(article.title), MAX_TITLE) or _UNTITLED
@@ -141,7 +136,7 @@ def render_message(
         embed["image"] = {"url": image}
 
     footer_budget = min(MAX_FOOTER, MAX_EMBED_TOTAL - len(title) - len(author) - len(description))
-    footer = _footer(article, site_name, footer_budget)
+    footer = _footer(article, site_name or article.site_name, footer_budget)
     if footer:
         embed["footer"] = {"text": footer}
 
@@ -150,11 +145,32 @@ def render_message(
     if content:
         message["content"] = content
     message["embeds"] = [embed]
+    message["allowed_mentions"] = allowed_mentions(roles)
+    return message
+
+
+def checked_color_and_roles(
+    color: int | None, mention_role_ids: Sequence[int]
+) -> tuple[int, list[int]]:
+    """The embed colour (:data:`DEFAULT_COLOR` for ``None``) and the roles, each once;
+    raises ``ValueError`` for a colour outside 0..0xFFFFFF or a role id that is not a
+    positive integer."""
+    if color is None:
+        color = DEFAULT_COLOR
+    if isinstance(color, bool) or not isinstance(color, int) or not 0 <= color <= 0xFFFFFF:
+        raise ValueError(f"embed colour must be an integer 0..0xFFFFFF, got {color!r}")
+    for role in mention_role_ids:
+        if isinstance(role, bool) or not isinstance(role, int) or role <= 0:
+            raise ValueError(f"role id must be a positive integer, got {role!r}")
+    return color, list(dict.fromkeys(mention_role_ids))
+
+
+def allowed_mentions(roles: Sequence[int]) -> dict[str, Any]:
+    """``allowed_mentions`` pinging these roles and nobody else."""
     allowed: dict[str, Any] = {"parse": []}
     if roles:
         allowed["roles"] = [str(role) for role in roles]
-    message["allowed_mentions"] = allowed
-    return message
+    return allowed
 
 
 def render_text(message: dict[str, Any]) -> str:

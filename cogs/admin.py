@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import discord
 from discord import app_commands
@@ -22,6 +22,9 @@ from discord.ext import commands
 
 from bot import admin_render as render
 from bot.articles.model import normalise_tag
+from bot.articles.text import clip
+from bot.format_views import FormatModal, SaveOrCancel
+from bot.formats import DEFAULT_FORMAT, Format, format_texts, format_to_json
 from bot.interactions import (
     Answer,
     Choices,
@@ -31,7 +34,7 @@ from bot.interactions import (
     reply,
 )
 from bot.permissions import missing_to_post, place_of
-from bot.store import Filter, Store, Subscription, SubscriptionError
+from bot.store import Filter, Identity, Store, Subscription, SubscriptionError
 from bot.store.subscriptions import MAX_FILTERS, split_tags
 
 if TYPE_CHECKING:
@@ -86,8 +89,10 @@ class Deliverer(Protocol):
         """Post the latest matching article marked as a test; returns a result line."""
         ...
 
-    def preview(self, subscription: Subscription) -> Awaitable[dict[str, Any] | str]:
-        """The test post's message body, or why there is none."""
+    def preview(
+        self, subscription: Subscription, fmt: Format | None = None, *, test: bool = True
+    ) -> Awaitable[dict[str, Any] | str]:
+        """The test post's message body (in ``fmt``), or why there is none."""
         ...
 
     def wake(self) -> None:
@@ -127,6 +132,13 @@ def filter_option(text: str | None) -> tuple[str, ...] | None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _identity_change(before: Subscription | None, after: Subscription) -> list[str]:
+    """``posted by the bot → a webhook, ...`` when the identity changed."""
+    if before is None or before.identity == after.identity:
+        return []
+    return [f"posted by {render.POSTERS[before.identity]} → {render.POSTERS[after.identity]}"]
 
 
 def channel_names(guild: discord.Guild, subscriptions: Sequence[Subscription]) -> dict[int, str]:
@@ -247,11 +259,23 @@ class Admin(
         return cast("Deliverer | None", getattr(self.bot, "deliverer", None))
 
     def _check_can_post(
-        self, guild: discord.Guild, channel: Subscribable, mentions: Sequence[discord.Role]
+        self,
+        guild: discord.Guild,
+        channel: Subscribable,
+        mentions: Sequence[discord.Role],
+        identity: Identity = Identity.BOT,
     ) -> None:
         unmentionable = [r for r in mentions if not r.mentionable]
         have = channel.permissions_for(_me(guild))
-        missing = missing_to_post(channel, have, unmentionable_role=bool(unmentionable))
+        webhook = identity is Identity.WEBHOOK
+        if webhook and isinstance(channel, discord.Thread):
+            raise UserFacingError(
+                f"{channel.mention} is a thread, and webhooks belong to channels: posts in a "
+                "thread come from the bot (`identity:bot`)."
+            )
+        missing = missing_to_post(
+            channel, have, unmentionable_role=bool(unmentionable), webhook=webhook
+        )
         if missing:
             role = unmentionable[0].mention if unmentionable else None
             text = render.cannot_post(channel.mention, place_of(channel), missing, role)
@@ -281,6 +305,7 @@ class Admin(
         mention="A role to ping with each post",
         no_mention="Stop pinging the role this channel pings",
         backfill="Also post this many recent articles the filter matches now (0-25, default 0)",
+        identity="Post as the bot, or through a webhook with the publication's name and avatar",
     )
     async def subscribe(
         self,
@@ -293,6 +318,7 @@ class Admin(
         no_mention: bool = False,
         backfill: app_commands.Range[int, 0, 25] = 0,
         filter: app_commands.Range[int, 1, MAX_FILTERS] = 1,
+        identity: Literal["bot", "webhook"] | None = None,
     ) -> None:
         """Post new articles in a channel; run again to change only the options given."""
         guild = _guild(interaction)
@@ -323,7 +349,9 @@ class Admin(
             others = [f.mention_role_id for f in current.filters] if current else []
             if old is not None:
                 others.remove(old.mention_role_id)
-            self._check_can_post(guild, target, _roles(guild, [*others, role_id]))
+            new_identity = Identity(identity) if identity is not None else None
+            posting_as = new_identity or (current.identity if current else Identity.BOT)
+            self._check_can_post(guild, target, _roles(guild, [*others, role_id]), posting_as)
             try:
                 sub, before = await self.bot.store.subscribe(
                     guild.id,
@@ -336,6 +364,7 @@ class Admin(
                     by_user_id=user.id,
                     now=_now(),
                     number=filter,
+                    identity=new_identity,
                 )
             except SubscriptionError as exc:
                 raise UserFacingError(str(exc)) from exc
@@ -344,7 +373,7 @@ class Admin(
             was = before.filter(filter) if before is not None else None
             log.info(
                 "guild %s: %s (%s) %s #%s (%s) filter %d: tags=%s exclude=%s categories=%s "
-                "mention=%s backfill=%d",
+                "mention=%s backfill=%d identity=%s",
                 guild.id,
                 user,
                 user.id,
@@ -357,13 +386,14 @@ class Admin(
                 list(now.categories),
                 now.mention_role_id,
                 backfill,
+                sub.identity,
             )
             which = f"filter {filter} of " if len(sub.filters) > 1 else ""
             if before is None:
                 lines = [f"Subscribed {target.mention}."]
             elif was is None:
                 lines = [f"Added filter {filter} to the subscription of {target.mention}."]
-            elif changes := render.changes(was, now):
+            elif changes := render.changes(was, now) + _identity_change(before, sub):
                 lines = [f"Updated {which}the subscription of {target.mention}: "]
                 lines[0] += "; ".join(changes) + "."
             else:
@@ -526,7 +556,7 @@ class Admin(
                 raise UserFacingError(f"<#{subscription.channel_id}> is not paused.")
             target = self._subscribable(guild, subscription)
             roles = _roles_of(guild, subscription)
-            self._check_can_post(guild, target, roles)
+            self._check_can_post(guild, target, roles, subscription.identity)
             resumed = await self.bot.store.resume_subscription(
                 guild.id, subscription.channel_id, _now()
             )
@@ -576,12 +606,19 @@ class Admin(
                 if isinstance(preview, str):
                     raise UserFacingError(preview)
                 head = preview.get("content") or ""
-                line = f"Only you see this: the post <#{subscription.channel_id}> would get."
+                line = (
+                    f"Only you see this: the post <#{subscription.channel_id}> would get "
+                    f"(format: {render.format_name(subscription.format)}), "
+                    f"from {render.POSTERS[subscription.identity]}."
+                )
                 embeds = [discord.Embed.from_dict(e) for e in preview.get("embeds", [])]
                 return Answer([embeds], text=f"{line}\n{head}".rstrip())
             target = self._subscribable(guild, subscription)
-            self._check_can_post(guild, target, _roles_of(guild, subscription))
+            self._check_can_post(
+                guild, target, _roles_of(guild, subscription), subscription.identity
+            )
             result = await deliverer.send_test(subscription)
+            result += f" Format: {render.format_name(subscription.format)}."
             log.info(
                 "guild %s: %s (%s) sent a test post to #%s (%s): %s",
                 guild.id,
@@ -594,6 +631,86 @@ class Admin(
             return Answer(text=result)
 
         await reply(interaction, work(), ephemeral=True)
+
+    @app_commands.command(
+        name="format", description="Shape a channel's posts: a form with its format, then a preview"
+    )
+    @app_commands.rename(subscription="channel")
+    @app_commands.describe(
+        subscription="A subscribed channel (pick from the list)",
+        reset="Go back to the default post, without a form (default: off)",
+    )
+    async def format_(
+        self, interaction: discord.Interaction, subscription: Subscribed, reset: bool = False
+    ) -> None:
+        """Change how a channel's posts look: a form with its format, a preview, then
+        Save or Cancel. Placeholders like {{title}} and {{takeaways:3}} are filled in."""
+        guild = _guild(interaction)
+        channel = f"<#{subscription.channel_id}>"
+        if reset:
+
+            async def work() -> Answer:
+                await self._save_format(interaction, subscription, DEFAULT_FORMAT)
+                return Answer(text=f"{channel} is back to the default format.")
+
+            await reply(interaction, work(), ephemeral=True)
+            return
+
+        async def show(submitted: discord.Interaction, fmt: Format) -> None:
+            async def preview() -> Answer:
+                return await self._format_preview(submitted, subscription, fmt)
+
+            await reply(submitted, preview(), ephemeral=True)
+
+        name = _label(guild, subscription.channel_id).removeprefix("#")
+        modal = FormatModal(name, format_texts(subscription.format), show)
+        await interaction.response.send_modal(modal)
+
+    async def _format_preview(
+        self, interaction: discord.Interaction, subscription: Subscription, fmt: Format
+    ) -> Answer:
+        channel = f"<#{subscription.channel_id}>"
+        deliverer = self.deliverer
+        body = (
+            await deliverer.preview(subscription, fmt, test=False)
+            if deliverer is not None
+            else "There is no preview now: delivery is not running."
+        )
+        kind = "default" if fmt.is_default else "new"
+        head = f"Preview of the {kind} format for {channel}: nothing changes until you press Save."
+
+        async def save() -> str:
+            if not await self._save_format(interaction, subscription, fmt):
+                return f"Not saved: {channel} is no longer subscribed."
+            return (
+                f"Saved: {channel} now uses {'the default' if fmt.is_default else 'this'} format."
+            )
+
+        view = SaveOrCancel(
+            interaction.user.id, save, f"Cancelled: the format of {channel} is unchanged."
+        )
+        if isinstance(body, str):
+            return Answer(text=f"{head}\n{body}", view=view)
+        text = clip(f"{head}\n{body.get('content') or ''}".rstrip(), 2000)
+        embeds = [discord.Embed.from_dict(e) for e in body.get("embeds", [])]
+        return Answer([embeds] if embeds else (), text=text, view=view)
+
+    async def _save_format(
+        self, interaction: discord.Interaction, subscription: Subscription, fmt: Format
+    ) -> bool:
+        guild = _guild(interaction)
+        saved = await self.bot.store.set_format(guild.id, subscription.channel_id, fmt, _now())
+        if saved:
+            log.info(
+                "guild %s: %s (%s) set the format of %s (%s): %s",
+                guild.id,
+                interaction.user,
+                interaction.user.id,
+                _label(guild, subscription.channel_id),
+                subscription.channel_id,
+                format_to_json(fmt) or "default",
+            )
+        return saved
 
     @app_commands.command(
         name="settings", description="Show this server's news settings, or change them"

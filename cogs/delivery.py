@@ -26,7 +26,12 @@ class Delivery(commands.Cog):
 
     def __init__(self, bot: NewsBot) -> None:
         self.bot = bot
-        self.deliverer = Deliverer(bot, bot.store)
+        self.deliverer = Deliverer(
+            bot,
+            bot.store,
+            post_name=bot.settings.post_name,
+            post_avatar_url=bot.settings.post_avatar_url,
+        )
         self._previous: Deliver | None = None
 
     async def cog_load(self) -> None:

@@ -26,6 +26,7 @@ from bot.admin_render import (
     subscription_choices,
     tag_list,
 )
+from bot.formats import DEFAULT_FORMAT, Format
 from bot.lookups import EMBED_COLOR, MAX_CHOICE_VALUE, MAX_CHOICES
 from bot.permissions import Place
 
@@ -46,6 +47,8 @@ class Row:
     paused_at: datetime | None = None
     number: int = 1
     more: tuple[Row, ...] = ()  # further filters
+    format: Format = DEFAULT_FORMAT
+    identity: str = "bot"
 
     @property
     def active(self) -> bool:
@@ -81,7 +84,20 @@ def paused(channel_id: int, reason: str = "paused by mod") -> Row:
 
 
 def test_describe_every_article_active() -> None:
-    assert describe(Row(1)) == ["Every new article.", "State: active."]
+    assert describe(Row(1)) == [
+        "Every new article.",
+        "Format: default.",
+        "Posted by the bot.",
+        "State: active.",
+    ]
+    custom = Row(1, format=Format(title="{{title}}!"))
+    assert describe(custom)[1] == "Format: custom."
+
+
+def test_describe_names_a_webhook_identity() -> None:
+    assert describe(Row(1, identity="webhook"))[2] == (
+        "Posted by a webhook, with the publication's name and avatar."
+    )
 
 
 def test_describe_filters_role_and_pause() -> None:
@@ -96,6 +112,8 @@ def test_describe_filters_role_and_pause() -> None:
     assert describe(row) == [
         "New articles tagged **Energy**, **Climate**, except those tagged **Opinion**.",
         "Pings <@&77>.",
+        "Format: default.",
+        "Posted by the bot.",
         f"State: **paused** since <t:{int(PAUSED_AT.timestamp())}:R>: paused by mod: summer break.",
     ]
 
@@ -122,6 +140,8 @@ def test_describe_several_filters() -> None:
     assert describe(row) == [
         "Filter 1: new articles tagged **Politics**, pinging <@&7>.",
         "Filter 3: new articles tagged **Energy**.",
+        "Format: default.",
+        "Posted by the bot.",
         "State: active.",
     ]
     # One filter that is not the first is named too.

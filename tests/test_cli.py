@@ -120,6 +120,58 @@ def test_oversized_file_is_rejected_without_loading_it(
     assert "too large" in str(record["error"])
 
 
+def test_the_configured_takeaways_headings_apply_to_files_and_feeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWSBOT_TAKEAWAYS_HEADINGS", "Key Points, At a glance")
+    (tmp_path / "a.md").write_text("---\ntitle: A\n---\n\n## At a Glance\n\n- seen\n")
+    (tmp_path / "feed.xml").write_bytes(RSS.replace(b"Key Takeaways", b"Key Points"))
+    assert main(["preview", "--json", str(tmp_path / "a.md"), str(tmp_path / "feed.xml")]) == 1
+    records = lines(capsys.readouterr().out)
+    assert records[0]["article"]["takeaways"] == ["seen"]  # type: ignore[index]
+    assert records[1]["article"]["takeaways"] == ["The **bridge** is open."]  # type: ignore[index]
+
+
+def test_preview_reads_the_sites_own_config_like_the_bot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "site"
+    (site / "content" / "posts").mkdir(parents=True)
+    (site / "hugo.toml").write_text(
+        'baseURL = "https://news.example.org/"\ntitle = "The Times"\n'
+        'timeZone = "Europe/Paris"\n[permalinks.page]\nposts = "/:year/:slug/"\n'
+    )
+    post = site / "content" / "posts" / "late.md"
+    post.write_text("---\ntitle: Late News\ndate: 2026-07-14T23:30:00\n---\n\nBody.\n")
+    assert main(["preview", "--json", str(post)]) == 0
+    [record] = lines(capsys.readouterr().out)
+    article = record["article"]
+    assert article["url"] == "https://news.example.org/2026/late-news/"  # type: ignore[index]
+    assert article["published_at"] == "2026-07-14T21:30:00+00:00"  # type: ignore[index]
+    assert record["message"]["embeds"][0]["footer"]["text"] == "The Times"  # type: ignore[index]
+    # --site-url still wins over the config's baseURL.
+    assert main(["preview", "--json", "--site-url", "https://x.org", str(post)]) == 0
+    assert lines(capsys.readouterr().out)[0]["article"]["url"].startswith("https://x.org/")  # type: ignore[index]
+
+    (site / "hugo.toml").write_text('timeZone = "Nowhere/Atlantis"\n')
+    assert main(["preview", "--json", str(post)]) == 1
+    [record] = lines(capsys.readouterr().out)
+    assert record["error"] == (
+        "site configuration: hugo.toml: timeZone: unknown time zone 'Nowhere/Atlantis'"
+    )
+
+
+def test_takeaways_headings_need_a_word(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWSBOT_TAKEAWAYS_HEADINGS", " , ;")
+    assert main(["preview", "x.md"]) == 2
+    assert capsys.readouterr().err == (
+        "newsbot: NEWSBOT_TAKEAWAYS_HEADINGS=' , ;': "
+        "at least one heading with a letter or digit is needed\n"
+    )
+
+
 @pytest.mark.parametrize(
     "argv",
     [["preview"], ["preview", "--site-url", "example.org", "x.md"], ["frobnicate"], []],

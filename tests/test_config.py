@@ -99,6 +99,11 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
             )
             for url in ("mysql://db/news", "postgresql://localhost", "postgresql://host/")
         ),
+        ("NEWSBOT_POST_NAME", "x" * 81, "must be 1 to 80 characters"),
+        ("NEWSBOT_POST_NAME", "Discord Daily", "Discord refuses names containing 'discord'"),
+        ("NEWSBOT_POST_AVATAR_URL", "logo.png", "must be an absolute http or https URL"),
+        ("NEWSBOT_WAIT_LIVE", "-1", "must be at least 0 seconds"),
+        ("NEWSBOT_WAIT_LIVE", "soon", "must be a number of seconds"),
     ],
 )
 def test_invalid_value_is_one_line_with_setting_value_and_what_is_allowed(
@@ -228,3 +233,14 @@ def test_a_bad_shard_count_is_not_blamed_on_the_ids(monkeypatch: pytest.MonkeyPa
     with pytest.raises(SettingsError) as info:
         load_settings()
     assert str(info.value) == "NEWSBOT_SHARD_COUNT=-2: must be more than 0"
+
+
+def test_post_name_and_avatar(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (load_settings().post_name, load_settings().post_avatar_url) == (None, None)
+    monkeypatch.setenv("NEWSBOT_POST_NAME", "  The   Daily Planet ")
+    monkeypatch.setenv("NEWSBOT_POST_AVATAR_URL", "https://news.example.org/logo.png")
+    settings = load_settings()
+    assert settings.post_name == "The Daily Planet"
+    assert settings.post_avatar_url == "https://news.example.org/logo.png"
+    monkeypatch.setenv("NEWSBOT_POST_NAME", " ")
+    assert load_settings().post_name is None

@@ -48,6 +48,17 @@ class MoreView(discord.ui.View):
         await interaction.response.edit_message(content="Closed.", view=None)
 
 
+class Feedback(discord.ui.Modal, title="Feedback"):
+    text: discord.ui.Label[Feedback] = discord.ui.Label(
+        text="Your words", component=discord.ui.TextInput(custom_id="feedback:text", max_length=20)
+    )
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        assert isinstance(self.text.component, discord.ui.TextInput)
+        if self.text.component.value != "silent":  # the test answers that one by hand
+            await interaction.response.send_message(f"Got {self.text.component.value}")
+
+
 class News(app_commands.Group):
     """Look articles up."""
 
@@ -73,6 +84,10 @@ class News(app_commands.Group):
         await interaction.followup.send(f"Results for {query}")
         await interaction.followup.send("Page 2", ephemeral=True)
         await interaction.edit_original_response(content=f"Results for {query} (2 pages)")
+
+    @app_commands.command(description="Opens a form")
+    async def form(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_modal(Feedback())
 
     @app_commands.command(description="Answers too late")
     async def slow(self, interaction: discord.Interaction) -> None:
@@ -195,7 +210,7 @@ async def test_sync_registers_commands(
     assert sorted(c.name for c in synced) == ["news", "newsadmin"]
     assert fake_discord.command_syncs == [None]
     news = next(c for c in fake_discord.commands[None] if c["name"] == "news")
-    assert [o["name"] for o in news["options"]] == ["latest", "search", "slow"]
+    assert [o["name"] for o in news["options"]] == ["latest", "search", "form", "slow"]
     admin = next(c for c in fake_discord.commands[None] if c["name"] == "newsadmin")
     assert admin["default_member_permissions"] == str(Permission.MANAGE_GUILD.value)
 
@@ -731,3 +746,89 @@ async def test_a_locked_thread_takes_posts_and_edits_only_with_manage_threads(
         "before the lock",
         "a moderator may",
     ]
+
+
+# -- modals -----------------------------------------------------------------------------
+
+
+def _text_input(custom_id: str, **more: Any) -> dict[str, Any]:
+    return {"type": 4, "custom_id": custom_id, "style": 1} | more
+
+
+def test_a_modal_is_checked_where_the_schema_cannot() -> None:
+    from tests.fakediscord.interactions import modal_errors
+
+    good = {
+        "custom_id": "m",
+        "title": "Form",
+        "components": [
+            {"type": 18, "label": "A", "component": _text_input("a", value="hi", max_length=5)},
+            {"type": 1, "components": [_text_input("b", label="B")]},
+        ],
+    }
+    assert modal_errors(good) == []
+    bad = {
+        "custom_id": "m",
+        "title": "Form",
+        "components": [
+            {"type": 18, "label": "A", "component": _text_input("a", label="again")},
+            {"type": 1, "components": [_text_input("a")]},
+            {"type": 18, "label": "C", "component": _text_input("c", value="x" * 6, max_length=5)},
+            *({"type": 18, "label": "D", "component": _text_input(f"d{n}")} for n in range(3)),
+        ],
+    }
+    paths = [path for path, _, _ in modal_errors(bad)]
+    assert paths == [
+        ("components",),
+        ("components", 0, "component", "label"),
+        ("components", 1, "components", 0, "custom_id"),
+        ("components", 1, "components", 0, "label"),
+        ("components", 2, "component", "value"),
+    ]
+
+
+def test_a_submitted_modal_carries_what_the_user_typed() -> None:
+    from tests.fakediscord.interactions import modal_submit_data
+
+    modal = {
+        "custom_id": "m",
+        "title": "Form",
+        "components": [
+            {"type": 18, "label": "A", "component": _text_input("a", value="pre")},
+            {"type": 1, "components": [_text_input("b", label="B", required=False)]},
+        ],
+    }
+    assert modal_submit_data(modal, {"b": "typed"}) == {
+        "custom_id": "m",
+        "components": [
+            {"type": 18, "component": {"type": 4, "custom_id": "a", "value": "pre"}},
+            {"type": 1, "components": [{"type": 4, "custom_id": "b", "value": "typed"}]},
+        ],
+    }
+    with pytest.raises(InvalidInvocation, match="required"):
+        modal_submit_data(modal, {"a": ""})
+    with pytest.raises(InvalidInvocation, match="no text input"):
+        modal_submit_data(modal, {"c": "x"})
+
+
+async def test_a_modal_round_trip(
+    fake_discord: FakeDiscord, guild: FakeGuild, run_bot: RunBot
+) -> None:
+    await synced_bot(run_bot)
+    reader = guild.add_member("reader")
+    form = await fake_discord.invoke(guild, guild.channel("general"), reader, "news form")
+    body = await form.response()
+    assert body["type"] == 9 and body["data"]["title"] == "Feedback"
+    submitted = await fake_discord.submit_modal(form, {"feedback:text": "hello"})
+    assert (await submitted.original_message())["content"] == "Got hello"
+    with pytest.raises(InvalidInvocation, match="length"):
+        await fake_discord.submit_modal(form, {"feedback:text": "x" * 21})
+
+    # A modal submission cannot be answered with another modal.
+    silent = await fake_discord.submit_modal(form, {"feedback:text": "silent"})
+    url = f"{fake_discord.api_url}/interactions/{silent.id}/{silent.token}/callback"
+    modal = body  # the same modal again
+    async with aiohttp.ClientSession() as http, http.post(url, json=modal) as resp:
+        assert resp.status == 400
+    assert [v.kind for v in fake_discord.take_violations()] == ["invalid_body"]
+    assert silent.callback is None

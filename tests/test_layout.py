@@ -77,7 +77,14 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["bot.articles.markdown", "bot.articles.feed", "bot.summary", "bot.lookups", "bot.forges"],
+    [
+        "bot.articles.markdown",
+        "bot.articles.feed",
+        "bot.summary",
+        "bot.formats",
+        "bot.lookups",
+        "bot.forges",
+    ],
 )
 def test_pure_modules_import_no_io(module: str) -> None:
     code = (

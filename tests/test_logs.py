@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from io import StringIO
 
 import pytest
 
 from bot.config import SettingsError, load_settings
 from bot.logs import JsonFormatter, ids
+from bot.redaction import RedactingFilter
 
 
 def emit(*records: tuple[int, str, tuple[object, ...], dict[str, str]]) -> list[str]:
@@ -74,3 +76,27 @@ def test_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(_env_file=None, log_format=" JSON ").log_format == "json"
     with pytest.raises(SettingsError, match=r"^NEWSBOT_LOG_FORMAT=yaml: must be text .* or json"):
         load_settings(_env_file=None, log_format="yaml")
+
+
+def test_webhook_tokens_are_cut_out_of_log_lines_and_tracebacks() -> None:
+    record = logging.LogRecord(
+        "discord.http",
+        logging.DEBUG,
+        __file__,
+        1,
+        "%s %s has received %s",
+        (
+            "POST",
+            "https://discord.com/api/v10/webhooks/123/s3cr3t-T0ken?wait=true",
+            {"id": "123", "token": "s3cr3t-T0ken"},
+        ),
+        None,
+    )
+    try:
+        raise RuntimeError("https://discord.com/api/v10/webhooks/123/s3cr3t-T0ken failed")
+    except RuntimeError:
+        record.exc_info = sys.exc_info()
+    assert RedactingFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert "s3cr3t" not in line
+    assert "/webhooks/123/***" in line and "'token': '***'" in line

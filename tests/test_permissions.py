@@ -113,3 +113,12 @@ def test_the_bot_in_a_thread_it_may_post_in(locked: bool) -> None:
 def test_send_messages_does_not_count_in_a_thread() -> None:
     have = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
     assert missing_to_post(_thread(locked=False), have) == ["send_messages_in_threads"]
+
+
+@pytest.mark.parametrize("place", [Place.CHANNEL, Place.FORUM])
+def test_webhook_posts_need_manage_webhooks_and_read_message_history(place: Place) -> None:
+    assert needed_to_post(place, webhook=True)[-2:] == ("manage_webhooks", "read_message_history")
+    assert "manage_messages" not in needed_to_post(place, webhook=True)
+    assert needed_to_post(place, webhook=True, announcement=True)[-1] == "manage_messages"
+    assert display_name("manage_webhooks") == "Manage Webhooks"
+    assert display_name("read_message_history") == "Read Message History"

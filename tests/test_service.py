@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import random
 import signal
 import sqlite3
@@ -18,6 +19,8 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.config import SAMPLE_CONTENT_DIR, Settings
 from bot.service import Pipeline, announce_loop
@@ -457,3 +460,38 @@ def test_dry_run_stops_with_one_line_when_its_database_is_deleted(
     assert len(said) == 1, run.stderr()
     assert f"the database {db} was deleted while the bot was running; stopping" in said[0]
     assert "Traceback" not in run.stderr()
+
+
+async def test_a_lost_database_ends_the_sources_without_a_traceback(
+    root: Path,
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Whichever loop meets the lost database first ends quietly: the database watch
+    # (``until_stopped``, or the client's) says why, in one line.
+    monkeypatch.setattr("bot.store.database.IDENTITY_CHECK_SECONDS", 0.0)
+    database = tmp_path / "news.sqlite3"
+    store = await Store.open(database)
+    write(root, "a.md", article_md("A"))
+    feed_server.route("/f.xml", body=rss([]))
+    settings = Settings(content_dir=root, database=database, feeds=(feed_server.url("/f.xml"),))
+    policy = PollPolicy(interval=30.0, timeout=5.0, max_bytes=1_000_000)
+    pipeline = Pipeline(settings, store, policy=policy)
+    try:
+        pipeline.start()
+        await wait_until(pipeline.scanned, "the first scan and poll")
+        database.unlink()
+        await asyncio.wait_for(store.wait_lost(), timeout=10)
+        # Every source's next database call meets the loss: make them all look now.
+        pipeline.refresh()
+        write(root, "b.md", article_md("B"))
+        pipeline.recheck.set()
+        await wait_until(
+            lambda: all(task.done() for task in pipeline._tasks), "every source to end"
+        )
+    finally:
+        await pipeline.close()
+        await store.close()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -35,8 +35,11 @@ class ImpossibleDate(ArticleError):
     """
 
 
-def parse_date(value: object, *, field: str, tz: tzinfo = UTC) -> datetime | None:
-    """Read one date field. Naive values are read in ``tz``; the result is aware UTC.
+def parse_date(
+    value: object, *, field: str, tz: tzinfo = UTC, keep_offset: bool = False
+) -> datetime | None:
+    """Read one date field. Naive values are read in ``tz``; the result is aware UTC
+    (with ``keep_offset``, aware in the offset it was written in, or ``tz``).
 
     Accepts what YAML and TOML hand over natively (``date``, ``datetime``), ISO 8601 /
     RFC 3339 strings (date only, with or without seconds, ``Z`` or an offset, ``T``
@@ -58,9 +61,10 @@ def parse_date(value: object, *, field: str, tz: tzinfo = UTC) -> datetime | Non
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         parsed = parsed.replace(tzinfo=tz)
     try:
-        return parsed.astimezone(UTC)
+        utc = parsed.astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise ImpossibleDate(f"{field}: date out of range: {value!r:.40}") from exc
+    return parsed if keep_offset else utc
 
 
 def _parse_string(text: str, field: str) -> datetime:

@@ -25,7 +25,7 @@ import feedparser
 from bot.articles import html
 from bot.articles.dates import ImpossibleDate, parse_date
 from bot.articles.model import Article, ArticleError, normalise_tag
-from bot.articles.text import clip, first_sentences
+from bot.articles.text import DEFAULT_HEADINGS, Headings, clip, first_sentences
 
 DESCRIPTION_LIMIT = 1000
 LEDE_LIMIT = 600
@@ -86,13 +86,20 @@ class ParsedFeed:
     warnings: tuple[EntryError, ...] = ()
 
 
-def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedFeed:
+def parse_feed(
+    data: bytes | str,
+    *,
+    feed_url: str,
+    tz: tzinfo = UTC,
+    headings: Headings = DEFAULT_HEADINGS,
+) -> ParsedFeed:
     """Parse an RSS or Atom document fetched from ``feed_url``.
 
     Relative links are resolved against ``feed_url`` (or the document's ``xml:base``);
-    naive dates are read in ``tz``. Raises :class:`ArticleError` when ``data`` is not
-    a feed at all; entries that cannot be used are listed in ``errors`` and do not
-    stop the others. Nothing is fetched or opened: ``data`` is the document itself.
+    naive dates are read in ``tz``; ``headings`` name the takeaways' titles. Raises
+    :class:`ArticleError` when ``data`` is not a feed at all; entries that cannot be
+    used are listed in ``errors`` and do not stop the others. Nothing is fetched or
+    opened: ``data`` is the document itself.
     """
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else bytes(data)
     if not raw.strip():
@@ -141,6 +148,7 @@ def parse_feed(data: bytes | str, *, feed_url: str, tz: tzinfo = UTC) -> ParsedF
                 loose=loose,
                 dropped=dropped[index - 1] if dropped else _Dropped(),
                 ignored=ignored,
+                headings=headings,
             )
         except ArticleError as exc:
             errors.append(EntryError(name, str(exc)))
@@ -210,6 +218,7 @@ def _article(
     loose: bool,
     dropped: _Dropped,
     ignored: list[str],
+    headings: Headings,
 ) -> Article:
     """The entry as an Article; what of it was ignored is appended to ``ignored``."""
     plain = _decoder(loose)
@@ -238,7 +247,7 @@ def _article(
     trees = [(html.parse_html(markup), base) for markup, base in (content, summary) if markup]
     takeaways: tuple[str, ...] = ()
     for tree, base in trees:
-        takeaways = html.takeaways(tree, base_url=base)
+        takeaways = html.takeaways(tree, base_url=base, headings=headings)
         if takeaways:
             break
     lede = None

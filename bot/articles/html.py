@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-from bot.articles.text import absolute_url, is_placeholder_link
+from bot.articles.text import DEFAULT_HEADINGS, Headings, absolute_url, is_placeholder_link
 
 # Elements that never have children (a start tag is the whole element).
 _VOID = frozenset(
@@ -93,7 +93,6 @@ _LINK_TEXT_SPECIAL = re.compile(r"([\\*_~`|\[\]])")
 _DROPPED_LINK = "\x00"
 _DROPPED_LINK_SPACING = re.compile(r"\s*\x00\s*(?=[,.;:!?])")
 _URL_UNSAFE = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
-_TAKEAWAYS_LABELS = frozenset({"key takeaways", "key takeaway"})
 
 
 @dataclass(eq=False, slots=True)
@@ -349,21 +348,9 @@ def html_to_text(html: str) -> str:
     return text(parse_html(html))
 
 
-def _is_takeaways_label(value: str) -> bool:
-    # Same tolerance as the Markdown reader: decoration around the words is fine
-    # ("Key Takeaways:", "🔑 Key Takeaways —"), other words are not.
-    value = value.casefold()
-    start, end = 0, len(value)
-    while start < end and not value[start].isalnum():
-        start += 1
-    while end > start and not value[end - 1].isalnum():
-        end -= 1
-    return " ".join(value[start:end].split()) in _TAKEAWAYS_LABELS
-
-
-def _is_takeaways_heading(el: Element) -> bool:
+def _is_takeaways_heading(el: Element, headings: Headings) -> bool:
     # A heading, or a paragraph standing in for one ("<p><strong>Key Takeaways</strong></p>").
-    return (el.tag in _HEADINGS or el.tag == "p") and _is_takeaways_label(text(el))
+    return (el.tag in _HEADINGS or el.tag == "p") and headings.match(text(el))
 
 
 def _following_list(el: Element) -> Element | None:
@@ -414,16 +401,18 @@ def _item_lines(li: Element, depth: int, base_url: str | None) -> list[str]:
     return lines
 
 
-def takeaways(root: Element, *, base_url: str | None = None) -> tuple[str, ...]:
+def takeaways(
+    root: Element, *, base_url: str | None = None, headings: Headings = DEFAULT_HEADINGS
+) -> tuple[str, ...]:
     """The "Key Takeaways" list items, one Discord-Markdown string per top-level item.
 
     The list is the ``ul``/``ol`` right after a heading (``h1``–``h6``, or a paragraph
-    standing in for one) reading "Key Takeaways" in any case, with an optional colon
-    or other decoration around the words. Nested items stay in their parent's string
-    as ``"\\n  - item"`` lines.
+    standing in for one) reading one of ``headings`` in any case, with an optional
+    colon or other decoration around the words. Nested items stay in their parent's
+    string as ``"\\n  - item"`` lines.
     """
     for el in root.iter():
-        if not _is_takeaways_heading(el):
+        if not _is_takeaways_heading(el, headings):
             continue
         lst = _following_list(el)
         if lst is None:

@@ -28,7 +28,8 @@ class Article:
     ``takeaways`` holds one Discord-Markdown string per top-level list item; nested
     items stay inside their parent's string as indented ``- `` lines. ``lede`` is the
     fallback text (summary, description or first paragraph) for articles without
-    takeaways, already cut at a sentence boundary.
+    takeaways, already cut at a sentence boundary. ``site_name`` (the Hugo site's
+    ``title``) opens the post's footer.
     """
 
     id: str
@@ -47,6 +48,7 @@ class Article:
     image: str | None = None
     takeaways: tuple[str, ...] = ()
     lede: str | None = None
+    site_name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -102,6 +104,7 @@ class Article:
             "image": self.image,
             "takeaways": list(self.takeaways),
             "lede": self.lede,
+            "site_name": self.site_name,
         }
 
 

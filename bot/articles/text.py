@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urljoin, urlsplit
 
 ELLIPSIS = "…"
@@ -78,3 +81,61 @@ def first_sentences(text: str, limit: int) -> str:
     if end:
         return text[:end]
     return clip(text, limit)
+
+
+def _label(text: str) -> str:
+    """A title as headings are compared: case-folded, whitespace collapsed, and the
+    decoration around the words ("🔑 Key Takeaways:", "Key Takeaways —") dropped."""
+    text = " ".join(text.split()).casefold()
+    start, end = 0, len(text)
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    return text[start:end]
+
+
+@dataclass(frozen=True, slots=True)
+class Headings:
+    """The titles that open an article's takeaways (``NEWSBOT_TAKEAWAYS_HEADINGS``):
+    matched in any case, with decoration around the words, and in the singular too
+    ("Key Takeaway" for "Key Takeaways").
+
+    ``word`` / ``word_bytes`` find where a title could be: every title holds the
+    longest word of one of the names (a plural "s" dropped). They are ``None`` when a
+    name is not all ASCII, as a search could miss it written in another case: then
+    every block must be looked at.
+    """
+
+    names: frozenset[str]
+    word: re.Pattern[str] | None
+    word_bytes: re.Pattern[bytes] | None
+
+    @classmethod
+    def of(cls, names: Iterable[str]) -> Headings:
+        """The headings for these names (at least one, each with a letter or digit)."""
+        labels = frozenset(label for name in names if (label := _label(name)))
+        if not labels:
+            raise ValueError("at least one heading with a letter or digit is needed")
+        words: list[str] = []
+        for label in labels:
+            ascii_words = re.findall(r"[a-z0-9]+", label)
+            if not label.isascii() or not ascii_words:
+                # "Points clés" could be written "POINTS CLÉS": no byte search finds both.
+                return cls(labels, None, None)
+            longest = max(ascii_words, key=len)
+            words.append(longest[:-1] if len(longest) > 3 and longest.endswith("s") else longest)
+        alternation = "|".join(sorted({re.escape(w) for w in words}, key=lambda w: (-len(w), w)))
+        return cls(
+            labels,
+            re.compile(alternation, re.IGNORECASE),
+            re.compile(alternation.encode(), re.IGNORECASE),
+        )
+
+    def match(self, title: str) -> bool:
+        """Whether ``title`` (plain text) is one of the headings."""
+        label = _label(title)
+        return label in self.names or label + "s" in self.names
+
+
+DEFAULT_HEADINGS: Final = Headings.of(["Key Takeaways"])

@@ -41,9 +41,15 @@ class Target:
 
 
 def resolve(
-    client: discord.Client, guild_id: int, channel_id: int, role_ids: Sequence[int] = ()
+    client: discord.Client,
+    guild_id: int,
+    channel_id: int,
+    role_ids: Sequence[int] = (),
+    *,
+    webhook: bool = False,
 ) -> Target:
-    """The channel as the cache knows it, with what the bot may do there."""
+    """The channel as the cache knows it, with what the bot may do there (posting
+    through a webhook with ``webhook``: see :func:`bot.permissions.needed_to_post`)."""
     guild = client.get_guild(guild_id)
     if guild is None or guild.me is None:
         return Target(Kind.UNKNOWN)
@@ -66,7 +72,7 @@ def resolve(
         kind = Kind.TEXT
     # The first missing one says what to fix: without View Channel nothing else counts,
     # and without Send Messages Discord also withholds Embed Links.
-    missing = missing_to_post(channel, perms)[:1]
+    missing = missing_to_post(channel, perms, webhook=webhook and kind is not Kind.THREAD)[:1]
     pingable = []
     for role_id in role_ids:
         role = guild.get_role(role_id)

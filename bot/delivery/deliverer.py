@@ -26,43 +26,53 @@ import json
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
 
 from bot.articles.model import Article
-from bot.delivery.channels import Kind, notice_channels, resolve
+from bot.config import check_post_name
+from bot.delivery.channels import Kind, Target, notice_channels, resolve
 from bot.delivery.limiter import RateLimiter
 from bot.delivery.policy import (
     MAX_DELIVERY_AGE,
+    UNKNOWN_WEBHOOK,
+    WEBHOOK_DELETED_AGAIN,
     Verdict,
     backoff_delay,
     classify,
     delivery_nonce,
     forum_tags,
+    is_webhook_post,
     missing_permissions_reason,
     notice_text,
     pause_reason,
+    post_fingerprint,
     thread_name,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
+from bot.formats import DEFAULT_FORMAT, Format, render_formatted
 from bot.logs import ids
+from bot.redaction import redact
 from bot.store import (
     Announcement,
     AnnouncementKind,
     ArticleStatus,
     Crosspost,
+    DatabaseLost,
     Delivery,
     DeliveryState,
+    Identity,
     Notice,
     Store,
     StoredArticle,
+    Webhook,
     WorkItem,
 )
 from bot.store.codec import article_from_data
 from bot.store.subscriptions import Subscription, article_keys
-from bot.summary import render_message
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +88,12 @@ POLL_SECONDS = 5.0
 CROSSPOST_TIMEOUT = 5.0
 #: Crossposts and notices are given up after this many failed attempts.
 MAX_SIDE_ATTEMPTS = 8
-#: How far back a forum post created just before a crash is looked for.
+#: How far back a forum post created just before a crash is looked for (and a webhook
+#: post, before its attempt: room for clocks that disagree).
 ADOPT_WINDOW = timedelta(minutes=5)
+#: Pages of 100 messages read, at most, to find a webhook post made before a crash.
+HISTORY_PAGES = 10
+_HISTORY_PAGE = 100
 #: Published articles looked at to find matching ones for a backfill or a test post.
 SCAN_LIMIT = 5000
 _SCAN_PAGE = 200
@@ -112,8 +126,14 @@ class Deliverer:
         workers: int = DEFAULT_WORKERS,
         clock: Callable[[], datetime] = utcnow,
         rand: Callable[[], float] = random.random,
+        post_name: str | None = None,
+        post_avatar_url: str | None = None,
     ) -> None:
+        """``post_name`` and ``post_avatar_url``: the name and avatar of webhook posts
+        (``identity:webhook``); ``None``, the bot's own."""
         self.client = client
+        self.post_name = post_name
+        self.post_avatar_url = post_avatar_url
         self.store = store
         self.limiter = limiter or RateLimiter()
         self.sender = Sender(client, self.limiter)
@@ -126,7 +146,9 @@ class Deliverer:
         self._notices: asyncio.Task[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
         self._closing = False
-        self._renders: dict[tuple[int, int, int | None, tuple[int, ...], bool], dict[str, Any]] = {}
+        self._renders: dict[
+            tuple[int, int, int | None, tuple[int, ...], bool, Format], dict[str, Any]
+        ] = {}
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -227,7 +249,10 @@ class Deliverer:
         stored = found[0]
         settings = await self.store.guild_settings(subscription.guild_id)
         roles = subscription.mentions(*article_keys(stored.tags, stored.categories))
-        target = resolve(self.client, subscription.guild_id, subscription.channel_id, roles)
+        by_webhook = subscription.identity is Identity.WEBHOOK
+        target = resolve(
+            self.client, subscription.guild_id, subscription.channel_id, roles, webhook=by_webhook
+        )
         if target.kind is Kind.UNUSABLE:
             return f"{channel} is not a channel I can post articles in."
         if target.missing:
@@ -238,11 +263,23 @@ class Deliverer:
             stored.version,
             settings.color,
             target.pingable,
+            subscription.format,
             test=True,
         )
+        forum = target.kind is Kind.FORUM
+        tags = forum_tags(target.tags, stored.tags, can_moderate=target.can_moderate)
         try:
-            if target.kind is Kind.FORUM:
-                tags = forum_tags(target.tags, stored.tags, can_moderate=target.can_moderate)
+            if by_webhook and target.kind is not Kind.THREAD:
+                webhook = await self.store.webhook(
+                    subscription.guild_id, subscription.channel_id
+                ) or await self._make_webhook(subscription.guild_id, subscription.channel_id)
+                await self.sender.execute(
+                    webhook,
+                    self._as_publication(body, stored.to_article()),
+                    thread_name=thread_name(stored.title) if forum else None,
+                    tag_ids=tags if forum else (),
+                )
+            elif forum:
                 await self.sender.forum_post(
                     subscription.channel_id, thread_name(stored.title), tags, body
                 )
@@ -254,7 +291,8 @@ class Deliverer:
         except TRANSIENT:
             log.warning("test post in %d failed", subscription.channel_id, exc_info=True)
             return "I couldn't reach Discord just now; please try again in a minute."
-        line = f"Sent a test post of “{stored.title}” to {channel}."
+        poster = self.poster(subscription, stored.to_article())
+        line = f"Sent a test post of “{stored.title}” to {channel}, as {poster}."
         if len(target.pingable) < len(roles):
             line += (
                 " A role was not pinged: it is not mentionable (or gone) and I don't have "
@@ -262,9 +300,19 @@ class Deliverer:
             )
         return line
 
-    async def preview(self, subscription: Subscription) -> dict[str, Any] | str:
+    def poster(self, subscription: Subscription, article: Article | None = None) -> str:
+        """Who a subscription's posts (of ``article``) come from, in words: "the bot"
+        or "“Name” (a webhook)"."""
+        if subscription.identity is Identity.WEBHOOK:
+            return f"“{self._publication_name(article)}” (a webhook)"
+        return "the bot"
+
+    async def preview(
+        self, subscription: Subscription, fmt: Format | None = None, *, test: bool = True
+    ) -> dict[str, Any] | str:
         """The message :meth:`send_test` would post (pinging the subscription's role
-        whether or not it can be pinged there), or why there is none."""
+        whether or not it can be pinged there), in ``fmt`` (default: the subscription's
+        format; ``test=False``: without the test marker), or why there is none."""
         found = await self._matching(subscription, 1)
         if not found:
             return _nothing_to_test(subscription)
@@ -276,7 +324,8 @@ class Deliverer:
             stored.version,
             settings.color,
             subscription.mentions(*article_keys(stored.tags, stored.categories)),
-            test=True,
+            subscription.format if fmt is None else fmt,
+            test=test,
         )
 
     async def _matching(self, subscription: Subscription, count: int) -> list[StoredArticle]:
@@ -306,6 +355,8 @@ class Deliverer:
                 delay = await self._idle_delay()
             except asyncio.CancelledError:
                 raise
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 # A busy or failing database must not end delivery: look again later.
                 log.exception("delivery dispatcher failed; retrying")
@@ -422,7 +473,10 @@ class Deliverer:
             self.store.metrics.delivery("skipped")
             log.info("delivery %d to channel %d dropped: too old", d.id, d.channel_id)
             return True
-        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
+        by_webhook = item.identity is Identity.WEBHOOK
+        target = resolve(
+            self.client, d.guild_id, d.channel_id, item.mention_role_ids, webhook=by_webhook
+        )
         if target.kind is Kind.UNUSABLE:
             await self._pause(d, "the channel cannot hold posts (not a text or forum channel)")
             return False
@@ -431,8 +485,10 @@ class Deliverer:
             return False
         article = article_from_data(json.loads(item.article_json))
         body = self._render(
-            article, d.article_id, item.article_version, item.color, target.pingable
+            article, d.article_id, item.article_version, item.color, target.pingable, item.format
         )
+        if by_webhook and target.kind is not Kind.THREAD:
+            return await self._post_by_webhook(item, target, body, article)
         crosspost = False
         try:
             if target.kind is Kind.FORUM:
@@ -464,9 +520,152 @@ class Deliverer:
         log.debug("delivery %d: posted %d in %d", d.id, message_id, where)
         return True
 
-    def _adopt_forum_post(self, d: Delivery, name: str) -> int | None:
+    async def _post_by_webhook(
+        self, item: WorkItem, target: Target, body: dict[str, Any], article: Article
+    ) -> bool:
+        """Post through the channel's webhook (made first if there is none).
+
+        A webhook takes no nonce: a delivery attempted before (a crash between the send
+        and :meth:`Store.mark_sent`) first looks for its post in the channel, and is
+        only sent when it is not there. A webhook Discord says is gone is made again
+        once; when that one goes too, the subscription is paused.
+        """
+        d = item.delivery
+        forum = target.kind is Kind.FORUM
+        name = thread_name(item.article_title) if forum else None
+        tags = (
+            forum_tags(target.tags, item.article_tags, can_moderate=target.can_moderate)
+            if forum
+            else []
+        )
+        webhook = item.webhook
+        fingerprint = post_fingerprint(body)
+        version = item.article_version
+        try:
+            if webhook is None:
+                webhook = await self._make_webhook(d.guild_id, d.channel_id)
+            data = await self._find_webhook_post(d, webhook, name)
+            if data is not None and d.attempt_fingerprint != fingerprint:
+                # Found, but the article has changed since: it shows an older version
+                # (edited next, when edits are on).
+                version -= 1
+            if data is None:
+                await self.store.mark_attempt(d.id, self._now(), fingerprint)
+                data = await self.sender.execute(
+                    webhook, self._as_publication(body, article), thread_name=name, tag_ids=tags
+                )
+        except discord.HTTPException as error:
+            refusal = Refusal.of(error)
+            if refusal.code == UNKNOWN_WEBHOOK and webhook is not None:
+                return await self._webhook_lost(item, webhook)
+            return await self._refused(d, refusal, editing=False)
+        message_id = int(data["id"])
+        await self.store.mark_sent(
+            d.id,
+            message_id=message_id,
+            message_channel_id=int(data.get("channel_id") or d.channel_id),
+            version=version,
+            crosspost=target.kind is Kind.NEWS and not int(data.get("flags") or 0) & 1,
+            now=self._now(),
+            webhook_id=webhook.id,
+        )
+        self.store.metrics.posted(article.published_at, d.created_at, self._now())
+        log.debug("delivery %d: posted %d through webhook %d", d.id, message_id, webhook.id)
+        return True
+
+    async def _find_webhook_post(
+        self, d: Delivery, webhook: Webhook, forum_name: str | None
+    ) -> dict[str, Any] | None:
+        """The post of an attempted delivery, if the webhook made it before a crash:
+        in a forum, a thread the webhook owns with the article's headline (from the
+        cache, as for the bot's own forum posts); elsewhere, a message of the channel
+        since the attempt, by the webhook, saying what the attempt sent (its
+        fingerprint, kept at the attempt: the article may have changed since) and
+        recorded by no other delivery (a format may give two articles the same
+        words)."""
+        if d.attempted_at is None:
+            return None
+        if forum_name is not None:
+            thread_id = self._adopt_forum_post(d, forum_name, owner_id=webhook.id)
+            # A forum post's starter message has its thread's id.
+            return None if thread_id is None else {"id": thread_id, "channel_id": thread_id}
+        if d.attempt_fingerprint is None:
+            return None
+        after = discord.utils.time_snowflake(d.attempted_at - ADOPT_WINDOW)
+        for _ in range(HISTORY_PAGES):
+            page = await self.sender.history_after(d.channel_id, after, _HISTORY_PAGE)
+            for message in page:
+                if is_webhook_post(
+                    message, webhook.id, d.attempt_fingerprint
+                ) and not await self.store.is_recorded(d.subscription_id, int(message["id"])):
+                    log.info("delivery %d: found its webhook post %s", d.id, message["id"])
+                    return message
+            if len(page) < _HISTORY_PAGE:
+                return None
+            after = max(int(m["id"]) for m in page)
+        log.warning("delivery %d: its post not found in %d pages", d.id, HISTORY_PAGES)
+        return None
+
+    async def _make_webhook(self, guild_id: int, channel_id: int) -> Webhook:
+        """The channel's webhook, kept in the store: one this application made before
+        (a crash may have come between making it and keeping it), else a new one."""
+        app_id = self.client.application_id
+        mine = await self.sender.own_webhooks(channel_id, app_id) if app_id else []
+        webhook = mine[0] if mine else None
+        if webhook is None:
+            webhook = await self.sender.create_webhook(channel_id, self._publication_name())
+            log.info("made a webhook in channel %d (guild %d)", channel_id, guild_id)
+        if not await self.store.set_webhook(guild_id, channel_id, webhook, replacing=None):
+            kept = await self.store.webhook(guild_id, channel_id)
+            if kept is not None:  # another request made one first: use that one
+                return kept
+        return webhook
+
+    async def _webhook_lost(self, item: WorkItem, webhook: Webhook) -> bool:
+        d = item.delivery
+        lost = await self.store.lose_webhook(d.guild_id, d.channel_id, webhook.id)
+        log.warning(
+            "delivery %d: the webhook of channel %d was deleted (%d since resumed)",
+            d.id,
+            d.channel_id,
+            lost,
+            extra=ids(guild=d.guild_id, channel=d.channel_id),
+        )
+        if lost == 0:  # another worker already replaced it
+            await self._retry(d, "the channel's webhook changed")
+            return False
+        if lost > 1:
+            await self._pause(d, WEBHOOK_DELETED_AGAIN)
+            return False
+        # Not posted (Discord refused it): make the webhook again and post now.
+        return await self._post(replace(item, webhook=None))
+
+    def _publication_name(self, article: Article | None = None) -> str:
+        """``NEWSBOT_POST_NAME``, else the title of the article's site (its Hugo
+        config's ``title``) when Discord takes it as a name, else the bot's name."""
+        if self.post_name:
+            return self.post_name
+        if article is not None and article.site_name:
+            with contextlib.suppress(ValueError):
+                return check_post_name(article.site_name)
+        user = self.client.user
+        return user.name if user is not None else "News"
+
+    def _as_publication(self, body: dict[str, Any], article: Article) -> dict[str, Any]:
+        """``body`` as a webhook posts it: with the publication's name and avatar."""
+        user = self.client.user
+        avatar = self.post_avatar_url or (user.display_avatar.url if user is not None else None)
+        extra: dict[str, Any] = {"username": self._publication_name(article)}
+        if avatar:
+            extra["avatar_url"] = avatar
+        return dict(body, **extra)
+
+    def _adopt_forum_post(
+        self, d: Delivery, name: str, *, owner_id: int | None = None
+    ) -> int | None:
         """A forum post made just before a crash (forum posts carry no nonce): its thread
-        is in the cache, by the bot, with the article's headline."""
+        is in the cache, by the bot (or ``owner_id``, the webhook that made it), with
+        the article's headline."""
         if d.attempted_at is None:
             return None
         guild = self.client.get_guild(d.guild_id)
@@ -474,10 +673,11 @@ class Deliverer:
         user = self.client.user
         if not isinstance(forum, discord.ForumChannel) or user is None:
             return None
+        owner = owner_id if owner_id is not None else user.id
         since = d.attempted_at - ADOPT_WINDOW
         for thread in forum.threads:
             created = thread.created_at
-            if thread.owner_id == user.id and thread.name == name and created and created >= since:
+            if thread.owner_id == owner and thread.name == name and created and created >= since:
                 log.info("delivery %d: adopting forum post %d", d.id, thread.id)
                 return thread.id
         return None
@@ -495,10 +695,20 @@ class Deliverer:
         target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
         article = article_from_data(json.loads(item.article_json))
         body = self._render(
-            article, d.article_id, item.article_version, item.color, target.pingable
+            article, d.article_id, item.article_version, item.color, target.pingable, item.format
         )
         try:
-            await self.sender.edit(d.message_channel_id, d.message_id, body)
+            if d.webhook_id is None:
+                await self.sender.edit(d.message_channel_id, d.message_id, body)
+            elif item.webhook is not None and item.webhook.id == d.webhook_id:
+                thread = d.message_channel_id if d.message_channel_id != d.channel_id else None
+                await self.sender.edit_webhook_message(
+                    item.webhook, d.message_id, body, thread_id=thread
+                )
+            else:
+                # Only the webhook that posted a message can edit it, and it is gone.
+                await self.store.drop_edit(d.id, "the webhook that posted it is gone")
+                return True
         except discord.HTTPException as error:
             return await self._refused(d, Refusal.of(error), editing=True)
         await self.store.mark_edited(d.id, item.article_version, self._now())
@@ -566,6 +776,7 @@ class Deliverer:
 
     async def _retry(self, d: Delivery, error: str, *, at_least: float = 0.0) -> None:
         self.store.metrics.delivery("retried")
+        error = redact(error)  # a network error's text may hold a webhook's URL
         delay = max(at_least, backoff_delay(d.attempts + 1, rand=self._rand()))
         await self.store.retry_later(
             d.id, self._now() + timedelta(seconds=delay), error, self._now()
@@ -593,17 +804,18 @@ class Deliverer:
         version: int,
         color: int | None,
         roles: tuple[int, ...],
+        fmt: Format = DEFAULT_FORMAT,
         *,
         test: bool = False,
     ) -> dict[str, Any]:
-        """``render_message`` for this channel (cached: a fan-out renders one body per
-        color and roles, not one per channel). Returns a fresh copy."""
-        key = (article_id, version, color, roles, test)
+        """The channel's post in its format (cached: a fan-out renders one body per
+        color, roles and format, not one per channel). Returns a fresh copy."""
+        key = (article_id, version, color, roles, test, fmt)
         body = self._renders.get(key)
         if body is None:
             if len(self._renders) >= _RENDER_CACHE:
                 self._renders.clear()
-            body = render_message(article, color=color, mention_role_ids=roles, test=test)
+            body = render_formatted(article, fmt, color=color, mention_role_ids=roles, test=test)
             self._renders[key] = body
         return copy.deepcopy(body)
 

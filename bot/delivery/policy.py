@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.articles.model import normalise_tag
 from bot.articles.text import clip
@@ -87,6 +88,8 @@ class Verdict(enum.Enum):
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_GUILD = 10004
 UNKNOWN_MESSAGE = 10008
+UNKNOWN_WEBHOOK = 10015
+MAX_WEBHOOKS = 30007
 MISSING_ACCESS = 50001
 CANNOT_EDIT_OTHERS = 50005
 MISSING_PERMISSIONS = 50013
@@ -99,12 +102,15 @@ def classify(status: int, code: int, *, editing: bool = False) -> Verdict:
 
     403 and 404 on a channel pause it (Discord bans bots that keep sending refused
     requests); a 404 *Unknown Message* while editing or crossposting only means a
-    moderator deleted the post. 5xx, 429 (discord.py already waited and retried) and
+    moderator deleted the post (or, *Unknown Webhook*, the webhook that posted it). A
+    channel full of webhooks (15) pauses too. 5xx, 429 (discord.py already waited and retried) and
     401 are transient. Other 4xx are our mistake or a channel setting: drop.
     """
     if status == 404:
-        if code == UNKNOWN_MESSAGE and editing:
+        if code in (UNKNOWN_MESSAGE, UNKNOWN_WEBHOOK) and editing:
             return Verdict.GONE
+        return Verdict.PAUSE
+    if status == 400 and code == MAX_WEBHOOKS:
         return Verdict.PAUSE
     if status == 403:
         if code == CANNOT_EDIT_OTHERS:
@@ -122,7 +128,14 @@ _REASONS = {
     UNKNOWN_GUILD: "the server is no longer reachable (Unknown Guild)",
     MISSING_ACCESS: "I can't see the channel (Missing Access)",
     MISSING_PERMISSIONS: "I'm missing a permission there (Missing Permissions)",
+    MAX_WEBHOOKS: "the channel has 15 webhooks, Discord's maximum, so I can't make mine",
 }
+
+#: The pause reason when the webhook made again after a deletion is deleted too.
+WEBHOOK_DELETED_AGAIN = (
+    "the webhook I post through was deleted again, after I made it once more "
+    "(`/newsadmin subscribe identity:bot` posts as the bot instead)"
+)
 
 
 def pause_reason(status: int, code: int, message: str = "") -> str:
@@ -186,3 +199,31 @@ def forum_tags(
             if len(chosen) == MAX_APPLIED_TAGS:
                 break
     return chosen
+
+
+def post_fingerprint(message: Mapping[str, Any]) -> str:
+    """A digest of what a post says, the same for the body the bot sends and for the
+    message Discord keeps of it (read back from the channel's history): the letters
+    and digits of its content and of its embeds' texts (title, description, author,
+    footer, fields), in order. Links, times and whitespace are left out, as Discord
+    may rewrite them. It depends on neither the format's parts nor the article's
+    link: any format's post has one, even with ``embed: off``."""
+    texts: list[object] = [message.get("content")]
+    for embed in message.get("embeds") or ():
+        author, footer = embed.get("author") or {}, embed.get("footer") or {}
+        texts += [embed.get("title"), embed.get("description"), author.get("name")]
+        texts.append(footer.get("text"))
+        for item in embed.get("fields") or ():
+            texts += [item.get("name"), item.get("value")]
+    kept = "\x1f".join("".join(c for c in str(t or "") if c.isalnum()) for t in texts)
+    return hashlib.sha256(kept.encode("utf-8")).hexdigest()
+
+
+def is_webhook_post(message: Mapping[str, Any], webhook_id: int, fingerprint: str) -> bool:
+    """Whether ``message`` (Discord's message object) was made by the webhook
+    ``webhook_id`` and says what the post of ``fingerprint`` says
+    (:func:`post_fingerprint`). A test post of the same article says more (its test
+    marker), so it is not taken for the post."""
+    return str(message.get("webhook_id")) == str(webhook_id) and (
+        post_fingerprint(message) == fingerprint
+    )

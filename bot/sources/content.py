@@ -29,9 +29,11 @@ import watchfiles
 
 from bot.articles.markdown import read_markdown
 from bot.articles.model import ArticleError
+from bot.articles.site import Site
+from bot.articles.text import DEFAULT_HEADINGS, Headings
 from bot.logs import ids
 from bot.prepare import prepare
-from bot.store import ArticleStatus, Change, FileItem, IngestResult, SourceKind, Store
+from bot.store import ArticleStatus, Change, DatabaseLost, FileItem, IngestResult, SourceKind, Store
 from bot.store.columns import article_columns
 
 log = logging.getLogger(__name__)
@@ -124,9 +126,18 @@ def is_within(root: str, path: str) -> bool:
     return path.startswith(root.rstrip("/") + "/")
 
 
-def read_file(
-    root: Path, rel: str, known: Stat | None, *, site_url: str | None, tz: tzinfo, max_bytes: int
-) -> FileItem | None:
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a folder's files are read: the site they belong to (URLs, languages), the
+    takeaways' titles, the zone of naive dates and the largest file accepted."""
+
+    site: Site
+    headings: Headings
+    tz: tzinfo
+    max_bytes: int
+
+
+def read_file(root: Path, rel: str, known: Stat | None, reading: Reading) -> FileItem | None:
     """Read one file into what the store records of it: its article, ready to store
     (post, fingerprint, encoded columns), or the reason it has none. ``None`` when it
     vanished, is unchanged since ``known`` (its size and mtime), or is being written
@@ -144,6 +155,7 @@ def read_file(
             st = full.stat()
         if known is not None and (st.st_size, st.st_mtime_ns) == known:
             return None
+        max_bytes = reading.max_bytes
         if st.st_size > max_bytes:
             # Not even opened; the size stands in for the hash, so the same oversized
             # file is not reported again on every touch.
@@ -163,7 +175,14 @@ def read_file(
         return None  # changed while we read it: its writer's next event brings it back
     file_hash = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
-        article = read_markdown(data, rel_path=rel, site_url=site_url, tz=tz, max_bytes=max_bytes)
+        article = read_markdown(
+            data,
+            rel_path=rel,
+            site=reading.site,
+            headings=reading.headings,
+            tz=reading.tz,
+            max_bytes=max_bytes,
+        )
     except ArticleError as exc:
         return FileItem(rel, st.st_size, st.st_mtime_ns, file_hash, error=str(exc))
     ready = prepare(article)
@@ -182,15 +201,12 @@ def read_file(
 def read_files(
     root: Path,
     items: Sequence[tuple[str, Stat | None]],
-    *,
-    site_url: str | None,
-    tz: tzinfo,
-    max_bytes: int,
+    reading: Reading,
 ) -> list[FileItem]:
     """:func:`read_file` over many files (a top-level function: it runs in worker processes)."""
     results = []
     for rel, known in items:
-        result = read_file(root, rel, known, site_url=site_url, tz=tz, max_bytes=max_bytes)
+        result = read_file(root, rel, known, reading)
         if result is not None:
             results.append(result)
     return results
@@ -212,6 +228,8 @@ class ContentSource:
         max_bytes: int,
         on_announce: Callable[[], None] = lambda: None,
         on_change: Callable[[], None] = lambda: None,
+        site: Site | None = None,
+        headings: Headings = DEFAULT_HEADINGS,
         post_settings: Mapping[str, str | None] | None = None,
     ) -> None:
         """``post_settings``: the settings that shape the posts, by name (their values
@@ -219,9 +237,11 @@ class ContentSource:
         next scan reads every file again (see :meth:`scan`)."""
         self.store = store
         self.root = root.resolve()
-        self.site_url = site_url
-        self.tz = tz
-        self.max_bytes = max_bytes
+        # The Hugo site the folder belongs to (permalinks, languages) is by default
+        # only its URL, ``site_url``.
+        self.reading = Reading(
+            site if site is not None else Site(site_url=site_url), headings, tz, max_bytes
+        )
         self.on_announce = on_announce
         # Called after a batch changed anything (say, a scheduled article appeared), so
         # the publish-time re-check can look at the next transition again.
@@ -251,9 +271,7 @@ class ContentSource:
     # -- reading (runs in a worker thread: pure file work) ------------------------------
 
     def _read_many(self, items: list[tuple[str, Stat | None]]) -> list[FileItem]:
-        return read_files(
-            self.root, items, site_url=self.site_url, tz=self.tz, max_bytes=self.max_bytes
-        )
+        return read_files(self.root, items, self.reading)
 
     def _skip(self, rel: str, reason: str) -> None:
         """Log once per process that ``rel`` is not read, and why."""
@@ -668,6 +686,8 @@ class ContentSource:
                 if rescan:
                     try:
                         stats = await self.scan(stop)
+                    except DatabaseLost:
+                        return  # the bot is stopping; its database watch says why, once
                     except Exception as exc:
                         log.error(
                             "could not scan %s (%s); retrying in %g s",
@@ -695,6 +715,8 @@ class ContentSource:
                     continue
                 try:
                     await self.handle_changes(paths)
+                except DatabaseLost:
+                    return  # the bot is stopping; its database watch says why, once
                 except Exception:
                     # A store or disk hiccup must not end the watch; a rescan catches up.
                     log.exception("could not process changes in %s; rescanning", self.root)
@@ -784,14 +806,7 @@ class _Readers:
         if self.pool is not None:
             try:
                 return asyncio.wrap_future(
-                    self.pool.submit(
-                        read_files,
-                        source.root,
-                        chunk,
-                        site_url=source.site_url,
-                        tz=source.tz,
-                        max_bytes=source.max_bytes,
-                    )
+                    self.pool.submit(read_files, source.root, chunk, source.reading)
                 )
             except (RuntimeError, OSError, BrokenProcessPool) as exc:
                 # No worker processes here (an embedding program without a main guard,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 from collections.abc import Callable
@@ -14,11 +15,13 @@ import aiohttp
 
 from bot.articles.feed import EntryError, parse_feed
 from bot.articles.model import ArticleError
+from bot.articles.text import DEFAULT_HEADINGS, Headings
 from bot.logs import ids
 from bot.prepare import Prepared, prepare
 from bot.sources.events import wait_any
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
-from bot.store import Change, SourceKind, SourceRow, Store
+from bot.sources.pages import PageReader
+from bot.store import Change, DatabaseLost, SourceKind, SourceRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +47,9 @@ def _state_of(row: SourceRow) -> FeedState:
     )
 
 
-def _read_feed(body: bytes, feed_url: str, tz: tzinfo) -> _Read:
+def _read_feed(body: bytes, feed_url: str, tz: tzinfo, headings: Headings) -> _Read:
     """Parse the document and render each entry's post; raises ArticleError for a non-feed."""
-    parsed = parse_feed(body, feed_url=feed_url, tz=tz)
+    parsed = parse_feed(body, feed_url=feed_url, tz=tz, headings=headings)
     prepared: list[Prepared] = []
     errors = list(parsed.errors)
     for article in parsed.articles:
@@ -71,11 +74,15 @@ class FeedSource:
         on_announce: Callable[[], None] = lambda: None,
         on_change: Callable[[], None] = lambda: None,
         rng: random.Random | None = None,
+        headings: Headings = DEFAULT_HEADINGS,
     ) -> None:
         self.store = store
         self.url = url
         self.policy = policy
         self.tz = tz
+        self.headings = headings
+        # Entries without takeaways get them from their pages.
+        self.pages = PageReader(store, url, policy, headings)
         self.on_announce = on_announce
         # Called after a poll changed any article (the publish-time re-check listens).
         self.on_change = on_change
@@ -97,7 +104,9 @@ class FeedSource:
         feed_ttl: float | None = None
         if result.status == "ok" and result.body is not None:
             try:
-                read = await asyncio.to_thread(_read_feed, result.body, result.final_url, self.tz)
+                read = await asyncio.to_thread(
+                    _read_feed, result.body, result.final_url, self.tz, self.headings
+                )
             except ArticleError as exc:
                 result = FetchResult(
                     status="error",
@@ -111,7 +120,8 @@ class FeedSource:
                 )
             else:
                 feed_ttl = read.ttl_seconds
-                await self._record(row, read)
+                prepared = await self.pages.fill(session, read.prepared, result.final_url)
+                await self._record(row, dataclasses.replace(read, prepared=prepared))
         now = datetime.now(UTC)
         new, change = next_state(state, result, self.policy, now, rng=self.rng, feed_ttl=feed_ttl)
         self.store.metrics.polled(result.status)
@@ -174,6 +184,8 @@ class FeedSource:
             self._poll_wanted.clear()
             try:
                 await self.poll_once(session)
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
             except Exception:
                 # Never let one feed's surprise stop the others; back off like an error.
                 log.exception("feed %s: unexpected error while polling", self.url)

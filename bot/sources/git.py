@@ -28,10 +28,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from bot.articles.site import SiteConfig, SiteConfigError
 from bot.redaction import USERINFO, redact
 from bot.sources.content import PARALLEL_MIN, ContentSource, is_utf8_name, is_within
 from bot.sources.events import wait_any
-from bot.store import Store
+from bot.sources.site import read_site_config
+from bot.store import DatabaseLost, Store
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,6 @@ FETCHED_REF = "refs/newsbot/fetched"
 #: More changed files than this in one fetch: a full scan of the checkout (it reads in
 #: worker processes and writes in large batches) rather than the list one by one.
 SCAN_OVER = PARALLEL_MIN
-DEFAULT_CONTENT_DIR = "content"
 
 # The user information of a URL (``https://user:token@host``): everything between
 # "://" and the last "@" before the path.
@@ -89,11 +90,6 @@ def clone_path(database: Path, url: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip(".-")[:40] or "repository"
     digest = hashlib.sha256(public.encode("utf-8", "surrogateescape")).hexdigest()[:12]
     return database.parent / f"{database.name}-git" / f"{slug}-{digest}"
-
-
-def content_folder(checkout: Path) -> Path:
-    """The site's content folder inside its checkout: Hugo's default ``content/``."""
-    return checkout / DEFAULT_CONTENT_DIR
 
 
 def remote_head(ls_remote: str) -> str | None:
@@ -164,7 +160,7 @@ class GitSource:
         clone_dir: Path,
         branch: str | None,
         interval: float,
-        content_source: Callable[[Path], ContentSource],
+        content_source: Callable[[Path, Path], ContentSource],
     ) -> None:
         self.store = store
         self.url = url
@@ -174,10 +170,14 @@ class GitSource:
         self.clone_dir = clone_dir
         self.branch = branch  # as configured; else the remote's HEAD, once known
         self.interval = interval
-        # Makes the source of the checkout's content folder (the same rules and
-        # settings as a configured content folder).
+        # Makes the source of a content folder (the checkout's) of the site at a root
+        # (the checkout): the same rules, settings and site config reading as a
+        # configured content folder.
         self._content_source = content_source
         self.content: ContentSource | None = None
+        # The checkout's site config and content folder, as the content source reads them.
+        self._site_config = SiteConfig()
+        self._content_dir = clone_dir
         #: The commit checked out and read; ``None`` before this process read one.
         self.head: str | None = None
         #: Completed fetches since start (the webhook tests count them).
@@ -285,6 +285,16 @@ class GitSource:
         except GitError as exc:
             log.warning("git %s: cannot compare %s with %s (%s)", self.public_url, old, new, exc)
         await self._checkout(new)
+        try:
+            same_site = read_site_config(self.clone_dir) == self._site_config
+        except SiteConfigError:
+            self.content = None  # read in full once the config reads again
+            raise
+        if not same_site:
+            # New URLs, languages or content folder: every file is read again in it
+            # (nothing announced again).
+            self.content = None
+            changed = None
         log.info(
             "git %s: %s..%s, %s",
             self.public_url,
@@ -304,7 +314,11 @@ class GitSource:
 
     async def _scan(self) -> bool:
         """Scan the whole content folder; false when stopped before its end."""
-        root = content_folder(self.clone_dir)
+        if self.content is None:
+            # The site's config names its content folder (Hugo's default: content/).
+            self._site_config = read_site_config(self.clone_dir)
+            self._content_dir = self.clone_dir / self._site_config.content_dir
+        root = self._content_dir
         # Whoever can push must not make the bot read its own machine's files.
         resolved = root.resolve()
         if resolved != self.clone_dir and not is_within(str(self.clone_dir), str(resolved)):
@@ -312,7 +326,7 @@ class GitSource:
         # A commit without the folder holds no articles (and the scan needs a folder).
         root.mkdir(parents=True, exist_ok=True)
         if self.content is None:
-            self.content = self._content_source(root)
+            self.content = self._content_source(root, self.clone_dir)
         stats = await self.content.scan(self._stop)
         if stats.complete:
             log.info(
@@ -336,6 +350,11 @@ class GitSource:
                 await self.update()
             except (GitError, OSError) as exc:
                 self._report(redact(str(exc), self.url))
+            except DatabaseLost:
+                return  # the bot is stopping; its database watch says why, once
+            except SiteConfigError as exc:
+                # A commit whose site config cannot be used: the next fetch may fix it.
+                self._report(f"site configuration: {exc}")
             except Exception:
                 log.exception("git %s: unexpected error; retrying", self.public_url)
             else:

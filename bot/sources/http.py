@@ -89,6 +89,7 @@ class FetchResult:
     last_modified: str | None
     min_interval: float | None
     retry_after: float | None
+    content_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,7 @@ class PollPolicy:
     backoff_max: float = 6 * 3600.0
     failing_after: int = 5
     user_agent: str = "newsbot/0.1 (Discord news bot; feed poller)"
+    accept: str = _ACCEPT
     # Upper bound on any delay a server or feed asks for (max-age, Expires, <ttl>,
     # Retry-After): CDNs happily send max-age=31536000 on feed files.
     max_interval: float = 6 * 3600.0
@@ -140,6 +142,7 @@ def _answer(
         last_modified=headers.get("Last-Modified"),
         min_interval=_min_interval(headers),
         retry_after=None,
+        content_type=headers.get("Content-Type"),
     )
 
 
@@ -180,7 +183,7 @@ async def _fetch(
 ) -> FetchResult:
     """Run the redirect loop; ``track[-1]`` is always the URL being tried."""
     target = _parse_url(url, what="URL")
-    headers = {"User-Agent": policy.user_agent, "Accept": _ACCEPT}
+    headers = {"User-Agent": policy.user_agent, "Accept": policy.accept}
     if state.etag:
         headers["If-None-Match"] = state.etag
     if state.last_modified:

@@ -24,7 +24,14 @@ from bot.store.models import (
     StoreError,
 )
 from bot.store.store import Store
-from bot.store.subscriptions import Filter, GuildSettings, Subscription, SubscriptionError
+from bot.store.subscriptions import (
+    Filter,
+    GuildSettings,
+    Identity,
+    Subscription,
+    SubscriptionError,
+    Webhook,
+)
 
 __all__ = [
     "MOVE_WINDOW",
@@ -41,6 +48,7 @@ __all__ = [
     "FileRow",
     "Filter",
     "GuildSettings",
+    "Identity",
     "IngestResult",
     "Notice",
     "SourceKind",
@@ -50,5 +58,6 @@ __all__ = [
     "StoredArticle",
     "Subscription",
     "SubscriptionError",
+    "Webhook",
     "WorkItem",
 ]

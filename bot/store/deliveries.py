@@ -26,10 +26,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.formats import DEFAULT_FORMAT, Format, format_from_json
 from bot.store.codec import clean_text, from_us, opt_dt, to_us
 from bot.store.database import Connection, Engine, Row, fetch_all, fetch_one, fetch_value, from_row
 from bot.store.models import ArticleStatus
-from bot.store.subscriptions import article_keys, filters_column, mentions, parse_filters
+from bot.store.subscriptions import (
+    Identity,
+    Webhook,
+    article_keys,
+    filters_column,
+    mentions,
+    parse_filters,
+)
 
 
 class DeliveryState(enum.StrEnum):
@@ -55,7 +63,8 @@ MAX_ERROR = 300
 _DELIVERY = """
     d.id, d.subscription_id, d.article_id, d.guild_id, d.channel_id, d.nonce, d.state,
     d.due_at, d.created_at, d.attempts, d.attempted_at, d.last_error, d.message_id,
-    d.message_channel_id, d.sent_at, d.sent_version, d.edit_version, d.crosspost
+    d.message_channel_id, d.sent_at, d.sent_version, d.edit_version, d.crosspost, d.webhook_id,
+    d.attempt_fingerprint
 """
 
 # Work of paused subscriptions waits.
@@ -89,6 +98,8 @@ class Delivery:
     sent_version: int | None
     edit_version: int | None
     crosspost: Crosspost | None  # None: not an announcement channel's post
+    webhook_id: int | None = None  # the webhook that posted the message (None: the bot)
+    attempt_fingerprint: str | None = None  # what its last webhook send said (a digest)
 
     @property
     def edit_due(self) -> bool:
@@ -113,6 +124,9 @@ class WorkItem:
     article_title: str
     article_tags: tuple[str, ...]
     article_json: str
+    format: Format = DEFAULT_FORMAT  # the subscription's message format
+    identity: Identity = Identity.BOT  # who posts in the channel now
+    webhook: Webhook | None = None  # the channel's webhook, once made
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,11 +331,12 @@ class DeliveryQueries:
             rows = await fetch_all(
                 db,
                 f"""
-                SELECT {_DELIVERY}, {filters_column("s.id")} AS filters, g.color,
+                SELECT {_DELIVERY}, {filters_column("s.id")} AS filters, g.color, s.format,
                        coalesce(g.edit_on_update, 1) AS edit_on_update,
                        a.status AS article_status, a.version AS article_version,
                        a.title AS article_title, a.tags AS article_tags,
-                       a.categories AS article_categories, a.article_json
+                       a.categories AS article_categories, a.article_json,
+                       s.identity, s.webhook_id AS channel_webhook_id, s.webhook_token
                 FROM deliveries d {_ACTIVE}
                 JOIN articles a ON a.id = d.article_id
                 LEFT JOIN guild_settings g ON g.guild_id = d.guild_id
@@ -343,17 +358,39 @@ class DeliveryQueries:
                 article_title=row["article_title"],
                 article_tags=tuple(json.loads(row["article_tags"])),
                 article_json=row["article_json"],
+                format=format_from_json(row["format"]),
+                identity=Identity(row["identity"]),
+                webhook=(
+                    Webhook(row["channel_webhook_id"], row["webhook_token"])
+                    if row["channel_webhook_id"] is not None
+                    else None
+                ),
             )
             for row in rows
         ]
 
-    async def mark_attempt(self, delivery_id: int, now: datetime) -> None:
-        """A request for this delivery is about to start."""
+    async def mark_attempt(
+        self, delivery_id: int, now: datetime, fingerprint: str | None = None
+    ) -> None:
+        """A request for this delivery is about to start (a webhook's: posting what
+        ``fingerprint`` stands for, :func:`bot.delivery.policy.post_fingerprint`)."""
         async with self._database.transaction() as db:
             await db.execute(
-                "UPDATE deliveries SET attempted_at = :now WHERE id = :id",
-                {"now": to_us(now), "id": delivery_id},
+                "UPDATE deliveries SET attempted_at = :now, attempt_fingerprint = :fingerprint "
+                "WHERE id = :id",
+                {"now": to_us(now), "fingerprint": fingerprint, "id": delivery_id},
             )
+
+    async def is_recorded(self, subscription_id: int, message_id: int) -> bool:
+        """Whether a delivery of the subscription has recorded ``message_id`` as its post."""
+        async with self._database.reading() as db:
+            found = await fetch_value(
+                db,
+                "SELECT count(*) FROM deliveries "
+                "WHERE subscription_id = :subscription_id AND message_id = :message_id",
+                {"subscription_id": subscription_id, "message_id": message_id},
+            )
+        return bool(found)
 
     async def mark_sent(
         self,
@@ -364,15 +401,17 @@ class DeliveryQueries:
         version: int,
         crosspost: bool,
         now: datetime,
+        webhook_id: int | None = None,
     ) -> bool:
-        """Discord confirmed the post: record its message. False if the row is gone
-        (its subscription was removed meanwhile) or was not pending."""
+        """Discord confirmed the post: record its message (and the webhook that
+        posted it, if one did). False if the row is gone (its subscription was
+        removed meanwhile) or was not pending."""
         async with self._database.transaction() as db:
             cursor = await db.execute(
                 """
                 UPDATE deliveries
                 SET state = 'sent', message_id = :message_id,
-                    message_channel_id = :message_channel_id,
+                    message_channel_id = :message_channel_id, webhook_id = :webhook_id,
                     sent_at = :now, sent_version = :version, last_error = NULL,
                     crosspost = CASE WHEN :crosspost THEN 'due' END,
                     due_at = CASE WHEN :crosspost OR coalesce(edit_version, 0) > :version
@@ -386,6 +425,7 @@ class DeliveryQueries:
                     "version": version,
                     "crosspost": crosspost,
                     "now": to_us(now),
+                    "webhook_id": webhook_id,
                 },
             )
             return cursor.rowcount > 0

@@ -10,7 +10,8 @@ tested in ``tests/store/test_postgres.py``):
 * ``IN (SELECT value FROM json_each(:ids))``, the SQLite way to pass a set of ids as
   one JSON array, becomes ``= ANY(:ids)``, and the parameter is decoded to a list;
 * ``json_array(`` is ``json_build_array(``, ``json(x)`` is ``x::json``, and SQLite's
-  ``INDEXED BY`` hints go; SQLite's ``a IS NOT b`` is ``a IS DISTINCT FROM b``;
+  ``INDEXED BY`` hints go; SQLite's ``a IS NOT b`` is ``a IS DISTINCT FROM b``
+  and its ``a IS :b`` is ``a IS NOT DISTINCT FROM $n``;
 * NUL characters in text parameters are dropped (PostgreSQL's text cannot hold them).
 
 The functions SQLite has and the statements use (two-argument ``max`` and ``min``,
@@ -54,6 +55,7 @@ _PARAMETER = re.compile(r"'(?:[^']|'')*'|(?<![:\w]):([A-Za-z_]\w*)|(\?)")
 _JSON_OF = re.compile(r"(?<![\w.])json\(([\w.]+)\)", re.I)
 _JSON_ARRAY = re.compile(r"(?<![\w.])json_array\(", re.I)
 _IS_NOT = re.compile(r"\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b)", re.I)
+_IS_PARAMETER = re.compile(r"\bIS\s+(?=:\w)", re.I)
 _INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.I)
 _STATUS_COUNT = re.compile(r"(\d+)$")
 
@@ -98,6 +100,7 @@ def translate(sql: str) -> Statement:
     text = _JSON_OF.sub(r"\1::json", text)
     text = _INDEXED_BY.sub("", text)
     text = _IS_NOT.sub("IS DISTINCT FROM ", text)
+    text = _IS_PARAMETER.sub("IS NOT DISTINCT FROM ", text)
     names: list[str] = []
     positional = itertools.count(1)
 

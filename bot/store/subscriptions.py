@@ -12,12 +12,14 @@ work across servers.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.articles.model import category_key, normalise_tag
+from bot.formats import DEFAULT_FORMAT, Format, format_from_json, format_to_json
 from bot.store.codec import clean_text, dumps, from_us, opt_dt, to_us
 from bot.store.database import (
     Connection,
@@ -63,9 +65,26 @@ def parse_filters(text: str) -> tuple[Filter, ...]:
 
 _SUBSCRIPTION = f"""
     SELECT s.id, s.guild_id, s.channel_id, s.paused_reason, s.paused_at, s.created_by,
-           s.created_at, s.updated_at, {filters_column("s.id")} AS filters
+           s.created_at, s.updated_at, s.format, s.identity,
+           {filters_column("s.id")} AS filters
     FROM subscriptions s
 """
+
+
+class Identity(enum.StrEnum):
+    """Who a subscription's posts come from."""
+
+    BOT = "bot"  # the bot itself
+    WEBHOOK = "webhook"  # a webhook the bot made in the channel: the publication's name and face
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A channel webhook the bot made. The token is a secret (it lets anyone post in
+    the channel): kept out of ``repr`` and never logged or shown."""
+
+    id: int
+    token: str = field(repr=False)
 
 
 class SubscriptionError(ValueError):
@@ -137,6 +156,8 @@ class Subscription:
     created_by: int
     created_at: datetime
     updated_at: datetime
+    format: Format = DEFAULT_FORMAT  # how its posts look (bot/formats.py)
+    identity: Identity = Identity.BOT
 
     @property
     def active(self) -> bool:
@@ -245,6 +266,8 @@ def _subscription(row: Row) -> Subscription:
         Subscription,
         row,
         filters=parse_filters(row["filters"]),
+        format=format_from_json(row["format"]),
+        identity=Identity(row["identity"]),
         paused_at=opt_dt(row["paused_at"]),
         created_at=from_us(row["created_at"]),
         updated_at=from_us(row["updated_at"]),
@@ -298,13 +321,15 @@ class SubscriptionQueries:
         categories: Sequence[str] | None = None,
         mention_role_id: int | None = None,
         clear_mention: bool = False,
+        identity: Identity | None = None,
     ) -> tuple[Subscription, Subscription | None]:
         """Subscribe a channel, or change or add one of its filters (by ``number``);
         returns the subscription, and what it was before (``None``: it is new).
 
         Only what is given changes: ``None`` keeps a list of the filter (an empty list
         means every article), ``mention_role_id=None`` keeps its mention and
-        ``clear_mention`` drops it; a new filter starts empty. A paused subscription
+        ``clear_mention`` drops it; a new filter starts empty; ``identity=None`` keeps
+        who posts (the bot, for a new subscription). A paused subscription
         stays paused (only :meth:`resume_subscription` resumes); the id and the creator
         stay. Tags are cleaned (:func:`clean_tags`). Raises :class:`SubscriptionError`
         for filters it refuses (too many, too long, a tag both wanted and excluded, a
@@ -344,14 +369,15 @@ class SubscriptionQueries:
                 "mention_role_id": mention,
                 "by_user_id": by_user_id,
                 "now": to_us(now),
+                "identity": str(identity or (before.identity if before else Identity.BOT)),
             }
             if before is None:
                 params["id"] = await fetch_value(
                     db,
                     """
                     INSERT INTO subscriptions (guild_id, channel_id, created_by, created_at,
-                                               updated_at)
-                    VALUES (:guild_id, :channel_id, :by_user_id, :now, :now)
+                                               updated_at, identity)
+                    VALUES (:guild_id, :channel_id, :by_user_id, :now, :now, :identity)
                     RETURNING id
                     """,
                     params,
@@ -359,7 +385,9 @@ class SubscriptionQueries:
             else:
                 params["id"] = before.id
                 await db.execute(
-                    "UPDATE subscriptions SET updated_at = :now WHERE id = :id", params
+                    "UPDATE subscriptions SET updated_at = :now, identity = :identity "
+                    "WHERE id = :id",
+                    params,
                 )
             await db.execute(
                 """
@@ -429,6 +457,24 @@ class SubscriptionQueries:
         async with self._database.reading() as db:
             return await _one(db, guild_id, channel_id)
 
+    async def set_format(self, guild_id: int, channel_id: int, fmt: Format, now: datetime) -> bool:
+        """Give a channel's subscription this format (:data:`DEFAULT_FORMAT`: the
+        default post); False when the server has no subscription of that channel."""
+        async with self._database.transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE subscriptions SET format = :format, updated_at = :now
+                WHERE guild_id = :guild_id AND channel_id = :channel_id
+                """,
+                {
+                    "format": format_to_json(fmt),
+                    "now": to_us(now),
+                    "guild_id": guild_id,
+                    "channel_id": channel_id,
+                },
+            )
+            return cursor.rowcount > 0
+
     async def pause_subscription(
         self, guild_id: int, channel_id: int, reason: str, now: datetime
     ) -> bool:
@@ -454,12 +500,76 @@ class SubscriptionQueries:
         async with self._database.transaction() as db:
             cursor = await db.execute(
                 """
-                UPDATE subscriptions SET paused_reason = NULL, paused_at = NULL, updated_at = :now
+                UPDATE subscriptions SET paused_reason = NULL, paused_at = NULL, updated_at = :now,
+                    webhooks_lost = 0
                 WHERE guild_id = :guild_id AND channel_id = :channel_id AND paused_at IS NOT NULL
                 """,
                 {"now": to_us(now), "guild_id": guild_id, "channel_id": channel_id},
             )
             return cursor.rowcount > 0
+
+    async def set_webhook(
+        self, guild_id: int, channel_id: int, webhook: Webhook | None, *, replacing: int | None
+    ) -> bool:
+        """Keep the webhook delivery made in the channel (``None``: forget it, after
+        Discord said it is gone). Only when the one kept is still ``replacing`` (its
+        id; ``None``: none kept), so two workers never undo each other; False if not."""
+        async with self._database.transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE subscriptions SET webhook_id = :webhook_id, webhook_token = :token
+                WHERE guild_id = :guild_id AND channel_id = :channel_id
+                AND webhook_id IS :replacing
+                """,
+                {
+                    "webhook_id": webhook.id if webhook else None,
+                    "token": webhook.token if webhook else None,
+                    "guild_id": guild_id,
+                    "channel_id": channel_id,
+                    "replacing": replacing,
+                },
+            )
+            return cursor.rowcount > 0
+
+    async def lose_webhook(self, guild_id: int, channel_id: int, webhook_id: int) -> int:
+        """Discord says the channel's webhook ``webhook_id`` is gone: forget it; returns
+        how many webhooks the channel lost since its subscription was last resumed
+        (0: it was not the one kept any more)."""
+        async with self._database.transaction() as db:
+            cursor = await db.execute(
+                """
+                UPDATE subscriptions
+                SET webhook_id = NULL, webhook_token = NULL, webhooks_lost = webhooks_lost + 1
+                WHERE guild_id = :guild_id AND channel_id = :channel_id
+                AND webhook_id = :webhook_id
+                """,
+                {"guild_id": guild_id, "channel_id": channel_id, "webhook_id": webhook_id},
+            )
+            if cursor.rowcount == 0:
+                return 0
+            lost = await fetch_value(
+                db,
+                """
+                SELECT webhooks_lost FROM subscriptions
+                WHERE guild_id = :guild_id AND channel_id = :channel_id
+                """,
+                {"guild_id": guild_id, "channel_id": channel_id},
+            )
+            return int(lost)
+
+    async def webhook(self, guild_id: int, channel_id: int) -> Webhook | None:
+        """The webhook kept for a subscribed channel, if any (a secret: see :class:`Webhook`)."""
+        async with self._database.reading() as db:
+            row = await fetch_one(
+                db,
+                """
+                SELECT webhook_id, webhook_token FROM subscriptions
+                WHERE guild_id = :guild_id AND channel_id = :channel_id
+                AND webhook_id IS NOT NULL
+                """,
+                {"guild_id": guild_id, "channel_id": channel_id},
+            )
+        return Webhook(row["webhook_id"], row["webhook_token"]) if row else None
 
     async def active_subscriptions(self) -> list[Subscription]:
         """Every server's active subscriptions, by id: for delivery's fan-out only."""

@@ -99,6 +99,33 @@ async def test_a_post_is_sent_only_once_confirmed(store: Store, content: SourceR
     )
 
 
+async def test_an_attempt_keeps_what_a_webhook_sent_and_a_post_is_recorded_once(
+    store: Store, content: SourceRow
+) -> None:
+    a, b = await subscribe(store, 1), await subscribe(store, 2)
+    announcement = await publish(store, content, "a")
+    await store.fan_out(announcement.id, announcement.article.id, targets(a, b), T0)
+    [work] = await store.due_work(a.id, T0)
+    await store.mark_attempt(work.delivery.id, T0, "digest")
+    [attempted] = await store.due_work(a.id, T0)
+    assert (attempted.delivery.attempted_at, attempted.delivery.attempt_fingerprint) == (
+        T0,
+        "digest",
+    )
+    assert not await store.is_recorded(a.id, 55)
+    await store.mark_sent(
+        work.delivery.id, message_id=55, message_channel_id=1, version=1, crosspost=False, now=T0
+    )
+    assert await store.is_recorded(a.id, 55)
+    assert not await store.is_recorded(b.id, 55)  # another channel's subscription
+    # A bot post's attempt (a nonce's, no fingerprint) clears a webhook's.
+    [other] = await store.due_work(b.id, T0)
+    await store.mark_attempt(other.delivery.id, T0, "digest")
+    await store.mark_attempt(other.delivery.id, T0 + MIN)
+    [again] = await store.due_work(b.id, T0 + MIN)
+    assert again.delivery.attempt_fingerprint is None
+
+
 async def test_a_crosspost_is_due_after_the_post(store: Store, content: SourceRow) -> None:
     a = await subscribe(store, 1)
     announcement = await publish(store, content, "a")

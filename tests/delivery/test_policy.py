@@ -12,10 +12,14 @@ from bot.delivery.policy import (
     classify,
     delivery_nonce,
     forum_tags,
+    is_webhook_post,
     notice_text,
     pause_reason,
+    post_fingerprint,
     thread_name,
 )
+from bot.formats import parse_format, render_formatted
+from tests.test_summary import example_article
 
 
 def test_nonce_is_derived_from_subscription_and_article() -> None:
@@ -131,3 +135,57 @@ def test_forum_tags_skip_moderated_ones_without_manage_threads() -> None:
 def test_forum_tags_at_most_five() -> None:
     chosen = forum_tags(TAGS, ["a", "b", "c", "d", "energy", "climate", "a"], can_moderate=True)
     assert chosen == [5, 6, 7, 8, 1]
+
+
+def test_a_deleted_webhook_is_gone_for_edits_and_a_pause_for_posts() -> None:
+    assert classify(404, 10015, editing=True) is Verdict.GONE
+    assert classify(404, 10015) is Verdict.PAUSE
+    assert classify(400, 30007) is Verdict.PAUSE
+    assert "15 webhooks" in pause_reason(400, 30007)
+
+
+def test_a_webhook_post_is_known_by_its_webhook_and_fingerprint() -> None:
+    body = {
+        "content": "<@&5> New:",
+        "embeds": [{"title": "T", "url": "https://x.example/a", "description": "- one"}],
+        "allowed_mentions": {"parse": [], "roles": ["5"]},
+    }
+    fingerprint = post_fingerprint(body)
+    # As Discord keeps it: its own fields added, whitespace trimmed, links rewritten.
+    post = {
+        "id": "99",
+        "webhook_id": "7",
+        "content": "<@&5> New: ",
+        "embeds": [
+            {"type": "rich", "title": "T", "url": "https://x.example/a/", "description": "- one"}
+        ],
+    }
+    assert is_webhook_post(post, 7, fingerprint)
+    assert not is_webhook_post(post, 8, fingerprint)  # another webhook's
+    assert not is_webhook_post({**post, "webhook_id": None}, 7, fingerprint)  # a member's
+    other = {**post, "embeds": [{"title": "U", "description": "- one"}]}
+    assert not is_webhook_post(other, 7, fingerprint)
+    # The words count in their place: a title moved into the content is another post.
+    moved = {**post, "content": "<@&5> New: T", "embeds": [{"description": "- one"}]}
+    assert not is_webhook_post(moved, 7, fingerprint)
+
+
+def test_every_format_s_post_has_a_fingerprint_its_test_post_does_not_share() -> None:
+    article = example_article()
+    formats = [
+        parse_format("{{mention}}", "{{title}}", "{{takeaways}}", "{{tags}}", ""),
+        # No embed, no link: only words.
+        parse_format("{{title}}", "", "", "", "embed: off"),
+        parse_format("Read: {{summary}}", "", "{{takeaways:1}}", "", "footer: off"),
+    ]
+    for fmt in formats:
+        body = render_formatted(article, fmt, mention_role_ids=(5,))
+        test = render_formatted(article, fmt, mention_role_ids=(5,), test=True)
+        kept = {**body, "webhook_id": "7"}
+        assert is_webhook_post(kept, 7, post_fingerprint(body))
+        assert not is_webhook_post({**test, "webhook_id": "7"}, 7, post_fingerprint(body))
+    # An article edited after the post: what was sent no longer matches its new render.
+    plain = formats[1]
+    sent = post_fingerprint(render_formatted(article, plain))
+    edited = render_formatted(example_article(title="France Raids X Offices, Again"), plain)
+    assert post_fingerprint(edited) != sent

@@ -728,7 +728,7 @@ async def test_what_the_cog_asks_of_the_deliverer(
     text = await a.run("subscribe", channel=a.news, tags="Energy", backfill=5)
     assert "Posting the 1 most recent matching article." in text
     text = await a.run("test", channel=str(a.news.id))
-    assert text == f"Posted a test in <#{a.news.id}>."
+    assert text == f"Posted a test in <#{a.news.id}>. Format: default."
     await a.run("pause", channel=str(a.news.id))
     await a.run("resume", channel=str(a.news.id))
     # No backfill asked: none requested.
@@ -751,7 +751,7 @@ async def test_a_slow_test_post_is_deferred_privately(
     assert interaction.callback_type == 5  # "thinking...", within Discord's 3 seconds
     assert interaction.callback_delay is not None and interaction.callback_delay < 3
     assert message["flags"] & EPHEMERAL
-    assert message["content"] == f"Posted a test in <#{a.news.id}>."
+    assert message["content"] == f"Posted a test in <#{a.news.id}>. Format: default."
 
 
 async def test_store_failure_while_finding_the_subscription_gets_an_apology(
@@ -786,7 +786,9 @@ async def test_a_private_test_post_is_shown_only_to_the_moderator(desk: Desk) ->
     await a.run("subscribe", channel=a.news, tags="Space", mention=role)
     await a.run("pause", channel=str(a.news.id))  # a preview needs no posting at all
     message = await a.answer("test", channel=str(a.news.id), private=True)
-    assert message["content"].startswith(f"Only you see this: the post <#{a.news.id}> would get.")
+    assert message["content"].startswith(
+        f"Only you see this: the post <#{a.news.id}> would get (format: default), from the bot."
+    )
     assert f"<@&{role.id}>" in message["content"]
     [embed] = message["embeds"]
     assert embed["title"] == "Space Probe Enters Orbit Around Jupiter After Six-Year Journey"

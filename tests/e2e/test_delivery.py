@@ -116,9 +116,38 @@ class Desk:
         """Wait until the bot has nothing left to do (to assert what did not happen)."""
         await wait_until_idle(self.fake, self.bot)
 
+    async def forget_answer(self, delivery: Delivery) -> None:
+        """Make the delivery pending again, attempted just now, as if Discord's answer
+        to its post never came (the bot died in between), and wake the sender."""
+        now = self.deliverer._now()
+        async with self.bot.store._transaction() as db:
+            await db.execute(
+                "UPDATE deliveries SET state = 'pending', message_id = NULL, webhook_id = NULL, "
+                "message_channel_id = NULL, due_at = ?, attempted_at = ? WHERE id = ?",
+                (to_us(now), to_us(now), delivery.id),
+            )
+        self.deliverer.wake()
+
     def requests_to(self, channel: FakeChannel | int, method: str = "*") -> list[Any]:
         channel_id = channel if isinstance(channel, int) else channel.id
         return self.fake.requests_to(method, f"/channels/{channel_id}/*")
+
+
+async def open_desk(
+    fake: FakeDiscord,
+    run_bot: RunBot,
+    settings: Settings,
+    content_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Desk:
+    """The bot running with ``settings`` in a new guild, its first scan done."""
+    # Retries within the test's time: the schedule itself is unit-tested.
+    monkeypatch.setattr(policy, "RETRY_BASE", 0.05)
+    monkeypatch.setattr(policy, "RETRY_CAP", 0.2)
+    guild = fake.add_guild("Newsroom")
+    runner = await run_bot(make_bot(settings))
+    await wait_until_scanned(runner.bot)
+    return Desk(fake, runner, guild, content_dir)
 
 
 @pytest.fixture
@@ -129,13 +158,7 @@ async def desk(
     content_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Desk]:
-    # Retries within the test's time: the schedule itself is unit-tested.
-    monkeypatch.setattr(policy, "RETRY_BASE", 0.05)
-    monkeypatch.setattr(policy, "RETRY_CAP", 0.2)
-    guild = fake_discord.add_guild("Newsroom")
-    runner = await run_bot(make_bot(bot_settings))
-    await wait_until_scanned(runner.bot)
-    yield Desk(fake_discord, runner, guild, content_dir)
+    yield await open_desk(fake_discord, run_bot, bot_settings, content_dir, monkeypatch)
 
 
 def sent_body(request: Any) -> dict[str, Any]:
@@ -542,14 +565,7 @@ async def test_a_forum_post_made_just_before_a_crash_is_adopted_not_repeated(
     [delivery] = await desk.settled(article_id)
     threads = [c for c in desk.guild.channels.values() if c.parent_id == forum.id]
     assert [t.id for t in threads] == [delivery.message_id]
-    now = desk.deliverer._now()
-    async with desk.bot.store._transaction() as db:  # as if the answer never came
-        await db.execute(
-            "UPDATE deliveries SET state = 'pending', message_id = NULL, "
-            "message_channel_id = NULL, due_at = ?, attempted_at = ? WHERE id = ?",
-            (to_us(now), to_us(now), delivery.id),
-        )
-    desk.deliverer.wake()
+    await desk.forget_answer(delivery)
     [again] = await desk.settled(article_id)
     assert (again.state, again.message_id) == ("sent", delivery.message_id)
     assert len(desk.fake.requests_to("POST", f"/channels/{forum.id}/threads")) == 1

@@ -1,4 +1,5 @@
-"""Interactions a user triggers: slash commands, autocomplete, button/select clicks.
+"""Interactions a user triggers: slash commands, autocomplete, button/select clicks,
+modal submissions.
 
 `build_command_data` turns a test's `invoke(..., "news latest", options={...})` into the
 `data` Discord would send, checked against the commands the bot actually registered
@@ -13,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .models import FakeChannel, FakeMember, FakeRole, FakeUser
+
+if TYPE_CHECKING:
+    from .validation import FieldError
 
 if TYPE_CHECKING:
     from .server import FakeDiscord
@@ -45,6 +49,7 @@ class FakeInteraction:
     member: FakeMember
     data: dict[str, Any]
     message: dict[str, Any] | None = None  # the message a clicked component is on
+    trigger: FakeInteraction | None = None  # a modal submission's: what showed the modal
     id: int = 0
     token: str = field(default_factory=lambda: "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48))
     created_at: float = 0.0
@@ -273,3 +278,87 @@ def find_component(message: dict[str, Any], custom_id: str) -> dict[str, Any] | 
 
 def user_of(target: FakeMember | FakeUser) -> FakeUser:
     return target.user if isinstance(target, FakeMember) else target
+
+
+# -- modals (https://discord.com/developers/docs/components/reference#text-input) ----
+
+TEXT_INPUT, LABEL, ACTION_ROW = 4, 18, 1
+MAX_TEXT_INPUT = 4000
+
+
+def _text_inputs(
+    components: list[dict[str, Any]],
+) -> list[tuple[tuple[str | int, ...], dict[str, Any], bool]]:
+    """A modal's text inputs: (path in ``components``, the input, whether a Label holds it)."""
+    found = []
+    for i, comp in enumerate(components):
+        if comp.get("type") == ACTION_ROW:
+            for j, child in enumerate(comp.get("components") or []):
+                found.append(((i, "components", j), child, False))
+        elif comp.get("type") == LABEL:
+            found.append(((i, "component"), comp.get("component") or {}, True))
+    return [f for f in found if f[1].get("type") == TEXT_INPUT]
+
+
+def modal_errors(data: dict[str, Any]) -> list[FieldError]:
+    """What Discord's prose says of a modal and the schema cannot: at most five
+    top-level components, unique custom ids, a label on every text input (its own in an
+    action row, the Label's otherwise), ``min_length <= max_length`` and a prefilled
+    ``value`` within them."""
+    errors: list[FieldError] = []
+    components = data.get("components") or []
+    if len(components) > 5:
+        errors.append((("components",), "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length."))
+    seen: set[str] = set()
+    for path, text_input, labelled in _text_inputs(components):
+        where = ("components", *path)
+        custom_id = text_input.get("custom_id")
+        if custom_id in seen:
+            errors.append(((*where, "custom_id"), "COMPONENT_CUSTOM_ID_DUPLICATED", "Duplicate"))
+        seen.add(custom_id)
+        if labelled == bool(text_input.get("label")):
+            errors.append(
+                ((*where, "label"), "COMPONENT_LABEL_INVALID", "A label is required here once")
+            )
+        low = text_input.get("min_length") or 0
+        high = text_input.get("max_length") or MAX_TEXT_INPUT
+        value = text_input.get("value") or ""
+        if low > high or (value and not low <= len(value) <= high):
+            errors.append(
+                ((*where, "value"), "BASE_TYPE_BAD_LENGTH", f"Must be between {low} and {high}")
+            )
+    return errors
+
+
+def modal_submit_data(modal: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    """The ``data`` of the MODAL_SUBMIT Discord sends when a user submits ``modal`` (a
+    type 9 callback's data) having typed ``values`` by custom id; inputs not typed in
+    keep their prefilled value. Raises :class:`InvalidInvocation` for what Discord's
+    client would not let a user submit (an unknown input, a required one left empty, a
+    value outside its length limits)."""
+    inputs = {i["custom_id"]: i for _, i, _ in _text_inputs(modal["components"])}
+    unknown = set(values) - set(inputs)
+    if unknown:
+        raise InvalidInvocation(f"the modal has no text input {sorted(unknown)}")
+    submitted: dict[str, dict[str, Any]] = {}
+    for custom_id, text_input in inputs.items():
+        value = values.get(custom_id, text_input.get("value") or "")
+        low = text_input.get("min_length") or 0
+        high = text_input.get("max_length") or MAX_TEXT_INPUT
+        if text_input.get("required", True) and not value:
+            raise InvalidInvocation(f"text input {custom_id!r} is required")
+        if value and not low <= len(value) <= high:
+            raise InvalidInvocation(f"text input {custom_id!r}: length outside {low}..{high}")
+        submitted[custom_id] = {"type": TEXT_INPUT, "custom_id": custom_id, "value": value}
+    components: list[dict[str, Any]] = []
+    for comp in modal["components"]:
+        if comp.get("type") == ACTION_ROW:
+            row = [
+                submitted[c["custom_id"]] for c in comp["components"] if c["custom_id"] in submitted
+            ]
+            components.append({"type": ACTION_ROW, "components": row})
+        elif comp.get("type") == LABEL and comp["component"].get("custom_id") in submitted:
+            components.append(
+                {"type": LABEL, "component": submitted[comp["component"]["custom_id"]]}
+            )
+    return {"custom_id": modal["custom_id"], "components": components}

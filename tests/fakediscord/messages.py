@@ -117,14 +117,7 @@ def build_message(
         user = interaction.member.user.payload()
         message["webhook_id"] = str(application_id)
         message["application_id"] = str(application_id)
-        message["interaction_metadata"] = {
-            "id": str(interaction.id),
-            "type": interaction.type,
-            "user": user,
-            "authorizing_integration_owners": {"0": str(interaction.guild_id)},
-        }
-        if interaction.message is not None:
-            message["interaction_metadata"]["interacted_message_id"] = interaction.message["id"]
+        message["interaction_metadata"] = interaction_metadata(interaction, user)
         if interaction.type == APPLICATION_COMMAND:
             message["interaction"] = {
                 "id": str(interaction.id),
@@ -191,3 +184,21 @@ def strip_embeds_without_permission(body: dict[str, Any], perms: int) -> dict[st
     if not others and not body.get("sticker_ids") and not body.get("poll"):
         raise ApiError(403, 50013, "Missing Permissions")
     return {k: v for k, v in body.items() if k != "embeds"}
+
+
+def interaction_metadata(interaction: FakeInteraction, user: dict[str, Any]) -> dict[str, Any]:
+    """A message's ``interaction_metadata``: a modal submission's names the interaction
+    that showed the modal (``triggering_interaction_metadata``)."""
+    metadata: dict[str, Any] = {
+        "id": str(interaction.id),
+        "type": interaction.type,
+        "user": user,
+        "authorizing_integration_owners": {"0": str(interaction.guild_id)},
+    }
+    if interaction.message is not None:
+        metadata["interacted_message_id"] = interaction.message["id"]
+    if interaction.trigger is not None:
+        metadata["triggering_interaction_metadata"] = interaction_metadata(
+            interaction.trigger, user
+        )
+    return metadata

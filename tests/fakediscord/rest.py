@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from . import messages, validation
+from . import messages, validation, webhooks
 from .errors import ApiError, RateLimitedError
 from .interactions import (
     APPLICATION_COMMAND,
@@ -23,7 +23,9 @@ from .interactions import (
     EPHEMERAL,
     LOADING,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
     FakeInteraction,
+    modal_errors,
 )
 from .models import ChannelType, FakeChannel, Permission
 
@@ -185,6 +187,8 @@ async def interaction_callback(server: FakeDiscord, call: Call) -> tuple[int, An
         APPLICATION_COMMAND: {4, 5, 9},
         MESSAGE_COMPONENT: {4, 5, 6, 7, 9},
         AUTOCOMPLETE: {8},
+        # No modal after a modal; updating a message only when the modal came from one.
+        MODAL_SUBMIT: {4, 5, 6, 7} if interaction.message is not None else {4, 5},
     }
     if kind not in allowed.get(interaction.type, set()):
         tree = validation.error_tree(
@@ -200,6 +204,11 @@ async def interaction_callback(server: FakeDiscord, call: Call) -> tuple[int, An
         raise ApiError(400, 50035, "Invalid Form Body", errors=tree)
 
     data = dict(body.get("data") or {})
+    problems = modal_errors(data) if kind == 9 else []
+    if problems:
+        tree = validation.error_tree(problems)
+        server._violate("invalid_body", record, json.dumps(tree))
+        raise ApiError(400, 50035, "Invalid Form Body", errors=tree)
     channel = interaction.channel
     perms = channel.guild.bot_member.permissions_in(channel)
     msg_type = 20 if interaction.type == APPLICATION_COMMAND else 0
@@ -273,6 +282,8 @@ def _webhook_message(
 
 
 async def execute_webhook(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    if webhooks.is_channel_webhook(server, call):
+        return await webhooks.execute(server, call)
     interaction = _webhook_interaction(server, call)
     body: dict[str, Any] = call.body or {}
     channel = interaction.channel
@@ -303,10 +314,14 @@ async def execute_webhook(server: FakeDiscord, call: Call) -> tuple[int, Any]:
 
 
 async def get_webhook_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    if webhooks.is_channel_webhook(server, call):
+        return await webhooks.get_message(server, call)
     return 200, _webhook_message(server, call, _webhook_interaction(server, call))
 
 
 async def edit_webhook_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    if webhooks.is_channel_webhook(server, call):
+        return await webhooks.edit_message(server, call)
     interaction = _webhook_interaction(server, call)
     message = _webhook_message(server, call, interaction)
     channel = interaction.channel
@@ -320,6 +335,8 @@ async def edit_webhook_message(server: FakeDiscord, call: Call) -> tuple[int, An
 
 
 async def delete_webhook_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    if webhooks.is_channel_webhook(server, call):
+        return await webhooks.delete_message(server, call)
     interaction = _webhook_interaction(server, call)
     message = _webhook_message(server, call, interaction)
     server._remove_message(interaction.channel, message)
@@ -383,6 +400,29 @@ async def create_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
     if body.get("enforce_nonce") and body.get("nonce") is not None:
         server._nonces[nonce_key] = (int(message["id"]), server.clock())
     return 200, message
+
+
+async def list_messages(server: FakeDiscord, call: Call) -> tuple[int, Any]:
+    """``GET /channels/{id}/messages``, newest first, ``before``/``after`` ids and
+    ``limit`` (1-100, default 50) as Discord takes them. Without Read Message History
+    Discord answers with no messages rather than an error."""
+    channel = server._channel(call.params["channel_id"])
+    perms = server._require(channel)
+    query = call.request.query
+    limit = int(query.get("limit") or 50)
+    if not 1 <= limit <= 100:
+        tree = validation.error_tree([(("limit",), "NUMBER_TYPE_MAX", "Must be 1 to 100.")])
+        raise ApiError(400, 50035, "Invalid Form Body", errors=tree)
+    if not perms & Permission.READ_MESSAGE_HISTORY:
+        return 200, []
+    ids = sorted(m for m, msg in channel.messages.items() if not msg["flags"] & EPHEMERAL)
+    if "after" in query:
+        ids = [m for m in ids if m > int(query["after"])][:limit]
+    elif "before" in query:
+        ids = [m for m in ids if m < int(query["before"])][-limit:]
+    else:
+        ids = ids[-limit:]
+    return 200, [channel.messages[m] for m in reversed(ids)]
 
 
 async def get_message(server: FakeDiscord, call: Call) -> tuple[int, Any]:
@@ -567,7 +607,14 @@ ROUTES = [
             ("DELETE", delete_webhook_message),
         )
     ),
+    Route("DELETE", "/webhooks/{webhook_id}", webhooks.delete_webhook),
+    Route(
+        "DELETE", "/webhooks/{webhook_id}/{webhook_token}", webhooks.delete_webhook, bot_auth=False
+    ),
     Route("GET", "/channels/{channel_id}", get_channel),
+    Route("GET", "/channels/{channel_id}/webhooks", webhooks.channel_webhooks),
+    Route("POST", "/channels/{channel_id}/webhooks", webhooks.create_webhook),
+    Route("GET", "/channels/{channel_id}/messages", list_messages),
     Route("POST", "/channels/{channel_id}/messages", create_message),
     Route("GET", "/channels/{channel_id}/messages/{message_id}", get_message),
     Route("PATCH", "/channels/{channel_id}/messages/{message_id}", edit_message),

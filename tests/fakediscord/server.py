@@ -36,10 +36,12 @@ from .interactions import (
     AUTOCOMPLETE,
     EPHEMERAL,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
     FakeInteraction,
     InvalidInvocation,
     build_command_data,
     find_component,
+    modal_submit_data,
 )
 from .models import (
     DEFAULT_BOT_PERMISSIONS,
@@ -55,6 +57,7 @@ from .models import (
 )
 from .ratelimits import Decision, RateLimiter, bucket_hash
 from .rest import ROUTES, Call, Handler, Route
+from .webhooks import FakeWebhook
 
 API_PREFIX = "/api/v10"
 # Turns of the event loop with nothing happening before `wait_until_settled` believes it:
@@ -209,6 +212,8 @@ class FakeDiscord:
         self._message_channels: dict[int, FakeChannel] = {}
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self._published_edits: dict[int, list[float]] = {}
+        self.webhooks: dict[int, FakeWebhook] = {}  # channel webhooks by id
+        self.avatars: dict[str, str] = {}  # avatar hash -> the avatar_url it was given as
         self._waiters: list[asyncio.Future[None]] = []
         self._watchers: list[Callable[[], None]] = []  # raise to abort wait_for (a dead bot)
         # True while a client still works on what it was sent (see BotRunner.handling).
@@ -302,6 +307,20 @@ class FakeDiscord:
         return [
             json.loads(json.dumps(m)) for m in found.messages.values() if not m["flags"] & EPHEMERAL
         ]
+
+    def webhooks_in(self, channel: FakeChannel) -> list[FakeWebhook]:
+        """The channel's webhooks (Server Settings > Integrations > Webhooks)."""
+        return [w for w in self.webhooks.values() if w.channel is channel]
+
+    def delete_webhook(self, webhook: FakeWebhook) -> None:
+        """A moderator deletes a webhook: its token stops working (404 Unknown
+        Webhook), its messages stay."""
+        self.webhooks.pop(webhook.id, None)
+
+    def avatar_url(self, message: dict[str, Any]) -> str | None:
+        """The avatar URL a webhook message was posted with (None: the default)."""
+        avatar = message["author"].get("avatar")
+        return self.avatars.get(avatar) if avatar else None
 
     def requests_to(self, method: str, pattern: str) -> list[RecordedRequest]:
         """Recorded requests whose path matches a glob, e.g. ("POST", "/channels/*/messages")."""
@@ -564,6 +583,26 @@ class FakeDiscord:
             MESSAGE_COMPONENT, member.guild, channel, member, data, message=current
         )
 
+    async def submit_modal(
+        self, interaction: FakeInteraction, values: dict[str, str] | None = None
+    ) -> FakeInteraction:
+        """The user who got a modal from ``interaction`` submits it, having typed
+        ``values`` (by text input custom id; the others keep their prefilled text)."""
+        body = await interaction.response()
+        if body["type"] != 9:
+            raise InvalidInvocation("the bot answered with no modal")
+        data = modal_submit_data(body["data"], dict(values or {}))
+        member = interaction.member
+        return await self._dispatch_interaction(
+            MODAL_SUBMIT,
+            member.guild,
+            interaction.channel,
+            member,
+            data,
+            message=interaction.message,
+            trigger=interaction,
+        )
+
     def _check_can_use_commands(
         self, guild: FakeGuild, member: FakeMember, channel: FakeChannel
     ) -> None:
@@ -584,10 +623,13 @@ class FakeDiscord:
         data: dict[str, Any],
         *,
         message: dict[str, Any] | None = None,
+        trigger: FakeInteraction | None = None,
     ) -> FakeInteraction:
         # Discord sends an interaction on the connection of the shard owning the guild.
         await self.wait_for(lambda: self.gateway.ready_for(guild.id), timeout=5.0)
-        interaction = FakeInteraction(self, kind, guild.id, channel, member, data, message)
+        interaction = FakeInteraction(
+            self, kind, guild.id, channel, member, data, message, trigger=trigger
+        )
         interaction.id = self.ids.next()
         perms_in_channel = str(member.permissions_in(channel))
         payload: dict[str, Any] = {

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import socket
@@ -15,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SettingsError, load_settings
-from bot.sources import git as gitsource
+from bot.config import Settings, SettingsError, load_settings
+from bot.service import Pipeline
 from bot.sources.content import ContentSource
 from bot.sources.git import (
     GitError,
@@ -30,7 +29,7 @@ from bot.sources.git import (
 )
 from bot.store import Store
 from tests.sources.gitrepos import GitDaemon, Site, git, git_daemon, git_http
-from tests.sources.helpers import SpyStore, announcements, article_md, by_title
+from tests.sources.helpers import SpyStore, announcements, article_md, articles, by_title
 from tests.waiting import wait_until
 
 SITE = "https://news.example.org"
@@ -69,8 +68,8 @@ def make_source(
         clone_dir=tmp_path / "clone",
         branch=branch,
         interval=interval,
-        content_source=functools.partial(
-            ContentSource, store, site_url=SITE, tz=UTC, max_bytes=64 * 1024
+        content_source=lambda folder, _site_root: ContentSource(
+            store, folder, site_url=SITE, tz=UTC, max_bytes=64 * 1024
         ),
     )
 
@@ -361,8 +360,86 @@ async def test_a_commit_without_content_folder_holds_no_articles(
     await make_source(store, str(site.origin), tmp_path).update()
 
 
-def test_the_content_folder_is_hugos_default(tmp_path: Path) -> None:
-    assert gitsource.content_folder(tmp_path) == tmp_path / "content"
+HUGO_TOML = """\
+baseURL = "https://daily.example.org/"
+title = "The Daily"
+contentDir = "site/posts"
+[permalinks.page]
+articles = "/:year/:month/:filename/"
+"""
+
+
+@pytest.mark.usefixtures("no_bot_env")
+async def test_the_checkouts_site_config_shapes_its_articles(
+    store: SpyStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    repo = Site(tmp_path / "remote")
+    repo.write("hugo.toml", HUGO_TOML)
+    repo.write("site/posts/articles/one.md", article_md("Article One"))
+    repo.write("content/articles/other.md", article_md("Not In The Content Folder"))
+    repo.commit("a site")
+    repo.push()
+    database = tmp_path / "news.sqlite3"
+
+    def start(**env: str) -> GitSource:
+        pipeline = Pipeline(Settings(git_url=str(repo.origin), database=database, **env), store)
+        assert pipeline.git is not None
+        return pipeline.git
+
+    source = start()
+    await source.update()
+    one = await by_title(store, "Article One")
+    assert one is not None and one.url == "https://daily.example.org/2024/01/one/"
+    assert one.message["embeds"][0]["footer"]["text"].startswith("The Daily")
+    assert await by_title(store, "Not In The Content Folder") is None
+
+    # A push that changes the config re-reads every article in the new one, quietly.
+    repo.write("hugo.toml", HUGO_TOML.replace(":year/:month", "news/:year"))
+    repo.publish("site/posts/articles/two.md", article_md("Article Two"))
+    caplog.set_level(logging.INFO, logger="bot.sources.content")
+    await source.update()
+    assert "site config changed since the stored articles were read" in caplog.text
+    stored = {a.title: a.url for a in (await articles(store)).values()}
+    assert stored == {
+        "Article One": "https://daily.example.org/news/2024/one/",
+        "Article Two": "https://daily.example.org/news/2024/two/",
+    }
+    assert await announcements(store) == [("published", "Article Two")]
+
+    # The environment wins over the config; the next start re-renders with it.
+    caplog.clear()
+    await start(site_url=SITE).update()
+    assert "NEWSBOT_SITE_URL changed since the stored articles were read" in caplog.text
+    one = await by_title(store, "Article One")
+    assert one is not None and one.url == f"{SITE}/news/2024/one/"
+    assert await announcements(store) == [("published", "Article Two")]
+
+
+@pytest.mark.usefixtures("no_bot_env")
+async def test_a_site_config_that_cannot_be_used_is_reported_and_retried(
+    store: SpyStore, site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.write("hugo.toml", 'baseURL = "https://x.example.org/"\ntimeZone = "Mars/Olympus"\n')
+    site.commit("a bad zone")
+    site.push()
+    settings = Settings(git_url=str(site.origin), database=tmp_path / "news.sqlite3")
+    source = Pipeline(settings, store).git
+    assert source is not None
+    stop = asyncio.Event()
+    task = asyncio.create_task(source.run(stop))
+    try:
+        await wait_until(lambda: "Mars/Olympus" in caplog.text, "the error reported")
+        assert "site configuration: hugo.toml: timeZone: unknown time zone" in caplog.text
+        site.write("hugo.toml", 'baseURL = "https://x.example.org/"\n')
+        site.commit("fixed")
+        site.push()
+        source.fetch_now()
+        await wait_until(source.ready.is_set, "the fixed config read")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    one = await by_title(store, "Article One")
+    assert one is not None and one.url == "https://x.example.org/articles/one/"
 
 
 async def test_fetch_requests_coalesce(store: SpyStore, site: Site, tmp_path: Path) -> None:

@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.articles.site import Site
 from bot.config import Settings, load_settings
-from bot.service import POST_SETTINGS, Pipeline, post_settings
+from bot.service import POST_SETTINGS, SITE_CONFIG, Pipeline, post_settings
 from bot.sources.content import ContentSource
-from tests.sources.helpers import SpyStore, announcements, article_md, articles
+from bot.store import StoredArticle
+from tests.sources.helpers import SpyStore, announcements, article_md, articles, by_title
 from tests.waiting import wait_until
 
 SITE = "https://news.example.org"
@@ -102,9 +104,61 @@ def test_post_settings_are_named_by_their_environment_variables(
 ) -> None:
     monkeypatch.setenv("NEWSBOT_SITE_URL", SITE + "/")
     monkeypatch.setenv("NEWSBOT_TIMEZONE", "Europe/Paris")
+    monkeypatch.setenv("NEWSBOT_TAKEAWAYS_HEADINGS", "Key Points, At a glance")
     shaping = post_settings(load_settings())
-    assert shaping == {"NEWSBOT_SITE_URL": SITE, "NEWSBOT_TIMEZONE": "Europe/Paris"}
-    assert len(shaping) == len(POST_SETTINGS)
+    assert shaping == {
+        "NEWSBOT_SITE_URL": SITE,
+        "NEWSBOT_TIMEZONE": "Europe/Paris",
+        "NEWSBOT_TAKEAWAYS_HEADINGS": "Key Points, At a glance",
+        SITE_CONFIG: Site().fingerprint(),
+    }
+    assert len(shaping) == len(POST_SETTINGS) + 1
+
+
+@pytest.mark.usefixtures("no_bot_env")
+async def test_a_new_site_config_or_headings_re_render_at_the_next_start(
+    store: SpyStore, root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    hugo = root.parent / "hugo.toml"
+    hugo.write_text('baseURL = "https://daily.example.org/"\ntitle = "The Daily"\n')
+    text = article_md("Glance").replace("## Key Takeaways", "## At a glance")
+    write(root, "glance.md", text)
+    caplog.set_level(logging.INFO, logger=LOG)
+
+    async def start(**env: str) -> StoredArticle:
+        pipeline = Pipeline(
+            Settings(content_dir=root, database=root.parent / "news.sqlite3", **env), store
+        )
+        assert pipeline.content is not None
+        await pipeline.content.scan()
+        article = await by_title(store, "Glance")
+        assert article is not None
+        return article
+
+    first = await start()
+    assert first.url == "https://daily.example.org/articles/glance/" and first.takeaways == ()
+    # Still the same config (the same values from other files too): nothing read again.
+    (root.parent / "hugo.toml").unlink()
+    (root.parent / "config" / "_default").mkdir(parents=True)
+    (root.parent / "config" / "_default" / "hugo.toml").write_text(
+        hugo_text := ('baseURL = "https://daily.example.org/"\ntitle = "The Daily"\n')
+    )
+    caplog.clear()
+    await start()
+    assert "re-render" not in caplog.text
+
+    (root.parent / "config" / "_default" / "hugo.toml").write_text(
+        hugo_text + '[permalinks.page]\narticles = "/:year/:filename/"\n'
+    )
+    moved = await start()
+    assert "site config changed since the stored articles were read" in caplog.text
+    assert moved.url == "https://daily.example.org/2024/glance/"
+
+    caplog.clear()
+    found = await start(takeaways_headings="At a glance")
+    assert "NEWSBOT_TAKEAWAYS_HEADINGS changed since" in caplog.text
+    assert found.takeaways == ("First point.", "Second point.", "Third point.")
+    assert await announcements(store) == []
 
 
 @pytest.mark.usefixtures("no_bot_env")

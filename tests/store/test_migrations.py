@@ -10,7 +10,8 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.store import Store, StoreError
+from bot.formats import Format, format_to_json
+from bot.store import Identity, Store, StoreError
 from bot.store import database as database_module
 from bot.store.migrations import Migration, load_migrations, migrate, split_statements
 
@@ -149,6 +150,20 @@ async def test_cancelled_while_committing_is_cancelled_not_a_rollback_error(
     assert version(tmp_path / "m.db") == 1
 
 
+async def add_a_delivery(db: aiosqlite.Connection) -> None:
+    """An article and its pending post, attempted, in subscription 7's channel 2."""
+    await db.execute("INSERT INTO sources (id, kind, locator) VALUES (1, 'feed', 'f')")
+    await db.execute(
+        "INSERT INTO articles (id, source_id, key, content_hash, status, title, title_fold, "
+        "sort_at, first_seen_at, changed_at, announced_at, article_json, message_json) "
+        "VALUES (1, 1, 'k', 'h', 'published', 'T', 't', 0, 0, 0, 0, '{}', '{}')"
+    )
+    await db.execute(
+        "INSERT INTO deliveries (subscription_id, article_id, guild_id, channel_id, nonce, "
+        "due_at, created_at, attempted_at) VALUES (7, 1, 1, 2, 'n', 1, 1, 1)"
+    )
+
+
 async def test_migrating_subscriptions_to_filters_keeps_them_and_their_deliveries(
     tmp_path: Path,
 ) -> None:
@@ -163,16 +178,7 @@ async def test_migrating_subscriptions_to_filters_keeps_them_and_their_deliverie
             "VALUES (7, 1, 2, '[\"Energy\"]', '[\"Opinion\"]', 99, 'quiet', 5, 3, 4, 5), "
             "(8, 1, 3, '[]', '[]', NULL, NULL, NULL, 3, 4, 5)"
         )
-        await db.execute("INSERT INTO sources (id, kind, locator) VALUES (1, 'feed', 'f')")
-        await db.execute(
-            "INSERT INTO articles (id, source_id, key, content_hash, status, title, title_fold, "
-            "sort_at, first_seen_at, changed_at, announced_at, article_json, message_json) "
-            "VALUES (1, 1, 'k', 'h', 'published', 'T', 't', 0, 0, 0, 0, '{}', '{}')"
-        )
-        await db.execute(
-            "INSERT INTO deliveries (subscription_id, article_id, guild_id, channel_id, nonce, "
-            "due_at, created_at) VALUES (7, 1, 1, 2, 'n', 1, 1)"
-        )
+        await add_a_delivery(db)
     async with await Store.open(path) as store:
         first, second = await store.subscriptions(1)
         [only] = first.filters
@@ -185,3 +191,29 @@ async def test_migrating_subscriptions_to_filters_keeps_them_and_their_deliverie
         assert only.categories == () and first.paused_reason == "quiet"
         assert [(f.tags, f.mention_role_id) for f in second.filters] == [((), None)]
         assert len(await store.deliveries(subscription_id=first.id)) == 1
+
+
+async def test_a_database_with_formats_gets_webhook_identities(tmp_path: Path) -> None:
+    # Migration 9 (formats) came before 10 (webhooks): a database at 9 keeps its
+    # subscription's format and gets the bot's identity and no webhook yet.
+    path = tmp_path / "formats.db"
+    migrations = load_migrations()
+    assert [m.name for m in migrations[8:10]] == ["0009_formats.sql", "0010_webhook_identity.sql"]
+    custom = Format(content="{{title}} {{url}}", embed=False)
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        await db.execute("PRAGMA foreign_keys = ON")
+        await migrate(db, migrations[:9])
+        await db.execute(
+            "INSERT INTO subscriptions (id, guild_id, channel_id, created_by, created_at, "
+            "updated_at, format) VALUES (7, 1, 2, 3, 4, 5, ?)",
+            (format_to_json(custom),),
+        )
+        await add_a_delivery(db)
+    async with await Store.open(path) as store:
+        [subscription] = await store.subscriptions(1)
+        assert subscription.format == custom
+        assert subscription.identity is Identity.BOT
+        assert await store.webhook(1, 2) is None
+        [delivery] = await store.deliveries(subscription_id=7)
+        assert delivery.webhook_id is None and delivery.attempt_fingerprint is None
+    assert version(path) == len(migrations)

@@ -32,12 +32,14 @@ def test_sqlite_spellings_become_postgresql_ones() -> None:
     statement = translate(
         "SELECT json_array(f.number, json(f.tags)) FROM t INDEXED BY t_index "
         "WHERE id IN (SELECT value FROM json_each(:ids)) AND a IS NOT b AND c IS NOT NULL"
+        " AND d IS :d"
     )
     assert statement.text == (
         "SELECT json_build_array(f.number, f.tags::json) FROM t "
         "WHERE id = ANY($1) AND a IS DISTINCT FROM b AND c IS NOT NULL"
+        " AND d IS NOT DISTINCT FROM $2"
     )
-    assert statement.args({"ids": "[3, 1]"}) == [[3, 1]]
+    assert statement.args({"ids": "[3, 1]", "d": None}) == [[3, 1], None]
 
 
 def test_both_engines_reach_the_same_schema_version() -> None:

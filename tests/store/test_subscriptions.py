@@ -12,7 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.articles.model import category_key, normalise_tag
-from bot.store import Filter, GuildSettings, Store, Subscription, SubscriptionError
+from bot.store import (
+    Filter,
+    GuildSettings,
+    Identity,
+    Store,
+    Subscription,
+    SubscriptionError,
+    Webhook,
+)
 from bot.store.subscriptions import MAX_TAGS, clean_tags, split_tags
 from tests.store.helpers import DAY, T0
 
@@ -516,3 +524,45 @@ async def test_guild_settings_refuse_bad_colours(store: Store) -> None:
 async def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="naive"):
         await sub(store, now=T0.replace(tzinfo=None))
+
+
+# -- identity and the channel's webhook ----------------------------------------------
+
+
+async def test_identity_is_kept_unless_given(store: Store) -> None:
+    created, _ = await sub(store)
+    assert created.identity is Identity.BOT
+    changed, _ = await store.subscribe(
+        GUILD_A, NEWS, by_user_id=MOD, now=T0, identity=Identity.WEBHOOK
+    )
+    assert changed.identity is Identity.WEBHOOK
+    again, _ = await store.subscribe(GUILD_A, NEWS, by_user_id=MOD, now=T0, tags=["Energy"])
+    assert again.identity is Identity.WEBHOOK
+    back, _ = await store.subscribe(GUILD_A, NEWS, by_user_id=MOD, now=T0, identity=Identity.BOT)
+    assert back.identity is Identity.BOT
+    fresh, _ = await store.subscribe(
+        GUILD_A, SPORT, by_user_id=MOD, now=T0, identity=Identity.WEBHOOK
+    )
+    assert fresh.identity is Identity.WEBHOOK
+
+
+async def test_the_channel_webhook_is_kept_forgotten_and_counted(store: Store) -> None:
+    await sub(store)
+    assert await store.webhook(GUILD_A, NEWS) is None
+    first = Webhook(11, "secret-one")
+    assert "secret-one" not in repr(first)
+    assert await store.set_webhook(GUILD_A, NEWS, first, replacing=None)
+    # Only over the one it replaces: a second maker loses.
+    assert not await store.set_webhook(GUILD_A, NEWS, Webhook(12, "other"), replacing=None)
+    assert await store.webhook(GUILD_A, NEWS) == first
+    assert await store.webhook(GUILD_B, NEWS) is None  # another server's view: nothing
+    assert await store.lose_webhook(GUILD_A, NEWS, 99) == 0  # not the one kept
+    assert await store.lose_webhook(GUILD_A, NEWS, 11) == 1
+    assert await store.webhook(GUILD_A, NEWS) is None
+    assert await store.set_webhook(GUILD_A, NEWS, Webhook(13, "t"), replacing=None)
+    assert await store.lose_webhook(GUILD_A, NEWS, 13) == 2
+    # Resuming starts the count again.
+    assert await store.pause_subscription(GUILD_A, NEWS, "webhook deleted again", T0)
+    assert await store.resume_subscription(GUILD_A, NEWS, T0)
+    assert await store.set_webhook(GUILD_A, NEWS, Webhook(14, "t"), replacing=None)
+    assert await store.lose_webhook(GUILD_A, NEWS, 14) == 1

@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 
 from bot.__main__ import main
-from bot.store import Store, StoreError
+from bot.formats import Format
+from bot.store import Identity, Store, StoreError, Webhook
 from bot.store.transfer import DERIVED, TABLES, copy_store
 from tests.store.helpers import DAY, T0, art, entry, item
 
@@ -50,10 +51,20 @@ async def fill(path: Path) -> None:
         await store.remove_file(content.id, "c.md", T0)  # withdrawn
         await store.record_entries(feed.id, [entry(art("guid-1"))], T0)  # first poll: silent
         news, _ = await store.subscribe(
-            GUILD, NEWS, by_user_id=7, now=T0, tags=("energy",), mention_role_id=55
+            GUILD,
+            NEWS,
+            by_user_id=7,
+            now=T0,
+            tags=("energy",),
+            mention_role_id=55,
+            identity=Identity.WEBHOOK,
         )
+        await store.set_format(GUILD, NEWS, Format(title="**{{title}}**", image=False), T0)
+        await store.set_webhook(GUILD, NEWS, Webhook(880001, "token-news"), replacing=None)
         await store.subscribe(GUILD, NEWS, by_user_id=7, now=T0, number=2, categories=("World",))
         world, _ = await store.subscribe(GUILD, WORLD, by_user_id=7, now=T0)
+        await store.set_webhook(GUILD, WORLD, Webhook(880002, "token-world"), replacing=None)
+        assert await store.lose_webhook(GUILD, WORLD, 880002) == 1
         await store.pause_subscription(GUILD, WORLD, "missing permissions", T0)
         await store.set_guild_settings(
             GUILD, edit_on_update=False, color=0x123456, notices_channel_id=77
@@ -61,6 +72,7 @@ async def fill(path: Path) -> None:
         first, *_ = await store.pending_announcements()
         await store.fan_out(first.id, first.article.id, [(news.id, GUILD, NEWS, "nonce-a")], T0)
         [delivery] = await store.deliveries(subscription_id=news.id)
+        await store.mark_attempt(delivery.id, T0, fingerprint="fingerprint-a")
         await store.mark_sent(
             delivery.id,
             message_id=990001,
@@ -68,6 +80,7 @@ async def fill(path: Path) -> None:
             version=1,
             crosspost=True,
             now=T0,
+            webhook_id=880001,
         )
         await store.add_notice(world.id, GUILD, WORLD, "cannot post in #world", T0)
         await store.set_meta("commands_hash", "abc123")
@@ -101,6 +114,13 @@ async def test_every_row_is_copied_and_reads_the_same(tmp_path: Path, postgres_u
     async with await Store.open(path) as lite, await Store.open(postgres_url) as pg:
         assert await pg.pending_announcements() == await lite.pending_announcements()
         assert await pg.subscriptions(GUILD) == await lite.subscriptions(GUILD)
+        assert await pg.deliveries() == await lite.deliveries()
+        assert await pg.webhook(GUILD, NEWS) == Webhook(880001, "token-news")
+        news = await pg.get_subscription(GUILD, NEWS)
+        assert news is not None
+        assert (news.identity, news.format.image) == (Identity.WEBHOOK, False)
+        [delivery] = await pg.deliveries()
+        assert (delivery.webhook_id, delivery.attempt_fingerprint) == (880001, "fingerprint-a")
         assert await pg.sources() == await lite.sources()
         assert await pg.tags() == await lite.tags() == [("Energy", 1)]
         assert [a.key for a in await pg.search("wind", None, 5)] == ["/a/"]

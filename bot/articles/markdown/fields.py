@@ -1,22 +1,12 @@
-"""Front matter fields -> article values, and the article's permalink.
+"""Front matter fields -> article values.
 
 Field names are matched case-insensitively (the caller lower-cases the keys) and,
 where Hugo or common themes spell one field several ways, the first spelling with a
 value wins. A field of the wrong type raises :class:`ArticleError` naming it.
-
-Permalinks follow Hugo's defaults (``uglyURLs = false``, ``disablePathToLower =
-false``): the path comes from the file's path with the extension dropped, page
-bundles (``index.md``) and sections (``_index.md``) take their folder's path, each
-segment is sanitised like Hugo's ``MakePath`` (whitespace becomes ``-``, characters
-other than letters, digits, marks and ``._-~+#@%`` are dropped) and lower-cased. A
-front matter ``slug`` replaces the last segment (not for ``_index.md``, as in Hugo)
-and is sanitised the same way; a front matter ``url`` replaces the whole path and is
-kept as written. Multilingual file names (``post.fr.md``) are not special-cased.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -113,43 +103,3 @@ def image(fm: Mapping[str, Any], site_url: str | None) -> str | None:
     if value is None:
         return None
     return absolute_url(_scalar_text(value, key), site_url)
-
-
-_PATH_PUNCTUATION = frozenset("._-~+#@%")
-
-
-def sanitise_segment(segment: str) -> str:
-    """One path segment the way Hugo's ``MakePath`` writes it (lower-cased)."""
-    out: list[str] = []
-    pending_hyphen = False
-    for ch in segment:
-        if ch in _PATH_PUNCTUATION or ch.isalnum() or unicodedata.category(ch).startswith("M"):
-            if pending_hyphen and ch != "-":
-                out.append("-")
-            pending_hyphen = False
-            out.append(ch)
-        elif ch.isspace() and out and out[-1] != "-":
-            pending_hyphen = True
-    return "".join(out).lower()
-
-
-def permalink(rel_path: str, slug: str | None, url: str | None) -> tuple[str, bool]:
-    """The article's path (its id) and whether that is already an absolute URL."""
-    if url is not None:
-        if absolute_url(url, None) is not None:
-            return url, True
-        return "/" + url.lstrip("/"), False
-    if slug is not None and not sanitise_segment(slug):
-        slug = None  # nothing usable left: keep the file's own name
-    segments = [s for s in rel_path.replace("\\", "/").split("/") if s not in ("", ".")]
-    name = segments.pop() if segments else ""
-    stem = name.rsplit(".", 1)[0] if "." in name[1:] else name
-    if stem == "_index":
-        pass  # a section page: its folder's path; Hugo ignores `slug` here
-    elif stem == "index":
-        if slug is not None:
-            segments[-1:] = [slug]
-    else:
-        segments.append(slug if slug is not None else stem)
-    cleaned = [c for c in (sanitise_segment(s) for s in segments) if c]
-    return ("/" + "/".join(cleaned) + "/") if cleaned else "/", False

@@ -23,19 +23,23 @@ from markdown_it_pyrs import Node
 
 from bot.articles.markdown.parser import BLOCKS, HEADINGS, LISTS, check_nesting, top_blocks
 from bot.articles.model import ArticleError
-from bot.articles.text import absolute_url, is_placeholder_link, is_placeholder_text
+from bot.articles.text import (
+    DEFAULT_HEADINGS,
+    Headings,
+    absolute_url,
+    is_placeholder_link,
+    is_placeholder_text,
+)
 
 __all__ = [
     "is_lede_candidate",
     "is_takeaways_paragraph",
-    "is_takeaways_title",
     "plain_text",
     "render_inline",
     "render_list",
     "render_text_field",
 ]
 
-_TAKEAWAY_TITLES = frozenset({"key takeaways", "key takeaway"})
 # Characters whose backslash escape must survive, or Discord would read them as markup.
 _DISCORD_SPECIAL = frozenset("\\*_~`|<>#-[]()")
 _DROPPED = "\x00"  # marks where a placeholder link was removed; tidied away later
@@ -198,17 +202,6 @@ def render_inline(nodes: Sequence[Node], site_url: str | None, *, sentinel: bool
     return _tidy(text).strip()
 
 
-def is_takeaways_title(text: str) -> bool:
-    text = " ".join(text.split()).casefold()
-    # Tolerate decoration around the words: "🔑 Key Takeaways:", "Key Takeaways —".
-    start, end = 0, len(text)
-    while start < end and not text[start].isalnum():
-        start += 1
-    while end > start and not text[end - 1].isalnum():
-        end -= 1
-    return text[start:end] in _TAKEAWAY_TITLES
-
-
 _HEADING_LIKE = frozenset({"text", "text_special", "softbreak", "hardbreak", "strong", "em"})
 
 
@@ -216,10 +209,10 @@ def _only_heading_like(nodes: Sequence[Node]) -> bool:
     return all(n.name in _HEADING_LIKE and _only_heading_like(n.children) for n in nodes)
 
 
-def is_takeaways_paragraph(nodes: Sequence[Node]) -> bool:
+def is_takeaways_paragraph(nodes: Sequence[Node], headings: Headings = DEFAULT_HEADINGS) -> bool:
     """A paragraph standing in for a heading: "**Key Takeaways:**", "__Key
     Takeaways__", "**Key Takeaways**:" or plain "Key Takeaways:"."""
-    return _only_heading_like(nodes) and is_takeaways_title(plain_text(nodes))
+    return _only_heading_like(nodes) and headings.match(plain_text(nodes))
 
 
 def _flatten(nodes: Sequence[Node], out: list[tuple[str, Node]]) -> None:

@@ -1,6 +1,7 @@
 """The body scan: find the Key Takeaways list, or else the lede paragraph.
 
-Takeaways are the list right under a heading that reads "Key Takeaways" (any level,
+Takeaways are the list right under a heading that reads "Key Takeaways" (or another
+of the configured :class:`~bot.articles.text.Headings`; any level,
 ATX or setext, any case, singular too, an optional colon and decoration such as an
 emoji ignored), or under a paragraph that holds only those words, bold or plain
 (``**Key Takeaways:**``, ``__Key Takeaways__``). Blank lines may come between; any
@@ -31,20 +32,15 @@ from bot.articles.markdown.parser import (
 from bot.articles.markdown.render import (
     is_lede_candidate,
     is_takeaways_paragraph,
-    is_takeaways_title,
     plain_text,
     render_inline,
     render_list,
 )
 from bot.articles.model import ArticleError
+from bot.articles.text import DEFAULT_HEADINGS, Headings
 
 __all__ = ["BodyScan", "scan_body"]
 
-# Where a title could be: every title spells "takeaway", in some case. Unicode case
-# folding finds a few more than the titles' ASCII check, which is harmless: the
-# regions found are only where to look.
-_TAKEAWAY_WORD = re.compile("takeaway", re.IGNORECASE)
-_TAKEAWAY_BYTES = re.compile(b"takeaway", re.IGNORECASE)
 _SHORTCODES_ONLY = re.compile(r"\s*(?:\{\{[<%].*?[>%]\}\}\s*)+", re.DOTALL)
 
 
@@ -52,10 +48,22 @@ class BodyScan:
     """Walks top-level blocks in document order, collecting the takeaways and the lede
     paragraph; ``found`` once the takeaways are known."""
 
-    __slots__ = ("found", "lede", "need_lede", "pending", "search", "site_url", "takeaways")
+    __slots__ = (
+        "found",
+        "headings",
+        "lede",
+        "need_lede",
+        "pending",
+        "search",
+        "site_url",
+        "takeaways",
+    )
 
-    def __init__(self, *, search: bool, need_lede: bool, site_url: str | None) -> None:
-        self.search = search  # the body spells "takeaway" somewhere
+    def __init__(
+        self, *, search: bool, need_lede: bool, site_url: str | None, headings: Headings
+    ) -> None:
+        self.search = search  # the body may hold a takeaways title (see Headings.word)
+        self.headings = headings
         self.need_lede = need_lede
         self.site_url = site_url
         self.pending = False  # the previous block was a "Key Takeaways" title
@@ -85,14 +93,14 @@ class BodyScan:
                 self.found = True
             return
         self.pending = False
-        # A title must spell "takeaway" in its source: the regions only look at the
-        # parts of the document that do.
+        # A title must spell a heading's word in its source: the regions only look at
+        # the parts of the document that do.
         if name in HEADINGS:
-            if self.search and _mentions_takeaway(block, data):
-                self.pending = is_takeaways_title(plain_text(block.children))
+            if self.search and _mentions_title(block, data, self.headings):
+                self.pending = self.headings.match(plain_text(block.children))
         elif name == "paragraph":
-            maybe_title = self.search and _mentions_takeaway(block, data)
-            if maybe_title and is_takeaways_paragraph(block.children):
+            maybe_title = self.search and _mentions_title(block, data, self.headings)
+            if maybe_title and is_takeaways_paragraph(block.children, self.headings):
                 self.pending = True
             elif self.need_lede and self.lede is None:
                 inline = block.children
@@ -100,9 +108,11 @@ class BodyScan:
                     self.lede = render_inline(inline, self.site_url) or None
 
 
-def _mentions_takeaway(block: Node, data: bytes) -> bool:
+def _mentions_title(block: Node, data: bytes, headings: Headings) -> bool:
+    if headings.word_bytes is None:
+        return True
     span = block.srcmap
-    return span is not None and _TAKEAWAY_BYTES.search(data, span[0], span[1]) is not None
+    return span is not None and headings.word_bytes.search(data, span[0], span[1]) is not None
 
 
 def _shortcodes_only(block: Node, data: bytes) -> bool:
@@ -191,11 +201,16 @@ def _scan_regions(body: str, scan: BodyScan) -> bool:
     done safely, or would take more parser calls than parsing everything."""
     safe = 0  # body[:safe] opens no fence or HTML block
     budget = _MAX_REGIONS
-    if scan.search:
-        # Every title spells "takeaway": parse the regions holding one, in order.
-        titles = BodyScan(search=True, need_lede=False, site_url=scan.site_url)
+    word = scan.headings.word
+    if scan.search and word is None:
+        return False  # a title could be anywhere: parse everything
+    if scan.search and word is not None:
+        # Every title spells a heading's word: parse the regions holding one, in order.
+        titles = BodyScan(
+            search=True, need_lede=False, site_url=scan.site_url, headings=scan.headings
+        )
         pos = 0
-        while (found := _TAKEAWAY_WORD.search(body, pos)) is not None:
+        while (found := word.search(body, pos)) is not None:
             start = _region_start(body, found.start(), pos)
             end = _region_end(body, found.start())
             budget -= 1
@@ -224,7 +239,12 @@ def _scan_regions(body: str, scan: BodyScan) -> bool:
 
 
 def scan_body(
-    body: str, *, need_lede: bool, site_url: str | None, regions: bool = True
+    body: str,
+    *,
+    need_lede: bool,
+    site_url: str | None,
+    regions: bool = True,
+    headings: Headings = DEFAULT_HEADINGS,
 ) -> BodyScan:
     """Scan an article body for its takeaways (and, if ``need_lede``, its lede).
 
@@ -239,12 +259,12 @@ def scan_body(
     # The whole body is judged, whichever parts of it get parsed: one verdict.
     check_markup(body, whole_body=True)
     check_nesting(body)
-    search = _TAKEAWAY_WORD.search(body) is not None
-    scan = BodyScan(search=search, need_lede=need_lede, site_url=site_url)
+    search = headings.word is None or headings.word.search(body) is not None
+    scan = BodyScan(search=search, need_lede=need_lede, site_url=site_url, headings=headings)
     if not search and not need_lede:
         return scan
     if regions and "]:" not in body and _scan_regions(body, scan):
         return scan
-    scan = BodyScan(search=search, need_lede=need_lede, site_url=site_url)
+    scan = BodyScan(search=search, need_lede=need_lede, site_url=site_url, headings=headings)
     scan.feed(body)
     return scan
