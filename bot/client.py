@@ -427,7 +427,7 @@ async def run_bot(settings: Settings) -> int:
         log.error("Discord refused a start-up request: %s", exc)
         return 1
     except (StoreError, sqlite3.Error) as exc:
-        log.error("cannot use the database %s: %s", settings.database, exc)
+        log.error("cannot use the database %s: %s", settings.database_shown, exc)
         return 1
     except (aiohttp.ClientConnectionError, OSError) as exc:
         log.error(

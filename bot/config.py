@@ -27,6 +27,7 @@ from bot.shards import check_shard_ids, parse_shard_ids
 from bot.web import parse_addr
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_GATEWAY_URL = "wss://gateway.discord.gg/"
 DEFAULT_TAKEAWAYS_HEADINGS = ("Key Takeaways",)
 SAMPLE_CONTENT_DIR = Path(__file__).resolve().parent.parent / "examples" / "content"
@@ -35,6 +36,11 @@ SAMPLE_CONTENT_DIR = Path(__file__).resolve().parent.parent / "examples" / "cont
 # What git allows in a branch name, less what a setting has no use for (see
 # git-check-ref-format): no leading "-" or "/", no spaces, control characters or ~^:?*[\\.
 _BRANCH = re.compile(r"[^\s\x00-\x1f\x7f~^:?*\[\\/.-][^\s\x00-\x1f\x7f~^:?*\[\\]*")
+
+
+def is_postgres_url(database: object) -> bool:
+    """Whether ``database`` (a ``NEWSBOT_DATABASE`` value) names a PostgreSQL database."""
+    return isinstance(database, str) and database.startswith(POSTGRES_SCHEMES)
 
 
 class SettingsError(Exception):
@@ -88,7 +94,8 @@ class Settings(BaseSettings):
     content_dir: Path | None = None
     feeds: Annotated[tuple[str, ...], NoDecode] = ()
     site_url: str | None = None
-    database: Path = Path("newsbot.sqlite3")
+    # A SQLite file, or a postgresql:// URL (kept as text).
+    database: Path | str = Path("newsbot.sqlite3")
     discord_api_url: str = DEFAULT_API_URL
     discord_gateway_url: str = DEFAULT_GATEWAY_URL
     dev_guild_id: int | None = Field(default=None, gt=0)
@@ -139,6 +146,17 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_file_or_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and "://" in value:
+            if not is_postgres_url(value) or not urlsplit(value).path.strip("/"):
+                raise ValueError(
+                    "must be a SQLite file path or a postgresql://user:password@host/database URL"
+                )
+            return value
+        return Path(value) if isinstance(value, str) else value
 
     @field_validator("feeds", mode="before")
     @classmethod
@@ -277,6 +295,17 @@ class Settings(BaseSettings):
         if value is None and info.data.get("http_addr") is not None:
             raise ValueError("must be set when NEWSBOT_HTTP_ADDR is set (it signs the webhooks)")
         return value
+
+    @property
+    def database_shown(self) -> str:
+        """The database as logs and errors show it: a URL without its password."""
+        return redact(str(self.database))
+
+    @property
+    def local_data(self) -> Path:
+        """What the bot's local files (its git clone) are named after: the SQLite file,
+        or on PostgreSQL ``newsbot`` in the working directory."""
+        return self.database if isinstance(self.database, Path) else Path("newsbot")
 
     @property
     def tz(self) -> tzinfo:

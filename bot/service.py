@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from bot.sources.git import GitSource, clone_path
 from bot.sources.http import PollPolicy
 from bot.sources.live import LiveGate
 from bot.sources.site import load_site
-from bot.store import Announcement, DatabaseLost, SourceKind, Store
+from bot.store import Announcement, DatabaseLost, SourceKind, Store, StoreError
 from bot.summary import render_text
 from bot.web import HttpListener, ListenerError
 
@@ -100,7 +101,7 @@ class Pipeline:
             self.git = GitSource(
                 store,
                 settings.git_url,
-                clone_dir=clone_path(settings.database, settings.git_url),
+                clone_dir=clone_path(settings.local_data, settings.git_url),
                 branch=settings.git_branch,
                 interval=settings.git_interval,
                 content_source=self.content_source,
@@ -352,8 +353,12 @@ async def until_stopped(store: Store, stop: asyncio.Event) -> DatabaseLost | Non
 
 async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     """The whole pipeline with printed posts, until SIGINT/SIGTERM; returns the exit
-    code (1: the database was deleted or replaced under it)."""
-    store = await Store.open(settings.database)
+    code (1: the database cannot be used, or was deleted or replaced under it)."""
+    try:
+        store = await Store.open(settings.database)
+    except (StoreError, sqlite3.Error) as exc:
+        log.error("cannot use the database %s: %s", settings.database_shown, exc)
+        return 1
     try:
         pipeline = Pipeline(settings, store)
     except BaseException:
@@ -368,7 +373,7 @@ async def run_dry(settings: Settings, *, out: TextIO = sys.stdout) -> int:
             "(drop a new .md file there to see its post)",
             settings.effective_content_dir,
         )
-    log.info("dry run: posts are printed, not sent; database %s", settings.database)
+    log.info("dry run: posts are printed, not sent; database %s", settings.database_shown)
     lost: DatabaseLost | None = None
     listener = pipeline.listener()
     try:

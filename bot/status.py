@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from yarl import URL
 
+from bot.redaction import redact
 from bot.store import SourceRow, Store, StoreError
 from bot.store.status import Outbox, PausedSubscription, RecentAnnouncement
 
@@ -241,11 +242,11 @@ async def run_status(
     try:
         store = await Store.open(database, read_only=True)
         try:
-            report = await read_report(store, str(database), now or datetime.now(UTC))
+            report = await read_report(store, redact(str(database)), now or datetime.now(UTC))
         finally:
             await store.close()
     except (StoreError, sqlite3.Error, OSError) as exc:
-        reason = f"cannot read the database {database}: {exc}"
+        reason = f"cannot read the database {redact(str(database))}: {exc}"
         if as_json:
             out.write(json.dumps({"status": "unreadable", "error": reason}) + "\n")
         print(f"newsbot status: {reason}", file=err)

@@ -7,13 +7,14 @@ and ``tests.sources.feedserver`` (``feed_server``).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.store import SourceRow, Store
+from tests.postgres import PostgresServer
 from tests.store.helpers import T0
 
 pytest_plugins = ["tests.fakediscord.plugin", "tests.sources.feedserver"]
@@ -29,6 +30,70 @@ def no_bot_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only: the test looks behind the store at SQLite itself (its file, its "
+        "query plans, its own SQL): it runs on SQLite alone",
+    )
+
+
+#: The folders whose tests run on both engines; elsewhere the store is SQLite's.
+BOTH_ENGINES = ("store", "delivery", "e2e")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of the store, delivery and end to end run on both engines, but those
+    marked ``sqlite_only``; the others on SQLite."""
+    keep, drop = [], []
+    here = Path(__file__).parent
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        engine = callspec.params.get("engine") if callspec is not None else None
+        only = item.get_closest_marker("sqlite_only") is not None
+        folder = item.path.relative_to(here).parts[0]
+        elsewhere = folder not in BOTH_ENGINES
+        (drop if engine == "postgresql" and (only or elsewhere) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the whole session (see ``tests/postgres.py``)."""
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+    """The URL of a fresh PostgreSQL database of this test's own, already migrated."""
+    url = await postgres_server.new_database()
+    try:
+        yield url
+    finally:
+        await postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """The store's engine: every test using the store (``database``) runs on both."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """What ``NEWSBOT_DATABASE`` names for this test: a SQLite file of its own, or the
+    URL of a fresh PostgreSQL database."""
+    if engine == "sqlite":
+        return tmp_path / "news.sqlite3"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
 def store_class() -> type[Store]:
     """The class ``store`` opens: a module overrides it to open a spy instead."""
@@ -36,9 +101,9 @@ def store_class() -> type[Store]:
 
 
 @pytest.fixture
-async def store(tmp_path: Path, store_class: type[Store]) -> AsyncIterator[Store]:
-    """A real SQLite store in a file of its own."""
-    s = await store_class.open(tmp_path / "news.sqlite3")
+async def store(database: str | Path, store_class: type[Store]) -> AsyncIterator[Store]:
+    """A real store of this test's own, on each engine in turn."""
+    s = await store_class.open(database)
     try:
         yield s
     finally:

@@ -91,6 +91,14 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("NEWSBOT_SHARD_COUNT", "0", "must be more than 0"),
         ("NEWSBOT_SHARD_COUNT", "four", "must be a whole number"),
         ("NEWSBOT_SHARD_IDS", "0-3", "needs NEWSBOT_SHARD_COUNT (the total number of shards)"),
+        *(
+            (
+                "NEWSBOT_DATABASE",
+                url,
+                "must be a SQLite file path or a postgresql://user:password@host/database URL",
+            )
+            for url in ("mysql://db/news", "postgresql://localhost", "postgresql://host/")
+        ),
         ("NEWSBOT_POST_NAME", "x" * 81, "must be 1 to 80 characters"),
         ("NEWSBOT_POST_NAME", "Discord Daily", "Discord refuses names containing 'discord'"),
         ("NEWSBOT_POST_AVATAR_URL", "logo.png", "must be an absolute http or https URL"),
@@ -105,6 +113,20 @@ def test_invalid_value_is_one_line_with_setting_value_and_what_is_allowed(
     with pytest.raises(SettingsError) as info:
         load_settings()
     assert str(info.value) == f"{env}={shlex.quote(value)}: {line}"
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://newsbot:s3cret@db.example.org:5432/news", "postgres://db/news"]
+)
+def test_database_is_a_file_or_a_postgresql_url(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.setenv("NEWSBOT_DATABASE", url)
+    settings = load_settings()
+    assert settings.database == url
+    assert "s3cret" not in settings.database_shown
+    assert settings.local_data == Path("newsbot")
+    monkeypatch.setenv("NEWSBOT_DATABASE", "data/news.sqlite3")
+    settings = load_settings()
+    assert settings.database == settings.local_data == Path("data/news.sqlite3")
 
 
 def test_each_invalid_setting_has_its_own_line(monkeypatch: pytest.MonkeyPatch) -> None:

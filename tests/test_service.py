@@ -12,6 +12,8 @@ import logging
 import random
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -274,6 +276,87 @@ def test_dry_run_without_settings_watches_the_bundled_samples_and_stops_on_sigte
     assert keys >= SAMPLE_KEYS
 
 
+def test_a_second_process_on_the_same_sqlite_database_is_refused_in_one_line(
+    root: Path, tmp_path: Path
+) -> None:
+    """SQLite means one process: a second bot on the same file would send every post
+    twice. It stops at once with one line; the first one runs on, and after it stops
+    the file is free again."""
+    write(root, "articles/one.md", article_md("One"))
+    db = tmp_path / "news.sqlite3"
+    env = content_env(root, db)
+    first = DryRun(tmp_path, env)
+    try:
+        first.wait_for_log(f"content {root}: 1 file")
+        second = DryRun(tmp_path, env)
+        try:
+            assert second.wait() == 1
+        finally:
+            second.close()
+        [line] = second.err_lines()
+        assert line.endswith(
+            f"cannot use the database {db}: the database {db} is in use by another newsbot "
+            "process: SQLite means one process (stop the other one, or share a PostgreSQL "
+            "database between them)"
+        )
+        assert first.proc.poll() is None
+        write(root, "articles/two.md", article_md("Two"))
+        wait_until_sync(lambda: "/articles/two/" in first.posts(), "the first one posting")
+        assert first.stop(signal.SIGTERM) == 0
+    finally:
+        first.close()
+    integrity(db)  # opens it in this process: the lock went with the first one
+
+
+def test_a_store_moved_to_postgresql_announces_nothing_again(
+    root: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    """Growing up: the bot ran on SQLite, ``newsbot migrate-store`` copies its store,
+    and the bot started on PostgreSQL posts only what is new since."""
+    for n in range(3):
+        write(root, f"articles/existing-{n}.md", article_md(f"Existing {n}"))
+    db = tmp_path / "news.sqlite3"
+    first = DryRun(tmp_path, content_env(root, db))
+    try:
+        first.wait_for_log(f"content {root}: 3 files")
+        write(root, "articles/on-sqlite.md", article_md("On SQLite"))
+        wait_until_sync(lambda: "/articles/on-sqlite/" in first.posts(), "the post on SQLite")
+        wait_until_sync(lambda: no_pending(db), "its completion")
+        assert first.stop(signal.SIGTERM) == 0
+    finally:
+        first.close()
+    moved = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate-store", str(db), postgres_url],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert "articles: 4 rows" in moved.stdout
+    second = DryRun(
+        tmp_path, clean_env(NEWSBOT_CONTENT_DIR=str(root), NEWSBOT_DATABASE=postgres_url)
+    )
+    try:
+        second.wait_for_log(f"content {root}: 4 files")
+        write(root, "articles/on-postgresql.md", article_md("On PostgreSQL"))
+        wait_until_sync(lambda: second.posts() != [], "a post on PostgreSQL")
+        assert second.stop(signal.SIGTERM) == 0
+    finally:
+        second.close()
+    assert second.posts() == ["/articles/on-postgresql/"]
+    assert "Traceback" not in second.stderr()
+
+
+def no_pending(db: Path) -> bool:
+    with sqlite3.connect(db, timeout=5) as conn:
+        row = conn.execute("SELECT count(*) FROM announcements WHERE done_at IS NULL")
+        pending = row.fetchone()[0]
+    conn.close()
+    return bool(pending == 0)
+
+
 def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(
     root: Path, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
@@ -286,11 +369,7 @@ def test_kill_9_never_loses_a_post_and_repeats_at_most_the_one_in_flight(
     env = content_env(root, db)
 
     def done() -> bool:
-        with sqlite3.connect(db, timeout=5) as conn:
-            row = conn.execute("SELECT count(*) FROM announcements WHERE done_at IS NULL")
-            pending = row.fetchone()[0]
-        conn.close()
-        return pending == 0
+        return no_pending(db)
 
     runs: list[DryRun] = []
     wanted: list[str] = []

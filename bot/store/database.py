@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import fcntl
 import functools
 import logging
 import operator
@@ -24,7 +25,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiosqlite
 
@@ -63,6 +64,59 @@ if TYPE_CHECKING:
 _T = TypeVar("_T", bound="DataclassInstance")
 
 
+class Row(Protocol):
+    """A result row of either engine (:class:`sqlite3.Row`, ``asyncpg.Record``): read
+    it by column name (or position)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+class Cursor(Protocol):
+    """What a statement did: how many rows it changed (-1: not known)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Connection(Protocol):
+    """The calls the store's parts make of a connection, in SQLite's spelling with
+    named parameters (``aiosqlite.Connection``, or PostgreSQL's
+    :class:`bot.store.postgres.Connection`, which translates them)."""
+
+    async def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
+
+    async def execute_fetchall(self, sql: str, parameters: Any = ..., /) -> Iterable[Any]: ...
+
+    async def executemany(self, sql: str, parameters: Iterable[Any], /) -> Cursor: ...
+
+
+class Engine(Protocol):
+    """What the store's parts hold: :class:`Database` (SQLite) or
+    :class:`bot.store.postgres.PostgresDatabase`; ``engine`` names which."""
+
+    engine: str
+    metrics: Metrics
+
+    @property
+    def writes(self) -> int: ...
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Connection]: ...
+
+    def reading(self) -> contextlib.AbstractAsyncContextManager[Connection]: ...
+
+    def bulk(self) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+    def check_file(self) -> None: ...
+
+    async def wait_lost(self) -> DatabaseLost: ...
+
+    async def close(self) -> None: ...
+
+
 class Database:
     """One SQLite database, used by one task at a time.
 
@@ -71,16 +125,21 @@ class Database:
     ``BEGIN IMMEDIATE`` transaction (all or nothing).
     """
 
+    engine = "sqlite"
+
     def __init__(
         self,
         connection: aiosqlite.Connection,
         path: str | Path | None = None,
         *,
         metrics: Metrics | None = None,
+        owner: int | None = None,
     ) -> None:
         """Wrap an open, migrated connection to the file at ``path`` (None: in memory);
-        use :meth:`open` instead. Calls are timed into ``metrics`` (the bot's)."""
+        use :meth:`open` instead. Calls are timed into ``metrics`` (the bot's).
+        ``owner``: the descriptor holding the file's one-process lock, closed with it."""
         self._connection = connection
+        self._owner = owner
         self.metrics = metrics or Metrics()
         self._lock = asyncio.Lock()
         self._closed = False
@@ -107,10 +166,16 @@ class Database:
         opens an existing file without writing to it: no creation, no migration; a
         missing file, or one at another schema version, raises :class:`StoreError`.
         """
+        owner = None
         if read_only:
             db = await aiosqlite.connect(_read_only_uri(path), uri=True, isolation_level=None)
         else:
-            db = await aiosqlite.connect(str(path), isolation_level=None)
+            owner = _own(path)
+            try:
+                db = await aiosqlite.connect(str(path), isolation_level=None)
+            except BaseException:
+                _release(owner)
+                raise
         try:
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
             if read_only:
@@ -126,9 +191,10 @@ class Database:
                 await migrate(db)
         except BaseException:
             await db.close()
+            _release(owner)
             raise
         db.row_factory = sqlite3.Row
-        return cls(db, path, metrics=metrics)
+        return cls(db, path, metrics=metrics, owner=owner)
 
     @property
     def writes(self) -> int:
@@ -190,7 +256,10 @@ class Database:
         async with self._lock:
             if not self._closed:
                 self._closed = True
-                await self._connection.close()
+                try:
+                    await self._connection.close()
+                finally:
+                    _release(self._owner)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -241,28 +310,24 @@ class Database:
                     await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-async def fetch_all(
-    db: aiosqlite.Connection, sql: str, params: Params | None = None
-) -> list[sqlite3.Row]:
+async def fetch_all(db: Connection, sql: str, params: Params | None = None) -> list[Row]:
     """Every row of one query."""
     return list(await db.execute_fetchall(sql, params or {}))
 
 
-async def fetch_one(
-    db: aiosqlite.Connection, sql: str, params: Params | None = None
-) -> sqlite3.Row | None:
+async def fetch_one(db: Connection, sql: str, params: Params | None = None) -> Row | None:
     """The first row of one query, if any."""
     rows = await fetch_all(db, sql, params)
     return rows[0] if rows else None
 
 
-async def fetch_value(db: aiosqlite.Connection, sql: str, params: Params | None = None) -> Any:
+async def fetch_value(db: Connection, sql: str, params: Params | None = None) -> Any:
     """The first column of the one row of a query (an aggregate, say)."""
     [row] = await fetch_all(db, sql, params)
     return row[0]
 
 
-def values_by_name(rows: Sequence[sqlite3.Row], names: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+def values_by_name(rows: Sequence[Row], names: Sequence[str]) -> Iterator[tuple[Any, ...]]:
     """The values of the columns ``names`` of each row, in that order.
 
     The columns are found by name once per result rather than once per row: the
@@ -285,7 +350,7 @@ def _picker(columns: tuple[str, ...], names: tuple[str, ...]) -> Callable[[Any],
     return operator.itemgetter(*positions)
 
 
-def from_row(cls: type[_T], row: sqlite3.Row, **decoded: Any) -> _T:
+def from_row(cls: type[_T], row: Row, **decoded: Any) -> _T:
     """The dataclass ``cls`` from a row whose columns are named as its fields;
     ``decoded`` gives the fields the row holds in another form (times as integers,
     statuses as text) or under no column of that name."""
@@ -311,6 +376,42 @@ def _identity(path: str | Path | None) -> tuple[int, int] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return status.st_dev, status.st_ino
+
+
+def _own(path: str | Path) -> int | None:
+    """Take the one-process lock of the database file at ``path`` (creating it empty if
+    missing, which SQLite takes for a new database): an exclusive ``flock`` on the file
+    itself, held until :func:`_release`, and dropped by the kernel when the process
+    dies however it dies. None for an in-memory database.
+
+    SQLite means one bot process: a second one would run the sources and the sender a
+    second time and post everything twice. Raises :class:`StoreError` when another
+    process holds the lock. (``newsbot status`` reads without it.)
+    """
+    if str(path) in ("", ":memory:"):
+        return None
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot open {path}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreError(
+            f"the database {path} is in use by another newsbot process: SQLite means one "
+            "process (stop the other one, or share a PostgreSQL database between them)"
+        ) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _release(owner: int | None) -> None:
+    """Drop the lock :func:`_own` took (closing its descriptor)."""
+    if owner is not None:
+        os.close(owner)
 
 
 def _read_only_uri(path: str | Path) -> str:

@@ -22,16 +22,13 @@ from __future__ import annotations
 
 import enum
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.formats import DEFAULT_FORMAT, Format, format_from_json
 from bot.store.codec import clean_text, from_us, opt_dt, to_us
-from bot.store.database import Database, fetch_all, fetch_one, fetch_value, from_row
+from bot.store.database import Connection, Engine, Row, fetch_all, fetch_one, fetch_value, from_row
 from bot.store.models import ArticleStatus
 from bot.store.subscriptions import (
     Identity,
@@ -145,7 +142,7 @@ class Notice:
     attempts: int
 
 
-def _delivery(row: sqlite3.Row) -> Delivery:
+def _delivery(row: Row) -> Delivery:
     return from_row(
         Delivery,
         row,
@@ -158,14 +155,14 @@ def _delivery(row: sqlite3.Row) -> Delivery:
     )
 
 
-def _mentions(row: sqlite3.Row) -> tuple[int, ...]:
+def _mentions(row: Row) -> tuple[int, ...]:
     """The roles a work item's post pings: those of the channel's filters that match
     its article as it is now (as the fan-out matched it)."""
     keys = article_keys(json.loads(row["article_tags"]), json.loads(row["article_categories"]))
     return mentions(parse_filters(row["filters"]), *keys)
 
 
-def _notice(row: sqlite3.Row) -> Notice:
+def _notice(row: Row) -> Notice:
     return from_row(Notice, row, created_at=from_us(row["created_at"]))
 
 
@@ -196,7 +193,7 @@ _COMPLETE_ANNOUNCEMENT = "UPDATE announcements SET done_at = :now WHERE id = :id
 class DeliveryQueries:
     """The delivery outbox and the notices owed to moderators."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Engine) -> None:
         """Keep the outbox in ``database``."""
         self._database = database
 
@@ -418,7 +415,7 @@ class DeliveryQueries:
                     sent_at = :now, sent_version = :version, last_error = NULL,
                     crosspost = CASE WHEN :crosspost THEN 'due' END,
                     due_at = CASE WHEN :crosspost OR coalesce(edit_version, 0) > :version
-                                  THEN :now END
+                                  THEN CAST(:now AS BIGINT) END
                 WHERE id = :id AND state = 'pending'
                 """,
                 {
@@ -562,12 +559,14 @@ class DeliveryQueries:
     ) -> int:
         """Owe the server's moderators a notice that delivery to a channel stopped."""
         async with self._database.transaction() as db:
-            cursor = await db.execute(
+            row = await fetch_one(
+                db,
                 """
                 INSERT INTO delivery_notices
                     (subscription_id, guild_id, channel_id, reason, created_at, due_at)
                 SELECT :subscription_id, :guild_id, :channel_id, :reason, :now, :now
                 WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = :subscription_id)
+                RETURNING id
                 """,
                 {
                     "subscription_id": subscription_id,
@@ -577,7 +576,7 @@ class DeliveryQueries:
                     "now": to_us(now),
                 },
             )
-            return int(cursor.lastrowid or 0) if cursor.rowcount else 0
+            return int(row["id"]) if row is not None else 0
 
     async def due_notices(self, now: datetime, limit: int = 50) -> list[Notice]:
         """Notices to send by ``now``, oldest first."""
@@ -633,7 +632,7 @@ class DeliveryQueries:
             )
 
 
-async def _is_open(db: aiosqlite.Connection, announcement_id: int) -> bool:
+async def _is_open(db: Connection, announcement_id: int) -> bool:
     """Whether the announcement still waits to be handled (``KeyError`` if unknown)."""
     row = await fetch_one(
         db, "SELECT done_at FROM announcements WHERE id = :id", {"id": announcement_id}
@@ -644,12 +643,13 @@ async def _is_open(db: aiosqlite.Connection, announcement_id: int) -> bool:
 
 
 async def _insert(
-    db: aiosqlite.Connection,
+    db: Connection,
     article_id: int,
     targets: Sequence[tuple[int, int, int, str]],
     stamp: int,
 ) -> int:
-    cursor = await db.executemany(
+    before = await _delivery_count(db, article_id)
+    await db.executemany(
         _INSERT,
         [
             {
@@ -663,8 +663,14 @@ async def _insert(
             for subscription_id, guild_id, channel_id, nonce in targets
         ],
     )
-    # executemany sums the rows each statement changed.
-    return max(0, cursor.rowcount)
+    # Counted, not executemany's row count: PostgreSQL's pipelined one has none.
+    return await _delivery_count(db, article_id) - before
+
+
+async def _delivery_count(db: Connection, article_id: int) -> int:
+    """How many deliveries of the article there are (its own index counts them)."""
+    sql = "SELECT count(*) FROM deliveries WHERE article_id = :article_id"
+    return int(await fetch_value(db, sql, {"article_id": article_id}))
 
 
 __all__ = [

@@ -11,7 +11,6 @@ uses a partial index only when the query names the same literal).
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -21,9 +20,17 @@ import aiosqlite
 from bot.articles.model import CATEGORY_KEY, category_key, normalise_tag
 from bot.store.codec import clean_text
 from bot.store.columns import tag_token
-from bot.store.database import Database, fetch_all, fetch_one, fetch_value, values_by_name
+from bot.store.database import (
+    Connection,
+    Engine,
+    Row,
+    fetch_all,
+    fetch_one,
+    fetch_value,
+    values_by_name,
+)
 from bot.store.models import StoredArticle
-from bot.store.search import search_expressions
+from bot.store.search import search_expressions, search_words
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +69,7 @@ STORED_ARTICLE = """
 _STORED_FIELDS = tuple(f.name for f in fields(StoredArticle))
 
 
-def stored_articles(rows: Sequence[sqlite3.Row]) -> list[StoredArticle]:
+def stored_articles(rows: Sequence[Row]) -> list[StoredArticle]:
     """The articles of rows selected with :data:`STORED_ARTICLE` (and maybe more)."""
     return [StoredArticle(*values) for values in values_by_name(rows, _STORED_FIELDS)]
 
@@ -149,6 +156,32 @@ _SEARCH_JOIN = _search_sql(_TAG_JOIN)
 _MATCHES = _matches_sql("")
 _MATCHES_JOIN = _matches_sql(_TAG_JOIN)
 
+# PostgreSQL (migrations/postgres/0008_schema.sql): the same window of the newest
+# matches, ranked by ts_rank with the same weights (title 4, takeaways 2, description
+# 1, tag tokens 0; higher is better there), tags matched as tokens in the index too.
+_PG_MATCHING = """
+    FROM article_search f
+    WHERE f.search @@ newsbot_query(:words, :prefix, :tag_tokens)
+"""
+
+_PG_SEARCH = f"""
+    SELECT {STORED_ARTICLE}
+    FROM (
+        SELECT id, ts_rank('{{0, 0.25, 0.5, 1}}', search,
+                           newsbot_query(:words, :prefix, :tag_tokens)) AS score
+        FROM (
+            SELECT f.article_id AS id, f.search {_PG_MATCHING}
+            ORDER BY f.article_id DESC
+            LIMIT :window
+        ) w
+        ORDER BY score DESC, id DESC
+        LIMIT :limit OFFSET :offset
+    ) s
+    JOIN articles a ON a.id = s.id
+    ORDER BY s.score DESC, s.id DESC
+"""
+_PG_MATCHES = f"SELECT count(*) FROM (SELECT 1 {_PG_MATCHING} LIMIT :most) m"
+
 # One row per tag: its most common spelling and its published article count.
 _TAGS = """
     SELECT tag_key, tag, total FROM (
@@ -161,8 +194,12 @@ _TAGS = """
     ORDER BY total DESC, tag_key, tag
 """
 
-# The full-text index holds the published articles: its own count is the cheap one.
-_PUBLISHED_COUNT = "SELECT count(*) FROM articles_fts_docsize"
+# The full-text index holds the published articles: its own count is the cheap one
+# (PostgreSQL's too: one narrow row per published article).
+_PUBLISHED_COUNT = {
+    "sqlite": "SELECT count(*) FROM articles_fts_docsize",
+    "postgresql": "SELECT count(*) FROM article_search",
+}
 
 # Titles starting with the text: title_fold in [:low, :high), or from :low on when the
 # text has no successor.
@@ -276,7 +313,7 @@ def _successor(text: str) -> str | None:
 class LookupQueries:
     """Reads of published articles for ``/news`` and its autocompletes."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Engine) -> None:
         """Look up articles in ``database``."""
         self._database = database
         # What tags() and search() know of the tags, and the database's write count
@@ -323,9 +360,9 @@ class LookupQueries:
         category: str | None = None,
     ) -> list[StoredArticle]:
         """Published articles matching ``query``, optionally only those with ``tag``
-        and only those in ``category``, best match first (bm25: title matches weigh
-        most; equal scores newest stored first). Any text is accepted: no syntax to get
-        wrong.
+        and only those in ``category``, best match first (SQLite's bm25, PostgreSQL's
+        ts_rank: title matches weigh most; equal scores newest stored first). Any text
+        is accepted: no syntax to get wrong.
 
         Every word must match. The last one also matches as a prefix
         (search-as-you-type; from three letters on), unless the words as typed already
@@ -339,6 +376,7 @@ class LookupQueries:
         matches = search_expressions(query)
         if not matches:
             return []
+        postgres = self._database.engine == "postgresql"
         sql, matches_sql, tag_filter = _SEARCH, _MATCHES, ""
         params: dict[str, Any] = {
             "window": max(SEARCH_WINDOW, limit + offset),
@@ -352,15 +390,24 @@ class LookupQueries:
                 counts = [stats.totals.get(key, 0) for key in keys]
                 if min(counts) == 0:
                     return []  # no published article has it
+            if postgres:
+                sql, matches_sql = _PG_SEARCH, _PG_MATCHES
+                params.update(words=search_words(query), tag_tokens=[tag_token(k) for k in keys])
+                # Planned for the words at hand: a rare one is found through the GIN
+                # index, a common one walking the newest articles until the window is
+                # full. One plan for every query would do one of them badly.
+                await db.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+            elif keys:
                 # The most common one joins, if common enough; the others are terms.
                 joined = max(keys, key=lambda k: stats.totals[k])
                 if stats.totals[joined] > stats.published * JOIN_TAG_SHARE:
                     sql, matches_sql, params["tag_key"] = _SEARCH_JOIN, _MATCHES_JOIN, joined
                     keys.remove(joined)
                 tag_filter = "".join(f' AND tag_tokens : "{tag_token(k)}"' for k in keys)
-            rows: list[sqlite3.Row] = []
+            rows: list[Row] = []
             for match in matches:
                 params["expression"] = f"{_TEXT_COLUMNS} : ({match}){tag_filter}"
+                params["prefix"] = match.endswith("*")
                 try:
                     if rows:
                         # The words as typed matched, too few: with the extensions of
@@ -383,7 +430,7 @@ class LookupQueries:
                     break
         return stored_articles(rows)
 
-    async def _load_tag_stats(self, db: aiosqlite.Connection) -> _TagStats:
+    async def _load_tag_stats(self, db: Connection) -> _TagStats:
         """The tag counts, read once after each write (call within a read)."""
         writes = self._database.writes
         if self._tag_stats is None or self._tag_stats[0] != writes:
@@ -391,7 +438,7 @@ class LookupQueries:
                 (str(row["tag_key"]), str(row["tag"]), int(row["total"]))
                 for row in await fetch_all(db, _TAGS)
             ]
-            published = int(await fetch_value(db, _PUBLISHED_COUNT))
+            published = int(await fetch_value(db, _PUBLISHED_COUNT[self._database.engine]))
             totals = {key: total for key, _, total in tags}
             self._tag_stats = (writes, _TagStats(tags, totals, published))
         return self._tag_stats[1]

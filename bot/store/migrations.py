@@ -5,6 +5,13 @@ numbered from 1 without gaps. A database at version ``v`` gets migrations ``v+1`
 onwards, each in its own ``BEGIN IMMEDIATE`` transaction that also sets
 ``user_version``: a failing migration leaves the database as it was. Never edit a
 released migration; add the next number.
+
+PostgreSQL has its own set, ``bot/store/migrations/postgres/NNNN_name.sql``: it starts
+at :data:`FIRST_POSTGRES_VERSION` (one file creating SQLite's schema of that version)
+and has a twin of every later SQLite migration under the same number, so a version
+is one schema on both engines; a test holds the two sets to the same last version.
+The version is kept in the table ``newsbot_schema``; each migration is one
+transaction, under an advisory lock so that processes starting together migrate once.
 """
 
 from __future__ import annotations
@@ -18,12 +25,17 @@ from dataclasses import dataclass
 from importlib import resources
 
 import aiosqlite
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from bot.articles.model import category_key
 from bot.store.columns import spelling
 from bot.store.models import StoreError
 
 log = logging.getLogger(__name__)
+
+#: A PostgreSQL connection: one of its own, or one lent by a pool.
+PgConnection = asyncpg.Connection | PoolConnectionProxy
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -57,19 +69,32 @@ def _strip_comments(sql: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in sql.splitlines()).strip()
 
 
-def load_migrations() -> tuple[Migration, ...]:
-    """The migrations shipped with the package, in order."""
+#: The schema version PostgreSQL's migrations start from.
+FIRST_POSTGRES_VERSION = 8
+
+# The key of the advisory lock migrations of PostgreSQL run under.
+_MIGRATION_LOCK = 0x6E657773626F7400  # "newsbot\0"
+
+
+def load_migrations(engine: str = "sqlite") -> tuple[Migration, ...]:
+    """The migrations shipped with the package for ``engine`` (``sqlite`` or
+    ``postgresql``), in order. PostgreSQL's are whole scripts (one statement each:
+    its function bodies hold semicolons)."""
+    postgres = engine == "postgresql"
     folder = resources.files("bot.store").joinpath("migrations")
+    if postgres:
+        folder = folder.joinpath("postgres")
+    first = FIRST_POSTGRES_VERSION if postgres else 1
     found: list[Migration] = []
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)
         if match is None:
             continue
-        found.append(
-            Migration(int(match.group(1)), entry.name, split_statements(entry.read_text("utf-8")))
-        )
+        text = entry.read_text("utf-8")
+        statements = (text,) if postgres else split_statements(text)
+        found.append(Migration(int(match.group(1)), entry.name, statements))
     found.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(found, start=1):
+    for expected, migration in enumerate(found, start=first):
         if migration.version != expected:
             raise StoreError(f"migration {expected:04d} is missing (found {migration.name})")
     if not found:
@@ -119,3 +144,57 @@ async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration] | No
                     await db.execute("ROLLBACK")
             raise
     return latest
+
+
+async def migrate_postgres(connection: PgConnection, *, check_only: bool = False) -> int:
+    """Bring a PostgreSQL database to the latest version (``check_only``: refuse one at
+    another version instead); return that version. Raises :class:`StoreError` when the
+    database is newer than this code, or not empty and not the bot's."""
+    migrations = load_migrations("postgresql")
+    latest = migrations[-1].version
+    current = await _postgres_version(connection)
+    if check_only and current != latest:
+        advice = "start the bot once to migrate it" if current < latest else "run a newer newsbot"
+        raise StoreError(
+            f"the database is at schema version {current}, this code reads version {latest}: "
+            + advice
+        )
+    if current > latest:
+        raise StoreError(
+            f"the database is at schema version {current}, newer than this code knows "
+            f"({latest}): run a newer newsbot, or restore a backup of the database"
+        )
+    for migration in migrations:
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            # Another process may have migrated while we waited for the lock.
+            current = await _postgres_version(connection)
+            if current >= migration.version:
+                continue
+            if current == 0 and await connection.fetchval(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+            ):
+                raise StoreError(
+                    "the database holds tables of something else: give the bot a database "
+                    "of its own"
+                )
+            for statement in migration.statements:
+                await connection.execute(statement)
+            await connection.execute(
+                """
+                CREATE TABLE IF NOT EXISTS newsbot_schema (version BIGINT NOT NULL);
+                DELETE FROM newsbot_schema;
+                """
+            )
+            await connection.execute(
+                "INSERT INTO newsbot_schema (version) VALUES ($1)", migration.version
+            )
+            log.info("applied schema migration %s (PostgreSQL)", migration.name)
+    return latest
+
+
+async def _postgres_version(connection: PgConnection) -> int:
+    """The schema version recorded in a PostgreSQL database (0: none yet)."""
+    if not await connection.fetchval("SELECT to_regclass('newsbot_schema') IS NOT NULL"):
+        return 0
+    return int(await connection.fetchval("SELECT coalesce(max(version), 0) FROM newsbot_schema"))

@@ -20,6 +20,12 @@ def _words(text: str) -> list[str]:
     return [t for t in cleaned.split() if _HAS_TOKEN.search(t)]
 
 
+def search_words(text: str) -> str:
+    """The searchable words of ``text``, space-separated: what PostgreSQL's full-text
+    search is given (it splits and normalises them as it does the articles)."""
+    return " ".join(_words(text))
+
+
 def fts_terms(text: str) -> list[str]:
     """The searchable terms of ``text``, each an FTS5 string (quoted, so ``"``, ``*``,
     ``-``, ``NEAR(``, ``AND``, ``col:`` and parentheses lose their meaning)."""

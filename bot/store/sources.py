@@ -3,11 +3,10 @@ files, a feed poller's state, and the bot's own small notes (``meta``)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from bot.store.codec import opt_dt, opt_us, to_us
-from bot.store.database import Database, fetch_all, fetch_one, from_row
+from bot.store.database import Engine, Row, fetch_all, fetch_one, from_row
 from bot.store.models import FileRow, SourceKind, SourceRow
 
 _SOURCE = """
@@ -17,7 +16,7 @@ _SOURCE = """
 """
 
 
-def _source(row: sqlite3.Row) -> SourceRow:
+def _source(row: Row) -> SourceRow:
     return from_row(
         SourceRow,
         row,
@@ -33,7 +32,7 @@ def _source(row: sqlite3.Row) -> SourceRow:
 class SourceQueries:
     """The sources, their files and feed state, and ``meta``."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Engine) -> None:
         """Keep sources in ``database``."""
         self._database = database
 
@@ -100,7 +99,7 @@ class SourceQueries:
                 SET etag = :etag, last_modified = :last_modified, failures = :failures,
                     next_attempt_at = :next_attempt_at, failing_since = :failing_since,
                     last_error = :last_error, last_polled_at = :last_polled_at,
-                    last_success_at = CASE WHEN :failures = 0 THEN :last_polled_at
+                    last_success_at = CASE WHEN :succeeded THEN :last_polled_at
                                            ELSE last_success_at END
                 WHERE id = :id
                 """,
@@ -109,6 +108,7 @@ class SourceQueries:
                     "etag": etag,
                     "last_modified": last_modified,
                     "failures": failures,
+                    "succeeded": failures == 0,
                     "next_attempt_at": opt_us(next_attempt_at),
                     "failing_since": opt_us(failing_since),
                     "last_error": last_error,

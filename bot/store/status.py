@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.store.codec import from_us, opt_dt
-from bot.store.database import Database, fetch_all, fetch_one, fetch_value
+from bot.store.database import Engine, fetch_all, fetch_one, fetch_value
 from bot.store.models import AnnouncementKind
 
 
@@ -50,7 +50,7 @@ class PausedSubscription:
 class StatusQueries:
     """Whole-database summaries (no guild id: these are the operator's, not a server's)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Engine) -> None:
         """Read ``database``."""
         self._database = database
 

@@ -27,10 +27,10 @@ one object and one name per operation. Every call is serialised with every other
 one, and every write is one transaction (all or nothing). Datetimes go in and come
 out aware (UTC); naive ones are refused.
 
-Only the parts and the database hold SQL, and only :meth:`Store.open` and
-:meth:`Store.__init__` name the SQLite ones: a second engine (PostgreSQL) brings its
-own database and its own class per part, with the same methods, and the store's
-interface stays as it is.
+Only the parts and the database hold SQL. The parts run on either engine: SQLite's
+:class:`~bot.store.database.Database` or PostgreSQL's
+:class:`~bot.store.postgres.PostgresDatabase`, which :meth:`Store.open` picks from
+the database setting (a ``postgresql://`` URL, or a file path).
 """
 
 from __future__ import annotations
@@ -42,15 +42,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
-import aiosqlite
-
 from bot.articles.model import Article
+from bot.config import is_postgres_url
 from bot.metrics import Metrics
-from bot.store.database import Database
+from bot.store.database import Connection, Database, Engine
 from bot.store.deliveries import DeliveryQueries
 from bot.store.ingest import MOVE_WINDOW
 from bot.store.lookups import LookupQueries
 from bot.store.models import DatabaseLost, FileItem, IngestResult
+from bot.store.postgres import PostgresDatabase
 from bot.store.sources import SourceQueries
 from bot.store.status import StatusQueries
 from bot.store.subscriptions import SubscriptionQueries
@@ -89,7 +89,7 @@ class Store:
     """The database of sources, files, articles, tags, announcements, subscriptions
     and deliveries."""
 
-    def __init__(self, database: Database, *, move_window: timedelta = MOVE_WINDOW) -> None:
+    def __init__(self, database: Engine, *, move_window: timedelta = MOVE_WINDOW) -> None:
         """Use an open, migrated database; use :meth:`open` instead."""
         self._database = database
         self._lookups = LookupQueries(database)
@@ -110,15 +110,32 @@ class Store:
         metrics: Metrics | None = None,
         read_only: bool = False,
     ) -> Self:
-        """Open (creating if needed) and migrate the SQLite database at ``path``.
+        """Open (creating if needed) and migrate the SQLite database at ``path``, or
+        the PostgreSQL database when ``path`` is a ``postgresql://`` URL.
 
-        One store, hence one connection, per process. Raises
+        One store per process. Raises
         :class:`~bot.store.models.StoreError` when SQLite lacks FTS5 or the database is
         newer than this code. Its calls are timed into ``metrics`` (the bot's; by
         default a registry of its own). ``read_only``: see :meth:`Database.open`.
         """
-        database = await Database.open(path, metrics=metrics, read_only=read_only)
+        database: Engine
+        if is_postgres_url(path):
+            assert isinstance(path, str)
+            database = await PostgresDatabase.open(path, metrics=metrics, read_only=read_only)
+        else:
+            database = await Database.open(path, metrics=metrics, read_only=read_only)
         return cls(database, move_window=move_window)
+
+    @property
+    def engine(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._database.engine
+
+    @property
+    def database(self) -> Engine:
+        """The database under the store (for PostgreSQL, its ``pool`` gives
+        connections of their own to the parts of the bot that coordinate processes)."""
+        return self._database
 
     @property
     def metrics(self) -> Metrics:
@@ -151,11 +168,11 @@ class Store:
         return self._database.bulk()
 
     # For tests that must reach behind the store: a raw transaction, the connection.
-    def _transaction(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
+    def _transaction(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         return self._database.transaction()
 
-    def _connection(self) -> aiosqlite.Connection:
-        return self._database.connection()
+    def _connection(self) -> Any:
+        return self._database.connection()  # type: ignore[attr-defined]
 
     # -- lookups -----------------------------------------------------------------
 

@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import enum
 import json
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import aiosqlite
-
 from bot.articles.model import category_key, normalise_tag
 from bot.formats import DEFAULT_FORMAT, Format, format_from_json, format_to_json
 from bot.store.codec import clean_text, dumps, from_us, opt_dt, to_us
-from bot.store.database import Database, fetch_all, fetch_one, fetch_value, from_row
+from bot.store.database import (
+    Connection,
+    Engine,
+    Row,
+    fetch_all,
+    fetch_one,
+    fetch_value,
+    from_row,
+)
 
 #: Limits on a filter's lists (per list), on one tag, and on a channel's filters.
 MAX_TAGS = 25
@@ -256,7 +261,7 @@ def _checked_filters(
     return include, exclude, wanted
 
 
-def _subscription(row: sqlite3.Row) -> Subscription:
+def _subscription(row: Row) -> Subscription:
     return from_row(
         Subscription,
         row,
@@ -269,7 +274,7 @@ def _subscription(row: sqlite3.Row) -> Subscription:
     )
 
 
-async def _one(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> Subscription | None:
+async def _one(db: Connection, guild_id: int, channel_id: int) -> Subscription | None:
     row = await fetch_one(
         db,
         f"{_SUBSCRIPTION} WHERE s.guild_id = :guild_id AND s.channel_id = :channel_id",
@@ -278,7 +283,7 @@ async def _one(db: aiosqlite.Connection, guild_id: int, channel_id: int) -> Subs
     return _subscription(row) if row is not None else None
 
 
-async def _settings(db: aiosqlite.Connection, guild_id: int) -> GuildSettings:
+async def _settings(db: Connection, guild_id: int) -> GuildSettings:
     row = await fetch_one(
         db,
         """
@@ -297,7 +302,7 @@ async def _settings(db: aiosqlite.Connection, guild_id: int) -> GuildSettings:
 class SubscriptionQueries:
     """The subscriptions and per-server settings."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Engine) -> None:
         """Keep subscriptions in ``database``."""
         self._database = database
 
@@ -367,15 +372,16 @@ class SubscriptionQueries:
                 "identity": str(identity or (before.identity if before else Identity.BOT)),
             }
             if before is None:
-                cursor = await db.execute(
+                params["id"] = await fetch_value(
+                    db,
                     """
                     INSERT INTO subscriptions (guild_id, channel_id, created_by, created_at,
                                                updated_at, identity)
                     VALUES (:guild_id, :channel_id, :by_user_id, :now, :now, :identity)
+                    RETURNING id
                     """,
                     params,
                 )
-                params["id"] = cursor.lastrowid
             else:
                 params["id"] = before.id
                 await db.execute(
@@ -404,7 +410,12 @@ class SubscriptionQueries:
         """Remove this server's subscription of a channel, or only its filter
         ``number`` (the whole subscription when it was the last one); False when there
         was none."""
-        params = {"guild_id": guild_id, "channel_id": channel_id, "number": number}
+        params = {
+            "guild_id": guild_id,
+            "channel_id": channel_id,
+            "number": number,
+            "whole": number is None,
+        }
         async with self._database.transaction() as db:
             if number is not None:
                 cursor = await db.execute(
@@ -423,7 +434,7 @@ class SubscriptionQueries:
                 """
                 DELETE FROM subscriptions
                 WHERE guild_id = :guild_id AND channel_id = :channel_id
-                AND (:number IS NULL OR NOT EXISTS (
+                AND (:whole OR NOT EXISTS (
                     SELECT 1 FROM subscription_filters f WHERE f.subscription_id = subscriptions.id
                 ))
                 """,

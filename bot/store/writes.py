@@ -15,11 +15,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.articles.model import Article
 from bot.store.codec import from_us, opt_dt, to_us
-from bot.store.database import Database, Params, fetch_all, fetch_value, json_list, values_by_name
+from bot.store.database import (
+    Connection,
+    Engine,
+    Params,
+    fetch_all,
+    fetch_value,
+    json_list,
+    values_by_name,
+)
 from bot.store.ingest import ARTICLE_COLUMNS, MOVE_WINDOW, ArticleRow, Batch, FileState
 from bot.store.lookups import STORED_ARTICLE, stored_articles
 from bot.store.models import (
@@ -85,7 +91,7 @@ _UPSERT_FILE = """
 class IngestWriter:
     """Records what the sources bring, by the rules of :mod:`bot.store.ingest`."""
 
-    def __init__(self, database: Database, *, move_window: timedelta = MOVE_WINDOW) -> None:
+    def __init__(self, database: Engine, *, move_window: timedelta = MOVE_WINDOW) -> None:
         """Write to ``database``; a file reappearing within ``move_window`` is a move."""
         self._database = database
         self._move_window = move_window
@@ -119,7 +125,7 @@ class IngestWriter:
                 results.append(batch.record_file(item))
                 if n % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let other tasks (gateway heartbeats) run
-            await _write(db, batch, source_id)
+            await _write(db, batch, source_id, self._database.engine)
             await db.execute(
                 "UPDATE sources SET last_success_at = :now WHERE id = :id",
                 {"now": to_us(now), "id": source_id},
@@ -160,7 +166,7 @@ class IngestWriter:
                 result = batch.record_entry(source_id, article, article_hash, message)
                 seen[article.id] = result
                 results.append(result)
-            await _write(db, batch, None)
+            await _write(db, batch, None, self._database.engine)
         return results
 
     # -- the clock ---------------------------------------------------------------
@@ -180,7 +186,7 @@ class IngestWriter:
                 result = batch.refresh(row)
                 if result is not None:
                     results.append(result)
-            await _write(db, batch, None)
+            await _write(db, batch, None, self._database.engine)
         return results
 
     async def next_transition_at(self) -> datetime | None:
@@ -231,9 +237,7 @@ class IngestWriter:
 
     # -- loading a batch ---------------------------------------------------------
 
-    async def _new_batch(
-        self, db: aiosqlite.Connection, source_ids: Sequence[int], now: datetime
-    ) -> Batch:
+    async def _new_batch(self, db: Connection, source_ids: Sequence[int], now: datetime) -> Batch:
         rows = await fetch_all(
             db,
             """
@@ -257,7 +261,7 @@ class IngestWriter:
 
     async def _load_files(
         self,
-        db: aiosqlite.Connection,
+        db: Connection,
         source_id: int,
         items: Sequence[FileItem],
         removed: Sequence[str],
@@ -329,7 +333,7 @@ class IngestWriter:
 
 
 async def _load_rows(
-    db: aiosqlite.Connection, batch: Batch, where: str, params: Params, *, candidates: bool = False
+    db: Connection, batch: Batch, where: str, params: Params, *, candidates: bool = False
 ) -> None:
     """The articles rows ``where`` selects, into the batch (as move candidates)."""
     rows = await fetch_all(db, f"{_ARTICLE_ROW} WHERE {where}", params)
@@ -341,16 +345,14 @@ async def _load_rows(
             batch.add_row(row)
 
 
-async def _load_file_states(
-    db: aiosqlite.Connection, batch: Batch, where: str, params: Params
-) -> None:
+async def _load_file_states(db: Connection, batch: Batch, where: str, params: Params) -> None:
     """The files rows ``where`` selects, into the batch."""
     rows = await fetch_all(db, f"{_FILE_STATE} WHERE {where} ORDER BY path", params)
     for values in values_by_name(rows, _FILE_STATE_COLUMNS):
         batch.add_file(FileState(*values))
 
 
-async def _load_pending(db: aiosqlite.Connection, batch: Batch) -> None:
+async def _load_pending(db: Connection, batch: Batch) -> None:
     """The pending announcements of the batch's articles."""
     # Only announced articles can get an 'updated': only theirs matter.
     announced = [r.id for r in batch.rows.values() if r.announced_at is not None]
@@ -368,8 +370,9 @@ async def _load_pending(db: aiosqlite.Connection, batch: Batch) -> None:
         batch.add_pending(row["article_id"], AnnouncementKind(row["kind"]))
 
 
-async def _write(db: aiosqlite.Connection, batch: Batch, source_id: int | None) -> None:
-    """Write what the batch changed, in an order the constraints accept."""
+async def _write(db: Connection, batch: Batch, source_id: int | None, engine: str) -> None:
+    """Write what the batch changed, in an order the constraints accept (on
+    ``engine``: PostgreSQL indexes new rows for search by itself)."""
     rekeyed = batch.rekeyed_rows()
     if rekeyed:
         # Keys are unique: park the moving ones first (a key may pass from one
@@ -382,7 +385,7 @@ async def _write(db: aiosqlite.Connection, batch: Batch, source_id: int | None) 
     if new:
         await db.executemany(_INSERT_ARTICLE, [r.values() for r in new])
         published = [r.id for r in new if r.status == ArticleStatus.PUBLISHED]
-        if published:
+        if published and engine == "sqlite":
             # Index the new published rows in one statement (see 0001_initial.sql);
             # the index holds published articles only (0002_fast_lookups.sql).
             await db.execute(
@@ -430,7 +433,7 @@ async def _write(db: aiosqlite.Connection, batch: Batch, source_id: int | None) 
         )
 
 
-async def _write_files(db: aiosqlite.Connection, batch: Batch, source_id: int) -> None:
+async def _write_files(db: Connection, batch: Batch, source_id: int) -> None:
     """Write the batch's changed ``files`` rows."""
     deleted = batch.deleted_files()
     if deleted:

@@ -45,7 +45,7 @@ def write_article(folder: Path, slug: str, title: str, **kwargs: Any) -> Path:
 
 
 async def subscribe_channels(
-    database: Path, subscriptions: Sequence[tuple[int, int, tuple[str, ...]]]
+    database: str | Path, subscriptions: Sequence[tuple[int, int, tuple[str, ...]]]
 ) -> None:
     """Write ``(guild_id, channel_id, tags)`` subscriptions into ``database`` before a
     bot process starts on it, as moderators would have with ``/newsadmin subscribe``."""
@@ -69,7 +69,7 @@ async def subscribe_channels(
 
 
 def bot_env(
-    *, api_url: str, gateway_url: str, token: str, content_dir: Path, database: Path
+    *, api_url: str, gateway_url: str, token: str, content_dir: Path, database: str | Path
 ) -> dict[str, str]:
     """The environment of a ``python -m bot run`` process pointed at a fake Discord."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from bot.store import Announcement, SourceRow, Store
 from bot.store.subscriptions import Subscription
-from tests.store.helpers import T0, art, item
+from tests.store.helpers import INTEGRITY_ERRORS, T0, art, item
 
 MIN = timedelta(minutes=1)
 GUILD = 1000
@@ -73,7 +72,7 @@ async def test_fan_out_is_all_or_nothing(store: Store, content: SourceRow) -> No
     a = await subscribe(store, 1)
     announcement = await publish(store, content, "a")
     broken = [(a.id, GUILD, 1, None)]  # a NULL nonce breaks the insert
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await store.fan_out(announcement.id, announcement.article.id, broken, T0)  # type: ignore[arg-type]
     assert await store.deliveries() == []
     assert [p.id for p in await store.pending_announcements()] == [announcement.id]

@@ -91,12 +91,17 @@ def write_article(
 
 @pytest.fixture
 def bot_settings(
-    tmp_path: Path, content_dir: Path, discord_client_env: object, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    content_dir: Path,
+    database: str | Path,
+    discord_client_env: object,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Settings:
-    """Settings as a user would give them, pointing at the fake Discord."""
+    """Settings as a user would give them, pointing at the fake Discord; the database
+    is each engine's in turn (``database``)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NEWSBOT_CONTENT_DIR", str(content_dir))
-    monkeypatch.setenv("NEWSBOT_DATABASE", str(tmp_path / "newsbot.sqlite3"))
+    monkeypatch.setenv("NEWSBOT_DATABASE", str(database))
     monkeypatch.setenv("NEWSBOT_SITE_URL", "https://news.example.org")
     monkeypatch.delenv("NEWSBOT_FEEDS", raising=False)
     monkeypatch.delenv("NEWSBOT_DEV_GUILD_ID", raising=False)

@@ -5,7 +5,7 @@ fake Discord, with a content folder and a database in ``tmp_path``. The fake ans
 message posts a little late (the message exists, the answer is on its way), so the
 kill lands while posts are made but not yet recorded: after the restart those are
 sent again with the same nonce, and the fake (like Discord) returns the message it
-already has instead of posting twice.
+already has instead of posting twice. It runs on both engines (``database``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aiohttp import web
 
+from bot.config import is_postgres_url
 from tests.delivery.harness import (
     bot_env,
     kill,
@@ -53,9 +55,22 @@ def slow_answers(
     fake._serve = delayed  # type: ignore[method-assign]
 
 
-def query(database: Path, sql: str) -> list[tuple[Any, ...]]:
+async def query(database: str | Path, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` in the bot process's database, read from outside it."""
+    if is_postgres_url(database):
+        connection = await asyncpg.connect(str(database))
+        try:
+            return [tuple(row) for row in await connection.fetch(sql)]
+        finally:
+            await connection.close()
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
         return list(db.execute(sql))
+
+
+async def sent(database: str | Path) -> int:
+    """How many deliveries the bot process has recorded as sent."""
+    [(count,)] = await query(database, "SELECT count(*) FROM deliveries WHERE state = 'sent'")
+    return int(count)
 
 
 def alive(process: subprocess.Popen[bytes], check: Callable[[], Any]) -> Callable[[], Any]:
@@ -69,7 +84,7 @@ def alive(process: subprocess.Popen[bytes], check: Callable[[], Any]) -> Callabl
     return checked
 
 
-async def first_scan(process: subprocess.Popen[bytes], database: Path) -> None:
+async def first_scan(process: subprocess.Popen[bytes], database: str | Path) -> None:
     """Wait until the bot process has recorded its first scan of the content folder."""
     await wait_until(
         alive(
@@ -81,9 +96,9 @@ async def first_scan(process: subprocess.Popen[bytes], database: Path) -> None:
     )
 
 
-def has_no_work(database: Path) -> bool:
+async def has_no_work(database: str | Path) -> bool:
     """Whether the bot process has nothing left to do: no announcement, post or notice."""
-    return not query(
+    return not await query(
         database,
         "SELECT 1 FROM announcements WHERE done_at IS NULL "
         "UNION ALL SELECT 1 FROM deliveries WHERE due_at IS NOT NULL "
@@ -92,14 +107,13 @@ def has_no_work(database: Path) -> bool:
 
 
 async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
-    fake_discord: FakeDiscord, tmp_path: Path
+    fake_discord: FakeDiscord, tmp_path: Path, database: str | Path
 ) -> None:
     fake = fake_discord
     guilds = [fake.add_guild(f"Guild {n}") for n in range(3)]
     channels = [g.add_channel(f"news-{i}") for i in range(CHANNELS // 3) for g in guilds]
     content = tmp_path / "content"
     shutil.copytree(SAMPLES, content)
-    database = tmp_path / "newsbot.sqlite3"
     await subscribe_channels(database, [(c.guild.id, c.id, ()) for c in channels])
     env = bot_env(
         api_url=fake.api_url,
@@ -114,6 +128,9 @@ async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
     def posted() -> int:
         return sum(len(fake.messages(c)) for c in channels)
 
+    async def all_sent() -> bool:
+        return await sent(database) == CHANNELS
+
     first = start_bot(env, tmp_path, log)
     second: subprocess.Popen[bytes] | None = None
     try:
@@ -125,7 +142,7 @@ async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
         kill(first)
         at_kill = posted()
         assert at_kill < CHANNELS, "the fan-out finished before the kill"
-        recorded = query(database, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0]
+        recorded = await sent(database)
         # Posts made but not recorded: exactly the case the nonce is for.
         assert recorded < at_kill
 
@@ -133,10 +150,7 @@ async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
         await wait_until(
             alive(
                 second,
-                lambda: (
-                    query(database, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0]
-                    == CHANNELS
-                ),
+                all_sent,
             ),
             "every post recorded after the restart",
             timeout=60,
@@ -147,7 +161,7 @@ async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
 
         per_channel = {c.id: len(fake.messages(c)) for c in channels}
         assert set(per_channel.values()) == {1}, per_channel
-        rows = query(database, "SELECT channel_id, message_id, nonce FROM deliveries")
+        rows = await query(database, "SELECT channel_id, message_id, nonce FROM deliveries")
         assert len(rows) == CHANNELS
         for channel_id, message_id, _ in rows:
             [message] = fake.messages(channel_id)

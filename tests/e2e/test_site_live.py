@@ -23,6 +23,7 @@ async def test_a_post_waits_for_its_page_and_carries_the_sites_url_and_name(
     content_dir: Path,
     discord_client_env: object,
     feed_server: FeedServer,
+    database: str | Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -32,13 +33,13 @@ async def test_a_post_waits_for_its_page_and_carries_the_sites_url_and_name(
     )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NEWSBOT_CONTENT_DIR", str(content_dir))
-    monkeypatch.setenv("NEWSBOT_DATABASE", str(tmp_path / "newsbot.sqlite3"))
+    monkeypatch.setenv("NEWSBOT_DATABASE", str(database))
     monkeypatch.setenv("NEWSBOT_WAIT_LIVE", "120")
     for name in ("NEWSBOT_SITE_URL", "NEWSBOT_FEEDS", "NEWSBOT_DEV_GUILD_ID"):
         monkeypatch.delenv(name, raising=False)
     guild = fake_discord.add_guild("Newsroom")
     channel = guild.add_channel("news")
-    await subscribe_channels(tmp_path / "newsbot.sqlite3", [(guild.id, channel.id, ())])
+    await subscribe_channels(database, [(guild.id, channel.id, ())])
     runner = await run_bot(make_bot(load_settings()))
     await wait_until_scanned(runner.bot)
     when = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)

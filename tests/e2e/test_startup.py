@@ -18,6 +18,7 @@ from bot.config import Settings, load_settings
 from tests.e2e.conftest import OpenNewsroom, make_bot
 from tests.fakediscord.plugin import RunBot
 from tests.fakediscord.server import FakeDiscord
+from tests.postgres import PostgresServer
 
 GUILDS = 1 << 0
 
@@ -191,6 +192,7 @@ async def test_unknown_dev_guild_is_one_clear_line(
     assert fake_discord.stats.gateway_connects == 0
 
 
+@pytest.mark.sqlite_only  # a file in a folder that does not exist
 async def test_unusable_database_is_one_clear_line(
     fake_discord: FakeDiscord,
     bot_settings: Settings,
@@ -208,6 +210,23 @@ async def test_unusable_database_is_one_clear_line(
     message = one_error_line(caplog)
     assert message.startswith("cannot use the database")
     assert "no-such-folder" in message
+
+
+async def test_unusable_postgresql_database_is_one_clear_line_without_its_password(
+    fake_discord: FakeDiscord,
+    postgres_server: PostgresServer,
+    monkeypatch: pytest.MonkeyPatch,
+    bot_settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = postgres_server.url("no_such_database").replace("postgres:@", "postgres:s3cret@")
+    monkeypatch.setenv("NEWSBOT_DATABASE", url)
+    assert await newsbot_run(load_settings()) == 1
+    message = one_error_line(caplog)
+    assert message.startswith("cannot use the database postgresql://***@/no_such_database")
+    assert 'database "no_such_database" does not exist' in message
+    assert "s3cret" not in message
+    assert fake_discord.stats.gateway_connects == 0
 
 
 async def test_unreachable_discord_names_the_setting(

@@ -29,6 +29,7 @@ from tests.e2e.test_delivery_restart import (
     first_scan,
     has_no_work,
     query,
+    sent,
     slow_answers,
 )
 from tests.fakediscord import Permission
@@ -46,7 +47,7 @@ WORDS_ONLY = parse_format("📰 {{title}}: {{takeaways:1}}", "", "", "", "embed:
 
 
 async def subscribe_by_webhook(
-    database: Path, channels: list[tuple[int, int]], fmt: Format = DEFAULT_FORMAT
+    database: str | Path, channels: list[tuple[int, int]], fmt: Format = DEFAULT_FORMAT
 ) -> None:
     store = await Store.open(database)
     try:
@@ -63,14 +64,13 @@ async def subscribe_by_webhook(
 @pytest.mark.parametrize("custom", [False, True], ids=["default", "words-only-edited"])
 @pytest.mark.fakediscord(bot_permissions=DEFAULT_BOT_PERMISSIONS | Permission.MANAGE_WEBHOOKS)
 async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
-    fake_discord: FakeDiscord, tmp_path: Path, custom: bool
+    fake_discord: FakeDiscord, tmp_path: Path, database: str | Path, custom: bool
 ) -> None:
     fake = fake_discord
     guild = fake.add_guild("Newsroom")
     channels = [guild.add_channel(f"news-{i}") for i in range(CHANNELS)]
     content = tmp_path / "content"
     shutil.copytree(SAMPLES, content)
-    database = tmp_path / "newsbot.sqlite3"
     fmt = WORDS_ONLY if custom else DEFAULT_FORMAT
     await subscribe_by_webhook(database, [(guild.id, c.id) for c in channels], fmt)
     env = bot_env(
@@ -87,8 +87,8 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
     def posted() -> int:
         return sum(len(fake.messages(c)) for c in channels)
 
-    def recorded() -> int:
-        return int(query(database, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0])
+    async def all_sent() -> bool:
+        return await sent(database) == CHANNELS
 
     first = start_bot(env, tmp_path, log)
     second: subprocess.Popen[bytes] | None = None
@@ -99,7 +99,7 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
         kill(first)
         at_kill = posted()
         # Posts made but not recorded: exactly the case the history check is for.
-        assert recorded() < at_kill
+        assert await sent(database) < at_kill
         title, point = "Breaking: Everyone Gets This Once", "A first point."
         if custom:
             # Edited while the bot is down: the posts made no longer say what the
@@ -109,7 +109,7 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
 
         second = start_bot(env, tmp_path, log)
         await wait_until(
-            alive(second, lambda: recorded() == CHANNELS),
+            alive(second, all_sent),
             "every post recorded after the restart",
             timeout=60,
         )
@@ -122,7 +122,7 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
 
         per_channel = {c.id: len(fake.messages(c)) for c in channels}
         assert set(per_channel.values()) == {1}, per_channel
-        for channel_id, message_id, webhook_id in query(
+        for channel_id, message_id, webhook_id in await query(
             database, "SELECT channel_id, message_id, webhook_id FROM deliveries"
         ):
             [message] = fake.messages(channel_id)

@@ -80,6 +80,9 @@ class DryRun:
     def stderr(self) -> str:
         return "\n".join(line for _, line in list(self.err))
 
+    def err_lines(self) -> list[str]:
+        return [line for _, line in list(self.err)]
+
     def stdout(self) -> str:
         return "\n".join(line for _, line in list(self.out))
 

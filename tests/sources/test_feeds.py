@@ -137,6 +137,7 @@ async def test_reordering_entries_or_bumping_dates_never_announces_again(
     assert {a.status for a in stored.values()} == {"published"}
 
 
+@pytest.mark.sqlite_only  # reads the file beside the store
 async def test_a_304_answer_writes_no_article(
     store: Store, session: aiohttp.ClientSession, feed_server: FeedServer, tmp_path: Path
 ) -> None:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import asyncpg
 
 from bot.articles.model import Article
 from bot.store import FileItem
 from bot.store.codec import article_to_json
+
+#: What a statement breaking a constraint raises, on either engine.
+INTEGRITY_ERRORS = (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -47,7 +47,10 @@ async def check_lookup_invariants(store: Store) -> None:
     ):
         labels = tag_tokens(tuple(json.loads(tags)), tuple(json.loads(categories)))
         assert tokens == labels, article_id
-    # The full-text index holds the published articles, and only them, as they are now.
+    # The full-text index holds the published articles, and only them, as they are now
+    # (PostgreSQL's is a generated column, under an index of the published ones).
+    if store.engine != "sqlite":
+        return
     indexed = await rows(store, "SELECT id FROM articles_fts_docsize ORDER BY id")
     published = await rows(store, "SELECT id FROM articles WHERE status = 'published' ORDER BY id")
     assert indexed == published

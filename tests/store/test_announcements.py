@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
 
 import pytest
 
 from bot.store import SourceRow, Store
-from tests.store.helpers import T0, art, item
+from tests.store.helpers import INTEGRITY_ERRORS, T0, art, item
 
 MIN = timedelta(minutes=1)
 
@@ -46,7 +45,7 @@ async def test_database_refuses_a_second_published_announcement(
     store: Store, content: SourceRow
 ) -> None:
     await store.record_files(content.id, [item("a.md", art("/a/"))], T0)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         await store._connection().execute(
             "INSERT INTO announcements (article_id, kind, created_at) VALUES (1, 'published', 0)"
         )

@@ -257,6 +257,7 @@ async def test_stored_article_decodes_on_read(store: Store, content: SourceRow) 
     assert "tags_json" not in repr(stored) and "/a/" in repr(stored)
 
 
+@pytest.mark.sqlite_only  # reads SQLite's own catalogue, plans or FTS5
 async def test_query_plans_read_indexes_in_order(store: Store) -> None:
     async def plan(sql: str, params: dict[str, object]) -> str:
         rows = await store._connection().execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)

@@ -32,6 +32,7 @@ _CHECK_IN = re.compile(r"CHECK \((\w+) IN \(([^)]*)\)\)")
         ("deliveries", "crosspost", Crosspost),
     ],
 )
+@pytest.mark.sqlite_only  # reads SQLite's own catalogue, plans or FTS5
 async def test_enums_are_what_the_schema_allows(
     store: Store, table: str, column: str, values: type[enum.StrEnum]
 ) -> None:

@@ -54,6 +54,7 @@ def test_committed_data_survives_a_killed_process(tmp_path: Path) -> None:
         assert db.execute("SELECT key FROM articles").fetchall() == [("/a/",)]
 
 
+@pytest.mark.sqlite_only  # reads SQLite's own catalogue, plans or FTS5
 async def test_failing_transaction_leaves_nothing(store: Store) -> None:
     src = await store.source("content", "/c")
     await store.mark_baseline_done(src.id, T0)
@@ -106,6 +107,7 @@ async def test_concurrent_tasks_do_not_interleave(store: Store) -> None:
     assert len(await store.pending_announcements(limit=1000)) == 250
 
 
+@pytest.mark.sqlite_only  # reads SQLite's own catalogue, plans or FTS5
 async def test_fts_index_stays_consistent(store: Store) -> None:
     src = await store.source("content", "/c")
     await store.mark_baseline_done(src.id, T0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.store import Change, SourceRow, Store
 from tests.store.helpers import DAY, T0, art, entry, item
 
@@ -113,6 +115,7 @@ async def test_withdrawn_scheduled_article_does_not_transition(
     assert await store.refresh_statuses(T0 + DAY) == []
 
 
+@pytest.mark.sqlite_only  # reads SQLite's own catalogue, plans or FTS5
 async def test_refresh_uses_the_transition_index(store: Store) -> None:
     from bot.store.writes import _DUE
 
