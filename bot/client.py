@@ -23,6 +23,7 @@ from discord.state import AutoShardedConnectionState
 
 from bot.config import Settings
 from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
+from bot.leader import Leadership, SharedIdentifyGate
 from bot.metrics import Metrics
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
@@ -204,6 +205,9 @@ class NewsBot(commands.AutoShardedBot):
         self.deliver: Deliver = deliver or _log_announcement
         self._announcer: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
+        # Who runs the sources and sends (one process of many on PostgreSQL).
+        self.leadership: Leadership | None = None
+        self._sender: Deliverer | None = None
         # Set when the database file was deleted or replaced under the running bot.
         self.database_lost: DatabaseLost | None = None
         self.synced: bool | None = None  # whether start-up pushed commands to Discord
@@ -226,12 +230,45 @@ class NewsBot(commands.AutoShardedBot):
         self.listener = self.pipeline.listener(self)
         if self.listener is not None:
             await self.listener.start()
+        postgres = self.store.engine == "postgresql"
+        self.leadership = Leadership(
+            str(self.settings.database) if postgres else None,
+            lead=self._lead,
+            follow=self._follow,
+            on_wake=self._wake_sender,
+            pool=getattr(self.store.database, "pool", None),
+        )
+        # The deliverer the delivery extension made (if loaded), run while leading.
+        self._sender = getattr(self, "deliverer", None)
+        if self._sender is not None:
+            self._sender.notify = self.leadership.wake
+        self.leadership.start()
+        self._watch = asyncio.create_task(self._stop_if_database_lost(), name="database watch")
+
+    async def _lead(self) -> None:
+        """This process leads: run the sources, the re-check, the announcer, delivery."""
         self.pipeline.start()
         self._announcer = asyncio.create_task(
             announce_loop(self.store, self.pipeline.wake, self.pipeline.stop, self.deliver),
             name="announcer",
         )
-        self._watch = asyncio.create_task(self._stop_if_database_lost(), name="database watch")
+        if self._sender is not None:
+            self._sender.start()
+
+    async def _follow(self) -> None:
+        """This process no longer leads: stop everything :meth:`_lead` started (what is
+        left stays in the outbox for the next leader)."""
+        if self._sender is not None:
+            await self._sender.close()
+        if self._announcer is not None:
+            self._announcer.cancel()
+            await asyncio.gather(self._announcer, return_exceptions=True)
+            self._announcer = None
+        await self.pipeline.close()
+
+    def _wake_sender(self) -> None:
+        if self._sender is not None:
+            self._sender.poke()
 
     async def _stop_if_database_lost(self) -> None:
         # Running on against a deleted file would lose every later change (and after a
@@ -309,7 +346,13 @@ class NewsBot(commands.AutoShardedBot):
             await asyncio.sleep(wait)
         self._connection.shard_count = self.shard_count
         self._connection.shard_ids = shard_ids
-        self.identify_gate = IdentifyGate(limits["max_concurrency"])
+        if self.store.engine == "postgresql":
+            # Every process's shards take turns through the shared database.
+            self.identify_gate = SharedIdentifyGate(
+                str(self.settings.database), limits["max_concurrency"]
+            )
+        else:
+            self.identify_gate = IdentifyGate(limits["max_concurrency"])
         log.info(
             "starting %d of %d shards, %d at a time",
             len(shard_ids),
@@ -363,10 +406,11 @@ class NewsBot(commands.AutoShardedBot):
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
         self._watch = None
-        if self._announcer is not None:
-            self._announcer.cancel()
-            await asyncio.gather(self._announcer, return_exceptions=True)
-            self._announcer = None
+        if self.leadership is not None:
+            # Stops the leader's work first, then frees the lock for a follower.
+            await self.leadership.close()
+        if isinstance(self.identify_gate, SharedIdentifyGate):
+            await self.identify_gate.close()
         if self.listener is not None:
             await self.listener.close()
         if hasattr(self, "pipeline"):

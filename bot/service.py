@@ -153,7 +153,9 @@ class Pipeline:
         return HttpListener(self.settings.http_addr, routes)
 
     def start(self) -> None:
-        """Start every source as a background task."""
+        """Start every source as a background task (again after :meth:`close`: a
+        process that leads again)."""
+        self.stop.clear()
         if self.settings.site_url is None and (self.content or self.git) is not None:
             log.warning(
                 "NEWSBOT_SITE_URL is not set: posts of the content folder's articles have "

@@ -69,7 +69,7 @@ async def subscribe_channels(
 
 
 def bot_env(
-    *, api_url: str, gateway_url: str, token: str, content_dir: Path, database: Path
+    *, api_url: str, gateway_url: str, token: str, content_dir: Path, database: Path | str
 ) -> dict[str, str]:
     """The environment of a ``python -m bot run`` process pointed at a fake Discord."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
