@@ -63,7 +63,7 @@ RETRY_SECONDS = 3.0
 PING_TIMEOUT = 3.0
 #: Reconnecting after the database went away waits this long, doubling up to the max.
 BACKOFF_SECONDS = 1.0
-MAX_BACKOFF_SECONDS = 10.0
+MAX_BACKOFF_SECONDS = 5.0
 #: Set on the lock connection's server session: how soon the server notices a dead
 #: peer (a network cut) and so ends the session and frees the lock.
 SESSION_SETTINGS = {
@@ -199,6 +199,9 @@ class Leadership:
         # still held, and only then ends the session.
         self._connection = connection
         await connection.add_listener(CHANNEL, self._heard)
+        # A session the server ended (a restart, an operator, the database going away):
+        # check at once, so that the leader stops sending without waiting for its turn.
+        connection.add_termination_listener(lambda _: self._try_now.set())
         self._say("following", "connected to the database; following")
         while not self._closing:
             self._try_now.clear()

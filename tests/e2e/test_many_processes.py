@@ -12,11 +12,13 @@ restarts and follows. Their IDENTIFYs, together, respect ``max_concurrency``.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -28,6 +30,7 @@ from tests.e2e.conftest import SAMPLES, listed_titles
 from tests.e2e.test_delivery_restart import slow_answers
 from tests.fakediscord import FakeChannel, FakeGuild, FakeMember, Permission
 from tests.fakediscord.server import FakeDiscord
+from tests.postgres import PostgresServer
 from tests.waiting import wait_until
 
 SHARDS = 6
@@ -128,53 +131,81 @@ async def fleet(
             kill(process)
 
 
-async def test_three_processes_fail_over_mid_fan_out_and_post_once(fleet: Fleet) -> None:
-    fake = fleet.fake
-    guilds: list[FakeGuild] = [fake.add_guild(f"Server {n}") for n in range(GUILDS)]
-    assert {fake.shard_of(g, SHARDS) for g in guilds} == set(range(SHARDS))
-    mods: dict[int, FakeMember] = {
-        g.id: g.add_member(f"mod-{n}", permissions=Permission.MANAGE_GUILD)
-        for n, g in enumerate(guilds)
-    }
-    channels = [g.add_channel(f"news-{i}") for g in guilds for i in range(CHANNELS_PER_GUILD)]
-    await subscribe(fleet.url, channels)
-    slow_answers(fake, 0.3)
+class Desk:
+    """Thirty servers on six shards, ten subscribed channels each, served by three
+    processes that have connected and made their first scan."""
 
-    def posted() -> int:
-        fleet.check_alive()
-        return sum(len(fake.messages(c)) for c in channels)
+    def __init__(self, fleet: Fleet) -> None:
+        fake = self.fake = fleet.fake
+        self.fleet = fleet
+        self.guilds: list[FakeGuild] = [fake.add_guild(f"Server {n}") for n in range(GUILDS)]
+        assert {fake.shard_of(g, SHARDS) for g in self.guilds} == set(range(SHARDS))
+        self.mods: dict[int, FakeMember] = {
+            g.id: g.add_member(f"mod-{n}", permissions=Permission.MANAGE_GUILD)
+            for n, g in enumerate(self.guilds)
+        }
+        self.channels = [
+            g.add_channel(f"news-{i}") for g in self.guilds for i in range(CHANNELS_PER_GUILD)
+        ]
 
-    for shards in RANGES:
-        fleet.start(shards)
-    await wait_until(
-        lambda: fleet.check_alive() or sorted(fake.stats.identified_shards) == list(range(SHARDS)),
-        "every shard of every process connected",
-        timeout=60,
-    )
-    await wait_until(lambda: len(fleet.leaders()) == 1, "one leader", timeout=30)
+    async def open(self) -> None:
+        fleet, fake = self.fleet, self.fake
+        await subscribe(fleet.url, self.channels)
+        slow_answers(fake, 0.3)
+        for shards in RANGES:
+            fleet.start(shards)
+        await wait_until(
+            lambda: (
+                fleet.check_alive() or sorted(fake.stats.identified_shards) == list(range(SHARDS))
+            ),
+            "every shard of every process connected",
+            timeout=60,
+        )
+        await wait_until(lambda: len(fleet.leaders()) == 1, "one leader", timeout=30)
+        await wait_until(self.scanned, "the leader's first scan", timeout=60, interval=0.5)
 
-    async def scanned() -> bool:
-        fleet.check_alive()
+    async def scanned(self) -> bool:
+        self.fleet.check_alive()
         return bool(
-            await fleet.count("SELECT count(*) FROM sources WHERE baseline_done_at IS NOT NULL")
+            await self.fleet.count(
+                "SELECT count(*) FROM sources WHERE baseline_done_at IS NOT NULL"
+            )
         )
 
-    async def all_sent() -> bool:
-        fleet.check_alive()
-        sent = await fleet.count("SELECT count(*) FROM deliveries WHERE state = 'sent'")
-        return sent == len(channels)
+    async def all_sent(self) -> bool:
+        self.fleet.check_alive()
+        sent = await self.fleet.count("SELECT count(*) FROM deliveries WHERE state = 'sent'")
+        return sent == len(self.channels)
 
-    await wait_until(scanned, "the leader's first scan", timeout=60, interval=0.5)
+    def posted(self) -> int:
+        self.fleet.check_alive()
+        return sum(len(self.fake.messages(c)) for c in self.channels)
+
+    async def publish(self, at_least: int) -> None:
+        """Publish an article and wait until ``at_least`` of its posts are out."""
+        write_article(
+            Path(self.fleet.env["NEWSBOT_CONTENT_DIR"]),
+            "breaking",
+            "Breaking: Everyone Gets This Once",
+            tags=["News"],
+        )
+        await wait_until(lambda: self.posted() >= at_least, f"{at_least} posts", timeout=60)
+
+    async def each_once(self) -> None:
+        """Wait for every post to be recorded and Discord to settle: one each."""
+        await wait_until(self.all_sent, "every post recorded", timeout=120, interval=0.5)
+        await self.fake.wait_until_settled()
+        per_channel = {c.id: len(self.fake.messages(c)) for c in self.channels}
+        assert set(per_channel.values()) == {1}, per_channel
+
+
+async def test_three_processes_fail_over_mid_fan_out_and_post_once(fleet: Fleet) -> None:
+    desk = Desk(fleet)
+    fake, guilds, mods, channels = desk.fake, desk.guilds, desk.mods, desk.channels
+    await desk.open()
     (leader,) = fleet.leaders()
     survivors = [s for s in RANGES if s != leader]
-
-    write_article(
-        Path(fleet.env["NEWSBOT_CONTENT_DIR"]),
-        "breaking",
-        "Breaking: Everyone Gets This Once",
-        tags=["News"],
-    )
-    await wait_until(lambda: posted() >= KILL_AFTER, f"{KILL_AFTER} posts", timeout=60)
+    await desk.publish(KILL_AFTER)
     kill(fleet.processes[leader])
     at_kill = sum(len(fake.messages(c)) for c in channels)
     assert at_kill < len(channels), "the fan-out finished before the kill"
@@ -197,7 +228,7 @@ async def test_three_processes_fail_over_mid_fan_out_and_post_once(fleet: Fleet)
 
     del fleet.processes[leader]
     await wait_until(lambda: len(fleet.leaders()) == 1, "a survivor leading", timeout=60)
-    await wait_until(all_sent, "every post recorded", timeout=120, interval=0.5)
+    await desk.each_once()
 
     # The killed process comes back and follows.
     fleet.start(leader)
@@ -214,9 +245,7 @@ async def test_three_processes_fail_over_mid_fan_out_and_post_once(fleet: Fleet)
     )
     assert holders == 1
 
-    await fake.wait_until_settled()
-    per_channel = {c.id: len(fake.messages(c)) for c in channels}
-    assert set(per_channel.values()) == {1}, per_channel
+    await desk.each_once()
     assert fake.stats.invalid_sessions == 0  # IDENTIFYs of all processes took turns
 
     for shards, process in list(fleet.processes.items()):
@@ -225,3 +254,39 @@ async def test_three_processes_fail_over_mid_fan_out_and_post_once(fleet: Fleet)
     assert not fake.violations
     for shards in RANGES:
         assert "Traceback" not in fleet.log(shards).read_text(encoding="utf-8", errors="replace")
+
+
+async def test_the_database_away_for_10_s_mid_fan_out_loses_nothing(
+    fleet: Fleet, postgres_server: PostgresServer
+) -> None:
+    desk = Desk(fleet)
+    await desk.open()
+    await desk.publish(KILL_AFTER)
+    # The database goes away: every connection to it ended, none accepted, for 10 s.
+    admin = await asyncpg.connect(postgres_server.url())
+    try:
+        name = urlsplit(fleet.url).path.strip("/")
+        await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        away_at = desk.posted()
+        assert away_at < len(desk.channels), "the fan-out finished before the database left"
+        await asyncio.sleep(10)  # the outage itself, not a wait for a condition
+        await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    finally:
+        await admin.close()
+    await desk.each_once()
+    # The processes kept their gateways and said so once per change of state.
+    assert fake_resumes_or_reconnects(desk) == 0
+    for shards in RANGES:
+        assert fleet.said(shards, "database unreachable") == 1, shards
+    await wait_until(lambda: len(fleet.leaders()) == 1, "one leader again", timeout=30)
+    for shards, process in list(fleet.processes.items()):
+        assert stop(process) == 0, shards
+        del fleet.processes[shards]
+
+
+def fake_resumes_or_reconnects(desk: Desk) -> int:
+    """Gateway connections beyond the first of each shard."""
+    return desk.fake.stats.gateway_connects - SHARDS
