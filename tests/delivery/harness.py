@@ -45,7 +45,7 @@ def write_article(folder: Path, slug: str, title: str, **kwargs: Any) -> Path:
 
 
 async def subscribe_channels(
-    database: Path, subscriptions: Sequence[tuple[int, int, tuple[str, ...]]]
+    database: Path | str, subscriptions: Sequence[tuple[int, int, tuple[str, ...]]]
 ) -> None:
     """Write ``(guild_id, channel_id, tags)`` subscriptions into ``database`` before a
     bot process starts on it, as moderators would have with ``/newsadmin subscribe``."""

@@ -16,7 +16,6 @@ import asyncio
 import shutil
 import subprocess
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,11 +23,17 @@ import asyncpg
 import pytest
 
 from bot.leader import LEADER_KEY, LOCK_SPACE
-from bot.store import Store
-from tests.delivery.harness import bot_env, kill, start_bot, stop, write_article
+from tests.delivery.harness import (
+    bot_env,
+    kill,
+    start_bot,
+    stop,
+    subscribe_channels,
+    write_article,
+)
 from tests.e2e.conftest import SAMPLES, listed_titles
 from tests.e2e.test_delivery_restart import slow_answers
-from tests.fakediscord import FakeChannel, FakeGuild, FakeMember, Permission
+from tests.fakediscord import FakeGuild, FakeMember, Permission
 from tests.fakediscord.server import FakeDiscord
 from tests.postgres import PostgresServer
 from tests.waiting import wait_until
@@ -100,23 +105,6 @@ class Fleet:
         return int((await self.query(sql))[0][0])
 
 
-async def subscribe(url: str, channels: list[FakeChannel]) -> None:
-    store = await Store.open(url)
-    try:
-        for channel in channels:
-            await store.subscribe(
-                channel.guild.id,
-                channel.id,
-                tags=(),
-                exclude_tags=(),
-                mention_role_id=None,
-                by_user_id=1,
-                now=datetime.now(UTC),
-            )
-    finally:
-        await store.close()
-
-
 @pytest.fixture
 async def fleet(
     fake_discord: FakeDiscord, tmp_path: Path, postgres_url: str
@@ -150,7 +138,7 @@ class Desk:
 
     async def open(self) -> None:
         fleet, fake = self.fleet, self.fake
-        await subscribe(fleet.url, self.channels)
+        await subscribe_channels(fleet.url, [(c.guild.id, c.id, ()) for c in self.channels])
         slow_answers(fake, 0.3)
         for shards in RANGES:
             fleet.start(shards)
