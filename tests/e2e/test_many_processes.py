@@ -236,6 +236,27 @@ async def test_three_processes_fail_over_mid_fan_out_and_post_once(fleet: Fleet)
     await desk.each_once()
     assert fake.stats.invalid_sessions == 0  # IDENTIFYs of all processes took turns
 
+    # A subscribe with backfill handled by a follower (the restarted process's shards)
+    # reaches the leader through the database and NOTIFY, and the post goes out.
+    own = {int(n) for n in leader.split("-")}
+    await wait_until(
+        lambda: all(fake.stats.identified_shards.count(n) == 2 for n in own),
+        "the restarted process's shards connected again",
+        timeout=60,
+    )
+    guild = next(g for g in guilds if fake.shard_of(g, SHARDS) in own)
+    fresh = guild.add_channel("late-news")
+    interaction = await fake.invoke(
+        guild,
+        guild.channel("general"),
+        mods[guild.id],
+        "newsadmin subscribe",
+        options={"channel": fresh, "backfill": 1},
+    )
+    message = await interaction.original_message()
+    assert "Posting the 1 most recent matching article." in str(message["content"])
+    await wait_until(lambda: fake.messages(fresh), "the backfilled post", timeout=30)
+
     for shards, process in list(fleet.processes.items()):
         assert stop(process) == 0, shards
         del fleet.processes[shards]
