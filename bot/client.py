@@ -227,7 +227,7 @@ class NewsBot(commands.AutoShardedBot):
             await self.load_extension(extension)
         self.synced = await self.sync_commands()
         self.pipeline = Pipeline(self.settings, self.store)
-        self.listener = self.pipeline.listener(self)
+        self.listener = self.pipeline.listener(self, scanned=self._scanned)
         if self.listener is not None:
             await self.listener.start()
         postgres = self.store.engine == "postgresql"
@@ -265,6 +265,14 @@ class NewsBot(commands.AutoShardedBot):
             await asyncio.gather(self._announcer, return_exceptions=True)
             self._announcer = None
         await self.pipeline.close()
+
+    def _scanned(self) -> bool:
+        """Whether this process's sources made their first scan (``/readyz``); a
+        follower on PostgreSQL runs none, so it waits for nothing."""
+        leadership = self.leadership
+        if leadership is not None and leadership.url is not None and not leadership.leading:
+            return True
+        return self.pipeline.scanned()
 
     def _wake_sender(self) -> None:
         if self._sender is not None:
