@@ -23,6 +23,7 @@ from discord.state import AutoShardedConnectionState
 
 from bot.config import Settings
 from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
+from bot.leader import Leadership, SharedIdentifyGate
 from bot.metrics import Metrics
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
@@ -204,6 +205,9 @@ class NewsBot(commands.AutoShardedBot):
         self.deliver: Deliver = deliver or _log_announcement
         self._announcer: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
+        # Who runs the sources and sends (one process of many on PostgreSQL).
+        self.leadership: Leadership | None = None
+        self._sender: Deliverer | None = None
         # Set when the database file was deleted or replaced under the running bot.
         self.database_lost: DatabaseLost | None = None
         self.synced: bool | None = None  # whether start-up pushed commands to Discord
@@ -223,9 +227,26 @@ class NewsBot(commands.AutoShardedBot):
             await self.load_extension(extension)
         self.synced = await self.sync_commands()
         self.pipeline = Pipeline(self.settings, self.store)
-        self.listener = self.pipeline.listener(self)
+        self.listener = self.pipeline.listener(self, scanned=self._scanned)
         if self.listener is not None:
             await self.listener.start()
+        postgres = self.store.engine == "postgresql"
+        self.leadership = Leadership(
+            str(self.settings.database) if postgres else None,
+            lead=self._lead,
+            follow=self._follow,
+            on_wake=self._wake_sender,
+            pool=getattr(self.store.database, "pool", None),
+        )
+        # The deliverer the delivery extension made (if loaded), run while leading.
+        self._sender = getattr(self, "deliverer", None)
+        if self._sender is not None:
+            self._sender.notify = self.leadership.wake
+        self.leadership.start()
+        self._watch = asyncio.create_task(self._stop_if_database_lost(), name="database watch")
+
+    async def _lead(self) -> None:
+        """This process leads: run the sources, the re-check, the announcer, delivery."""
         self.pipeline.start()
         self._announcer = asyncio.create_task(
             announce_loop(
@@ -237,7 +258,31 @@ class NewsBot(commands.AutoShardedBot):
             ),
             name="announcer",
         )
-        self._watch = asyncio.create_task(self._stop_if_database_lost(), name="database watch")
+        if self._sender is not None:
+            self._sender.start()
+
+    async def _follow(self) -> None:
+        """This process no longer leads: stop everything :meth:`_lead` started (what is
+        left stays in the outbox for the next leader)."""
+        if self._sender is not None:
+            await self._sender.close()
+        if self._announcer is not None:
+            self._announcer.cancel()
+            await asyncio.gather(self._announcer, return_exceptions=True)
+            self._announcer = None
+        await self.pipeline.close()
+
+    def _scanned(self) -> bool:
+        """Whether this process's sources made their first scan (``/readyz``); a
+        follower on PostgreSQL runs none, so it waits for nothing."""
+        leadership = self.leadership
+        if leadership is not None and leadership.url is not None and not leadership.leading:
+            return True
+        return self.pipeline.scanned()
+
+    def _wake_sender(self) -> None:
+        if self._sender is not None:
+            self._sender.poke()
 
     async def _stop_if_database_lost(self) -> None:
         # Running on against a deleted file would lose every later change (and after a
@@ -315,7 +360,13 @@ class NewsBot(commands.AutoShardedBot):
             await asyncio.sleep(wait)
         self._connection.shard_count = self.shard_count
         self._connection.shard_ids = shard_ids
-        self.identify_gate = IdentifyGate(limits["max_concurrency"])
+        if self.store.engine == "postgresql":
+            # Every process's shards take turns through the shared database.
+            self.identify_gate = SharedIdentifyGate(
+                str(self.settings.database), limits["max_concurrency"]
+            )
+        else:
+            self.identify_gate = IdentifyGate(limits["max_concurrency"])
         log.info(
             "starting %d of %d shards, %d at a time",
             len(shard_ids),
@@ -369,10 +420,11 @@ class NewsBot(commands.AutoShardedBot):
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
         self._watch = None
-        if self._announcer is not None:
-            self._announcer.cancel()
-            await asyncio.gather(self._announcer, return_exceptions=True)
-            self._announcer = None
+        if self.leadership is not None:
+            # Stops the leader's work first, then frees the lock for a follower.
+            await self.leadership.close()
+        if isinstance(self.identify_gate, SharedIdentifyGate):
+            await self.identify_gate.close()
         if self.listener is not None:
             await self.listener.close()
         if hasattr(self, "pipeline"):

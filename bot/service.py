@@ -170,20 +170,28 @@ class Pipeline:
             return False
         return all(feed.ready.is_set() for feed in self.feeds)
 
-    def listener(self, client: discord.Client | None = None) -> HttpListener | None:
+    def listener(
+        self,
+        client: discord.Client | None = None,
+        *,
+        scanned: Callable[[], bool] | None = None,
+    ) -> HttpListener | None:
         """The HTTP listener (``NEWSBOT_HTTP_ADDR``; ``None`` when off) with every route:
-        health and metrics over this pipeline's store, sources and Discord ``client``
-        (none in the dry run), and the webhooks."""
+        health and metrics over this pipeline's store, sources (or ``scanned``, what
+        readiness waits for instead) and Discord ``client`` (none in the dry run), and
+        the webhooks."""
         if self.settings.http_addr is None:
             return None
         routes = [
-            *Monitor(self.store, self.scanned, client).routes(),
+            *Monitor(self.store, scanned or self.scanned, client).routes(),
             *hook_routes(self.settings, self.git, self.refresh),
         ]
         return HttpListener(self.settings.http_addr, routes)
 
     def start(self) -> None:
-        """Start every source as a background task."""
+        """Start every source as a background task (again after :meth:`close`: a
+        process that leads again)."""
+        self.stop.clear()
         if self.content is not None:
             self._spawn(self.content.watch(self.stop), "content")
         if self.git is not None:

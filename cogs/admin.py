@@ -817,6 +817,9 @@ class Admin(
         log.info(
             "guild %s (%s) removed the bot: %d subscriptions dropped", guild.id, guild.name, removed
         )
+        deliverer = self.deliverer
+        if removed and deliverer is not None:
+            deliverer.wake()  # the sender (maybe another process) drops its work there
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:

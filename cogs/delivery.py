@@ -1,7 +1,8 @@
 """Delivery as an extension: creates the deliverer, runs it while loaded.
 
 The deliverer is attached as ``bot.deliverer`` (the admin commands call its
-``backfill``, ``send_test`` and ``wake``) and becomes the announcer's hook
+``backfill``, ``send_test`` and ``wake``, in every process) and runs its dispatcher
+while the process leads (:mod:`bot.leader`) and becomes the announcer's hook
 (``bot.deliver``), so new articles are fanned out to subscribed channels.
 """
 
@@ -35,11 +36,10 @@ class Delivery(commands.Cog):
         self._previous: Deliver | None = None
 
     async def cog_load(self) -> None:
-        """Attach the deliverer and start it."""
+        """Attach the deliverer; the client starts it while this process leads."""
         self._previous = self.bot.deliver
         self.bot.deliverer = self.deliverer
         self.bot.deliver = self.deliverer.announce
-        self.deliverer.start()
 
     async def cog_unload(self) -> None:
         """Stop delivering; pending posts stay in the outbox for the next start."""

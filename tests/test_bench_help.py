@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 
-@pytest.mark.parametrize("name", ["fanout", "git", "lookups", "parse", "scan", "shards"])
+@pytest.mark.parametrize(
+    "name", ["failover", "fanout", "git", "lookups", "parse", "scan", "shards"]
+)
 def test_bench_help_keeps_paragraphs_and_documents_every_option(
     name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

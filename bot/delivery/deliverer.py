@@ -141,6 +141,9 @@ class Deliverer:
         self._now = clock
         self._rand = rand
         self._wake = asyncio.Event()
+        # Where :meth:`wake` reaches the sender: here, unless the client routes it to
+        # the leading process (:meth:`bot.leader.Leadership.wake`).
+        self.notify: Callable[[], None] = self.poke
         self._slots = asyncio.Semaphore(workers)
         self._channels: dict[int, asyncio.Task[None]] = {}
         self._notices: asyncio.Task[None] | None = None
@@ -172,7 +175,12 @@ class Deliverer:
         self._channels.clear()
 
     def wake(self) -> None:
-        """Look for due work now (new posts, a resumed channel)."""
+        """Work is due (new posts, a backfill, a resumed channel): have the sender look
+        now, in whichever process sends."""
+        self.notify()
+
+    def poke(self) -> None:
+        """Look for due work now, in this process."""
         self._wake.set()
 
     @property
@@ -209,7 +217,7 @@ class Deliverer:
                 edits,
                 extra=ids(article=article.key),
             )
-        self.wake()
+        self.poke()
 
     # -- moderators' calls -------------------------------------------------------------
 
@@ -795,7 +803,7 @@ class Deliverer:
                 extra=ids(guild=d.guild_id, channel=d.channel_id),
             )
             await self.store.add_notice(d.subscription_id, d.guild_id, d.channel_id, reason, now)
-            self.wake()
+            self.poke()
 
     def _render(
         self,

@@ -113,9 +113,11 @@ class Gateway:
         self.accepting = asyncio.Event()
         self.accepting.set()
         self._identified_at: dict[int, float] = {}  # identify bucket -> last IDENTIFY
-        _, remaining, reset_after = server.session_starts
+        _, remaining, _ = server.session_starts
         self._starts_left = remaining
-        self._starts_reset_at = time.monotonic() + reset_after
+        # The configured reset_after counts from the first time a client reads the limit
+        # (a bot slow to start, say on PostgreSQL, still sees the limit it is meant to).
+        self._starts_reset_at: float | None = None
 
     # -- sharding --------------------------------------------------------------------
 
@@ -126,8 +128,10 @@ class Gateway:
 
     def session_start_limit(self) -> dict[str, int]:
         """GET /gateway/bot's ``session_start_limit``, on real time."""
-        total, _, _ = self.server.session_starts
+        total, _, reset_after = self.server.session_starts
         now = time.monotonic()
+        if self._starts_reset_at is None:
+            self._starts_reset_at = now + reset_after
         if now >= self._starts_reset_at:
             self._starts_left = total
             self._starts_reset_at = now + 86_400.0
