@@ -188,16 +188,24 @@ class PostgresDatabase:
         """Connect to the database at ``url`` and migrate it (``read_only``: check its
         schema version instead). Raises :class:`StoreError` when it cannot be reached
         or is at a version this code does not read."""
+        # No floor of open connections: a pool that keeps one reconnects by itself
+        # during an outage and logs a traceback on every failure; connections are
+        # opened when a call needs one, and the leader's own checks report the outage.
+        pool: asyncpg.Pool | None = None
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE)
+            pool = await asyncpg.create_pool(url, min_size=0, max_size=POOL_SIZE)
+            connection = await pool.acquire()  # the first connection: reachable at all?
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            if pool is not None:
+                await pool.close()
             raise StoreError(f"cannot connect: {exc}") from None
         try:
-            async with pool.acquire() as connection:
-                await migrate_postgres(connection, check_only=read_only)
+            await migrate_postgres(connection, check_only=read_only)
         except BaseException:
+            await pool.release(connection)
             await pool.close()
             raise
+        await pool.release(connection)
         return cls(pool, url, metrics=metrics)
 
     @property
