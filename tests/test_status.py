@@ -176,7 +176,7 @@ async def test_a_failing_feed_needs_attention_and_its_credentials_stay_hidden(
     code, text, _ = await status(world.path, as_json=False)
     assert code == 1
     assert "s3cret" not in text
-    shown = "https://example.org/feed.xml"
+    shown = "https://***@example.org/feed.xml"  # as the logs show it
     assert text.splitlines()[0] == f"newsbot: needs attention: source {shown} is failing"
     assert (
         "           state: failing since 2026-12-06 11:40:00 UTC (20 min ago), 3 failed attempts"
