@@ -34,7 +34,7 @@ HEALTHY, ATTENTION, UNREADABLE = 0, 1, 2
 def source_state(source: SourceRow) -> str:
     """``failing`` (its last attempt failed), ``starting`` (first scan or poll not
     recorded yet) or ``ok``."""
-    if source.failures > 0:
+    if source.failing:
         return "failing"
     if not source.baseline_done:
         return "starting"
