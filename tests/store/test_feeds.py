@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
 from bot.sources.http import FeedState, FetchResult, PollPolicy, next_state
@@ -125,16 +126,7 @@ async def test_a_feed_is_failing_from_its_first_failed_poll_to_its_next_answer(
         )
         now = T0 + n * HOUR
         state, _ = next_state(state, answer, policy, now)
-        await store.save_feed_state(
-            feed.id,
-            etag=state.etag,
-            last_modified=state.last_modified,
-            failures=state.failures,
-            next_attempt_at=state.next_attempt_at,
-            failing_since=state.failing_since,
-            last_error=state.last_error,
-            last_polled_at=now,
-        )
+        await store.save_feed_state(feed.id, **asdict(state), last_polled_at=now)
         [row] = await store.sources()
         assert row.failing is failing, (n, status)
         # From the first failed attempt, below the threshold of the "is failing" log
