@@ -78,3 +78,27 @@ def _benchmark_targets() -> dict[str, str]:
 )
 def test_bench_scan_prints_the_readme_targets(row: str, figure: str) -> None:
     assert _benchmark_targets()[row] == TARGETS[figure]
+
+
+def _development_names() -> set[str]:
+    """Every ``bot/…`` and ``cogs/…`` path the README's Development section names."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Development\n", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"`((?:bot|cogs)/[^`\s]*)`", section))
+
+
+def _module_names() -> set[str]:
+    """Every module of ``bot`` and ``cogs`` as a path: a package by its folder."""
+    names = set()
+    for package in ("bot", "cogs"):
+        for path in (ROOT / package).rglob("*.py"):
+            relative = path.relative_to(ROOT)
+            names.add(f"{relative.parent}/" if path.name == "__init__.py" else str(relative))
+    return names
+
+
+def test_development_names_every_module_and_no_other() -> None:
+    named = _development_names()
+    assert sorted(_module_names() - named) == [], "modules the README does not list"
+    stale = [name for name in named if not (ROOT / name).exists()]
+    assert stale == [], "paths the README lists that are not there"
