@@ -118,6 +118,8 @@ class ShownSource(Protocol):
     @property
     def baseline_done(self) -> bool: ...
     @property
+    def failing(self) -> bool: ...
+    @property
     def failing_since(self) -> datetime | None: ...
     @property
     def last_error(self) -> str | None: ...
@@ -370,7 +372,8 @@ def source_line(source: ShownSource) -> str:
     """One watched source and whether it is healthy."""
     if source.kind == "feed":
         name = f"Feed {feed_label(source.locator)}"
-        if source.failing_since is not None:
+        if source.failing:
+            assert source.failing_since is not None  # what failing means
             error = escape_markdown(clip(source.last_error or "unknown error", 200))
             return f"{name}: **failing** since {_when(source.failing_since)} ({error})"
         if source.last_polled_at is not None:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 import discord
 from aiohttp import web
 
-from bot.status import source_label
+from bot.redaction import redact
 from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class Monitor:
         for source in await self.store.sources():
             if source.last_success_at is not None:
                 age = max(0.0, (now - source.last_success_at).total_seconds())
-                m.source_age.labels(source.kind.value, source_label(source.locator)).set(age)
+                m.source_age.labels(source.kind.value, redact(source.locator)).set(age)
         if self.client is not None:
             gateway = gateway_of(self.client)
             m.shards.set(gateway.shards)

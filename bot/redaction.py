@@ -1,4 +1,5 @@
-"""Credentials kept out of every message: logs, errors, settings errors.
+"""Credentials kept out of every message: logs, errors, settings errors, and the
+names ``newsbot status`` and the metrics give sources.
 
 :class:`RedactingFilter` applies :func:`redact` to every log line (discord.py logs
 the URLs of its requests at DEBUG, webhook tokens included)."""
@@ -22,7 +23,12 @@ TOKEN_FIELD = re.compile(r"""(['"]token['"]\s*:\s*['"])[^'"]+""")
 def redact(text: str, url: str | None = None) -> str:
     """``text`` with the credentials of every URL in it replaced by ``***``, and with
     ``url``'s own password (or, for http(s), a token given as the user name) wherever
-    it appears on its own."""
+    it appears on its own.
+
+    Names a source wherever the operator sees it (``newsbot status``, the ``source``
+    label of the metrics, log lines): a feed ``https://user:pw@host/feed`` is
+    ``https://***@host/feed`` everywhere, the rest of its locator as configured. It
+    depends on the text alone, so a metric's label stays the same across restarts."""
     text = USERINFO.sub("***@", text)
     text = WEBHOOK_TOKEN.sub(r"\1***", text)
     text = TOKEN_FIELD.sub(r"\1***", text)

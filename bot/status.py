@@ -19,8 +19,6 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any, TextIO
 
-from yarl import URL
-
 from bot.redaction import redact
 from bot.store import SourceRow, Store, StoreError
 from bot.store.status import Outbox, PausedSubscription, RecentAnnouncement
@@ -33,18 +31,10 @@ RECENT = 10
 HEALTHY, ATTENTION, UNREADABLE = 0, 1, 2
 
 
-def source_label(locator: str) -> str:
-    """A source as status and metrics show it: its locator without credentials."""
-    url = URL(locator)
-    if url.absolute and (url.user or url.password):
-        return str(url.with_user(None))
-    return locator
-
-
 def source_state(source: SourceRow) -> str:
     """``failing`` (its last attempt failed), ``starting`` (first scan or poll not
     recorded yet) or ``ok``."""
-    if source.failures > 0:
+    if source.failing:
         return "failing"
     if not source.baseline_done:
         return "starting"
@@ -67,7 +57,7 @@ class Report:
     def problems(self) -> list[str]:
         """What needs attention, one phrase each."""
         found = [
-            f"source {source_label(s.locator)} is failing"
+            f"source {redact(s.locator)} is failing"
             for s in self.sources
             if source_state(s) == "failing"
         ]
@@ -135,7 +125,7 @@ def render_text(report: Report) -> str:
         state = source_state(s)
         if state == "failing":
             state += f" since {_when(s.failing_since, now)}, {s.failures} failed attempts"
-        lines.append(f"  {s.kind.value:<8} {source_label(s.locator)}")
+        lines.append(f"  {s.kind.value:<8} {redact(s.locator)}")
         lines.append(f"           state: {state}")
         lines.append(f"           last success: {_when(s.last_success_at, now)}")
         if s.last_error:
@@ -183,7 +173,7 @@ def render_json(report: Report) -> dict[str, Any]:
         "sources": [
             {
                 "kind": s.kind.value,
-                "source": source_label(s.locator),
+                "source": redact(s.locator),
                 "state": source_state(s),
                 "last_success_at": _time(s.last_success_at),
                 "last_error": s.last_error,

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.articles.model import Article
+from bot.articles.model import Article, unique_tags
 from bot.articles.text import ELLIPSIS, absolute_url, clip
 
 __all__ = [
@@ -419,15 +419,7 @@ def _block(text: str) -> str:
 def _unique_lines(values: Iterable[str]) -> list[str]:
     """The values as one line each, without empty ones and without repeats (by
     :func:`~bot.articles.model.normalise_tag`), in order."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for value in values:
-        value = _one_line(value)
-        key = value.casefold()  # normalise_tag() of a one-line value
-        if value and key not in seen:
-            seen.add(key)
-            out.append(value)
-    return out
+    return list(unique_tags(_one_line(value) for value in values))
 
 
 _TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

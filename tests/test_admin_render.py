@@ -29,6 +29,7 @@ from bot.admin_render import (
 from bot.formats import DEFAULT_FORMAT, Format
 from bot.lookups import EMBED_COLOR, MAX_CHOICE_VALUE, MAX_CHOICES
 from bot.permissions import Place
+from bot.store import SourceKind, SourceRow
 
 PAUSED_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -66,14 +67,29 @@ class Settings:
     notices_channel_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Source:
-    kind: str
-    locator: str
-    baseline_done: bool = True
-    failing_since: datetime | None = None
-    last_error: str | None = None
-    last_polled_at: datetime | None = None
+def source(
+    kind: str,
+    locator: str,
+    *,
+    baseline_done: bool = True,
+    failing_since: datetime | None = None,
+    last_error: str | None = None,
+    last_polled_at: datetime | None = None,
+) -> SourceRow:
+    """A source as the store returns it (failing: one failed attempt since)."""
+    return SourceRow(
+        id=1,
+        kind=SourceKind(kind),
+        locator=locator,
+        baseline_done=baseline_done,
+        etag=None,
+        last_modified=None,
+        failures=int(failing_since is not None),
+        next_attempt_at=None,
+        failing_since=failing_since,
+        last_error=last_error,
+        last_polled_at=last_polled_at,
+    )
 
 
 def paused(channel_id: int, reason: str = "paused by mod") -> Row:
@@ -367,26 +383,26 @@ def test_feed_label_never_shows_credentials_or_query() -> None:
 
 def test_source_lines() -> None:
     when = int(PAUSED_AT.timestamp())
-    assert source_line(Source("content", "/srv/site/content")) == (
+    assert source_line(source("content", "/srv/site/content")) == (
         "The site's content folder: watched"
     )
-    assert source_line(Source("content", "/srv", baseline_done=False)).endswith(
+    assert source_line(source("content", "/srv", baseline_done=False)).endswith(
         "first read under way"
     )
-    assert source_line(Source("feed", "https://a.example/rss", last_polled_at=PAUSED_AT)) == (
+    assert source_line(source("feed", "https://a.example/rss", last_polled_at=PAUSED_AT)) == (
         f"Feed a.example/rss: healthy, last read <t:{when}:R>"
     )
-    failing = Source(
+    failing = source(
         "feed", "https://a.example/rss", failing_since=PAUSED_AT, last_error="HTTP 503"
     )
     assert source_line(failing) == (
         f"Feed a.example/rss: **failing** since <t:{when}:R> (HTTP 503)"
     )
-    assert source_line(Source("feed", "https://a.example/rss")).endswith("not read yet")
+    assert source_line(source("feed", "https://a.example/rss")).endswith("not read yet")
 
 
 def test_status_fits_discord_however_many_sources_and_pauses() -> None:
-    sources = [Source("feed", f"https://example.org/{'x' * 100}/{n}") for n in range(200)]
+    sources = [source("feed", f"https://example.org/{'x' * 100}/{n}") for n in range(200)]
     subs = [paused(n, reason="r" * 300) for n in range(200)] + [Row(999)]
     embed = status_embed("G" * 300, sources, None, subs)
     values = {f["name"]: f["value"] for f in embed["fields"]}

@@ -170,7 +170,7 @@ async def test_the_scrape_sets_the_outbox_and_source_gauges(world: World) -> Non
     assert value(m, "newsbot_outbox_oldest_pending_age_seconds") == 120
     age = "newsbot_source_last_success_age_seconds"
     assert value(m, age, kind="content", source=CONTENT) == 120
-    assert value(m, age, kind="feed", source="https://example.org/feed.xml") == 90
+    assert value(m, age, kind="feed", source="https://***@example.org/feed.xml") == 90
     assert not [k for k in samples(m) if k[0] == age and "never" in str(k[1])]
     assert "s3cret" not in m.render()[0].decode()
 

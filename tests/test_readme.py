@@ -7,6 +7,9 @@ import shutil
 import signal
 from pathlib import Path
 
+import pytest
+
+from bench.scan import TARGETS
 from tests.samples import SAMPLES
 from tests.sources.dryrun import DryRun, clean_env
 from tests.waiting import wait_until_sync
@@ -48,3 +51,54 @@ def test_readme_example_post_is_what_the_dry_run_prints(root: Path, tmp_path: Pa
     finally:
         run.close()
     assert _printed_post(run.stdout(), key) == _readme_post()
+
+
+def _benchmark_targets() -> dict[str, str]:
+    """The target column of the README's Benchmarks tables, by each row's first cell."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Benchmarks\n", 1)[1].split("\n## ", 1)[0]
+    targets = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and len(cells) >= 3:
+            targets[cells[0]] = cells[-1]
+    return targets
+
+
+@pytest.mark.parametrize(
+    ("row", "figure"),
+    [
+        ("cold first scan of 10,000 files into SQLite", "cold_scan_s"),
+        ("re-scan, nothing changed", "rescan_s"),
+        (
+            "new file → its post printed (`--dry-run` pipeline), 20 samples",
+            "file_to_post_ms_median",
+        ),
+    ],
+)
+def test_bench_scan_prints_the_readme_targets(row: str, figure: str) -> None:
+    assert _benchmark_targets()[row] == TARGETS[figure]
+
+
+def _development_names() -> set[str]:
+    """Every ``bot/…`` and ``cogs/…`` path the README's Development section names."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Development\n", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"`((?:bot|cogs)/[^`\s]*)`", section))
+
+
+def _module_names() -> set[str]:
+    """Every module of ``bot`` and ``cogs`` as a path: a package by its folder."""
+    names = set()
+    for package in ("bot", "cogs"):
+        for path in (ROOT / package).rglob("*.py"):
+            relative = path.relative_to(ROOT)
+            names.add(f"{relative.parent}/" if path.name == "__init__.py" else str(relative))
+    return names
+
+
+def test_development_names_every_module_and_no_other() -> None:
+    named = _development_names()
+    assert sorted(_module_names() - named) == [], "modules the README does not list"
+    stale = [name for name in named if not (ROOT / name).exists()]
+    assert stale == [], "paths the README lists that are not there"

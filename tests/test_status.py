@@ -27,11 +27,11 @@ FEED = "https://reader:s3cret@example.org/feed.xml"
 
 @dataclass
 class World:
-    path: Path
+    path: str | Path  # a SQLite file, or a PostgreSQL URL (tests/store/test_status.py)
     store: Store  # open for writing, as a running bot holds it
 
 
-async def build(path: Path) -> World:
+async def build(path: str | Path) -> World:
     """A bot's database: a content folder whose first scan found two articles, and
     which gave a new one 2 minutes ago, announced and fanned out to four channels
     in two servers: two posts sent, one pending, one held in a paused channel."""
@@ -78,7 +78,7 @@ async def world(tmp_path: Path) -> Any:
     await world.store.close()
 
 
-async def status(path: Path, *, as_json: bool, now: datetime = NOW) -> tuple[int, str, str]:
+async def status(path: str | Path, *, as_json: bool, now: datetime = NOW) -> tuple[int, str, str]:
     out, err = StringIO(), StringIO()
     code = await run_status(path, as_json=as_json, now=now, out=out, err=err)
     return code, out.getvalue(), err.getvalue()
@@ -176,7 +176,7 @@ async def test_a_failing_feed_needs_attention_and_its_credentials_stay_hidden(
     code, text, _ = await status(world.path, as_json=False)
     assert code == 1
     assert "s3cret" not in text
-    shown = "https://example.org/feed.xml"
+    shown = "https://***@example.org/feed.xml"  # as the logs show it
     assert text.splitlines()[0] == f"newsbot: needs attention: source {shown} is failing"
     assert (
         "           state: failing since 2026-12-06 11:40:00 UTC (20 min ago), 3 failed attempts"

@@ -24,7 +24,7 @@ import feedparser
 
 from bot.articles import html
 from bot.articles.dates import ImpossibleDate, parse_date
-from bot.articles.model import Article, ArticleError, normalise_tag
+from bot.articles.model import Article, ArticleError, unique_tags
 from bot.articles.text import DEFAULT_HEADINGS, Headings, clip, first_sentences
 
 DESCRIPTION_LIMIT = 1000
@@ -239,7 +239,8 @@ def _article(
     updated = _date(entry, "updated", tz, ignored)
     published = _date(entry, "published", tz, ignored) or updated
     terms = [plain(_str(t.get("term")) or _str(t.get("label"))) for t in _dicts(entry.get("tags"))]
-    tags = _tags(_restore(terms, dropped.categories))
+    # Categories as written (whitespace collapsed), the first spelling of each.
+    tags = unique_tags(" ".join(term.split()) for term in _restore(terms, dropped.categories))
     names = [plain(_str(a.get("name"))) for a in _dicts(entry.get("authors"))]
 
     content = _content_html(entry, url)
@@ -434,19 +435,6 @@ def _decoder(loose: bool) -> Callable[[str], str]:
     if not loose:
         return lambda text: text
     return lambda text: unescape(text, _XML_ENTITIES)
-
-
-def _tags(values: Iterable[str]) -> tuple[str, ...]:
-    """Categories as written, de-duplicated case-insensitively (the first spelling wins)."""
-    tags: list[str] = []
-    seen: set[str] = set()
-    for value in values:
-        term = " ".join(value.split())
-        key = normalise_tag(term)
-        if key and key not in seen:
-            seen.add(key)
-            tags.append(term)
-    return tuple(tags)
 
 
 def _authors(values: Iterable[str]) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,6 +112,19 @@ class Article:
 def normalise_tag(tag: str) -> str:
     """The matching key of a tag: case-folded, inner whitespace collapsed."""
     return " ".join(tag.split()).casefold()
+
+
+def unique_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """``tags`` without empty ones and without repeats as tags match
+    (:func:`normalise_tag`), the first spelling of each kept."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for tag in tags:
+        key = normalise_tag(tag)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(tag)
+    return tuple(out)
 
 
 #: What a category's matching key starts with: the ASCII unit separator, which no tag's

@@ -33,6 +33,7 @@ from bot.articles.site import Site
 from bot.articles.text import DEFAULT_HEADINGS, Headings
 from bot.logs import ids
 from bot.prepare import prepare
+from bot.sources.events import stopped_within
 from bot.store import ArticleStatus, Change, DatabaseLost, FileItem, IngestResult, SourceKind, Store
 from bot.store.columns import article_columns
 
@@ -676,7 +677,7 @@ class ContentSource:
                         error or "the watch ended",
                         delay,
                     )
-                    if await _wait(stop, delay):
+                    if await stopped_within(stop, delay):
                         break
                     delay = min(2 * delay, MAX_RETRY_SECONDS)
                     watcher = self._start_watcher(queue, quit_watcher)
@@ -696,7 +697,7 @@ class ContentSource:
                             delay,
                             exc_info=not isinstance(exc, OSError),
                         )
-                        if await _wait(stop, delay):
+                        if await stopped_within(stop, delay):
                             break
                         delay = min(2 * delay, MAX_RETRY_SECONDS)
                         continue
@@ -848,13 +849,6 @@ def _unnamed_path(error: BaseException | None) -> BaseException | None:
     if isinstance(error, RuntimeError) and "Unable to decode path" in str(error):
         return error
     return None
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> bool:
-    """Sleep ``seconds`` unless ``stop`` is set first; true when stopping."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    return stop.is_set()
 
 
 async def _next_changes(

@@ -14,3 +14,9 @@ async def wait_any(*events: asyncio.Event, seconds: float) -> None:
         for waiter in waiters:
             waiter.cancel()
         await asyncio.gather(*waiters, return_exceptions=True)
+
+
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Sleep ``seconds`` unless ``stop`` is set first; true when stopping."""
+    await wait_any(stop, seconds=seconds)
+    return stop.is_set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import random
@@ -18,7 +17,7 @@ from bot.articles.model import ArticleError
 from bot.articles.text import DEFAULT_HEADINGS, Headings
 from bot.logs import ids
 from bot.prepare import Prepared, prepare
-from bot.sources.events import wait_any
+from bot.sources.events import stopped_within, wait_any
 from bot.sources.http import FeedState, FetchResult, PollPolicy, StateChange, fetch_feed, next_state
 from bot.sources.pages import PageReader
 from bot.store import Change, DatabaseLost, SourceKind, SourceRow, Store
@@ -190,13 +189,6 @@ class FeedSource:
                 # Never let one feed's surprise stop the others; back off like an error.
                 log.exception("feed %s: unexpected error while polling", self.url)
                 self.ready.set()
-                if await _wait(stop, max(self.policy.interval, self.policy.backoff_base)):
+                if await stopped_within(stop, max(self.policy.interval, self.policy.backoff_base)):
                     return
             self.ready.set()
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> bool:
-    """Sleep ``seconds`` unless ``stop`` is set first; true when stopping."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    return stop.is_set()

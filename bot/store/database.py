@@ -31,7 +31,7 @@ import aiosqlite
 
 from bot.metrics import Metrics
 from bot.store.codec import dumps
-from bot.store.migrations import load_migrations, migrate, user_version
+from bot.store.migrations import check_version, load_migrations, migrate, user_version
 from bot.store.models import DatabaseLost, StoreError
 
 log = logging.getLogger(__name__)
@@ -424,14 +424,8 @@ def _read_only_uri(path: str | Path) -> str:
 
 async def _check_version(db: aiosqlite.Connection) -> None:
     """Refuse a database that is not at this code's schema version (or not one at all)."""
-    latest = len(load_migrations())
-    current = await user_version(db)  # raises sqlite3.DatabaseError on a file of another kind
-    if current != latest:
-        advice = "start the bot once to migrate it" if current < latest else "run a newer newsbot"
-        raise StoreError(
-            f"the database is at schema version {current}, this code reads version {latest}: "
-            + advice
-        )
+    # user_version raises sqlite3.DatabaseError on a file of another kind.
+    check_version(await user_version(db), len(load_migrations()), exact=True)
 
 
 async def _check_sqlite(db: aiosqlite.Connection) -> None:

@@ -102,6 +102,23 @@ def load_migrations(engine: str = "sqlite") -> tuple[Migration, ...]:
     return tuple(found)
 
 
+def check_version(current: int, latest: int, *, exact: bool = False) -> None:
+    """Refuse (:class:`StoreError`) a database at schema version ``current`` when this
+    code's is ``latest``: one that is newer; with ``exact`` (it is only read, not
+    migrated) one at any other version."""
+    if exact and current != latest:
+        advice = "start the bot once to migrate it" if current < latest else "run a newer newsbot"
+        raise StoreError(
+            f"the database is at schema version {current}, this code reads version {latest}: "
+            + advice
+        )
+    if current > latest:
+        raise StoreError(
+            f"the database is at schema version {current}, newer than this code knows "
+            f"({latest}): run a newer newsbot, or restore a backup of the database"
+        )
+
+
 async def user_version(db: aiosqlite.Connection) -> int:
     """The schema version recorded in the database."""
     rows = list(await db.execute_fetchall("PRAGMA user_version"))
@@ -120,11 +137,7 @@ async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration] | No
     await db.create_function("newsbot_spelling", 1, spelling, deterministic=True)
     latest = len(migrations)
     current = await user_version(db)
-    if current > latest:
-        raise StoreError(
-            f"the database is at schema version {current}, newer than this code knows "
-            f"({latest}): run a newer newsbot, or restore a backup of the database"
-        )
+    check_version(current, latest)
     for migration in migrations[current:]:
         await db.execute("BEGIN IMMEDIATE")
         try:
@@ -153,17 +166,7 @@ async def migrate_postgres(connection: PgConnection, *, check_only: bool = False
     migrations = load_migrations("postgresql")
     latest = migrations[-1].version
     current = await _postgres_version(connection)
-    if check_only and current != latest:
-        advice = "start the bot once to migrate it" if current < latest else "run a newer newsbot"
-        raise StoreError(
-            f"the database is at schema version {current}, this code reads version {latest}: "
-            + advice
-        )
-    if current > latest:
-        raise StoreError(
-            f"the database is at schema version {current}, newer than this code knows "
-            f"({latest}): run a newer newsbot, or restore a backup of the database"
-        )
+    check_version(current, latest, exact=check_only)
     for migration in migrations:
         async with connection.transaction():
             await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)

@@ -84,6 +84,13 @@ class SourceRow:
     last_polled_at: datetime | None
     last_success_at: datetime | None = None  # a feed poll answered, a folder read whole
 
+    @property
+    def failing(self) -> bool:
+        """Whether its last attempt failed: the poller keeps ``failing_since`` from
+        the first failure of a run of failures until the next success (what
+        ``newsbot status`` and ``/newsadmin status`` both call failing)."""
+        return self.failing_since is not None
+
 
 @dataclass(frozen=True, slots=True)
 class FileRow:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.store.codec import from_us, opt_dt
-from bot.store.database import Engine, fetch_all, fetch_one, fetch_value
+from bot.store.database import Engine, fetch_all, fetch_one, fetch_value, from_row
 from bot.store.models import AnnouncementKind
 
 
@@ -67,7 +67,8 @@ class StatusQueries:
                 db,
                 """
                 SELECT count(*) FILTER (WHERE s.paused_at IS NULL) AS pending,
-                       min(d.created_at) FILTER (WHERE s.paused_at IS NULL) AS oldest,
+                       min(d.created_at) FILTER (WHERE s.paused_at IS NULL)
+                           AS oldest_pending_at,
                        count(*) FILTER (WHERE s.paused_at IS NOT NULL) AS held
                 FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
                 WHERE d.due_at IS NOT NULL AND d.state = 'pending'
@@ -79,11 +80,8 @@ class StatusQueries:
                     db, "SELECT count(*) FROM deliveries WHERE state = 'failed'"
                 )
         assert row is not None
-        return Outbox(
-            pending=int(row["pending"]),
-            oldest_pending_at=opt_dt(row["oldest"]),
-            held=int(row["held"]),
-            failed=int(failed),
+        return from_row(
+            Outbox, row, oldest_pending_at=opt_dt(row["oldest_pending_at"]), failed=int(failed)
         )
 
     async def article_counts(self) -> dict[str, int]:
@@ -100,11 +98,13 @@ class StatusQueries:
             rows = await fetch_all(
                 db,
                 """
-                SELECT n.id, n.kind, n.created_at, n.done_at, a.key, a.title,
+                SELECT n.id, n.kind, n.created_at, n.done_at, a.key AS article_key, a.title,
                        (SELECT count(*) FROM deliveries d
-                        WHERE d.article_id = n.article_id AND d.state = 'sent') AS reached,
+                        WHERE d.article_id = n.article_id AND d.state = 'sent')
+                           AS channels_reached,
                        (SELECT count(*) FROM deliveries d
-                        WHERE d.article_id = n.article_id AND d.state = 'pending') AS waiting
+                        WHERE d.article_id = n.article_id AND d.state = 'pending')
+                           AS channels_waiting
                 FROM announcements n JOIN articles a ON a.id = n.article_id
                 ORDER BY n.id DESC
                 LIMIT :limit
@@ -112,15 +112,12 @@ class StatusQueries:
                 {"limit": limit},
             )
         return [
-            RecentAnnouncement(
-                id=int(row["id"]),
+            from_row(
+                RecentAnnouncement,
+                row,
                 kind=AnnouncementKind(row["kind"]),
                 created_at=from_us(row["created_at"]),
                 done_at=opt_dt(row["done_at"]),
-                article_key=str(row["key"]),
-                title=str(row["title"]),
-                channels_reached=int(row["reached"]),
-                channels_waiting=int(row["waiting"]),
             )
             for row in rows
         ]
@@ -131,17 +128,12 @@ class StatusQueries:
             rows = await fetch_all(
                 db,
                 """
-                SELECT guild_id, channel_id, paused_reason, paused_at FROM subscriptions
+                SELECT guild_id, channel_id, paused_reason AS reason, paused_at
+                FROM subscriptions
                 WHERE paused_at IS NOT NULL
                 ORDER BY guild_id, channel_id
                 """,
             )
         return [
-            PausedSubscription(
-                guild_id=int(row["guild_id"]),
-                channel_id=int(row["channel_id"]),
-                reason=str(row["paused_reason"]),
-                paused_at=from_us(row["paused_at"]),
-            )
-            for row in rows
+            from_row(PausedSubscription, row, paused_at=from_us(row["paused_at"])) for row in rows
         ]

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.articles.model import category_key, normalise_tag
+from bot.articles.model import category_key, normalise_tag, unique_tags
 from bot.formats import DEFAULT_FORMAT, Format, format_from_json, format_to_json
 from bot.store.codec import clean_text, dumps, from_us, opt_dt, to_us
 from bot.store.database import (
@@ -227,15 +227,7 @@ def split_tags(text: str | None) -> tuple[str, ...]:
 
 def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
     """Tags trimmed, without empty items and without repeats (first spelling kept)."""
-    seen: set[str] = set()
-    result: list[str] = []
-    for raw in tags:
-        tag = clean_text(" ".join(raw.split()))
-        key = normalise_tag(tag)
-        if key and key not in seen:
-            seen.add(key)
-            result.append(tag)
-    return tuple(result)
+    return unique_tags(clean_text(" ".join(raw.split())) for raw in tags)
 
 
 def _checked_filters(

@@ -26,13 +26,13 @@ from bot.leader import LEADER_KEY, LOCK_SPACE
 from tests.delivery.harness import (
     bot_env,
     kill,
+    slow_answers,
     start_bot,
     stop,
     subscribe_channels,
     write_article,
 )
 from tests.e2e.conftest import SAMPLES, listed_titles
-from tests.e2e.test_delivery_restart import slow_answers
 from tests.fakediscord import FakeGuild, FakeMember, Permission
 from tests.fakediscord.server import FakeDiscord
 from tests.postgres import PostgresServer

@@ -14,7 +14,6 @@ while the bot is down (the post found is then edited to the new version).
 from __future__ import annotations
 
 import shutil
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,20 +21,19 @@ import pytest
 
 from bot.formats import DEFAULT_FORMAT, Format, parse_format
 from bot.store import Identity, Store
-from tests.delivery.harness import bot_env, kill, start_bot, stop, write_article
-from tests.e2e.conftest import SAMPLES
-from tests.e2e.test_delivery_restart import (
-    alive,
-    first_scan,
-    has_no_work,
+from tests.delivery.harness import (
+    BREAKING,
+    KillAndRestart,
+    bot_env,
     query,
     sent,
     slow_answers,
+    write_article,
 )
+from tests.e2e.conftest import SAMPLES
 from tests.fakediscord import Permission
 from tests.fakediscord.models import DEFAULT_BOT_PERMISSIONS
 from tests.fakediscord.server import FakeDiscord
-from tests.waiting import wait_until
 
 CHANNELS = 12
 ANSWER_DELAY = 0.5  # seconds between a webhook post being made and the bot hearing of it
@@ -81,39 +79,19 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
         database=database,
     )
     env.update(NEWSBOT_LOG_LEVEL="DEBUG", NEWSBOT_POST_NAME="The Daily Planet")
-    log = tmp_path / "bot.log"
     slow_answers(fake, ANSWER_DELAY, EXECUTE)
-
-    def posted() -> int:
-        return sum(len(fake.messages(c)) for c in channels)
-
-    async def all_sent() -> bool:
-        return await sent(database) == CHANNELS
-
-    first = start_bot(env, tmp_path, log)
-    second: subprocess.Popen[bytes] | None = None
-    try:
-        await first_scan(first, database)
-        write_article(content, "breaking", "Breaking: Everyone Gets This Once", tags=["News"])
-        await wait_until(alive(first, lambda: posted() >= 1), "a webhook post", timeout=30)
-        kill(first)
-        at_kill = posted()
+    with KillAndRestart(fake, channels, env, tmp_path, database) as run:
+        at_kill = await run.kill_mid_posts(content, 1)
         # Posts made but not recorded: exactly the case the history check is for.
         assert await sent(database) < at_kill
-        title, point = "Breaking: Everyone Gets This Once", "A first point."
+        title, point = BREAKING, "A first point."
         if custom:
             # Edited while the bot is down: the posts made no longer say what the
             # article would give now.
-            title, point = "Breaking: Everyone Gets This Once (Updated)", "Corrected."
+            title, point = f"{BREAKING} (Updated)", "Corrected."
             write_article(content, "breaking", title, tags=["News"], takeaways=(point,))
 
-        second = start_bot(env, tmp_path, log)
-        await wait_until(
-            alive(second, all_sent),
-            "every post recorded after the restart",
-            timeout=60,
-        )
-        await fake.wait_until_settled(lambda: has_no_work(database))
+        await run.restart()
         if custom:
             for c in channels:
                 [message] = fake.messages(c)
@@ -137,15 +115,7 @@ async def test_kill_9_between_webhook_post_and_record_posts_exactly_once(
         # One webhook per channel, even where the kill came between making it and
         # keeping it (the bot's own webhook is found and kept).
         assert all(len(fake.webhooks_in(c)) == 1 for c in channels)
-        assert stop(second) == 0
-        second = None
-    finally:
-        kill(first)
-        if second is not None:
-            kill(second)
-    assert not fake.violations
-    text = log.read_text(encoding="utf-8", errors="replace")
-    assert "Traceback" not in text
+        text = run.stop()
     assert "/webhooks/" in text  # discord.py's DEBUG lines name the routes...
     for webhook in fake.webhooks.values():
         assert webhook.token not in text  # ...never a token

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import timedelta
 
+from bot.sources.http import FeedState, FetchResult, PollPolicy, next_state
 from bot.store import Change, SourceRow, Store
 from tests.store.helpers import DAY, T0, art, entry
 
@@ -100,3 +102,33 @@ async def test_feed_state_round_trip(store: Store, feed: SourceRow) -> None:
     assert src.baseline_done
     assert await store.source("feed", feed.locator) == src
     assert [s.id for s in await store.sources()] == [feed.id]
+
+
+async def test_a_feed_is_failing_from_its_first_failed_poll_to_its_next_answer(
+    store: Store, feed: SourceRow
+) -> None:
+    """``SourceRow.failing``, the one rule ``newsbot status`` and ``/newsadmin status``
+    use, follows the poller's state as the store keeps it."""
+    policy = PollPolicy(failing_after=3)
+    state = FeedState()
+    assert not feed.failing
+    polls = [("error", True), ("error", True), ("not_modified", False), ("error", True)]
+    for n, (status, failing) in enumerate(polls):
+        answer = FetchResult(
+            status=status,  # type: ignore[arg-type]
+            body=None,
+            final_url=feed.locator,
+            error="HTTP 503" if status == "error" else None,
+            etag=None,
+            last_modified=None,
+            min_interval=None,
+            retry_after=None,
+        )
+        now = T0 + n * HOUR
+        state, _ = next_state(state, answer, policy, now)
+        await store.save_feed_state(feed.id, **asdict(state), last_polled_at=now)
+        [row] = await store.sources()
+        assert row.failing is failing, (n, status)
+        # From the first failed attempt, below the threshold of the "is failing" log
+        # line; the failure count the poller keeps agrees.
+        assert (row.failing_since is not None) is failing and (row.failures > 0) is failing

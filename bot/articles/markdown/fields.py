@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.articles.markdown.front_matter import kind_of
-from bot.articles.model import ArticleError, normalise_tag
+from bot.articles.model import ArticleError, unique_tags
 from bot.articles.text import absolute_url
 
 PUBLISH_KEYS = ("publishdate", "publish_date", "pubdate", "published")
@@ -57,15 +57,7 @@ def draft(value: object) -> bool:
 
 def _unique(values: Sequence[str]) -> tuple[str, ...]:
     """``values`` stripped, without empty ones and without repeats (as tags match)."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for value in values:
-        value = value.strip()
-        key = normalise_tag(value)
-        if key and key not in seen:
-            seen.add(key)
-            out.append(value)
-    return tuple(out)
+    return unique_tags(value.strip() for value in values)
 
 
 def terms(value: object, field: str) -> tuple[str, ...]:
