@@ -58,7 +58,7 @@ async def listening(tmp_path: Path, store: Store, **settings: str) -> AsyncItera
         **settings,
     )
     pipeline = Pipeline(config, store)  # not started: the requests' effects stay visible
-    listener = HttpListener("127.0.0.1:0", hook_routes(config, pipeline.git, pipeline.refresh))
+    listener = HttpListener("127.0.0.1:0", hook_routes(config, pipeline.git, pipeline.looks, pipeline.look_here))
     await listener.start()
     try:
         async with aiohttp.ClientSession() as session:
