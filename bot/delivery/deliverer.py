@@ -457,6 +457,12 @@ class Deliverer:
                 log.exception("test post %d in channel %d failed", request.id, request.channel_id)
                 result = APOLOGY
         await self.store.finish_test_request(request.id, result, self._now())
+        log.info(
+            "test post for channel %d, asked by another process: %s",
+            request.channel_id,
+            result,
+            extra=ids(guild=request.guild_id, channel=request.channel_id),
+        )
         assert self.leadership is not None
         self.leadership.tell(f"{TESTED}{request.id}")
 
