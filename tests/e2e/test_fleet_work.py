@@ -33,6 +33,8 @@ SHARDS = 2
 RANGES = ("0", "1")
 SECRET = "fleet-hook-secret"
 NEWEST = PUBLISHED_NEWEST_FIRST[0]
+EPHEMERAL = 1 << 6
+DEFERRED = 5  # "thinking...", answered by a follow-up
 
 pytestmark = pytest.mark.fakediscord(shards=SHARDS, max_concurrency=SHARDS)
 
@@ -92,7 +94,8 @@ class Newsroom:
 
     async def test_post(self, shards: str) -> str:
         """``/newsadmin test`` of the news channel in the server of ``shards``'s shard;
-        the moderator's answer."""
+        the moderator's answer (private, after a "thinking..." within Discord's 3 s
+        when it has to wait)."""
         guild = self.guilds[shards]
         interaction = await self.fake.invoke(
             guild,
@@ -102,6 +105,9 @@ class Newsroom:
             options={"channel": str(self.channels[shards].id)},
         )
         message = await interaction.original_message(timeout=60)
+        assert message["flags"] & EPHEMERAL
+        if interaction.callback_type == DEFERRED:
+            assert interaction.callback_delay is not None and interaction.callback_delay < 3
         return str(message["content"])
 
     def posts(self, shards: str) -> list[dict[str, Any]]:
@@ -222,7 +228,8 @@ async def test_a_test_post_with_no_leader_is_refused_and_never_posted_later(
         await holder.fetchval("SELECT pg_advisory_lock($1, $2)", LOCK_SPACE, LEADER_KEY)
         await newsroom.start()
         answer = await newsroom.test_post("0")
-        assert answer == f"{NO_SENDER} Format: default."
+        assert answer == f"{NO_SENDER} Format: default."  # after 15 s: deferred first
+        assert newsroom.fake.requests_to("POST", "/interactions/*")[-1].json["type"] == DEFERRED
         assert newsroom.posts("0") == []
         assert not await fleet.count("SELECT count(*) FROM test_requests")
     finally:
