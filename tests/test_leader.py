@@ -92,6 +92,17 @@ def leaders(processes: list[Process]) -> list[Process]:
     return [p for p in processes if p.leading]
 
 
+async def leader_and_follower(
+    processes: Callable[[int], list[Process]],
+) -> tuple[Process, Process]:
+    """Two processes, once one of them leads: (the leader, the follower)."""
+    group = processes(2)
+    await wait_until(lambda: len(leaders(group)) == 1, "one leader")
+    (leader,) = leaders(group)
+    (follower,) = [p for p in group if p is not leader]
+    return leader, follower
+
+
 async def test_sqlite_process_always_leads() -> None:
     process = Process(None, "only")
     process.leadership.start()
@@ -162,10 +173,7 @@ async def test_a_graceful_stop_hands_over_at_once(postgres_url: str, pool: async
 async def test_wake_on_a_follower_reaches_the_leader(
     processes: Callable[[int], list[Process]],
 ) -> None:
-    group = processes(2)
-    await wait_until(lambda: len(leaders(group)) == 1, "one leader")
-    leader = leaders(group)[0]
-    (follower,) = [p for p in group if p is not leader]
+    leader, follower = await leader_and_follower(processes)
     before = leader.wakes
     follower.leadership.wake()
     assert follower.wakes == 1  # woken here too
@@ -175,10 +183,7 @@ async def test_wake_on_a_follower_reaches_the_leader(
 async def test_work_asked_on_a_follower_reaches_the_leader_alone(
     processes: Callable[[int], list[Process]],
 ) -> None:
-    group = processes(2)
-    await wait_until(lambda: len(leaders(group)) == 1, "one leader")
-    leader = leaders(group)[0]
-    (follower,) = [p for p in group if p is not leader]
+    leader, follower = await leader_and_follower(processes)
     assert leader.leadership.runs_here and not follower.leadership.runs_here
     assert await follower.leadership.ask_leader("fetch")
     await wait_until(lambda: leader.work == ["fetch"], "the leader hearing of the work")

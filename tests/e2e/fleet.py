@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
 
 from tests.delivery.harness import bot_env, start_bot
 from tests.fakediscord.server import FakeDiscord
+from tests.waiting import wait_until
 
 LISTENING = re.compile(r"HTTP listener on 127\.0\.0\.1:(\d+)")
 
@@ -62,6 +64,32 @@ class Fleet:
         once it said it."""
         found = LISTENING.search(self.output(shards))
         return int(found.group(1)) if found else None
+
+    async def start_all(self, ranges: Sequence[str]) -> None:
+        """Start a process on each shard range; wait until every shard connected."""
+        for shards in ranges:
+            self.start(shards)
+        await wait_until(
+            lambda: (
+                self.check_alive()
+                or sorted(self.fake.stats.identified_shards) == list(range(self.shard_count))
+            ),
+            "every shard of every process connected",
+            timeout=60,
+        )
+
+    async def led(self) -> str:
+        """Wait until one process leads and has made its first scan; which one."""
+        await wait_until(lambda: len(self.leaders()) == 1, "one leader", timeout=30)
+        await wait_until(self.scanned, "the leader's first scan", timeout=60, interval=0.5)
+        (leader,) = self.leaders()
+        return leader
+
+    async def scanned(self) -> bool:
+        self.check_alive()
+        return bool(
+            await self.count("SELECT count(*) FROM sources WHERE baseline_done_at IS NOT NULL")
+        )
 
     def check_alive(self) -> None:
         for shards, process in self.processes.items():

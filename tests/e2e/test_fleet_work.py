@@ -61,36 +61,16 @@ class Newsroom:
         }
 
     async def start(self) -> None:
-        fleet, fake = self.fleet, self.fake
         await subscribe_channels(
-            fleet.url, [(c.guild.id, c.id, ()) for c in self.channels.values()]
+            self.fleet.url, [(c.guild.id, c.id, ()) for c in self.channels.values()]
         )
-        for shards in RANGES:
-            fleet.start(shards)
-        await wait_until(
-            lambda: (
-                fleet.check_alive() or sorted(fake.stats.identified_shards) == list(range(SHARDS))
-            ),
-            "every shard connected",
-            timeout=60,
-        )
+        await self.fleet.start_all(RANGES)
 
     async def led(self) -> tuple[str, str]:
         """Wait for one process to lead and make its first scan; (leader, follower)."""
-        fleet = self.fleet
-        await wait_until(lambda: len(fleet.leaders()) == 1, "one leader", timeout=30)
-        await wait_until(self.scanned, "the leader's first scan", timeout=60, interval=0.5)
-        (leader,) = fleet.leaders()
+        leader = await self.fleet.led()
         (follower,) = [s for s in RANGES if s != leader]
         return leader, follower
-
-    async def scanned(self) -> bool:
-        self.fleet.check_alive()
-        return bool(
-            await self.fleet.count(
-                "SELECT count(*) FROM sources WHERE baseline_done_at IS NOT NULL"
-            )
-        )
 
     async def test_post(self, shards: str) -> str:
         """``/newsadmin test`` of the news channel in the server of ``shards``'s shard;

@@ -82,25 +82,8 @@ class Desk:
         fleet, fake = self.fleet, self.fake
         await subscribe_channels(fleet.url, [(c.guild.id, c.id, ()) for c in self.channels])
         slow_answers(fake, 0.3)
-        for shards in RANGES:
-            fleet.start(shards)
-        await wait_until(
-            lambda: (
-                fleet.check_alive() or sorted(fake.stats.identified_shards) == list(range(SHARDS))
-            ),
-            "every shard of every process connected",
-            timeout=60,
-        )
-        await wait_until(lambda: len(fleet.leaders()) == 1, "one leader", timeout=30)
-        await wait_until(self.scanned, "the leader's first scan", timeout=60, interval=0.5)
-
-    async def scanned(self) -> bool:
-        self.fleet.check_alive()
-        return bool(
-            await self.fleet.count(
-                "SELECT count(*) FROM sources WHERE baseline_done_at IS NOT NULL"
-            )
-        )
+        await fleet.start_all(RANGES)
+        await fleet.led()
 
     async def all_sent(self) -> bool:
         self.fleet.check_alive()
