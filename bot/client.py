@@ -22,8 +22,9 @@ from discord.gateway import DiscordWebSocket, ReconnectWebSocket
 from discord.state import AutoShardedConnectionState
 
 from bot.config import Settings
+from bot.hooks import LOOKS, Asked
 from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
-from bot.leader import Leadership, SharedIdentifyGate
+from bot.leader import LOST, Leadership, SharedIdentifyGate
 from bot.metrics import Metrics
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
@@ -227,21 +228,23 @@ class NewsBot(commands.AutoShardedBot):
             await self.load_extension(extension)
         self.synced = await self.sync_commands()
         self.pipeline = Pipeline(self.settings, self.store)
-        self.listener = self.pipeline.listener(self, scanned=self._scanned)
-        if self.listener is not None:
-            await self.listener.start()
         postgres = self.store.engine == "postgresql"
         self.leadership = Leadership(
             str(self.settings.database) if postgres else None,
             lead=self._lead,
             follow=self._follow,
             on_wake=self._wake_sender,
+            on_work=self._heard_work,
             pool=getattr(self.store.database, "pool", None),
         )
         # The deliverer the delivery extension made (if loaded), run while leading.
         self._sender = getattr(self, "deliverer", None)
         if self._sender is not None:
             self._sender.notify = self.leadership.wake
+            self._sender.leadership = self.leadership
+        self.listener = self.pipeline.listener(self, scanned=self._scanned, ask=self._look)
+        if self.listener is not None:
+            await self.listener.start()
         self.leadership.start()
         self._watch = asyncio.create_task(self._stop_if_database_lost(), name="database watch")
 
@@ -279,6 +282,27 @@ class NewsBot(commands.AutoShardedBot):
         if leadership is not None and leadership.url is not None and not leadership.leading:
             return True
         return self.pipeline.scanned()
+
+    async def _look(self, what: str) -> Asked:
+        """Have the sources look now (a webhook's :data:`~bot.hooks.FETCH` or
+        :data:`~bot.hooks.REFRESH`): here if this process runs them, else by asking
+        the leader through the database."""
+        leadership = self.leadership
+        if leadership is None or leadership.runs_here:
+            return await self.pipeline.look_here(what)
+        try:
+            leads = await leadership.ask_leader(what)
+        except LOST as exc:
+            log.warning("could not pass a webhook's %r to the leading process: %s", what, exc)
+            return Asked.UNREACHABLE
+        return Asked.LEADER if leads else Asked.NO_LEADER
+
+    def _heard_work(self, what: str) -> None:
+        """Work another process sent the leader (this process) through the database."""
+        if what in LOOKS:
+            self.pipeline.look_now(what)
+        else:
+            log.warning("ignored an unknown message from another process: %r", what)
 
     def _wake_sender(self) -> None:
         if self._sender is not None:

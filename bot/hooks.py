@@ -10,13 +10,23 @@
   pushes. Answers 202.
 
 Bodies over the listener's limit are answered 413 by the listener before any of this.
+
+With many processes on one PostgreSQL database (:mod:`bot.leader`), a webhook may
+reach a process that does not run the sources. It checks the request all the same
+(its secret, the delivery id it remembers, the branch: before the remote's default
+branch is known, as on a follower that never fetched, any push may be to it), then
+asks the leader through the database (:data:`FETCH`, :data:`REFRESH`), and says so in
+its answer. When no process leads at that moment it answers as well, saying that the
+next leader looks in full as it starts (a content scan, a fetch); when the database
+cannot be reached it answers 503, so that the forge shows the delivery failed.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -29,15 +39,39 @@ log = logging.getLogger(__name__)
 # Delivery ids remembered, to ignore a forge's redelivery of an event already handled.
 SEEN_DELIVERIES = 1000
 
+#: What the webhooks ask of the sources: fetch the repository, or every source looks.
+FETCH = "fetch"
+REFRESH = "refresh"
+LOOKS = (FETCH, REFRESH)
+
+
+class Asked(enum.Enum):
+    """Who was asked to look: this process, which runs the sources; the leader (another
+    process); nobody, no process leading right now; or nobody, the database being
+    unreachable."""
+
+    HERE = ""
+    LEADER = ": passed to the leading process"
+    NO_LEADER = (
+        ": no process leads right now; the next one to lead looks in full as it starts "
+        "(it scans the content folder and fetches the repository; feeds are polled when due)"
+    )
+    UNREACHABLE = "the database cannot be reached to pass this to the leading process"
+
+
+#: Asks the sources to look now (:data:`FETCH` or :data:`REFRESH`), wherever they run.
+Ask = Callable[[str], Awaitable[Asked]]
+
 
 def hook_routes(
-    settings: Settings, git: GitSource | None, refresh: Callable[[], list[str]]
+    settings: Settings, git: GitSource | None, looks: Callable[[], list[str]], ask: Ask
 ) -> list[web.RouteDef]:
     """The listener's webhook routes: ``/hooks/publish``, and ``/hooks/push`` when a git
-    repository is watched. ``refresh`` asks every source to look now and names them."""
+    repository is watched. ``looks`` names the sources :data:`REFRESH` asks to look;
+    ``ask`` asks them."""
     if settings.webhook_secret is None:
         return []
-    hooks = _Hooks(settings.webhook_secret.get_secret_value(), git, refresh)
+    hooks = _Hooks(settings.webhook_secret.get_secret_value(), git, looks, ask)
     routes = [web.post("/hooks/publish", hooks.publish)]
     if git is not None:
         routes.append(web.post("/hooks/push", hooks.push))
@@ -48,13 +82,18 @@ def _answer(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text + "\n")
 
 
+def _unreachable() -> web.Response:
+    return _answer(503, Asked.UNREACHABLE.value + "; deliver it again later")
+
+
 class _Hooks:
     def __init__(
-        self, secret: str, git: GitSource | None, refresh: Callable[[], list[str]]
+        self, secret: str, git: GitSource | None, looks: Callable[[], list[str]], ask: Ask
     ) -> None:
         self.secret = secret
         self.git = git
-        self.refresh = refresh
+        self.looks = looks
+        self.ask = ask
         self.seen: OrderedDict[str, None] = OrderedDict()
 
     async def push(self, request: web.Request) -> web.Response:
@@ -81,9 +120,17 @@ class _Hooks:
         branch = self.git.branch
         if branch is not None and event.ref != f"refs/heads/{branch}":
             return _answer(202, f"ignored: {event.ref} is not the watched branch {branch}")
-        log.info("%s push to %s (delivery %s): fetching", event.forge, event.ref, event.delivery)
-        self.git.fetch_now()
-        return _answer(200, "fetching")
+        asked = await self.ask(FETCH)
+        if asked is Asked.UNREACHABLE:
+            return _unreachable()
+        (log.warning if asked is Asked.NO_LEADER else log.info)(
+            "%s push to %s (delivery %s): fetching%s",
+            event.forge,
+            event.ref,
+            event.delivery,
+            asked.value,
+        )
+        return _answer(200, "fetching" + asked.value)
 
     async def publish(self, request: web.Request) -> web.Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -92,6 +139,11 @@ class _Hooks:
             response = _answer(401, "unauthorized: Authorization: Bearer <secret> needed")
             response.headers["WWW-Authenticate"] = 'Bearer realm="newsbot"'
             return response
-        asked = self.refresh()
-        log.info("publish request: looking at %s now", ", ".join(asked) or "nothing")
-        return _answer(202, "looking now at: " + (", ".join(asked) or "no source"))
+        asked = await self.ask(REFRESH)
+        if asked is Asked.UNREACHABLE:
+            return _unreachable()
+        looks = ", ".join(self.looks())
+        (log.warning if asked is Asked.NO_LEADER else log.info)(
+            "publish request: looking at %s now%s", looks or "nothing", asked.value
+        )
+        return _answer(202, "looking now at: " + (looks or "no source") + asked.value)

@@ -27,9 +27,19 @@ How the lock comes free:
 * a graceful stop: the leader stops its work, unlocks and sends ``NOTIFY newsbot,
   'leader'``, which wakes every follower to try at once.
 
-Work that another process hands to the leader (a backfill, a resume, a guild leave:
-rows in the outbox) comes with ``NOTIFY newsbot, 'wake'`` (:meth:`Leadership.wake`);
-the leader's listener wakes its deliverer.
+Work that another process hands to the leader goes through the database, and a
+``NOTIFY`` on :data:`CHANNEL` says it is there (the leader also looks every few
+seconds, in case it took over after the ``NOTIFY``):
+
+* a backfill, a resume, a guild leave: rows in the outbox, then ``'wake'``
+  (:meth:`Leadership.wake`), which wakes the leader's deliverer;
+* a ``/newsadmin test``: a row in ``test_requests`` and ``'wake'``; the leader's
+  deliverer claims it, posts it and answers ``'tested:<id>'``, which the waiting
+  process hears (:meth:`Leadership.hearing`);
+* a webhook asking the sources to look now (``'fetch'``, ``'refresh'``:
+  :meth:`Leadership.ask_leader`): no row, only the ``NOTIFY``; the leader's listener
+  hands it to ``on_work``. When no process leads at that moment nobody hears it, and
+  the caller says so: the next leader's sources start with a full look anyway.
 
 On SQLite there is one process, and it always leads.
 """
@@ -39,7 +49,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import asyncpg
@@ -53,10 +63,13 @@ LOCK_SPACE = 0x6E657773
 LEADER_KEY = 0
 #: The identify bucket ``b`` is locked as ``(LOCK_SPACE, IDENTIFY_KEY + b)``.
 IDENTIFY_KEY = 1
-#: The ``LISTEN``/``NOTIFY`` channel, and its two messages.
+#: The ``LISTEN``/``NOTIFY`` channel, and its messages: work is due, the lock is free,
+#: and (followed by a request's id) a test post is done. Any other message is work
+#: for the leader (``on_work``).
 CHANNEL = "newsbot"
 WAKE = "wake"
 HANDOVER = "leader"
+TESTED = "tested:"
 #: A follower tries the lock, and the leader checks its connection, this often.
 RETRY_SECONDS = 3.0
 #: How long the leader's check may take before it counts its connection as lost.
@@ -82,7 +95,8 @@ Duty = Callable[[], Awaitable[None]]
 
 class Leadership:
     """Runs ``lead`` when this process becomes the leader and ``follow`` when it stops
-    being it; :meth:`wake` tells the leader (wherever it runs) that work is due.
+    being it; :meth:`wake` tells the leader (wherever it runs) that work is due, and
+    ``on_work`` hears, while leading, the other messages processes send it.
 
     ``url`` ``None`` (SQLite): this process leads from the start until :meth:`close`.
     """
@@ -94,6 +108,7 @@ class Leadership:
         lead: Duty,
         follow: Duty,
         on_wake: Callable[[], None],
+        on_work: Callable[[str], None] | None = None,
         pool: asyncpg.Pool | None = None,
         retry: float = RETRY_SECONDS,
     ) -> None:
@@ -101,6 +116,8 @@ class Leadership:
         self._lead = lead
         self._follow = follow
         self._on_wake = on_wake
+        self._on_work = on_work
+        self._hearing: dict[str, asyncio.Event] = {}
         self._pool = pool
         self.retry = retry
         self.leading = False
@@ -150,28 +167,80 @@ class Leadership:
 
     # -- work for the leader -----------------------------------------------------------------
 
+    @property
+    def alone(self) -> bool:
+        """Whether this process is the only one (SQLite): it always leads, and no other
+        process hands it work."""
+        return self.url is None
+
+    @property
+    def runs_here(self) -> bool:
+        """Whether the leader's work is this process's to do: it leads, or it is the
+        only one (SQLite)."""
+        return self.alone or self.leading
+
     def wake(self) -> None:
         """Work is due for the sender: wake it here, and on PostgreSQL tell the leader
         (``NOTIFY``; its dispatcher also looks every few seconds anyway)."""
         self._on_wake()
+        self.tell(WAKE)
+
+    def tell(self, message: str) -> None:
+        """Send ``message`` to every process (on PostgreSQL), in the background; a
+        failure is logged (whoever waits for it looks in the database as well)."""
         if self._pool is None or self.url is None:
             return
-        task = asyncio.create_task(self._notify(WAKE), name="notify leader")
+        task = asyncio.create_task(self._notify(message), name="notify leader")
         self._notes.add(task)
         task.add_done_callback(self._notes.discard)
 
     async def _notify(self, message: str) -> None:
-        assert self._pool is not None
         try:
-            await self._pool.execute("SELECT pg_notify($1, $2)", CHANNEL, message)
+            await self.ask_leader(message)
         except LOST as exc:
-            log.warning("could not tell the leader of new work (it looks again soon): %s", exc)
+            log.warning(
+                "could not tell the other processes %r (they look again soon): %s", message, exc
+            )
+
+    async def ask_leader(self, message: str) -> bool:
+        """Send ``message`` to the leader now (``NOTIFY``); returns whether a process
+        leads at this moment to hear it. Raises one of :data:`LOST` when the database
+        cannot be reached."""
+        assert self._pool is not None and self.url is not None, "one process: nobody to ask"
+        return bool(
+            await self._pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND classid = $3 AND objid = $4 AND objsubid = 2) "
+                "FROM pg_notify($1, $2)",
+                CHANNEL,
+                message,
+                LOCK_SPACE,
+                LEADER_KEY,
+            )
+        )
+
+    @contextlib.contextmanager
+    def hearing(self, message: str) -> Iterator[asyncio.Event]:
+        """An event set whenever ``message`` arrives (from any process) while in the
+        block."""
+        event = self._hearing[message] = asyncio.Event()
+        try:
+            yield event
+        finally:
+            if self._hearing.get(message) is event:
+                del self._hearing[message]
 
     def _heard(self, connection: Any, pid: int, channel: str, payload: object) -> None:
-        if payload == HANDOVER:
+        message = str(payload)
+        waiting = self._hearing.get(message)
+        if waiting is not None:
+            waiting.set()
+        elif message == HANDOVER:
             self._try_now.set()
-        else:
+        elif message == WAKE:
             self._on_wake()
+        elif self.leading and self._on_work is not None and not message.startswith(TESTED):
+            self._on_work(message)
 
     # -- the election ----------------------------------------------------------------------
 

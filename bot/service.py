@@ -23,7 +23,7 @@ import aiohttp
 from bot import __version__
 from bot.articles.site import Site
 from bot.config import Settings, env_name
-from bot.hooks import hook_routes
+from bot.hooks import FETCH, Ask, Asked, hook_routes
 from bot.monitor import Monitor
 from bot.sources.content import ContentSource
 from bot.sources.events import wait_any
@@ -175,16 +175,17 @@ class Pipeline:
         client: discord.Client | None = None,
         *,
         scanned: Callable[[], bool] | None = None,
+        ask: Ask | None = None,
     ) -> HttpListener | None:
         """The HTTP listener (``NEWSBOT_HTTP_ADDR``; ``None`` when off) with every route:
         health and metrics over this pipeline's store, sources (or ``scanned``, what
         readiness waits for instead) and Discord ``client`` (none in the dry run), and
-        the webhooks."""
+        the webhooks, which ``ask`` the sources to look (by default: these ones)."""
         if self.settings.http_addr is None:
             return None
         routes = [
             *Monitor(self.store, scanned or self.scanned, client).routes(),
-            *hook_routes(self.settings, self.git, self.refresh),
+            *hook_routes(self.settings, self.git, self.looks, ask or self.look_here),
         ]
         return HttpListener(self.settings.http_addr, routes)
 
@@ -202,20 +203,40 @@ class Pipeline:
                 self._spawn(feed.run(self._session, self.stop), f"feed {feed.url}")
         self._spawn(self._recheck_loop(), "publish re-check")
 
-    def refresh(self) -> list[str]:
-        """Look at every source now (``POST /hooks/publish``); names what was asked."""
-        asked = []
+    def refresh(self) -> None:
+        """Look at every source now (``POST /hooks/publish``): what :meth:`looks` names."""
         if self.content is not None:
             self.content.request_scan()
-            asked.append("content folder")
         if self.git is not None:
             self.git.fetch_now()
-            asked.append("git repository")
         for feed in self.feeds:
             feed.poll_now()
+
+    def looks(self) -> list[str]:
+        """The sources :meth:`refresh` asks to look, in words."""
+        named = []
+        if self.content is not None:
+            named.append("content folder")
+        if self.git is not None:
+            named.append("git repository")
         if self.feeds:
-            asked.append(f"{len(self.feeds)} feeds" if len(self.feeds) > 1 else "1 feed")
-        return asked
+            named.append(f"{len(self.feeds)} feeds" if len(self.feeds) > 1 else "1 feed")
+        return named
+
+    def look_now(self, what: str) -> None:
+        """Have these sources look now: :data:`~bot.hooks.FETCH` the repository, or
+        :data:`~bot.hooks.REFRESH` every source (a webhook's work, here or sent by
+        another process to this one, the leader)."""
+        if what == FETCH:
+            if self.git is not None:
+                self.git.fetch_now()
+        else:
+            self.refresh()
+
+    async def look_here(self, what: str) -> Asked:
+        """:meth:`look_now`, for a process that alone runs these sources."""
+        self.look_now(what)
+        return Asked.HERE
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         async def guarded() -> None:

@@ -85,8 +85,9 @@ class Deliverer(Protocol):
         """Queue the newest ``count`` matching published articles; returns how many."""
         ...
 
-    def send_test(self, subscription: Subscription) -> Awaitable[str]:
-        """Post the latest matching article marked as a test; returns a result line."""
+    def test_post(self, subscription: Subscription) -> Awaitable[str]:
+        """Post the latest matching article marked as a test (through the process that
+        sends); returns a result line."""
         ...
 
     def preview(
@@ -617,7 +618,8 @@ class Admin(
             self._check_can_post(
                 guild, target, _roles_of(guild, subscription), subscription.identity
             )
-            result = await deliverer.send_test(subscription)
+            # Waits for the leader when another process sends: reply() defers first.
+            result = await deliverer.test_post(subscription)
             result += f" Format: {render.format_name(subscription.format)}."
             log.info(
                 "guild %s: %s (%s) sent a test post to #%s (%s): %s",

@@ -1,7 +1,7 @@
 """Delivery as an extension: creates the deliverer, runs it while loaded.
 
 The deliverer is attached as ``bot.deliverer`` (the admin commands call its
-``backfill``, ``send_test`` and ``wake``, in every process) and runs its dispatcher
+``backfill``, ``test_post`` and ``wake``, in every process) and runs its dispatcher
 while the process leads (:mod:`bot.leader`) and becomes the announcer's hook
 (``bot.deliver``), so new articles are fanned out to subscribed channels.
 """

@@ -13,7 +13,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.forges import Forge
-from bot.hooks import hook_routes
+from bot.hooks import FETCH, REFRESH, Ask, Asked, hook_routes
 from bot.service import Pipeline
 from bot.store import Store
 from bot.web import MAX_BODY_BYTES, HttpListener
@@ -49,7 +49,9 @@ class Hooked:
         return self.pipeline.git.fetch_wanted
 
 
-async def listening(tmp_path: Path, store: Store, **settings: str) -> AsyncIterator[Hooked]:
+async def listening(
+    tmp_path: Path, store: Store, ask: Ask | None = None, **settings: str
+) -> AsyncIterator[Hooked]:
     config = load_settings(
         _env_file=None,
         database=str(tmp_path / "news.sqlite3"),
@@ -58,7 +60,8 @@ async def listening(tmp_path: Path, store: Store, **settings: str) -> AsyncItera
         **settings,
     )
     pipeline = Pipeline(config, store)  # not started: the requests' effects stay visible
-    listener = HttpListener("127.0.0.1:0", hook_routes(config, pipeline.git, pipeline.refresh))
+    routes = hook_routes(config, pipeline.git, pipeline.looks, ask or pipeline.look_here)
+    listener = HttpListener("127.0.0.1:0", routes)
     await listener.start()
     try:
         async with aiohttp.ClientSession() as session:
@@ -184,3 +187,53 @@ async def test_without_a_repository_there_is_no_push_route(
             "/hooks/publish", b"", {"authorization": f"bearer {SECRET}"}
         )
         assert (status, text) == (202, "looking now at: content folder\n")
+
+
+@pytest.mark.parametrize(
+    ("asked", "push", "publish"),
+    [
+        (
+            Asked.LEADER,
+            (200, "fetching: passed to the leading process\n"),
+            (202, "looking now at: git repository, 1 feed: passed to the leading process\n"),
+        ),
+        (
+            Asked.NO_LEADER,
+            (200, "fetching" + Asked.NO_LEADER.value + "\n"),
+            (202, "looking now at: git repository, 1 feed" + Asked.NO_LEADER.value + "\n"),
+        ),
+        (
+            Asked.UNREACHABLE,
+            (503, Asked.UNREACHABLE.value + "; deliver it again later\n"),
+            (503, Asked.UNREACHABLE.value + "; deliver it again later\n"),
+        ),
+    ],
+)
+async def test_a_process_that_does_not_run_the_sources_passes_the_work_on(
+    tmp_path: Path,
+    store: Store,
+    no_bot_env: None,
+    asked: Asked,
+    push: tuple[int, str],
+    publish: tuple[int, str],
+) -> None:
+    passed: list[str] = []
+
+    async def ask(what: str) -> Asked:
+        passed.append(what)
+        return asked
+
+    async for hooked in listening(
+        tmp_path,
+        store,
+        ask,
+        git_url=str(tmp_path / "site.git"),
+        feeds="https://a.example/feed.xml",
+    ):
+        # Checked as ever before anything is passed on.
+        assert (await hooked.push(Forge.GITEA, event="issues"))[0] == 202
+        assert await hooked.push(Forge.GITLAB) == push
+        auth = {"Authorization": f"Bearer {SECRET}"}
+        assert await hooked.post("/hooks/publish", b"", auth) == publish
+        assert passed == [FETCH, REFRESH]
+        assert not hooked.fetching  # nothing asked of this process's own sources

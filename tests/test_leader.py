@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 import asyncpg
 import pytest
 
-from bot.leader import LOCK_SPACE, Leadership, SharedIdentifyGate
+from bot.leader import LOCK_SPACE, LOST, Leadership, SharedIdentifyGate
 from tests.postgres import PostgresServer
 from tests.waiting import wait_until
 
@@ -29,8 +29,15 @@ class Process:
         self.name = name
         self.events: list[str] = []
         self.wakes = 0
+        self.work: list[str] = []
         self.leadership = Leadership(
-            url, lead=self._lead, follow=self._follow, on_wake=self._woken, pool=pool, retry=RETRY
+            url,
+            lead=self._lead,
+            follow=self._follow,
+            on_wake=self._woken,
+            on_work=self.work.append,
+            pool=pool,
+            retry=RETRY,
         )
 
     async def _lead(self) -> None:
@@ -83,6 +90,17 @@ async def lock_holders(pool: asyncpg.Pool) -> list[int]:
 
 def leaders(processes: list[Process]) -> list[Process]:
     return [p for p in processes if p.leading]
+
+
+async def leader_and_follower(
+    processes: Callable[[int], list[Process]],
+) -> tuple[Process, Process]:
+    """Two processes, once one of them leads: (the leader, the follower)."""
+    group = processes(2)
+    await wait_until(lambda: len(leaders(group)) == 1, "one leader")
+    (leader,) = leaders(group)
+    (follower,) = [p for p in group if p is not leader]
+    return leader, follower
 
 
 async def test_sqlite_process_always_leads() -> None:
@@ -155,14 +173,42 @@ async def test_a_graceful_stop_hands_over_at_once(postgres_url: str, pool: async
 async def test_wake_on_a_follower_reaches_the_leader(
     processes: Callable[[int], list[Process]],
 ) -> None:
-    group = processes(2)
-    await wait_until(lambda: len(leaders(group)) == 1, "one leader")
-    leader = leaders(group)[0]
-    (follower,) = [p for p in group if p is not leader]
+    leader, follower = await leader_and_follower(processes)
     before = leader.wakes
     follower.leadership.wake()
     assert follower.wakes == 1  # woken here too
     await wait_until(lambda: leader.wakes > before, "the leader hearing of the work")
+
+
+async def test_work_asked_on_a_follower_reaches_the_leader_alone(
+    processes: Callable[[int], list[Process]],
+) -> None:
+    leader, follower = await leader_and_follower(processes)
+    assert leader.leadership.runs_here and not follower.leadership.runs_here
+    assert await follower.leadership.ask_leader("fetch")
+    await wait_until(lambda: leader.work == ["fetch"], "the leader hearing of the work")
+    # A done test post's note is for its waiter, never work.
+    with follower.leadership.hearing("tested:7") as heard:
+        leader.leadership.tell("tested:7")
+        await asyncio.wait_for(heard.wait(), timeout=30)
+    leader.leadership.tell("refresh")
+    await wait_until(lambda: leader.work == ["fetch", "refresh"], "the second piece of work")
+    assert follower.work == []
+    assert follower.wakes == leader.wakes == 0
+
+
+async def test_asking_when_no_process_leads_says_so(postgres_url: str, pool: asyncpg.Pool) -> None:
+    nobody = Process(postgres_url, "not started", pool)  # never tries the lock
+    assert not await nobody.leadership.ask_leader("fetch")
+    holder = await asyncpg.connect(postgres_url)  # a leader elsewhere
+    try:
+        await holder.fetchval("SELECT pg_advisory_lock($1, 0)", LOCK_SPACE)
+        assert await nobody.leadership.ask_leader("fetch")
+    finally:
+        await holder.close()
+    await pool.close()  # the database out of reach: the caller is told
+    with pytest.raises(LOST):
+        await nobody.leadership.ask_leader("fetch")
 
 
 async def test_the_database_away_stops_leading_and_it_comes_back(

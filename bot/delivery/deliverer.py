@@ -10,7 +10,11 @@
   ``workers`` at once). A worker does its channel's work in order, one request at a
   time, so posts in a channel keep their order and a slow or failing channel holds
   up no other. Every request first waits for the shared global pacer.
-* the moderators' calls: :meth:`backfill`, :meth:`send_test`, :meth:`wake`.
+* the moderators' calls: :meth:`backfill`, :meth:`test_post`, :meth:`wake`.
+
+With many processes (:mod:`bot.leader`) only the leader's deliverer runs; another
+process's :meth:`test_post` hands the test to it through the database and waits for
+the answer, so that every post leaves through the one sender and its pacer.
 
 What happens when Discord says no is decided by :func:`bot.delivery.policy.classify`:
 403/404 pause the subscription and owe the server one notice; 5xx, network failures
@@ -28,7 +32,7 @@ import random
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -54,6 +58,8 @@ from bot.delivery.policy import (
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
 from bot.formats import DEFAULT_FORMAT, Format, render_formatted
+from bot.interactions import APOLOGY
+from bot.leader import TESTED
 from bot.logs import ids
 from bot.redaction import redact
 from bot.store import (
@@ -72,7 +78,11 @@ from bot.store import (
     WorkItem,
 )
 from bot.store.codec import article_from_data
+from bot.store.requests import TestRequest
 from bot.store.subscriptions import Subscription, article_keys
+
+if TYPE_CHECKING:
+    from bot.leader import Leadership
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +104,17 @@ ADOPT_WINDOW = timedelta(minutes=5)
 #: Pages of 100 messages read, at most, to find a webhook post made before a crash.
 HISTORY_PAGES = 10
 _HISTORY_PAGE = 100
+#: How long a test post handed to the leader may wait for it to be taken (a failover
+#: takes up to 15 s); then it is withdrawn and never posted.
+TEST_WAIT = 15.0
+#: How long, once the leader took a test post, its answer is waited for.
+TEST_ANSWER_WAIT = 30.0
+#: How often the waiting process looks at its request, in case a NOTIFY was missed.
+TEST_CHECK_SECONDS = 1.0
+NO_SENDER = (
+    "No process is sending posts right now (another one is about to take over), so "
+    "the test post was not made. Try again in a minute."
+)
 #: Published articles looked at to find matching ones for a backfill or a test post.
 SCAN_LIMIT = 5000
 _SCAN_PAGE = 200
@@ -144,6 +165,11 @@ class Deliverer:
         # Where :meth:`wake` reaches the sender: here, unless the client routes it to
         # the leading process (:meth:`bot.leader.Leadership.wake`).
         self.notify: Callable[[], None] = self.poke
+        # Who sends, with many processes (set by the client): the leader's deliverer
+        # runs; another process's hands its test posts over. None: this one sends.
+        self.leadership: Leadership | None = None
+        self._tests_wanted = asyncio.Event()
+        self._tests: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(workers)
         self._channels: dict[int, asyncio.Task[None]] = {}
         self._notices: asyncio.Task[None] | None = None
@@ -160,11 +186,13 @@ class Deliverer:
         if self._dispatcher is None:
             self._closing = False
             self._dispatcher = asyncio.create_task(self._dispatch(), name="deliverer")
+            if self.leadership is not None and not self.leadership.alone:
+                self._tests = asyncio.create_task(self._serve_tests(), name="test posts")
 
     async def close(self) -> None:
         """Stop every task. A request cut short is sent again, with its nonce, later."""
         self._closing = True
-        tasks = [t for t in (self._dispatcher, self._notices) if t is not None]
+        tasks = [t for t in (self._dispatcher, self._notices, self._tests) if t is not None]
         tasks += list(self._channels.values())
         for task in tasks:
             task.cancel()
@@ -172,6 +200,7 @@ class Deliverer:
         await self.limiter.close()
         self._dispatcher = None
         self._notices = None
+        self._tests = None
         self._channels.clear()
 
     def wake(self) -> None:
@@ -180,8 +209,10 @@ class Deliverer:
         self.notify()
 
     def poke(self) -> None:
-        """Look for due work now, in this process."""
+        """Look for due work (and test posts other processes asked for) now, in this
+        process."""
         self._wake.set()
+        self._tests_wanted.set()
 
     @property
     def busy(self) -> int:
@@ -246,6 +277,50 @@ class Deliverer:
         )
         self.wake()
         return queued
+
+    async def test_post(self, subscription: Subscription) -> str:
+        """``/newsadmin test``: :meth:`send_test`, in the process that sends (this one,
+        or the leader, which is asked through the database); returns its line, or
+        :data:`NO_SENDER` when no process took it within :data:`TEST_WAIT` seconds."""
+        leadership = self.leadership
+        if leadership is None or leadership.runs_here:
+            return await self.send_test(subscription)
+        now = self._now()
+        request = await self.store.add_test_request(
+            subscription.guild_id,
+            subscription.channel_id,
+            now,
+            now + timedelta(seconds=TEST_WAIT),
+        )
+        loop = asyncio.get_running_loop()
+        taken_by = loop.time() + TEST_WAIT
+        with leadership.hearing(f"{TESTED}{request}") as answered:
+            leadership.wake()
+            while True:
+                answered.clear()
+                found = await self.store.test_request(request)
+                if found is None:  # cannot happen while waiting; said plainly if it does
+                    return "The test post's request was lost; please try again."
+                if found.result is not None:
+                    await self.store.withdraw_test_request(request)
+                    return found.result
+                late = loop.time() - taken_by
+                if found.claimed_at is None and late >= 0:
+                    if await self.store.withdraw_test_request(request):
+                        log.warning(
+                            "no process took the test post for channel %d within %g s",
+                            subscription.channel_id,
+                            TEST_WAIT,
+                        )
+                        return NO_SENDER
+                    continue  # taken just now: its answer follows
+                if late >= TEST_ANSWER_WAIT:
+                    return (
+                        "The sending process took the test post but has not said how it "
+                        f"went; look in <#{subscription.channel_id}>."
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(answered.wait(), TEST_CHECK_SECONDS)
 
     async def send_test(self, subscription: Subscription) -> str:
         """Post the newest matching article, marked as a test, in the subscribed
@@ -351,6 +426,45 @@ class Deliverer:
                 break
             offset += _SCAN_PAGE
         return found
+
+    async def _serve_tests(self) -> None:
+        """The leader's side of :meth:`test_post`: take the test posts other processes
+        asked for (when woken, and every :data:`POLL_SECONDS`), post each with
+        :meth:`send_test` and tell its waiter."""
+        await self.client.wait_until_ready()
+        while not self._closing:
+            self._tests_wanted.clear()
+            try:
+                for request in await self.store.claim_test_requests(self._now()):
+                    await self._serve_test(request)
+            except DatabaseLost:
+                return
+            except Exception:
+                log.exception("could not serve the test posts asked for; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._tests_wanted.wait(), timeout=POLL_SECONDS)
+
+    async def _serve_test(self, request: TestRequest) -> None:
+        subscription = await self.store.get_subscription(request.guild_id, request.channel_id)
+        if subscription is None:
+            result = f"<#{request.channel_id}> is no longer subscribed; nothing was posted."
+        else:
+            try:
+                result = await self.send_test(subscription)
+            except DatabaseLost:
+                raise
+            except Exception:
+                log.exception("test post %d in channel %d failed", request.id, request.channel_id)
+                result = APOLOGY
+        await self.store.finish_test_request(request.id, result, self._now())
+        log.info(
+            "test post for channel %d, asked by another process: %s",
+            request.channel_id,
+            result,
+            extra=ids(guild=request.guild_id, channel=request.channel_id),
+        )
+        assert self.leadership is not None
+        self.leadership.tell(f"{TESTED}{request.id}")
 
     # -- the dispatcher ---------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from bot.store.models import (
     StoredArticle,
     StoreError,
 )
+from bot.store.requests import TestRequest
 from bot.store.store import Store
 from bot.store.subscriptions import (
     Filter,
@@ -58,6 +59,7 @@ __all__ = [
     "StoredArticle",
     "Subscription",
     "SubscriptionError",
+    "TestRequest",
     "Webhook",
     "WorkItem",
 ]

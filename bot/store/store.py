@@ -20,7 +20,8 @@ A :class:`Store` is made of parts, one per job, each holding the same
   announcements they make;
 * :class:`~bot.store.subscriptions.SubscriptionQueries`: subscriptions and settings;
 * :class:`~bot.store.deliveries.DeliveryQueries`: the delivery outbox and notices;
-* :class:`~bot.store.status.StatusQueries`: whole-database summaries for operators.
+* :class:`~bot.store.status.StatusQueries`: whole-database summaries for operators;
+* :class:`~bot.store.requests.TestRequestQueries`: test posts handed to the leader.
 
 The store's methods are its parts' methods (see :class:`_Forward`), so callers keep
 one object and one name per operation. Every call is serialised with every other
@@ -51,6 +52,7 @@ from bot.store.ingest import MOVE_WINDOW
 from bot.store.lookups import LookupQueries
 from bot.store.models import DatabaseLost, FileItem, IngestResult
 from bot.store.postgres import PostgresDatabase
+from bot.store.requests import TestRequestQueries
 from bot.store.sources import SourceQueries
 from bot.store.status import StatusQueries
 from bot.store.subscriptions import SubscriptionQueries
@@ -98,6 +100,7 @@ class Store:
         self._subscriptions = SubscriptionQueries(database)
         self._deliveries = DeliveryQueries(database)
         self._status = StatusQueries(database)
+        self._tests = TestRequestQueries(database)
 
     # -- the database ------------------------------------------------------------
 
@@ -279,3 +282,11 @@ class Store:
     article_counts = _Forward("_status", StatusQueries.article_counts)
     recent_announcements = _Forward("_status", StatusQueries.recent_announcements)
     paused_subscriptions = _Forward("_status", StatusQueries.paused_subscriptions)
+
+    # -- test posts handed to the leader ----------------------------------------------
+
+    add_test_request = _Forward("_tests", TestRequestQueries.add_test_request)
+    claim_test_requests = _Forward("_tests", TestRequestQueries.claim_test_requests)
+    finish_test_request = _Forward("_tests", TestRequestQueries.finish_test_request)
+    test_request = _Forward("_tests", TestRequestQueries.test_request)
+    withdraw_test_request = _Forward("_tests", TestRequestQueries.withdraw_test_request)

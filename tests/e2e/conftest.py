@@ -25,6 +25,7 @@ from tests.fakediscord.models import FakeChannel, FakeGuild, FakeMember
 from tests.fakediscord.plugin import BotRunner, RunBot
 from tests.fakediscord.server import FakeDiscord
 from tests.samples import SAMPLES
+from tests.sources.gitrepos import Site
 from tests.waiting import wait_until
 
 # What the samples (plus EXPIRED below) hold, as a reader should see it on 2026-11-26 and
@@ -236,3 +237,14 @@ def button(message: dict[str, Any], custom_id: str) -> dict[str, Any]:
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for row in message.get("components") or [] for c in row.get("components") or []]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Site:
+    """A site's repository, holding the bundled samples in content/."""
+    repo = Site(tmp_path / "remote")
+    shutil.copytree(SAMPLES, repo.work / "content")
+    repo.write("hugo.toml", 'baseURL = "https://news.example.org/"\n')
+    repo.commit("the site")
+    repo.push()
+    return repo

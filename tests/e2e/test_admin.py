@@ -710,8 +710,8 @@ class RecordingDeliverer:
         self.calls.append(("backfill", (subscription.channel_id, count)))
         return 1
 
-    async def send_test(self, subscription: Subscription) -> str:
-        self.calls.append(("send_test", subscription.channel_id))
+    async def test_post(self, subscription: Subscription) -> str:
+        self.calls.append(("test_post", subscription.channel_id))
         await asyncio.sleep(self.delay)
         return f"Posted a test in <#{subscription.channel_id}>."
 
@@ -735,7 +735,7 @@ async def test_what_the_cog_asks_of_the_deliverer(
     await a.run("subscribe", channel=a.forum)
     assert stub.calls == [
         ("backfill", (a.news.id, 5)),
-        ("send_test", a.news.id),
+        ("test_post", a.news.id),
         ("wake", None),
     ]
 

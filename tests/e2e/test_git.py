@@ -5,7 +5,6 @@ fake Discord; forges' push webhooks reach its HTTP listener."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from bot.forges import Forge
 from bot.sources.git import GitSource
 from bot.web import MAX_BODY_BYTES
 from tests.delivery.harness import article_text
-from tests.e2e.conftest import SAMPLES, make_bot, wait_until_idle, wait_until_scanned
+from tests.e2e.conftest import make_bot, wait_until_idle, wait_until_scanned
 from tests.fakediscord.models import FakeChannel
 from tests.fakediscord.plugin import BotRunner, RunBot
 from tests.fakediscord.server import FakeDiscord
@@ -62,17 +61,6 @@ class GitDesk:
     async def has_status(self, title: str, status: str) -> bool:
         found = await by_title(self.bot.store, title)
         return found is not None and found.status == status
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Site:
-    """The site's repository, holding the bundled samples in content/."""
-    repo = Site(tmp_path / "remote")
-    shutil.copytree(SAMPLES, repo.work / "content")
-    repo.write("hugo.toml", 'baseURL = "https://news.example.org/"\n')
-    repo.commit("the site")
-    repo.push()
-    return repo
 
 
 @pytest.fixture

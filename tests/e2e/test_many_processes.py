@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,15 +23,14 @@ import pytest
 
 from bot.leader import LEADER_KEY, LOCK_SPACE
 from tests.delivery.harness import (
-    bot_env,
     kill,
     slow_answers,
-    start_bot,
     stop,
     subscribe_channels,
     write_article,
 )
 from tests.e2e.conftest import SAMPLES, listed_titles
+from tests.e2e.fleet import Fleet
 from tests.fakediscord import FakeGuild, FakeMember, Permission
 from tests.fakediscord.server import FakeDiscord
 from tests.postgres import PostgresServer
@@ -49,69 +47,13 @@ EPHEMERAL = 1 << 6
 pytestmark = pytest.mark.fakediscord(shards=SHARDS, max_concurrency=3)
 
 
-class Fleet:
-    """The bot processes, their logs, and the database they share."""
-
-    def __init__(self, fake: FakeDiscord, tmp_path: Path, url: str, content: Path) -> None:
-        self.fake = fake
-        self.tmp_path = tmp_path
-        self.url = url
-        self.env = bot_env(
-            api_url=fake.api_url,
-            gateway_url=fake.gateway_url,
-            token=fake.token,
-            content_dir=content,
-            database=url,
-        )
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.starts: dict[str, int] = {}  # where each process's latest run begins in its log
-
-    def log(self, shards: str) -> Path:
-        return self.tmp_path / f"bot-{shards}.log"
-
-    def start(self, shards: str) -> None:
-        env = self.env | {"NEWSBOT_SHARD_COUNT": str(SHARDS), "NEWSBOT_SHARD_IDS": shards}
-        log = self.log(shards)
-        self.starts[shards] = log.stat().st_size if log.exists() else 0
-        self.processes[shards] = start_bot(env, self.tmp_path, self.log(shards))
-
-    def said(self, shards: str, text: str) -> int:
-        """How often the latest run of the process said ``text``."""
-        with self.log(shards).open("rb") as log:
-            log.seek(self.starts[shards])
-            return log.read().decode(errors="replace").count(text)
-
-    def check_alive(self) -> None:
-        for shards, process in self.processes.items():
-            if process.poll() is not None:
-                raise AssertionError(f"the bot on shards {shards} exited ({process.returncode})")
-
-    def leaders(self) -> list[str]:
-        """The processes that said they lead and never said they stopped."""
-        return [
-            shards
-            for shards in self.processes
-            if self.said(shards, "leading: running") > self.said(shards, "stopped leading")
-        ]
-
-    async def query(self, sql: str) -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(self.url)
-        try:
-            return list(await connection.fetch(sql))
-        finally:
-            await connection.close()
-
-    async def count(self, sql: str) -> int:
-        return int((await self.query(sql))[0][0])
-
-
 @pytest.fixture
 async def fleet(
     fake_discord: FakeDiscord, tmp_path: Path, postgres_url: str
 ) -> AsyncIterator[Fleet]:
     content = tmp_path / "content"
     shutil.copytree(SAMPLES, content)
-    fleet = Fleet(fake_discord, tmp_path, postgres_url, content)
+    fleet = Fleet(fake_discord, tmp_path, postgres_url, content, SHARDS)
     try:
         yield fleet
     finally:
@@ -140,25 +82,8 @@ class Desk:
         fleet, fake = self.fleet, self.fake
         await subscribe_channels(fleet.url, [(c.guild.id, c.id, ()) for c in self.channels])
         slow_answers(fake, 0.3)
-        for shards in RANGES:
-            fleet.start(shards)
-        await wait_until(
-            lambda: (
-                fleet.check_alive() or sorted(fake.stats.identified_shards) == list(range(SHARDS))
-            ),
-            "every shard of every process connected",
-            timeout=60,
-        )
-        await wait_until(lambda: len(fleet.leaders()) == 1, "one leader", timeout=30)
-        await wait_until(self.scanned, "the leader's first scan", timeout=60, interval=0.5)
-
-    async def scanned(self) -> bool:
-        self.fleet.check_alive()
-        return bool(
-            await self.fleet.count(
-                "SELECT count(*) FROM sources WHERE baseline_done_at IS NOT NULL"
-            )
-        )
+        await fleet.start_all(RANGES)
+        await fleet.led()
 
     async def all_sent(self) -> bool:
         self.fleet.check_alive()
