@@ -414,6 +414,7 @@ async def test_a_stalled_discord_sees_no_burst_over_the_global_limit(desk: Desk)
     desk.fake.stall(1.5)
     await desk.fake.wait_for(lambda: all(len(desk.posts(c)) == 1 for c in channels), timeout=25)
     assert desk.fake.stats.rate_limited == 0
+    assert desk.fake.busiest_second <= 48  # the pacer's cap
     assert [len(desk.posts(c)) for c in channels] == [1] * len(channels)
     assert len(posted("POST", POSTS)) == len(channels)
     assert desk.fake.stats.stalled > 0  # the stall held requests up, then served them at once

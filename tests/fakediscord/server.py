@@ -460,6 +460,11 @@ class FakeDiscord:
             )
         )
 
+    @property
+    def busiest_second(self) -> int:
+        """The most requests the global limit has counted in one second (of 50)."""
+        return self._limiter.busiest_second
+
     def stall(self, seconds: float) -> None:
         """For the next ``seconds``, take requests in but look at none of them, then
         serve them all at once, as a server process descheduled (or collecting garbage)
