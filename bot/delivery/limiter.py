@@ -29,9 +29,12 @@ others still possibly in the window when it was granted. With answers in
 milliseconds the cap never binds (45/s × (1 s + the round trip) is about 46 < 48);
 when the server stalls, the answers stop, the count climbs to the cap and the pacer
 waits until answers are a second old. The default 48 of Discord's 50 leaves room for
-the bot's few requests outside the pacer. A slot lasts the whole discord.py call,
-whose retries happen inside it: a 5xx is retried at least a second after its answer,
-so never in the same window, but a 429 retried sooner than a second counts twice.
+the bot's few requests outside the pacer. A slot lasts the whole discord.py call:
+a wait for the route's bucket before sending (the request has not arrived yet, so it
+must count) and the retries inside it. discord.py retries a 5xx at least a second
+after its answer, so never in the same window; a 429 it waits out in under a second
+can put two of the call's requests in one window: rare, since discord.py follows the
+route buckets and the cap keeps the global one away.
 
 45/s still fans out to 1,000 channels in about 22 s.
 """
