@@ -9,7 +9,7 @@
 * a dispatcher task hands each channel with work due to a worker (at most
   ``workers`` at once). A worker does its channel's work in order, one request at a
   time, so posts in a channel keep their order and a slow or failing channel holds
-  up no other. Every request first waits for the shared global pacer.
+  up no other. Every request runs in a slot of the shared global pacer.
 * the moderators' calls: :meth:`backfill`, :meth:`test_post`, :meth:`wake`.
 
 With many processes (:mod:`bot.leader`) only the leader's deliverer runs; another

@@ -400,6 +400,26 @@ async def test_rate_limits_and_server_errors_lose_nothing(desk: Desk) -> None:
     assert statuses == [503, 503, 503, 200]
 
 
+async def test_a_stalled_discord_sees_no_burst_over_the_global_limit(desk: Desk) -> None:
+    # Discord counts requests when it gets to them. Stalled for 1.5 s in mid fan-out,
+    # it would get to the ~67 the bot spaced out meanwhile all at once, and refuse
+    # those over 50 with a global 429, had the bot not stopped at 48 unanswered.
+    channels = [desk.guild.add_channel(f"news-{n}") for n in range(120)]
+    for channel in channels:
+        await desk.subscribe(channel)
+    desk.publish("stall", "Story Through A Stall")
+    posted = desk.fake.requests_to  # the fake records each request as it serves it
+
+    await desk.fake.wait_for(lambda: len(posted("POST", POSTS)) >= 20, timeout=10)
+    desk.fake.stall(1.5)
+    await desk.fake.wait_for(lambda: all(len(desk.posts(c)) == 1 for c in channels), timeout=25)
+    assert desk.fake.stats.rate_limited == 0
+    assert desk.fake.busiest_second <= 48  # the pacer's cap
+    assert [len(desk.posts(c)) for c in channels] == [1] * len(channels)
+    assert len(posted("POST", POSTS)) == len(channels)
+    assert desk.fake.stats.stalled > 0  # the stall held requests up, then served them at once
+
+
 async def test_a_500_is_retried_by_discord_py_with_the_same_nonce(desk: Desk) -> None:
     channel = desk.guild.add_channel("wobbly")
     await desk.subscribe(channel)
