@@ -8,12 +8,13 @@ the other way round) plugs its own announcer into the same pipeline.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -293,31 +294,42 @@ async def announce_loop(
     failed: set[int] = set()
     while not stop.is_set():
         wake.clear()
-        pending = await store.pending_announcements(ANNOUNCE_BATCH)
-        delivered = 0
-        for announcement in pending:
-            if stop.is_set():
-                return
-            if gate is not None and not gate.ready(announcement):
-                continue
-            try:
-                await deliver(announcement)
-            except Exception:
-                # Keep the order: retry this one (and those after it) after a pause; one
-                # log line per announcement, not one per attempt.
-                if announcement.id not in failed:
-                    failed.add(announcement.id)
-                    log.exception("could not deliver announcement %d; will retry", announcement.id)
-                break
-            failed.discard(announcement.id)
-            await store.complete_announcement(announcement.id, datetime.now(UTC))
-            if gate is not None:
-                gate.forget(announcement.id)
-            store.metrics.announced(announcement.kind)
-            delivered += 1
-        if delivered == ANNOUNCE_BATCH:
-            continue  # a full page: more are waiting
+        async with contextlib.aclosing(_each_pending(store)) as pending:
+            async for announcement in pending:
+                if stop.is_set():
+                    return
+                if gate is not None and not gate.ready(announcement):
+                    continue
+                try:
+                    await deliver(announcement)
+                except Exception:
+                    # Keep the order: retry this one (and those after it) after a pause;
+                    # one log line per announcement, not one per attempt.
+                    if announcement.id not in failed:
+                        failed.add(announcement.id)
+                        log.exception(
+                            "could not deliver announcement %d; will retry", announcement.id
+                        )
+                    break
+                failed.discard(announcement.id)
+                await store.complete_announcement(announcement.id, datetime.now(UTC))
+                if gate is not None:
+                    gate.forget(announcement.id)
+                store.metrics.announced(announcement.kind)
         await wait_any(wake, stop, seconds=ANNOUNCE_POLL_SECONDS)
+
+
+async def _each_pending(store: Store) -> AsyncIterator[Announcement]:
+    """Every pending announcement, oldest first, read a page at a time: however many
+    are held back, the newer ones behind them are reached."""
+    after = 0
+    while True:
+        page = await store.pending_announcements(ANNOUNCE_BATCH, after=after)
+        for announcement in page:
+            yield announcement
+        if len(page) < ANNOUNCE_BATCH:
+            return
+        after = page[-1].id
 
 
 class DryRunAnnouncer:
