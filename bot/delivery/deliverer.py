@@ -498,29 +498,38 @@ class Deliverer:
         if by_webhook and target.kind is not Kind.THREAD:
             return await self._post_by_webhook(item, target, body, article)
         crosspost = False
+        fingerprint = post_fingerprint(body)
+        # What the post shows: the version in hand, unless it was made before a crash
+        # and the article has changed since (then it is edited next, when edits are on).
+        version = item.article_version
         try:
             if target.kind is Kind.FORUM:
                 tags = forum_tags(target.tags, item.article_tags, can_moderate=target.can_moderate)
                 name = thread_name(item.article_title)
                 thread_id = self._adopt_forum_post(d, name)
                 if thread_id is None:
-                    await self.store.mark_attempt(d.id, now)
+                    await self.store.mark_attempt(d.id, now, fingerprint)
                     data = await self.sender.forum_post(d.channel_id, name, tags, body)
                     thread_id = int(data["id"])
+                elif d.attempt_fingerprint != fingerprint:
+                    version -= 1
                 message_id, where = thread_id, thread_id
             else:
                 sent = dict(body, nonce=d.nonce, enforce_nonce=True)
                 data = await self.sender.post(d.channel_id, sent)
                 message_id, where = int(data["id"]), d.channel_id
-                # A repeated nonce returns the message already posted: maybe crossposted.
+                # A repeated nonce returns the message already posted: maybe crossposted,
+                # and saying what the article said then.
                 crosspost = target.kind is Kind.NEWS and not int(data.get("flags") or 0) & 1
+                if post_fingerprint(data) != fingerprint:
+                    version -= 1
         except discord.HTTPException as error:
             return await self._refused(d, Refusal.of(error), editing=False)
         await self.store.mark_sent(
             d.id,
             message_id=message_id,
             message_channel_id=where,
-            version=item.article_version,
+            version=version,
             crosspost=crosspost,
             now=self._now(),
         )

@@ -99,7 +99,7 @@ class Delivery:
     edit_version: int | None
     crosspost: Crosspost | None  # None: not an announcement channel's post
     webhook_id: int | None = None  # the webhook that posted the message (None: the bot)
-    attempt_fingerprint: str | None = None  # what its last webhook send said (a digest)
+    attempt_fingerprint: str | None = None  # what its last send without a nonce said (a digest)
 
     @property
     def edit_due(self) -> bool:
@@ -372,8 +372,8 @@ class DeliveryQueries:
     async def mark_attempt(
         self, delivery_id: int, now: datetime, fingerprint: str | None = None
     ) -> None:
-        """A request for this delivery is about to start (a webhook's: posting what
-        ``fingerprint`` stands for, :func:`bot.delivery.policy.post_fingerprint`)."""
+        """A request for this delivery is about to start (a webhook's or a forum post's:
+        posting what ``fingerprint`` stands for, :func:`bot.delivery.policy.post_fingerprint`)."""
         async with self._database.transaction() as db:
             await db.execute(
                 "UPDATE deliveries SET attempted_at = :now, attempt_fingerprint = :fingerprint "

@@ -571,6 +571,43 @@ async def test_a_forum_post_made_just_before_a_crash_is_adopted_not_repeated(
     assert len(desk.fake.requests_to("POST", f"/channels/{forum.id}/threads")) == 1
 
 
+async def test_a_forum_post_adopted_after_a_crash_is_edited_if_its_article_changed(
+    desk: Desk,
+) -> None:
+    forum = desk.guild.add_channel("forum", ChannelType.forum)
+    await desk.subscribe(forum)
+    desk.publish("once", "Posted Once", takeaways=("As first told.",))
+    article_id = await desk.article_id("Posted Once")
+    [delivery] = await desk.settled(article_id)
+    # As if the bot had died between creating the thread and recording it, and the
+    # article had changed before it was back (the row waits until then).
+    async with desk.bot.store._transaction() as db:
+        await db.execute(
+            "UPDATE deliveries SET state = 'pending', message_id = NULL, "
+            "message_channel_id = NULL, due_at = NULL WHERE id = ?",
+            (delivery.id,),
+        )
+    desk.publish("once", "Posted Once", takeaways=("Corrected.",))
+
+    async def edit_asked() -> bool:
+        [d] = await desk.bot.store.deliveries(article_id=article_id)
+        return d.edit_version == 2
+
+    await wait_until(edit_asked, "the edit asked for")
+    async with desk.bot.store._transaction() as db:
+        await db.execute(
+            "UPDATE deliveries SET due_at = ? WHERE id = ?",
+            (to_us(desk.deliverer._now()), delivery.id),
+        )
+    desk.deliverer.wake()
+    await desk.fake.wait_for_requests("PATCH", f"/channels/{delivery.message_id}/messages/*")
+    [again] = await desk.settled(article_id)
+    assert (again.state, again.message_id, again.sent_version) == ("sent", delivery.message_id, 2)
+    [thread] = [c for c in desk.guild.channels.values() if c.parent_id == forum.id]
+    assert desk.posts(thread)[0]["embeds"][0]["description"] == "- Corrected."
+    assert len(desk.fake.requests_to("POST", f"/channels/{forum.id}/threads")) == 1
+
+
 async def test_a_subscribed_thread_gets_posts_like_a_channel(desk: Desk) -> None:
     parent = desk.guild.add_channel("discussion")
     thread = desk.guild.add_channel("news-thread", ChannelType.public_thread, parent=parent)
