@@ -56,6 +56,7 @@ __all__ = [
     "PLACEHOLDERS",
     "Format",
     "FormatError",
+    "article_values",
     "format_from_json",
     "format_texts",
     "format_to_json",
@@ -402,6 +403,14 @@ def _values(article: Article, roles: tuple[int, ...]) -> dict[str, str]:
         else _site(url),
         "mention": " ".join(f"<@&{role}>" for role in roles),
     }
+
+
+def article_values(article: Article) -> dict[str, str]:
+    """What each placeholder shows of ``article`` (``{{mention}}`` aside: it shows the
+    channel's roles): all a format can show of it. Its fingerprint covers them
+    (:func:`bot.prepare.prepare`), so a change any format shows edits the posts."""
+    values = _values(article, ())
+    return {name: values[name] for name in PLACEHOLDERS if name != "mention"}
 
 
 def _site(url: str) -> str:

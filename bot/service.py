@@ -14,7 +14,7 @@ import logging
 import signal
 import sqlite3
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -26,6 +26,7 @@ from bot.articles.site import Site
 from bot.config import Settings, env_name
 from bot.hooks import hook_routes
 from bot.monitor import Monitor
+from bot.prepare import HASH_COVERS
 from bot.sources.content import ContentSource
 from bot.sources.events import wait_any
 from bot.sources.feeds import FeedSource
@@ -59,18 +60,22 @@ CLOSE_SECONDS = 10.0
 POST_SETTINGS = ("site_url", "timezone", "takeaways_headings")
 #: The entry of :func:`post_settings` for the site's own Hugo configuration.
 SITE_CONFIG = "site config"
+#: The entry of :func:`post_settings` for what an article's hash covers
+#: (:data:`bot.prepare.HASH_COVERS`).
+ARTICLE_HASH = "article hash"
 
 
 def post_settings(settings: Settings, site: Site | None = None) -> dict[str, str | None]:
     """The values of :data:`POST_SETTINGS`, as text, by environment variable (the
-    settings as the site's config completed them), and the fingerprint of the ``site``
-    the articles are read in (its permalinks, languages, name...) as ``site config``."""
+    settings as the site's config completed them), the fingerprint of the ``site``
+    the articles are read in (its permalinks, languages, name...) as ``site config``,
+    and what an article's hash covers as ``article hash``."""
     values = {name: getattr(settings, name) for name in POST_SETTINGS}
     shown = {
         env_name(name): None if v is None else ", ".join(v) if isinstance(v, tuple) else str(v)
         for name, v in values.items()
     }
-    return {**shown, SITE_CONFIG: (site or Site()).fingerprint()}
+    return {**shown, SITE_CONFIG: (site or Site()).fingerprint(), ARTICLE_HASH: HASH_COVERS}
 
 
 class Pipeline:
@@ -319,7 +324,7 @@ async def announce_loop(
         await wait_any(wake, stop, seconds=ANNOUNCE_POLL_SECONDS)
 
 
-async def _each_pending(store: Store) -> AsyncIterator[Announcement]:
+async def _each_pending(store: Store) -> AsyncGenerator[Announcement]:
     """Every pending announcement, oldest first, read a page at a time: however many
     are held back, the newer ones behind them are reached."""
     after = 0
