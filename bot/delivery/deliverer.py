@@ -51,6 +51,7 @@ from bot.delivery.policy import (
     pause_reason,
     post_fingerprint,
     thread_name,
+    unreadable_format_reason,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
 from bot.formats import DEFAULT_FORMAT, Format, render_formatted
@@ -430,6 +431,8 @@ class Deliverer:
         """Do one item's work; False when the channel must wait (paused, retrying)."""
         d = item.delivery
         try:
+            if item.format_error is not None:
+                await self._unreadable_format(item, item.format_error)
             if d.state == DeliveryState.PENDING:
                 return await self._post(item)
             if d.state == DeliveryState.SENT and d.edit_due and not await self._edit(item):
@@ -814,6 +817,24 @@ class Deliverer:
             await self.store.add_notice(d.subscription_id, d.guild_id, d.channel_id, reason, now)
             self.poke()
 
+    async def _unreadable_format(self, item: WorkItem, error: str) -> None:
+        """The channel's saved format can't be read: its posts use the default format,
+        and the moderators are told once (for each reason)."""
+        d = item.delivery
+        reason = unreadable_format_reason(error)
+        if await self.store.add_notice(
+            d.subscription_id, d.guild_id, d.channel_id, reason, self._now(), once=True
+        ):
+            log.warning(
+                "channel %d (guild %d): its saved format can't be read (%s); posting in "
+                "the default format",
+                d.channel_id,
+                d.guild_id,
+                error,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
+            self.poke()
+
     def _render(
         self,
         article: Article,
@@ -887,7 +908,7 @@ class Deliverer:
                 return await self._retry_notice(notice, repr(error))
             await self.store.finish_notice(notice.id, channel_id, self._now())
             log.info(
-                "told guild %d in %d that delivery to %d stopped",
+                "told guild %d in %d about channel %d",
                 notice.guild_id,
                 channel_id,
                 notice.channel_id,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.articles.model import category_key, normalise_tag, unique_tags
-from bot.formats import DEFAULT_FORMAT, Format, format_from_json, format_to_json
+from bot.formats import DEFAULT_FORMAT, Format, format_to_json, read_format
 from bot.store.codec import clean_text, dumps, from_us, opt_dt, to_us
 from bot.store.database import (
     Connection,
@@ -158,6 +158,8 @@ class Subscription:
     updated_at: datetime
     format: Format = DEFAULT_FORMAT  # how its posts look (bot/formats.py)
     identity: Identity = Identity.BOT
+    #: Why its saved format can't be read by this version (it posts in the default).
+    format_error: str | None = None
 
     @property
     def active(self) -> bool:
@@ -254,11 +256,13 @@ def _checked_filters(
 
 
 def _subscription(row: Row) -> Subscription:
+    fmt, format_error = read_format(row["format"])
     return from_row(
         Subscription,
         row,
         filters=parse_filters(row["filters"]),
-        format=format_from_json(row["format"]),
+        format=fmt,
+        format_error=format_error,
         identity=Identity(row["identity"]),
         paused_at=opt_dt(row["paused_at"]),
         created_at=from_us(row["created_at"]),

@@ -20,6 +20,7 @@ from bot.client import NewsBot
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.delivery.policy import delivery_nonce
+from bot.formats import parse_format
 from bot.store import Delivery
 from bot.store.codec import to_us
 from bot.store.subscriptions import Subscription
@@ -551,6 +552,51 @@ async def test_forum_channels_get_one_tagged_thread_per_article(desk: Desk) -> N
     desk.publish("long", title.strip(), tags=["Energy"], takeaways=("Changed.",))
     await desk.fake.wait_for_requests("PATCH", f"/channels/{thread.id}/messages/{thread.id}")
     assert "Changed." in desk.posts(thread)[0]["embeds"][0]["description"]
+
+
+async def test_a_saved_format_this_version_cannot_read_posts_the_default_with_one_notice(
+    desk: Desk,
+) -> None:
+    guild = desk.guild
+    unreadable, custom = guild.add_channel("unreadable"), guild.add_channel("custom")
+    await desk.subscribe(unreadable)
+    await desk.subscribe(custom)
+    now = desk.deliverer._now()
+    await desk.bot.store.set_format(
+        guild.id, custom.id, parse_format("", "📰 {{title}}", "", "", ""), now
+    )
+    # As a newer version would keep a format with a part this one doesn't know.
+    async with desk.bot.store._transaction() as db:
+        await db.execute(
+            "UPDATE subscriptions SET format = ? WHERE channel_id = ?",
+            ('{"title": "{{title}}", "layout": "grid"}', unreadable.id),
+        )
+    desk.publish("first", "First Story")
+    [post] = await desk.wait_posts(unreadable)
+    [other] = await desk.wait_posts(custom)
+    [stored] = await desk.bot.store.latest(None, 1)
+    [create] = desk.fake.requests_to("POST", f"/channels/{unreadable.id}/messages")
+    assert create.json["embeds"] == render_message(stored.to_article())["embeds"]
+    assert post["embeds"][0]["title"] == "First Story"
+    assert other["embeds"][0]["title"] == "📰 First Story"
+    [notice] = await desk.wait_posts(guild.channel("general"))
+    assert notice["content"].startswith(
+        f"\N{WARNING SIGN}\N{VARIATION SELECTOR-16} I can't read the saved post format of "
+        f"<#{unreadable.id}> (it has parts I don't know: layout), so I post there in the "
+        "default format."
+    )
+    assert f"`/newsadmin format` for <#{unreadable.id}>" in notice["content"]
+    assert notice["mention_roles"] == [] and notice["mentions"] == []
+    sub = await desk.bot.store.get_subscription(guild.id, unreadable.id)
+    assert sub is not None and sub.active
+    assert sub.format_error == "it has parts I don't know: layout"
+
+    # Posts go on in the default format, and nobody is told twice.
+    desk.publish("second", "Second Story")
+    await desk.wait_posts(unreadable, 2)
+    await desk.idle()
+    assert len(desk.posts(guild.channel("general"))) == 1
+    assert desk.posts(unreadable)[1]["embeds"][0]["title"] == "Second Story"
 
 
 async def test_a_forum_post_made_just_before_a_crash_is_adopted_not_repeated(
