@@ -11,6 +11,14 @@ from bot.articles.model import Article
 from bot.formats import article_values
 from bot.summary import render_message
 
+#: What :func:`prepare`'s hash covers, in words. When it changes, the articles of a
+#: content folder are read again at the next start and stored quietly (their posts are
+#: not edited), as when a setting that shapes posts changes
+#: (:func:`bot.service.post_settings`).
+HASH_COVERS = "the default post, dates, tags; every placeholder"
+#: Between the two parts of the hash.
+_SHOWN = ":"
+
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
@@ -53,14 +61,6 @@ def hash_changed(stored: str, new: str) -> bool:
     stored with ``stored``. A hash stored before it had its ``shown`` part is held
     against ``new``'s ``base`` alone: the upgrade that brought it edits no post."""
     return stored != (new if _SHOWN in stored else new.partition(_SHOWN)[0])
-
-
-_SHOWN = ":"
-#: What :func:`prepare`'s hash covers, in words. When it changes, the articles of a
-#: content folder are read again at the next start and stored quietly (their posts are
-#: not edited), as when a setting that shapes posts changes
-#: (:func:`bot.service.post_settings`).
-HASH_COVERS = "the default post, dates, tags; every placeholder"
 
 
 def _digest(value: Any) -> str:
