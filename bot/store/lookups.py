@@ -187,9 +187,10 @@ _PG_MATCHES = f"SELECT count(*) FROM (SELECT 1 {_PG_MATCHING} LIMIT :most) m"
 # A search's statements are planned for the words at hand: a rare word is found
 # through the GIN index, a common one walking the newest articles until the window is
 # full; one plan for every query would do one of them badly. And planned for a table
-# and index read from memory (random_page_cost as for SSDs, 1.1; PostgreSQL's default
-# 4 prices a disk seek): at 4, a word on 1-2 % of 100,000 articles walked 20,000 of
-# them (5-10 ms) rather than read its 1,500 matches through the index (1.5 ms).
+# and index read from memory, as they are where shared_buffers hold them (README,
+# PostgreSQL settings; random_page_cost as for SSDs, 1.1; the default 4 prices a disk
+# seek): at 4, a word on 1-2 % of 100,000 articles walked 20,000 of them (5 ms
+# cached) rather than read its 1,500 matches through the index (1.5 ms).
 _PG_SEARCH_SETTINGS = (
     "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL random_page_cost = 1.1"
 )
@@ -404,10 +405,7 @@ class LookupQueries:
                     return []  # no published article has it
             if postgres:
                 sql, matches_sql = _PG_SEARCH, _PG_MATCHES
-                params.update(
-                    words=search_words(query),
-                    tag_tokens=[tag_token(k) for k in keys],
-                )
+                params.update(words=search_words(query), tag_tokens=[tag_token(k) for k in keys])
                 await db.execute(_PG_SEARCH_SETTINGS)
             elif keys:
                 # The most common one joins, if common enough; the others are terms.
