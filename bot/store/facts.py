@@ -55,11 +55,8 @@ class FactQueries:
                     INSERT INTO channel_facts (channel_id, guild_id, facts, updated_at)
                     VALUES (:channel_id, :guild_id, :facts, :now)
                     ON CONFLICT (channel_id) DO UPDATE SET
-                        guild_id = excluded.guild_id,
-                        facts = excluded.facts,
-                        updated_at = excluded.updated_at
+                        facts = excluded.facts, updated_at = excluded.updated_at
                     WHERE channel_facts.facts <> excluded.facts
-                    OR channel_facts.guild_id <> excluded.guild_id
                     """,
                     params | {"channel_id": channel_id, "facts": facts},
                 )
