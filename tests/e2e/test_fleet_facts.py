@@ -4,7 +4,8 @@ in its own. The follower publishes what its cache knows of its server's subscrib
 channels, and the leader goes by it: a role is pinged where it may be (once a role
 update made it mentionable), a forum gets a tagged thread, an announcement is
 crossposted, a channel closed to the bot is paused before any request and its notice
-reaches the server's moderators.
+reaches the server's moderators. A forum subscribed with a backfill on the follower
+gets its thread at once.
 """
 
 from __future__ import annotations
@@ -144,6 +145,25 @@ async def test_the_leader_posts_in_a_followers_server_as_in_its_own(fleet: Fleet
             f"SELECT paused_reason FROM subscriptions WHERE channel_id = {server.closed.id}"
         )
         assert "Send Messages" in reason
+
+    # A forum subscribed on the follower with a backfill: its facts are published
+    # before the leader is asked, which makes a thread there at once.
+    server = servers[follower]
+    mod = server.guild.add_member("mod", permissions=Permission.MANAGE_GUILD)
+    more = server.guild.add_channel("more", ChannelType.forum)
+    interaction = await fake.invoke(
+        server.guild,
+        server.guild.channel("general"),
+        mod,
+        "newsadmin subscribe",
+        options={"channel": more, "backfill": 1},
+    )
+    answer = await interaction.original_message(timeout=WAIT)
+    assert "Posting the 1 most recent matching article." in answer["content"]
+    await fake.wait_for(
+        lambda: [c for c in server.guild.channels.values() if c.parent_id == more.id], WAIT
+    )
+    assert fake.requests_to("POST", f"/channels/{more.id}/messages") == []
 
     for shards, process in list(fleet.processes.items()):
         assert stop(process) == 0, shards
