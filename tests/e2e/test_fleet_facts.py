@@ -10,17 +10,13 @@ gets its thread at once.
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.delivery.harness import kill, stop, write_article
-from tests.e2e.conftest import SAMPLES
+from tests.delivery.harness import stop, write_article
 from tests.e2e.fleet import Fleet
 from tests.fakediscord import ChannelType, FakeGuild, Permission, overwrite
-from tests.fakediscord.server import FakeDiscord
 from tests.waiting import wait_until
 
 SHARDS = 2
@@ -49,20 +45,6 @@ class Server:
             permission_overwrites=[overwrite(guild.bot_role, deny=Permission.SEND_MESSAGES)],
         )
         self.channels = (self.news, self.forum, self.announcements, self.closed)
-
-
-@pytest.fixture
-async def fleet(
-    fake_discord: FakeDiscord, tmp_path: Path, postgres_url: str
-) -> AsyncIterator[Fleet]:
-    content = tmp_path / "content"
-    shutil.copytree(SAMPLES, content)
-    fleet = Fleet(fake_discord, tmp_path, postgres_url, content, SHARDS)
-    try:
-        yield fleet
-    finally:
-        for process in fleet.processes.values():
-            kill(process)
 
 
 async def test_the_leader_posts_in_a_followers_server_as_in_its_own(fleet: Fleet) -> None:
