@@ -8,7 +8,8 @@ while the process leads (:mod:`bot.leader`) and becomes the announcer's hook
 On PostgreSQL (many processes) it also publishes the facts of this process's servers
 for the leader (:mod:`bot.delivery.facts`) whenever the gateway says they may have
 changed: a server becoming available or joined, its channels, threads, roles, the
-bot's own member, the server itself, and any of its moderators' commands.
+bot's own member, the server itself (within :data:`~bot.delivery.facts.DELAY`), and
+its moderators' ``/newsadmin`` commands (at once).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 from bot.delivery import Deliverer
@@ -132,11 +134,19 @@ class Delivery(commands.Cog):
             self._touch(after.guild.id)
 
     @commands.Cog.listener()
-    async def on_app_command_completion(self, interaction: discord.Interaction, _: Any) -> None:
-        """A command in a server: subscriptions, their roles or the settings may have
-        changed."""
-        if interaction.guild_id is not None:
-            self._touch(interaction.guild_id)
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction,
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        """A moderator's command: subscriptions, their roles or the settings may have
+        changed; published at once (an article may follow within the second)."""
+        if (
+            self.facts is not None
+            and interaction.guild_id is not None
+            and command.qualified_name.startswith("newsadmin ")
+        ):
+            await self.facts.publish(interaction.guild_id)
 
 
 async def setup(bot: NewsBot) -> None:
