@@ -146,7 +146,15 @@ class Delivery(commands.Cog):
             and interaction.guild_id is not None
             and command.qualified_name.startswith("newsadmin ")
         ):
-            await self.facts.publish(interaction.guild_id)
+            try:
+                await self.facts.publish(interaction.guild_id)
+            except Exception as exc:
+                log.warning(
+                    "could not publish the facts of guild %d now (%r); trying again shortly",
+                    interaction.guild_id,
+                    exc,
+                )
+                self.facts.touch([interaction.guild_id])
 
 
 async def setup(bot: NewsBot) -> None:

@@ -116,17 +116,29 @@ class ServerFacts:
             while self._dirty:
                 await asyncio.sleep(self.delay)
                 dirty, self._dirty = self._dirty, set()
+                failed: dict[int, Exception] = {}
                 try:
                     # Only servers with subscriptions, and those that had some (their
                     # facts are forgotten).
                     wanted = await self.store.subscribed_guilds() | self._published.keys()
                     for guild_id in sorted(dirty & wanted):
-                        await self.publish(guild_id)
+                        try:
+                            await self.publish(guild_id)
+                        except DatabaseLost:
+                            raise
+                        except Exception as exc:
+                            failed[guild_id] = exc
                 except DatabaseLost:
                     return
-                except Exception:
-                    log.exception("could not publish the facts of %d servers", len(dirty))
-                    self._dirty |= dirty  # tried again after the delay
+                except Exception as exc:
+                    failed = dict.fromkeys(dirty, exc)
+                if failed:
+                    log.warning(
+                        "could not publish the facts of %d servers (%r); trying again",
+                        len(failed),
+                        next(iter(failed.values())),
+                    )
+                    self._dirty |= failed.keys()  # after the delay
         finally:
             if self._task is asyncio.current_task():
                 self._task = None

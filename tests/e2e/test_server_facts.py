@@ -13,6 +13,7 @@ from bot.client import NewsBot
 from bot.config import Settings
 from bot.delivery.channels import ChannelFacts, Kind
 from tests.e2e.conftest import make_bot, wait_until_idle, wait_until_scanned
+from tests.e2e.test_errors import explode
 from tests.fakediscord import FakeChannel, FakeGuild, Permission
 from tests.fakediscord.plugin import RunBot
 from tests.fakediscord.server import FakeDiscord
@@ -24,6 +25,12 @@ WAIT = 10.0
 async def facts(bot: NewsBot, channel: FakeChannel) -> ChannelFacts | None:
     found = (await bot.store.channel_facts([channel.id])).get(channel.id)
     return None if found is None else ChannelFacts.from_json(found)
+
+
+async def closed(bot: NewsBot, channel: FakeChannel) -> bool:
+    """Whether the channel is published as one the bot may not post in."""
+    found = await facts(bot, channel)
+    return found is not None and found.target.missing == ("Send Messages",)
 
 
 async def command(fake: FakeDiscord, guild: FakeGuild, name: str, **options: Any) -> str:
@@ -58,11 +65,7 @@ async def test_a_server_is_published_and_kept_up_to_date(
     # The gateway says the bot may no longer post there: published again.
     news.set_permissions(guild.bot_role, deny=Permission.SEND_MESSAGES)
 
-    async def closed() -> bool:
-        found = await facts(bot, news)
-        return found is not None and found.target.missing == ("Send Messages",)
-
-    await wait_until(closed, "the closed channel published", timeout=WAIT)
+    await wait_until(lambda: closed(bot, news), "the closed channel published", timeout=WAIT)
     assert await bot.store.notice_facts(guild.id) == [general.id, lobby.id]
 
     # The moderators' own notices channel comes first.
@@ -93,6 +96,35 @@ async def test_a_server_is_published_and_kept_up_to_date(
         return await facts(bot, lobby) is None and await notices() is None
 
     await wait_until(gone, "the server's facts forgotten with it", timeout=WAIT)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"])
+async def test_a_server_not_published_is_tried_again(
+    fake_discord: FakeDiscord,
+    run_bot: RunBot,
+    bot_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    guild = fake_discord.add_guild("Subscribed")
+    guild.add_member("mod", permissions=Permission.MANAGE_GUILD)
+    news = guild.add_channel("news")
+    runner = await run_bot(make_bot(bot_settings))
+    bot = runner.bot
+    await wait_until_scanned(bot)
+    await command(fake_discord, guild, "subscribe", channel=news)
+    await wait_until(lambda: facts(bot, news), "published", timeout=WAIT)
+
+    monkeypatch.setattr(bot.store, "subscriptions", explode)
+    news.set_permissions(guild.bot_role, deny=Permission.SEND_MESSAGES)
+    await wait_until(
+        lambda: "could not publish the facts of 1 servers (Boom(" in caplog.text,
+        "the failure logged",
+        timeout=WAIT,
+    )
+    monkeypatch.undo()
+
+    await wait_until(lambda: closed(bot, news), "published after all", timeout=WAIT)
 
 
 @pytest.mark.parametrize("engine", ["sqlite"])
