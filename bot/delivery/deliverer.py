@@ -9,7 +9,7 @@
 * a dispatcher task hands each channel with work due to a worker (at most
   ``workers`` at once). A worker does its channel's work in order, one request at a
   time, so posts in a channel keep their order and a slow or failing channel holds
-  up no other. Every request first waits for the shared global pacer.
+  up no other. Every request runs in a slot of the shared global pacer.
 * the moderators' calls: :meth:`backfill`, :meth:`test_post`, :meth:`wake`.
 
 With many processes (:mod:`bot.leader`) only the leader's deliverer runs; another
@@ -57,6 +57,7 @@ from bot.delivery.policy import (
     pause_reason,
     post_fingerprint,
     thread_name,
+    unreadable_format_reason,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
 from bot.formats import DEFAULT_FORMAT, Format, render_formatted
@@ -568,6 +569,8 @@ class Deliverer:
         """Do one item's work; False when the channel must wait (paused, retrying)."""
         d = item.delivery
         try:
+            if item.format_error is not None:
+                await self._unreadable_format(item, item.format_error)
             if d.state == DeliveryState.PENDING:
                 return await self._post(item)
             if d.state == DeliveryState.SENT and d.edit_due and not await self._edit(item):
@@ -641,29 +644,38 @@ class Deliverer:
         if by_webhook and target.kind is not Kind.THREAD:
             return await self._post_by_webhook(item, target, body, article)
         crosspost = False
+        fingerprint = post_fingerprint(body)
+        # What the post shows: the version in hand, unless it was made before a crash
+        # and the article has changed since (then it is edited next, when edits are on).
+        version = item.article_version
         try:
             if target.kind is Kind.FORUM:
                 tags = forum_tags(target.tags, item.article_tags, can_moderate=target.can_moderate)
                 name = thread_name(item.article_title)
                 thread_id = self._adopt_forum_post(d, name)
                 if thread_id is None:
-                    await self.store.mark_attempt(d.id, now)
+                    await self.store.mark_attempt(d.id, now, fingerprint)
                     data = await self.sender.forum_post(d.channel_id, name, tags, body)
                     thread_id = int(data["id"])
+                elif d.attempt_fingerprint != fingerprint:
+                    version -= 1
                 message_id, where = thread_id, thread_id
             else:
                 sent = dict(body, nonce=d.nonce, enforce_nonce=True)
                 data = await self.sender.post(d.channel_id, sent)
                 message_id, where = int(data["id"]), d.channel_id
-                # A repeated nonce returns the message already posted: maybe crossposted.
+                # A repeated nonce returns the message already posted: maybe crossposted,
+                # and saying what the article said then.
                 crosspost = target.kind is Kind.NEWS and not int(data.get("flags") or 0) & 1
+                if post_fingerprint(data) != fingerprint:
+                    version -= 1
         except discord.HTTPException as error:
             return await self._refused(d, Refusal.of(error), editing=False)
         await self.store.mark_sent(
             d.id,
             message_id=message_id,
             message_channel_id=where,
-            version=item.article_version,
+            version=version,
             crosspost=crosspost,
             now=self._now(),
         )
@@ -950,6 +962,24 @@ class Deliverer:
             await self.store.add_notice(d.subscription_id, d.guild_id, d.channel_id, reason, now)
             self.poke()
 
+    async def _unreadable_format(self, item: WorkItem, error: str) -> None:
+        """The channel's saved format can't be read: its posts use the default format,
+        and the moderators are told once (for each reason)."""
+        d = item.delivery
+        reason = unreadable_format_reason(error)
+        if await self.store.add_notice(
+            d.subscription_id, d.guild_id, d.channel_id, reason, self._now(), once=True
+        ):
+            log.warning(
+                "channel %d (guild %d): its saved format can't be read (%s); posting in "
+                "the default format",
+                d.channel_id,
+                d.guild_id,
+                error,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
+            self.poke()
+
     def _render(
         self,
         article: Article,
@@ -1032,7 +1062,7 @@ class Deliverer:
                 return await self._retry_notice(notice, repr(error))
             await self.store.finish_notice(notice.id, channel_id, self._now())
             log.info(
-                "told guild %d in %d that delivery to %d stopped",
+                "told guild %d in %d about channel %d",
                 notice.guild_id,
                 channel_id,
                 notice.channel_id,
