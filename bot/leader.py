@@ -41,7 +41,13 @@ seconds, in case it took over after the ``NOTIFY``):
   hands it to ``on_work``. When no process leads at that moment nobody hears it, and
   the caller says so: the next leader's sources start with a full look anyway.
 
-On SQLite there is one process, and it always leads.
+The leader posts in every server, but its gateway cache holds only its own shards'
+servers. Every process publishes, for the servers it serves, what the leader needs
+to know of their subscribed channels and where their notices go
+(:mod:`bot.delivery.facts`, read back by :mod:`bot.delivery.channels`).
+
+On SQLite there is one process, and it always leads (and publishes nothing: its
+cache has every server).
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@
 
 With many processes (:mod:`bot.leader`) only the leader's deliverer runs; another
 process's :meth:`test_post` hands the test to it through the database and waits for
-the answer, so that every post leaves through the one sender and its pacer.
+the answer, so that every post leaves through the one sender and its pacer. In a
+server its cache lacks, the leader goes by the facts the serving process published
+(:mod:`bot.delivery.facts`): they come with the work items.
 
 What happens when Discord says no is decided by :func:`bot.delivery.policy.classify`:
 403/404 pause the subscription and owe the server one notice; 5xx, network failures
@@ -83,6 +85,7 @@ from bot.store.requests import TestRequest
 from bot.store.subscriptions import Subscription, article_keys
 
 if TYPE_CHECKING:
+    from bot.delivery.facts import ServerFacts
     from bot.leader import Leadership
 
 log = logging.getLogger(__name__)
@@ -169,6 +172,8 @@ class Deliverer:
         # Who sends, with many processes (set by the client): the leader's deliverer
         # runs; another process's hands its test posts over. None: this one sends.
         self.leadership: Leadership | None = None
+        # What publishes this process's servers' facts for the leader (PostgreSQL).
+        self.facts: ServerFacts | None = None
         self._tests_wanted = asyncio.Event()
         self._tests: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(workers)
@@ -261,6 +266,7 @@ class Deliverer:
         """
         if count <= 0:
             return 0
+        await self._publish_facts(subscription.guild_id)
         found = await self._matching(subscription, count)
         found.reverse()
         queued = await self.store.queue_backfill(
@@ -286,6 +292,7 @@ class Deliverer:
         leadership = self.leadership
         if leadership is None or leadership.runs_here:
             return await self.send_test(subscription)
+        await self._publish_facts(subscription.guild_id)
         now = self._now()
         request = await self.store.add_test_request(
             subscription.guild_id,
@@ -335,7 +342,12 @@ class Deliverer:
         roles = subscription.mentions(*article_keys(stored.tags, stored.categories))
         by_webhook = subscription.identity is Identity.WEBHOOK
         target = resolve(
-            self.client, subscription.guild_id, subscription.channel_id, roles, webhook=by_webhook
+            self.client,
+            subscription.guild_id,
+            subscription.channel_id,
+            roles,
+            webhook=by_webhook,
+            stored=await self._stored_facts(subscription.guild_id, subscription.channel_id),
         )
         if target.kind is Kind.UNUSABLE:
             return f"{channel} is not a channel I can post articles in."
@@ -383,6 +395,18 @@ class Deliverer:
                 "the Mention Everyone permission there."
             )
         return line
+
+    async def _publish_facts(self, guild_id: int) -> None:
+        """Publish the server's facts before work there goes to the sender, which may
+        be another process whose cache lacks the server."""
+        if self.facts is not None:
+            await self.facts.publish(guild_id)
+
+    async def _stored_facts(self, guild_id: int, channel_id: int) -> str | None:
+        """The channel's published facts, when the server is not in the cache."""
+        if self.client.get_guild(guild_id) is not None:
+            return None
+        return (await self.store.channel_facts([channel_id])).get(channel_id)
 
     def poster(self, subscription: Subscription, article: Article | None = None) -> str:
         """Who a subscription's posts (of ``article``) come from, in words: "the bot"
@@ -600,7 +624,12 @@ class Deliverer:
             return True
         by_webhook = item.identity is Identity.WEBHOOK
         target = resolve(
-            self.client, d.guild_id, d.channel_id, item.mention_role_ids, webhook=by_webhook
+            self.client,
+            d.guild_id,
+            d.channel_id,
+            item.mention_role_ids,
+            webhook=by_webhook,
+            stored=item.facts,
         )
         if target.kind is Kind.UNUSABLE:
             await self._pause(d, "the channel cannot hold posts (not a text or forum channel)")
@@ -826,7 +855,9 @@ class Deliverer:
             await self.store.drop_edit(d.id, f"article {item.article_status}")
             return True
         assert d.message_id is not None and d.message_channel_id is not None
-        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
+        target = resolve(
+            self.client, d.guild_id, d.channel_id, item.mention_role_ids, stored=item.facts
+        )
         article = article_from_data(json.loads(item.article_json))
         body = self._render(
             article, d.article_id, item.article_version, item.color, target.pingable, item.format
@@ -992,8 +1023,17 @@ class Deliverer:
     async def _send_notice(self, notice: Notice) -> None:
         now = self._now()
         settings = await self.store.guild_settings(notice.guild_id)
+        stored = (
+            await self.store.notice_facts(notice.guild_id)
+            if self.client.get_guild(notice.guild_id) is None
+            else None
+        )
         candidates = notice_channels(
-            self.client, notice.guild_id, notice.channel_id, settings.notices_channel_id
+            self.client,
+            notice.guild_id,
+            notice.channel_id,
+            settings.notices_channel_id,
+            stored=stored,
         )
         if not candidates:
             log.warning(

@@ -128,6 +128,9 @@ class WorkItem:
     identity: Identity = Identity.BOT  # who posts in the channel now
     webhook: Webhook | None = None  # the channel's webhook, once made
     format_error: str | None = None  # why its format can't be read (then: the default)
+    # What the process serving the channel's server published about it (JSON, see
+    # bot.delivery.channels.ChannelFacts), for a sender whose cache lacks that server.
+    facts: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +179,7 @@ def _work_item(row: Row) -> WorkItem:
             if row["channel_webhook_id"] is not None
             else None
         ),
+        facts=row["channel_facts"],
     )
 
 
@@ -360,10 +364,12 @@ class DeliveryQueries:
                        a.status AS article_status, a.version AS article_version,
                        a.title AS article_title, a.tags AS article_tags,
                        a.categories AS article_categories, a.article_json,
-                       s.identity, s.webhook_id AS channel_webhook_id, s.webhook_token
+                       s.identity, s.webhook_id AS channel_webhook_id, s.webhook_token,
+                       f.facts AS channel_facts
                 FROM deliveries d {_ACTIVE}
                 JOIN articles a ON a.id = d.article_id
                 LEFT JOIN guild_settings g ON g.guild_id = d.guild_id
+                LEFT JOIN channel_facts f ON f.channel_id = d.channel_id
                 WHERE d.subscription_id = :subscription_id
                 AND d.due_at IS NOT NULL AND d.due_at <= :now
                 ORDER BY d.id

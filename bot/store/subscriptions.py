@@ -574,22 +574,27 @@ class SubscriptionQueries:
         return [_subscription(row) for row in rows]
 
     async def remove_guild(self, guild_id: int) -> int:
-        """The bot left a server: forget its subscriptions and settings; returns how many."""
+        """The bot left a server: forget its subscriptions, settings and published facts;
+        returns how many subscriptions."""
         params = {"guild_id": guild_id}
         async with self._database.transaction() as db:
             cursor = await db.execute(
                 "DELETE FROM subscriptions WHERE guild_id = :guild_id", params
             )
             await db.execute("DELETE FROM guild_settings WHERE guild_id = :guild_id", params)
+            await db.execute("DELETE FROM channel_facts WHERE guild_id = :guild_id", params)
+            await db.execute("DELETE FROM guild_facts WHERE guild_id = :guild_id", params)
             return cursor.rowcount
 
     async def remove_channel(self, channel_id: int) -> int:
-        """A channel or thread was deleted: forget its subscription; returns how many (0/1)."""
+        """A channel or thread was deleted: forget its subscription (and its published
+        facts); returns how many (0/1)."""
+        params = {"channel_id": channel_id}
         async with self._database.transaction() as db:
             cursor = await db.execute(
-                "DELETE FROM subscriptions WHERE channel_id = :channel_id",
-                {"channel_id": channel_id},
+                "DELETE FROM subscriptions WHERE channel_id = :channel_id", params
             )
+            await db.execute("DELETE FROM channel_facts WHERE channel_id = :channel_id", params)
             return cursor.rowcount
 
     # -- guild settings ----------------------------------------------------------
