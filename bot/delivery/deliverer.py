@@ -584,14 +584,7 @@ class Deliverer:
         except asyncio.CancelledError:
             raise
         except TRANSIENT as error:
-            log.warning(
-                "delivery %d to channel %d: %r; will retry",
-                d.id,
-                d.channel_id,
-                error,
-                extra=ids(guild=d.guild_id, channel=d.channel_id),
-            )
-            await self._retry(d, repr(error))
+            await self._retry_said(d, repr(error))
             return False
         except discord.RateLimited as error:
             await self._retry(d, "rate limited", at_least=error.retry_after)
@@ -915,14 +908,7 @@ class Deliverer:
             await self._pause(d, _reason(refusal))
             return False
         if verdict is Verdict.RETRY:
-            log.warning(
-                "delivery %d to channel %d: %s; will retry",
-                d.id,
-                d.channel_id,
-                refusal,
-                extra=ids(guild=d.guild_id, channel=d.channel_id),
-            )
-            await self._retry(d, str(refusal))
+            await self._retry_said(d, str(refusal))
             return False
         if d.state == DeliveryState.SENT:
             # The message is gone, or Discord will not take the edit: keep the post.
@@ -946,6 +932,17 @@ class Deliverer:
         await self.store.retry_later(
             d.id, self._now() + timedelta(seconds=delay), error, self._now()
         )
+
+    async def _retry_said(self, d: Delivery, error: str) -> None:
+        """:meth:`_retry`, with a warning in the log (a failure worth an operator's eye)."""
+        log.warning(
+            "delivery %d to channel %d: %s; will retry",
+            d.id,
+            d.channel_id,
+            redact(error),
+            extra=ids(guild=d.guild_id, channel=d.channel_id),
+        )
+        await self._retry(d, error)
 
     async def _pause(self, d: Delivery, reason: str) -> None:
         """Stop delivering to the channel; the moderators are told once."""
