@@ -96,6 +96,11 @@ class Deliverer(Protocol):
         """The test post's message body (in ``fmt``), or why there is none."""
         ...
 
+    def publish_facts(self, guild_id: int) -> Awaitable[None]:
+        """Make what this process knows of the server's channels known to the process
+        that sends (with many processes), before work there goes to it."""
+        ...
+
     def wake(self) -> None:
         """Look for work now (after a resume)."""
         ...
@@ -558,6 +563,11 @@ class Admin(
             target = self._subscribable(guild, subscription)
             roles = _roles_of(guild, subscription)
             self._check_can_post(guild, target, roles, subscription.identity)
+            deliverer = self.deliverer
+            if deliverer is not None:
+                # What was fixed (a permission, say) must reach the sender before the
+                # channel's posts do, or it would pause the channel again.
+                await deliverer.publish_facts(guild.id)
             resumed = await self.bot.store.resume_subscription(
                 guild.id, subscription.channel_id, _now()
             )
@@ -572,7 +582,6 @@ class Admin(
                 target.id,
                 subscription.paused_reason,
             )
-            deliverer = self.deliverer
             if deliverer is not None:
                 deliverer.wake()
             text = f"Resumed {target.mention}: new articles will be posted there again."

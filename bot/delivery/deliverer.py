@@ -266,7 +266,7 @@ class Deliverer:
         """
         if count <= 0:
             return 0
-        await self._publish_facts(subscription.guild_id)
+        await self.publish_facts(subscription.guild_id)
         found = await self._matching(subscription, count)
         found.reverse()
         queued = await self.store.queue_backfill(
@@ -292,7 +292,7 @@ class Deliverer:
         leadership = self.leadership
         if leadership is None or leadership.runs_here:
             return await self.send_test(subscription)
-        await self._publish_facts(subscription.guild_id)
+        await self.publish_facts(subscription.guild_id)
         now = self._now()
         request = await self.store.add_test_request(
             subscription.guild_id,
@@ -396,7 +396,7 @@ class Deliverer:
             )
         return line
 
-    async def _publish_facts(self, guild_id: int) -> None:
+    async def publish_facts(self, guild_id: int) -> None:
         """Publish the server's facts before work there goes to the sender, which may
         be another process whose cache lacks the server."""
         if self.facts is not None:

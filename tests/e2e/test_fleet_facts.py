@@ -5,7 +5,8 @@ channels, and the leader goes by it: a role is pinged where it may be (once a ro
 update made it mentionable), a forum gets a tagged thread, an announcement is
 crossposted, a channel closed to the bot is paused before any request and its notice
 reaches the server's moderators. A forum subscribed with a backfill on the follower
-gets its thread at once.
+gets its thread at once; a channel resumed right after its permission is fixed gets
+its held post.
 """
 
 from __future__ import annotations
@@ -146,6 +147,31 @@ async def test_the_leader_posts_in_a_followers_server_as_in_its_own(fleet: Fleet
         lambda: [c for c in server.guild.channels.values() if c.parent_id == more.id], WAIT
     )
     assert fake.requests_to("POST", f"/channels/{more.id}/messages") == []
+
+    # The moderator lets the bot post in the closed channel and resumes it at once: the
+    # fix reaches the leader before the channel's held post does (it is not paused
+    # again on facts a second old), and the post goes out.
+    server.closed.set_permissions(server.guild.bot_role, allow=Permission.SEND_MESSAGES)
+
+    async def resumed() -> bool:
+        asked = await fake.invoke(
+            server.guild,
+            server.guild.channel("general"),
+            mod,
+            "newsadmin resume",
+            options={"channel": str(server.closed.id)},
+        )
+        text = (await asked.original_message(timeout=WAIT))["content"]
+        assert "Resumed" in text or "Send Messages" in text, text  # until the cache has it
+        return "Resumed" in text
+
+    await wait_until(resumed, "the closed channel resumed", timeout=WAIT)
+    [post] = await fake.wait_for(lambda: fake.messages(server.closed), WAIT)
+    assert post["embeds"][0]["title"] == "Wind Farm Opens"
+    [(reason,)] = await fleet.query(
+        f"SELECT paused_reason FROM subscriptions WHERE channel_id = {server.closed.id}"
+    )
+    assert reason is None
 
     for shards, process in list(fleet.processes.items()):
         assert stop(process) == 0, shards
