@@ -715,6 +715,9 @@ class RecordingDeliverer:
         await asyncio.sleep(self.delay)
         return f"Posted a test in <#{subscription.channel_id}>."
 
+    async def publish_facts(self, guild_id: int) -> None:
+        self.calls.append(("publish_facts", guild_id))
+
     def wake(self) -> None:
         self.calls.append(("wake", None))
 
@@ -736,6 +739,7 @@ async def test_what_the_cog_asks_of_the_deliverer(
     assert stub.calls == [
         ("backfill", (a.news.id, 5)),
         ("test_post", a.news.id),
+        ("publish_facts", a.guild.id),  # before the resume reaches the sender
         ("wake", None),
     ]
 
