@@ -102,6 +102,38 @@ async def test_search(library: Store) -> None:
     assert len(await library.search("python", None, 1, offset=2)) == 1
 
 
+async def test_search_with_a_tag_ranks_best_first(store: Store, content: SourceRow) -> None:
+    # An older title match outranks a newer description match, whether a tag (or a
+    # category) narrows the search or not.
+    await store.record_files(
+        content.id,
+        [
+            item("a.md", art("/title/", "Solar power", tags=("Energy",), categories=("Tech",))),
+            item(
+                "b.md",
+                art(
+                    "/description/",
+                    "Grid news",
+                    date=T0,
+                    tags=("Energy", "Grid"),
+                    categories=("Tech",),
+                    description="Solar panels on every roof.",
+                ),
+            ),
+        ],
+        T0,
+    )
+    for tag, category in [(None, None), ("energy", None), (None, "tech"), ("Energy", "Tech")]:
+        found = await store.search("solar", tag, 10, category=category)
+        assert [a.key for a in found] == ["/title/", "/description/"]
+    # The same for a word typed short (matched as a prefix) and for two words.
+    assert [a.key for a in await store.search("sola", "energy", 10)] == [
+        "/title/",
+        "/description/",
+    ]
+    assert [a.key for a in await store.search("solar power", "energy", 10)] == ["/title/"]
+
+
 @pytest.mark.parametrize(
     "text",
     [
