@@ -74,11 +74,12 @@ async def listeners(admin: asyncpg.Connection, name: str) -> int:
     )
 
 
-async def publish(store: Store, slug: str, title: str, tags: tuple[str, ...]) -> None:
+async def publish(
+    store: Store, slug: str, title: str, tags: tuple[str, ...], categories: tuple[str, ...] = ()
+) -> None:
     source = await store.source(SourceKind.CONTENT, "/site/content")
-    await store.record_files(
-        source.id, [item(f"{slug}.md", art(f"/{slug}/", title, date=T0 - DAY, tags=tags))], T0
-    )
+    article = art(f"/{slug}/", title, date=T0 - DAY, tags=tags, categories=categories)
+    await store.record_files(source.id, [item(f"{slug}.md", article)], T0)
 
 
 async def test_a_tag_first_published_by_another_process_is_seen(
@@ -89,19 +90,25 @@ async def test_a_tag_first_published_by_another_process_is_seen(
     assert await reader.store.tags() == [("Energy", 1)]
     assert await reader.store.search("solar", "Energy", 5)
     assert await reader.store.search("solar", "Quantum", 5) == []
+    assert await reader.store.categories() == []
 
-    await publish(writer, "new", "Solar qubits", ("Quantum",))
+    await publish(writer, "new", "Solar qubits", ("Quantum",), ("Physics",))
 
     # Answers never come from the cache: at once, before any NOTIFY is heard.
     assert [a.title for a in await reader.store.search("solar", "Quantum", 5)] == ["Solar qubits"]
     assert [a.title for a in await reader.store.latest("quantum", 5)] == ["Solar qubits"]
     assert [a.title for a in await reader.store.search("qubits", "quantum", 5)] == ["Solar qubits"]
+    assert [a.title for a in await reader.store.latest(None, 5, category="physics")] == [
+        "Solar qubits"
+    ]
+    found = await reader.store.search("solar", "quantum", 5, category="Physics")
+    assert [a.title for a in found] == ["Solar qubits"]
     # The autocomplete's list follows once the writer's NOTIFY is heard.
     await wait_until(
         lambda: reader.store.tags("qu"), "the new tag in the reader's list", timeout=10
     )
     assert await reader.store.tags() == [("Energy", 1), ("Quantum", 1)]
-    assert await reader.store.categories() == []
+    assert await reader.store.categories() == [("Physics", 1)]
 
 
 async def test_a_write_that_changes_no_article_tells_nobody(writer: Store, reader: Reader) -> None:
