@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +20,8 @@ import pytest
 
 from bot.client import NewsBot
 from bot.config import Settings, load_settings
+from tests.delivery.harness import kill
+from tests.e2e.fleet import Fleet
 from tests.fakediscord.interactions import FakeInteraction
 from tests.fakediscord.models import FakeChannel, FakeGuild, FakeMember
 from tests.fakediscord.plugin import BotRunner, RunBot
@@ -248,3 +250,20 @@ def site(tmp_path: Path) -> Site:
     repo.commit("the site")
     repo.push()
     return repo
+
+
+@pytest.fixture
+async def fleet(
+    fake_discord: FakeDiscord, tmp_path: Path, postgres_url: str
+) -> AsyncIterator[Fleet]:
+    """Real bot processes (none started yet) sharing a PostgreSQL database, on a copy
+    of the sample site, for the fake's shards (its ``fakediscord`` marker's); those
+    still running at the end are killed."""
+    content = tmp_path / "content"
+    shutil.copytree(SAMPLES, content)
+    fleet = Fleet(fake_discord, tmp_path, postgres_url, content, fake_discord.recommended_shards)
+    try:
+        yield fleet
+    finally:
+        for process in fleet.processes.values():
+            kill(process)

@@ -6,17 +6,14 @@ follower's ``/news latest tag:``, ``/news search`` and its tag autocomplete find
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.delivery.harness import kill, stop, write_article
-from tests.e2e.conftest import SAMPLES, listed_titles
+from tests.delivery.harness import stop, write_article
+from tests.e2e.conftest import listed_titles
 from tests.e2e.fleet import Fleet
 from tests.fakediscord import FakeGuild, FakeMember
-from tests.fakediscord.server import FakeDiscord
 from tests.waiting import wait_until
 
 SHARDS = 2
@@ -25,20 +22,6 @@ TAG = "Quasar Watch"
 TITLE = "Quasars Seen From The Roof"
 
 pytestmark = pytest.mark.fakediscord(shards=SHARDS, max_concurrency=SHARDS)
-
-
-@pytest.fixture
-async def fleet(
-    fake_discord: FakeDiscord, tmp_path: Path, postgres_url: str
-) -> AsyncIterator[Fleet]:
-    content = tmp_path / "content"
-    shutil.copytree(SAMPLES, content)
-    fleet = Fleet(fake_discord, tmp_path, postgres_url, content, SHARDS)
-    try:
-        yield fleet
-    finally:
-        for process in fleet.processes.values():
-            kill(process)
 
 
 async def test_a_follower_finds_a_tag_the_leader_published_after_its_start(

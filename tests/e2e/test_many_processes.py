@@ -13,8 +13,6 @@ restarts and follows. Their IDENTIFYs, together, respect ``max_concurrency``.
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,10 +27,9 @@ from tests.delivery.harness import (
     subscribe_channels,
     write_article,
 )
-from tests.e2e.conftest import SAMPLES, listed_titles
+from tests.e2e.conftest import listed_titles
 from tests.e2e.fleet import Fleet
 from tests.fakediscord import FakeGuild, FakeMember, Permission
-from tests.fakediscord.server import FakeDiscord
 from tests.postgres import PostgresServer
 from tests.waiting import wait_until
 
@@ -45,20 +42,6 @@ EPHEMERAL = 1 << 6
 
 # Three identify buckets for six shards: processes share buckets and must take turns.
 pytestmark = pytest.mark.fakediscord(shards=SHARDS, max_concurrency=3)
-
-
-@pytest.fixture
-async def fleet(
-    fake_discord: FakeDiscord, tmp_path: Path, postgres_url: str
-) -> AsyncIterator[Fleet]:
-    content = tmp_path / "content"
-    shutil.copytree(SAMPLES, content)
-    fleet = Fleet(fake_discord, tmp_path, postgres_url, content, SHARDS)
-    try:
-        yield fleet
-    finally:
-        for process in fleet.processes.values():
-            kill(process)
 
 
 class Desk:

@@ -44,23 +44,20 @@ async def _nothing() -> None:
 
 @pytest.fixture
 async def writer(postgres_url: str) -> AsyncIterator[Store]:
-    store = await Store.open(postgres_url)
-    try:
+    async with await Store.open(postgres_url) as store:
         yield store
-    finally:
-        await store.close()
 
 
 @pytest.fixture
 async def reader(postgres_url: str) -> AsyncIterator[Reader]:
-    reader = Reader(await Store.open(postgres_url), postgres_url)
-    reader.leadership.start()
-    try:
-        await wait_until(lambda: reader.invalidations, "the listener connected")
-        yield reader
-    finally:
-        await reader.leadership.close()
-        await reader.store.close()
+    async with await Store.open(postgres_url) as store:
+        reader = Reader(store, postgres_url)
+        reader.leadership.start()
+        try:
+            await wait_until(lambda: reader.invalidations, "the listener connected")
+            yield reader
+        finally:
+            await reader.leadership.close()
 
 
 async def listeners(admin: asyncpg.Connection, name: str) -> int:
