@@ -43,7 +43,7 @@ from typing import Any
 import asyncpg
 
 from bot.metrics import Metrics
-from bot.store import database
+from bot.store.database import Connection as AnyConnection
 from bot.store.migrations import PgConnection, migrate_postgres
 from bot.store.models import DatabaseLost, StoreError
 
@@ -224,7 +224,7 @@ class PostgresDatabase:
         or another (see :attr:`Database.changes <bot.store.database.Database.changes>`)."""
         return self._changes
 
-    async def articles_changed(self, db: database.Connection) -> None:
+    async def articles_changed(self, db: AnyConnection) -> None:
         """The write transaction on ``db`` changed articles (or their tags): caches of
         them are stale here now, and in every other process once it commits (a
         ``NOTIFY`` is delivered on commit, and not at all on a rollback)."""
