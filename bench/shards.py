@@ -19,7 +19,8 @@ What it does:
    the end (``VmHWM``): the difference per server is the cost of a server.
 4. Writes one article the ``--fan-out`` channels want and times the file to the last
    post; the floor is ``channels / 50`` s (Discord's global limit), the figure the ratio
-   to it, with the number of 429 answers. Meanwhile a reader runs ``/news latest`` and
+   to it, with the number of 429 answers and the most requests the fake counted
+   against the global limit in one second. Meanwhile a reader runs ``/news latest`` and
    ``/news search`` every ``--lookup-every`` seconds in servers of every shard; their
    latency is the time from the interaction being dispatched on the gateway to the
    bot's answer arriving at the fake, as in ``bench.lookups``.
@@ -218,6 +219,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "fanout_total_s": round(total, 2),
             "fanout_ratio": round(total / floor, 3),
             "fanout_429s": fake.stats.rate_limited - limited_before,
+            "busiest_second": fake.busiest_second,
             "duplicate_posts": sum(len(watch.posts[c]) - 1 for c in fan_ids),
             "latest": _summary(samples["latest"]),
             "search": _summary(samples["search"]),
@@ -258,6 +260,11 @@ def print_table(r: dict[str, Any]) -> None:
         ),
         ("  ratio to the floor", f"{r['fanout_ratio']:.3f}", "target <= 1.15"),
         ("  429 answers", f"{r['fanout_429s']}", "target 0"),
+        (
+            "  busiest second",
+            f"{r['busiest_second']} requests",
+            "the fake's count; Discord allows 50, the pacer at most 48",
+        ),
         ("  duplicate posts", f"{r['duplicate_posts']}", "must be 0"),
         (
             "/news latest p50 / p99",

@@ -75,6 +75,8 @@ class Shown(Protocol):
     @property
     def format(self) -> ShownFormat: ...
     @property
+    def format_error(self) -> str | None: ...
+    @property
     def identity(self) -> str: ...
 
 
@@ -208,7 +210,13 @@ def describe(subscription: Shown) -> list[str]:
             + (f", pinging <@&{f.mention_role_id}>." if f.mention_role_id is not None else ".")
             for f in filters
         ]
-    lines.append(f"Format: {format_name(subscription.format)}.")
+    if subscription.format_error is not None:
+        lines.append(
+            f"Format: the saved one can't be read ({subscription.format_error}), "
+            "so posts use the default."
+        )
+    else:
+        lines.append(f"Format: {format_name(subscription.format)}.")
     lines.append(f"Posted by {POSTERS.get(subscription.identity, subscription.identity)}.")
     if subscription.active:
         lines.append("State: active.")

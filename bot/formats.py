@@ -56,10 +56,11 @@ __all__ = [
     "PLACEHOLDERS",
     "Format",
     "FormatError",
-    "format_from_json",
+    "article_values",
     "format_texts",
     "format_to_json",
     "parse_format",
+    "read_format",
     "render_formatted",
     "switches_text",
 ]
@@ -178,20 +179,47 @@ def format_texts(fmt: Format) -> dict[str, str]:
     }
 
 
+#: The keys of a stored format (:func:`format_to_json`) and the type of each.
+_STORED: dict[str, type] = {
+    "content": str,
+    "title": str,
+    "description": str,
+    "footer": str,
+    "embed": bool,
+    "image": bool,
+    "show_footer": bool,
+}
+
+
 def format_to_json(fmt: Format) -> str | None:
     """How the store keeps a format (``None``: the default)."""
     if fmt.is_default:
         return None
-    keys = ("content", "title", "description", "footer", "embed", "image", "show_footer")
-    return json.dumps({k: getattr(fmt, k) for k in keys}, ensure_ascii=False)
+    return json.dumps({k: getattr(fmt, k) for k in _STORED}, ensure_ascii=False)
 
 
 @functools.lru_cache(maxsize=1024)
-def format_from_json(text: str | None) -> Format:
-    """A stored format (``None``: the default); parsed once per text."""
+def read_format(text: str | None) -> tuple[Format, str | None]:
+    """A stored format (``None``: the default) and ``None``; or, when this version
+    can't read it (saved by a newer version, say), the default format and why not."""
     if text is None:
-        return DEFAULT_FORMAT
-    return Format(**json.loads(text))
+        return DEFAULT_FORMAT, None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return DEFAULT_FORMAT, "it is not a saved format"
+    if not isinstance(data, dict):
+        return DEFAULT_FORMAT, "it is not a saved format"
+    unknown = sorted(data.keys() - _STORED.keys())
+    if unknown:
+        return DEFAULT_FORMAT, f"it has parts I don't know: {', '.join(unknown)}"
+    wrong = [k for k, v in data.items() if type(v) is not _STORED[k]]
+    if wrong:
+        return DEFAULT_FORMAT, f"its {', '.join(wrong)} are not what I expect"
+    try:
+        return Format(**data), None
+    except FormatError as error:
+        return DEFAULT_FORMAT, str(error)
 
 
 def render_formatted(
@@ -402,6 +430,14 @@ def _values(article: Article, roles: tuple[int, ...]) -> dict[str, str]:
         else _site(url),
         "mention": " ".join(f"<@&{role}>" for role in roles),
     }
+
+
+def article_values(article: Article) -> dict[str, str]:
+    """What each placeholder shows of ``article`` (``{{mention}}`` aside: it shows the
+    channel's roles): all a format can show of it. Its fingerprint covers them
+    (:func:`bot.prepare.prepare`), so a change any format shows edits the posts."""
+    values = _values(article, ())
+    return {name: values[name] for name in PLACEHOLDERS if name != "mention"}
 
 
 def _site(url: str) -> str:

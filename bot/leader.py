@@ -47,7 +47,13 @@ transaction that changes articles sends ``'articles'``
 calls ``on_changed`` when it hears it, and each time it (re)connects, since a
 ``NOTIFY`` sent while it was away is lost.
 
-On SQLite there is one process, and it always leads.
+The leader posts in every server, but its gateway cache holds only its own shards'
+servers. Every process publishes, for the servers it serves, what the leader needs
+to know of their subscribed channels and where their notices go
+(:mod:`bot.delivery.facts`, read back by :mod:`bot.delivery.channels`).
+
+On SQLite there is one process, and it always leads (and publishes nothing: its
+cache has every server).
 """
 
 from __future__ import annotations

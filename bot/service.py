@@ -8,12 +8,13 @@ the other way round) plugs its own announcer into the same pipeline.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -25,6 +26,7 @@ from bot.articles.site import Site
 from bot.config import Settings, env_name
 from bot.hooks import FETCH, Ask, Asked, hook_routes
 from bot.monitor import Monitor
+from bot.prepare import HASH_COVERS
 from bot.sources.content import ContentSource
 from bot.sources.events import wait_any
 from bot.sources.feeds import FeedSource
@@ -58,18 +60,22 @@ CLOSE_SECONDS = 10.0
 POST_SETTINGS = ("site_url", "timezone", "takeaways_headings")
 #: The entry of :func:`post_settings` for the site's own Hugo configuration.
 SITE_CONFIG = "site config"
+#: The entry of :func:`post_settings` for what an article's hash covers
+#: (:data:`bot.prepare.HASH_COVERS`).
+ARTICLE_HASH = "article hash"
 
 
 def post_settings(settings: Settings, site: Site | None = None) -> dict[str, str | None]:
     """The values of :data:`POST_SETTINGS`, as text, by environment variable (the
-    settings as the site's config completed them), and the fingerprint of the ``site``
-    the articles are read in (its permalinks, languages, name...) as ``site config``."""
+    settings as the site's config completed them), the fingerprint of the ``site``
+    the articles are read in (its permalinks, languages, name...) as ``site config``,
+    and what an article's hash covers as ``article hash``."""
     values = {name: getattr(settings, name) for name in POST_SETTINGS}
     shown = {
         env_name(name): None if v is None else ", ".join(v) if isinstance(v, tuple) else str(v)
         for name, v in values.items()
     }
-    return {**shown, SITE_CONFIG: (site or Site()).fingerprint()}
+    return {**shown, SITE_CONFIG: (site or Site()).fingerprint(), ARTICLE_HASH: HASH_COVERS}
 
 
 class Pipeline:
@@ -314,31 +320,42 @@ async def announce_loop(
     failed: set[int] = set()
     while not stop.is_set():
         wake.clear()
-        pending = await store.pending_announcements(ANNOUNCE_BATCH)
-        delivered = 0
-        for announcement in pending:
-            if stop.is_set():
-                return
-            if gate is not None and not gate.ready(announcement):
-                continue
-            try:
-                await deliver(announcement)
-            except Exception:
-                # Keep the order: retry this one (and those after it) after a pause; one
-                # log line per announcement, not one per attempt.
-                if announcement.id not in failed:
-                    failed.add(announcement.id)
-                    log.exception("could not deliver announcement %d; will retry", announcement.id)
-                break
-            failed.discard(announcement.id)
-            await store.complete_announcement(announcement.id, datetime.now(UTC))
-            if gate is not None:
-                gate.forget(announcement.id)
-            store.metrics.announced(announcement.kind)
-            delivered += 1
-        if delivered == ANNOUNCE_BATCH:
-            continue  # a full page: more are waiting
+        async with contextlib.aclosing(_each_pending(store)) as pending:
+            async for announcement in pending:
+                if stop.is_set():
+                    return
+                if gate is not None and not gate.ready(announcement):
+                    continue
+                try:
+                    await deliver(announcement)
+                except Exception:
+                    # Keep the order: retry this one (and those after it) after a pause;
+                    # one log line per announcement, not one per attempt.
+                    if announcement.id not in failed:
+                        failed.add(announcement.id)
+                        log.exception(
+                            "could not deliver announcement %d; will retry", announcement.id
+                        )
+                    break
+                failed.discard(announcement.id)
+                await store.complete_announcement(announcement.id, datetime.now(UTC))
+                if gate is not None:
+                    gate.forget(announcement.id)
+                store.metrics.announced(announcement.kind)
         await wait_any(wake, stop, seconds=ANNOUNCE_POLL_SECONDS)
+
+
+async def _each_pending(store: Store) -> AsyncGenerator[Announcement]:
+    """Every pending announcement, oldest first, read a page at a time: however many
+    are held back, the newer ones behind them are reached."""
+    after = 0
+    while True:
+        page = await store.pending_announcements(ANNOUNCE_BATCH, after=after)
+        for announcement in page:
+            yield announcement
+        if len(page) < ANNOUNCE_BATCH:
+            return
+        after = page[-1].id
 
 
 class DryRunAnnouncer:

@@ -721,6 +721,7 @@ class Admin(
         edit_on_update="Edit posted messages when their article changes (default: on)",
         color="Color of the posts, a hex code like #1e90ff, or none for the default",
         notices_channel="Where I tell moderators that I stopped posting somewhere, and why",
+        no_notices_channel="Send my notices to the system channel again (else the first I can use)",
     )
     async def settings(
         self,
@@ -728,15 +729,19 @@ class Admin(
         edit_on_update: bool | None = None,
         color: app_commands.Range[str, 1, 20] | None = None,
         notices_channel: discord.TextChannel | None = None,
+        no_notices_channel: bool = False,
     ) -> None:
         """Show this server's news settings, or change them."""
         guild = _guild(interaction)
         store = self.bot.store
 
         async def work() -> Answer:
-            if edit_on_update is None and color is None and notices_channel is None:
+            unchanged = notices_channel is None and not no_notices_channel
+            if edit_on_update is None and color is None and unchanged:
                 current = await store.guild_settings(guild.id)
                 return Answer(text="News settings here:\n" + render.settings_text(current))
+            if notices_channel is not None and no_notices_channel:
+                raise UserFacingError("Give `notices_channel` or `no_notices_channel`, not both.")
             try:
                 value = render.parse_color(color) if color is not None else None
             except ValueError as exc:
@@ -749,6 +754,7 @@ class Admin(
                 color=value,
                 clear_color=color is not None and value is None,
                 notices_channel_id=notices_channel.id if notices_channel else None,
+                clear_notices_channel=no_notices_channel,
             )
             log.info(
                 "guild %s: %s (%s) changed settings: edit_on_update=%s color=%s notices=%s",

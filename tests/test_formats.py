@@ -15,9 +15,9 @@ from bot.formats import (
     PLACEHOLDERS,
     Format,
     FormatError,
-    format_from_json,
     format_to_json,
     parse_format,
+    read_format,
     render_formatted,
     switches_text,
 )
@@ -89,15 +89,37 @@ def test_the_default_texts_saved_unchanged_stay_the_default() -> None:
     again = parse_format(d.content, d.title, d.description, d.footer, switches_text(d))
     assert again.is_default
     assert format_to_json(again) is None
-    assert format_from_json(None) is DEFAULT_FORMAT
+    assert read_format(None) == (DEFAULT_FORMAT, None)
 
 
 def test_a_custom_format_round_trips_through_json() -> None:
     fmt = form("{{mention}} {{title}}", "{{site}}: {{title}}", "{{summary}}", "", "image: off")
     text = format_to_json(fmt)
     assert text is not None
-    assert format_from_json(text) == fmt
+    assert read_format(text) == (fmt, None)
     assert not fmt.is_default
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("{", "it is not a saved format"),
+        ("[]", "it is not a saved format"),
+        ('{"title": "{{title}}", "layout": "grid"}', "it has parts I don't know: layout"),
+        ('{"title": 3, "embed": "yes"}', "its title, embed are not what I expect"),
+        (
+            '{"title": "{{headline}}"}',
+            "Embed title, line 1, column 1: unknown placeholder `{{headline}}`.",
+        ),
+    ],
+    ids=["not-json", "not-an-object", "unknown-part", "wrong-types", "unknown-placeholder"],
+)
+def test_a_stored_format_this_version_cannot_read_gives_the_default_and_why(
+    text: str, why: str
+) -> None:
+    fmt, error = read_format(text)
+    assert fmt is DEFAULT_FORMAT
+    assert error is not None and error.startswith(why)
 
 
 def test_every_placeholder() -> None:

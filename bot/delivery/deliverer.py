@@ -9,12 +9,14 @@
 * a dispatcher task hands each channel with work due to a worker (at most
   ``workers`` at once). A worker does its channel's work in order, one request at a
   time, so posts in a channel keep their order and a slow or failing channel holds
-  up no other. Every request first waits for the shared global pacer.
+  up no other. Every request runs in a slot of the shared global pacer.
 * the moderators' calls: :meth:`backfill`, :meth:`test_post`, :meth:`wake`.
 
 With many processes (:mod:`bot.leader`) only the leader's deliverer runs; another
 process's :meth:`test_post` hands the test to it through the database and waits for
-the answer, so that every post leaves through the one sender and its pacer.
+the answer, so that every post leaves through the one sender and its pacer. In a
+server its cache lacks, the leader goes by the facts the serving process published
+(:mod:`bot.delivery.facts`): they come with the work items.
 
 What happens when Discord says no is decided by :func:`bot.delivery.policy.classify`:
 403/404 pause the subscription and owe the server one notice; 5xx, network failures
@@ -55,6 +57,7 @@ from bot.delivery.policy import (
     pause_reason,
     post_fingerprint,
     thread_name,
+    unreadable_format_reason,
 )
 from bot.delivery.sender import TRANSIENT, Refusal, Sender
 from bot.formats import DEFAULT_FORMAT, Format, render_formatted
@@ -82,6 +85,7 @@ from bot.store.requests import TestRequest
 from bot.store.subscriptions import Subscription, article_keys
 
 if TYPE_CHECKING:
+    from bot.delivery.facts import ServerFacts
     from bot.leader import Leadership
 
 log = logging.getLogger(__name__)
@@ -168,6 +172,8 @@ class Deliverer:
         # Who sends, with many processes (set by the client): the leader's deliverer
         # runs; another process's hands its test posts over. None: this one sends.
         self.leadership: Leadership | None = None
+        # What publishes this process's servers' facts for the leader (PostgreSQL).
+        self.facts: ServerFacts | None = None
         self._tests_wanted = asyncio.Event()
         self._tests: asyncio.Task[None] | None = None
         self._slots = asyncio.Semaphore(workers)
@@ -260,6 +266,7 @@ class Deliverer:
         """
         if count <= 0:
             return 0
+        await self._publish_facts(subscription.guild_id)
         found = await self._matching(subscription, count)
         found.reverse()
         queued = await self.store.queue_backfill(
@@ -285,6 +292,7 @@ class Deliverer:
         leadership = self.leadership
         if leadership is None or leadership.runs_here:
             return await self.send_test(subscription)
+        await self._publish_facts(subscription.guild_id)
         now = self._now()
         request = await self.store.add_test_request(
             subscription.guild_id,
@@ -334,7 +342,12 @@ class Deliverer:
         roles = subscription.mentions(*article_keys(stored.tags, stored.categories))
         by_webhook = subscription.identity is Identity.WEBHOOK
         target = resolve(
-            self.client, subscription.guild_id, subscription.channel_id, roles, webhook=by_webhook
+            self.client,
+            subscription.guild_id,
+            subscription.channel_id,
+            roles,
+            webhook=by_webhook,
+            stored=await self._stored_facts(subscription.guild_id, subscription.channel_id),
         )
         if target.kind is Kind.UNUSABLE:
             return f"{channel} is not a channel I can post articles in."
@@ -382,6 +395,18 @@ class Deliverer:
                 "the Mention Everyone permission there."
             )
         return line
+
+    async def _publish_facts(self, guild_id: int) -> None:
+        """Publish the server's facts before work there goes to the sender, which may
+        be another process whose cache lacks the server."""
+        if self.facts is not None:
+            await self.facts.publish(guild_id)
+
+    async def _stored_facts(self, guild_id: int, channel_id: int) -> str | None:
+        """The channel's published facts, when the server is not in the cache."""
+        if self.client.get_guild(guild_id) is not None:
+            return None
+        return (await self.store.channel_facts([channel_id])).get(channel_id)
 
     def poster(self, subscription: Subscription, article: Article | None = None) -> str:
         """Who a subscription's posts (of ``article``) come from, in words: "the bot"
@@ -544,6 +569,8 @@ class Deliverer:
         """Do one item's work; False when the channel must wait (paused, retrying)."""
         d = item.delivery
         try:
+            if item.format_error is not None:
+                await self._unreadable_format(item, item.format_error)
             if d.state == DeliveryState.PENDING:
                 return await self._post(item)
             if d.state == DeliveryState.SENT and d.edit_due and not await self._edit(item):
@@ -557,14 +584,7 @@ class Deliverer:
         except asyncio.CancelledError:
             raise
         except TRANSIENT as error:
-            log.warning(
-                "delivery %d to channel %d: %r; will retry",
-                d.id,
-                d.channel_id,
-                error,
-                extra=ids(guild=d.guild_id, channel=d.channel_id),
-            )
-            await self._retry(d, repr(error))
+            await self._retry_said(d, repr(error))
             return False
         except discord.RateLimited as error:
             await self._retry(d, "rate limited", at_least=error.retry_after)
@@ -597,7 +617,12 @@ class Deliverer:
             return True
         by_webhook = item.identity is Identity.WEBHOOK
         target = resolve(
-            self.client, d.guild_id, d.channel_id, item.mention_role_ids, webhook=by_webhook
+            self.client,
+            d.guild_id,
+            d.channel_id,
+            item.mention_role_ids,
+            webhook=by_webhook,
+            stored=item.facts,
         )
         if target.kind is Kind.UNUSABLE:
             await self._pause(d, "the channel cannot hold posts (not a text or forum channel)")
@@ -612,29 +637,38 @@ class Deliverer:
         if by_webhook and target.kind is not Kind.THREAD:
             return await self._post_by_webhook(item, target, body, article)
         crosspost = False
+        fingerprint = post_fingerprint(body)
+        # What the post shows: the version in hand, unless it was made before a crash
+        # and the article has changed since (then it is edited next, when edits are on).
+        version = item.article_version
         try:
             if target.kind is Kind.FORUM:
                 tags = forum_tags(target.tags, item.article_tags, can_moderate=target.can_moderate)
                 name = thread_name(item.article_title)
                 thread_id = self._adopt_forum_post(d, name)
                 if thread_id is None:
-                    await self.store.mark_attempt(d.id, now)
+                    await self.store.mark_attempt(d.id, now, fingerprint)
                     data = await self.sender.forum_post(d.channel_id, name, tags, body)
                     thread_id = int(data["id"])
+                elif d.attempt_fingerprint != fingerprint:
+                    version -= 1
                 message_id, where = thread_id, thread_id
             else:
                 sent = dict(body, nonce=d.nonce, enforce_nonce=True)
                 data = await self.sender.post(d.channel_id, sent)
                 message_id, where = int(data["id"]), d.channel_id
-                # A repeated nonce returns the message already posted: maybe crossposted.
+                # A repeated nonce returns the message already posted: maybe crossposted,
+                # and saying what the article said then.
                 crosspost = target.kind is Kind.NEWS and not int(data.get("flags") or 0) & 1
+                if post_fingerprint(data) != fingerprint:
+                    version -= 1
         except discord.HTTPException as error:
             return await self._refused(d, Refusal.of(error), editing=False)
         await self.store.mark_sent(
             d.id,
             message_id=message_id,
             message_channel_id=where,
-            version=item.article_version,
+            version=version,
             crosspost=crosspost,
             now=self._now(),
         )
@@ -814,7 +848,9 @@ class Deliverer:
             await self.store.drop_edit(d.id, f"article {item.article_status}")
             return True
         assert d.message_id is not None and d.message_channel_id is not None
-        target = resolve(self.client, d.guild_id, d.channel_id, item.mention_role_ids)
+        target = resolve(
+            self.client, d.guild_id, d.channel_id, item.mention_role_ids, stored=item.facts
+        )
         article = article_from_data(json.loads(item.article_json))
         body = self._render(
             article, d.article_id, item.article_version, item.color, target.pingable, item.format
@@ -872,14 +908,7 @@ class Deliverer:
             await self._pause(d, _reason(refusal))
             return False
         if verdict is Verdict.RETRY:
-            log.warning(
-                "delivery %d to channel %d: %s; will retry",
-                d.id,
-                d.channel_id,
-                refusal,
-                extra=ids(guild=d.guild_id, channel=d.channel_id),
-            )
-            await self._retry(d, str(refusal))
+            await self._retry_said(d, str(refusal))
             return False
         if d.state == DeliveryState.SENT:
             # The message is gone, or Discord will not take the edit: keep the post.
@@ -904,6 +933,17 @@ class Deliverer:
             d.id, self._now() + timedelta(seconds=delay), error, self._now()
         )
 
+    async def _retry_said(self, d: Delivery, error: str) -> None:
+        """:meth:`_retry`, with a warning in the log (a failure worth an operator's eye)."""
+        log.warning(
+            "delivery %d to channel %d: %s; will retry",
+            d.id,
+            d.channel_id,
+            redact(error),
+            extra=ids(guild=d.guild_id, channel=d.channel_id),
+        )
+        await self._retry(d, error)
+
     async def _pause(self, d: Delivery, reason: str) -> None:
         """Stop delivering to the channel; the moderators are told once."""
         self.store.metrics.delivery("paused")
@@ -917,6 +957,24 @@ class Deliverer:
                 extra=ids(guild=d.guild_id, channel=d.channel_id),
             )
             await self.store.add_notice(d.subscription_id, d.guild_id, d.channel_id, reason, now)
+            self.poke()
+
+    async def _unreadable_format(self, item: WorkItem, error: str) -> None:
+        """The channel's saved format can't be read: its posts use the default format,
+        and the moderators are told once (for each reason)."""
+        d = item.delivery
+        reason = unreadable_format_reason(error)
+        if await self.store.add_notice(
+            d.subscription_id, d.guild_id, d.channel_id, reason, self._now(), once=True
+        ):
+            log.warning(
+                "channel %d (guild %d): its saved format can't be read (%s); posting in "
+                "the default format",
+                d.channel_id,
+                d.guild_id,
+                error,
+                extra=ids(guild=d.guild_id, channel=d.channel_id),
+            )
             self.poke()
 
     def _render(
@@ -962,8 +1020,17 @@ class Deliverer:
     async def _send_notice(self, notice: Notice) -> None:
         now = self._now()
         settings = await self.store.guild_settings(notice.guild_id)
+        stored = (
+            await self.store.notice_facts(notice.guild_id)
+            if self.client.get_guild(notice.guild_id) is None
+            else None
+        )
         candidates = notice_channels(
-            self.client, notice.guild_id, notice.channel_id, settings.notices_channel_id
+            self.client,
+            notice.guild_id,
+            notice.channel_id,
+            settings.notices_channel_id,
+            stored=stored,
         )
         if not candidates:
             log.warning(
@@ -992,7 +1059,7 @@ class Deliverer:
                 return await self._retry_notice(notice, repr(error))
             await self.store.finish_notice(notice.id, channel_id, self._now())
             log.info(
-                "told guild %d in %d that delivery to %d stopped",
+                "told guild %d in %d about channel %d",
                 notice.guild_id,
                 channel_id,
                 notice.channel_id,

@@ -153,8 +153,27 @@ def missing_permissions_reason(missing: Sequence[str]) -> str:
     return f"I'm missing the {listed(list(missing))} permission{plural} there"
 
 
+#: The reasons of notices that say a channel's saved format can't be read start with
+#: this (:func:`unreadable_format_reason`); the others say why delivery stopped.
+_UNREADABLE_FORMAT = "unreadable format: "
+
+
+def unreadable_format_reason(error: str) -> str:
+    """The reason of the notice that a channel's saved format can't be read (``error``
+    says why, :func:`bot.formats.read_format`): its posts go on in the default format."""
+    return _UNREADABLE_FORMAT + error
+
+
 def notice_text(channel_id: int, reason: str) -> str:
-    """What moderators are told, once, when delivery to a channel stops."""
+    """What moderators are told, once: that delivery to a channel stops, or (for an
+    :func:`unreadable_format_reason`) that its posts use the default format."""
+    if reason.startswith(_UNREADABLE_FORMAT):
+        return (
+            f"\N{WARNING SIGN}\N{VARIATION SELECTOR-16} I can't read the saved post format "
+            f"of <#{channel_id}> ({reason.removeprefix(_UNREADABLE_FORMAT)}), so I post "
+            f"there in the default format. Save one again with `/newsadmin format` for "
+            f"<#{channel_id}> (or run the version of me that saved it)."
+        )
     return (
         f"\N{WARNING SIGN}\N{VARIATION SELECTOR-16} I stopped posting news in <#{channel_id}>: "
         f"{reason}. Fix that (channel permissions, or subscribe another channel), "

@@ -53,7 +53,8 @@ def _params(payload: dict[str, Any]) -> MultipartParameters:
 
 
 class Sender:
-    """Delivery's requests to Discord; each one first waits for a slot of the pacer."""
+    """Delivery's requests to Discord; each one runs in a slot of the pacer, from before
+    it is sent until discord.py returns (its retries included)."""
 
     def __init__(self, client: discord.Client, limiter: RateLimiter) -> None:
         self.client = client
@@ -61,20 +62,20 @@ class Sender:
 
     async def post(self, channel_id: int, body: dict[str, Any]) -> dict[str, Any]:
         """``POST /channels/{id}/messages``; returns the message."""
-        await self.limiter.acquire()
-        data = await self.client.http.send_message(channel_id, params=_params(body))
+        async with self.limiter.slot():
+            data = await self.client.http.send_message(channel_id, params=_params(body))
         return dict(data)
 
     async def edit(self, channel_id: int, message_id: int, body: dict[str, Any]) -> dict[str, Any]:
         """``PATCH /channels/{id}/messages/{message_id}``; returns the message."""
-        await self.limiter.acquire()
-        data = await self.client.http.edit_message(channel_id, message_id, params=_params(body))
+        async with self.limiter.slot():
+            data = await self.client.http.edit_message(channel_id, message_id, params=_params(body))
         return dict(data)
 
     async def crosspost(self, channel_id: int, message_id: int) -> dict[str, Any]:
         """``POST .../messages/{message_id}/crosspost``: publish to following servers."""
-        await self.limiter.acquire()
-        data = await self.client.http.publish_message(channel_id, message_id)
+        async with self.limiter.slot():
+            data = await self.client.http.publish_message(channel_id, message_id)
         return dict(data)
 
     async def forum_post(
@@ -87,20 +88,20 @@ class Sender:
         payload: dict[str, Any] = {"name": name, "message": body}
         if tag_ids:
             payload["applied_tags"] = [str(t) for t in tag_ids]
-        await self.limiter.acquire()
-        data = await self.client.http.start_thread_in_forum(forum_id, params=_params(payload))
+        async with self.limiter.slot():
+            data = await self.client.http.start_thread_in_forum(forum_id, params=_params(payload))
         return dict(data)
 
     async def create_webhook(self, channel_id: int, name: str) -> Webhook:
         """``POST /channels/{id}/webhooks`` (needs Manage Webhooks)."""
-        await self.limiter.acquire()
-        data = await self.client.http.create_webhook(channel_id, name=name)
+        async with self.limiter.slot():
+            data = await self.client.http.create_webhook(channel_id, name=name)
         return Webhook(int(data["id"]), str(data["token"]))
 
     async def own_webhooks(self, channel_id: int, application_id: int) -> list[Webhook]:
         """``GET /channels/{id}/webhooks``: those this application made (with a token)."""
-        await self.limiter.acquire()
-        found = await self.client.http.channel_webhooks(channel_id)
+        async with self.limiter.slot():
+            found = await self.client.http.channel_webhooks(channel_id)
         return [
             Webhook(int(w["id"]), str(w["token"]))
             for w in found
@@ -128,8 +129,8 @@ class Sender:
             webhook_id=webhook.id,
             webhook_token=webhook.token,
         )
-        await self.limiter.acquire()
-        data = await self.client.http.request(route, json=payload, params={"wait": "true"})
+        async with self.limiter.slot():
+            data = await self.client.http.request(route, json=payload, params={"wait": "true"})
         return dict(data)
 
     async def edit_webhook_message(
@@ -145,8 +146,8 @@ class Sender:
             message_id=message_id,
         )
         params = {"thread_id": str(thread_id)} if thread_id is not None else None
-        await self.limiter.acquire()
-        data = await self.client.http.request(route, json=body, params=params)
+        async with self.limiter.slot():
+            data = await self.client.http.request(route, json=body, params=params)
         return dict(data)
 
     async def history_after(
@@ -154,6 +155,6 @@ class Sender:
     ) -> list[dict[str, Any]]:
         """``GET /channels/{id}/messages?after=``: up to ``limit`` messages after the id
         ``after`` (needs Read Message History; without it Discord answers none)."""
-        await self.limiter.acquire()
-        found = await self.client.http.logs_from(channel_id, limit, after=after)
+        async with self.limiter.slot():
+            found = await self.client.http.logs_from(channel_id, limit, after=after)
         return [dict(m) for m in found]

@@ -29,7 +29,7 @@ import aiohttp
 from bot.articles.model import ArticleError
 from bot.articles.page import page_takeaways
 from bot.articles.text import Headings
-from bot.prepare import Prepared, prepare
+from bot.prepare import Prepared, hash_changed, prepare
 from bot.sources.http import FeedState, PollPolicy, fetch_feed
 from bot.store import Store
 
@@ -109,7 +109,7 @@ class PageReader:
             known = await self._recall(url)
             if (
                 known is not None
-                and known.entry == item.article_hash
+                and not hash_changed(known.entry, item.article_hash)
                 and known.failures
                 in (
                     0,

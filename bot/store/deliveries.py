@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.formats import DEFAULT_FORMAT, Format, format_from_json
+from bot.formats import DEFAULT_FORMAT, Format, read_format
 from bot.store.codec import clean_text, from_us, opt_dt, to_us
 from bot.store.database import Connection, Engine, Row, fetch_all, fetch_one, fetch_value, from_row
 from bot.store.models import ArticleStatus
@@ -99,7 +99,7 @@ class Delivery:
     edit_version: int | None
     crosspost: Crosspost | None  # None: not an announcement channel's post
     webhook_id: int | None = None  # the webhook that posted the message (None: the bot)
-    attempt_fingerprint: str | None = None  # what its last webhook send said (a digest)
+    attempt_fingerprint: str | None = None  # what its last send without a nonce said (a digest)
 
     @property
     def edit_due(self) -> bool:
@@ -127,6 +127,10 @@ class WorkItem:
     format: Format = DEFAULT_FORMAT  # the subscription's message format
     identity: Identity = Identity.BOT  # who posts in the channel now
     webhook: Webhook | None = None  # the channel's webhook, once made
+    format_error: str | None = None  # why its format can't be read (then: the default)
+    # What the process serving the channel's server published about it (JSON, see
+    # bot.delivery.channels.ChannelFacts), for a sender whose cache lacks that server.
+    facts: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,30 @@ def _delivery(row: Row) -> Delivery:
         attempted_at=opt_dt(row["attempted_at"]),
         sent_at=opt_dt(row["sent_at"]),
         crosspost=None if row["crosspost"] is None else Crosspost(row["crosspost"]),
+    )
+
+
+def _work_item(row: Row) -> WorkItem:
+    fmt, format_error = read_format(row["format"])
+    return WorkItem(
+        delivery=_delivery(row),
+        mention_role_ids=_mentions(row),
+        color=row["color"],
+        edit_on_update=bool(row["edit_on_update"]),
+        article_status=ArticleStatus(row["article_status"]),
+        article_version=row["article_version"],
+        article_title=row["article_title"],
+        article_tags=tuple(json.loads(row["article_tags"])),
+        article_json=row["article_json"],
+        format=fmt,
+        format_error=format_error,
+        identity=Identity(row["identity"]),
+        webhook=(
+            Webhook(row["channel_webhook_id"], row["webhook_token"])
+            if row["channel_webhook_id"] is not None
+            else None
+        ),
+        facts=row["channel_facts"],
     )
 
 
@@ -336,10 +364,12 @@ class DeliveryQueries:
                        a.status AS article_status, a.version AS article_version,
                        a.title AS article_title, a.tags AS article_tags,
                        a.categories AS article_categories, a.article_json,
-                       s.identity, s.webhook_id AS channel_webhook_id, s.webhook_token
+                       s.identity, s.webhook_id AS channel_webhook_id, s.webhook_token,
+                       f.facts AS channel_facts
                 FROM deliveries d {_ACTIVE}
                 JOIN articles a ON a.id = d.article_id
                 LEFT JOIN guild_settings g ON g.guild_id = d.guild_id
+                LEFT JOIN channel_facts f ON f.channel_id = d.channel_id
                 WHERE d.subscription_id = :subscription_id
                 AND d.due_at IS NOT NULL AND d.due_at <= :now
                 ORDER BY d.id
@@ -347,33 +377,13 @@ class DeliveryQueries:
                 """,
                 {"subscription_id": subscription_id, "now": to_us(now), "limit": limit},
             )
-        return [
-            WorkItem(
-                delivery=_delivery(row),
-                mention_role_ids=_mentions(row),
-                color=row["color"],
-                edit_on_update=bool(row["edit_on_update"]),
-                article_status=ArticleStatus(row["article_status"]),
-                article_version=row["article_version"],
-                article_title=row["article_title"],
-                article_tags=tuple(json.loads(row["article_tags"])),
-                article_json=row["article_json"],
-                format=format_from_json(row["format"]),
-                identity=Identity(row["identity"]),
-                webhook=(
-                    Webhook(row["channel_webhook_id"], row["webhook_token"])
-                    if row["channel_webhook_id"] is not None
-                    else None
-                ),
-            )
-            for row in rows
-        ]
+        return [_work_item(row) for row in rows]
 
     async def mark_attempt(
         self, delivery_id: int, now: datetime, fingerprint: str | None = None
     ) -> None:
-        """A request for this delivery is about to start (a webhook's: posting what
-        ``fingerprint`` stands for, :func:`bot.delivery.policy.post_fingerprint`)."""
+        """A request for this delivery is about to start (a webhook's or a forum post's:
+        posting what ``fingerprint`` stands for, :func:`bot.delivery.policy.post_fingerprint`)."""
         async with self._database.transaction() as db:
             await db.execute(
                 "UPDATE deliveries SET attempted_at = :now, attempt_fingerprint = :fingerprint "
@@ -555,9 +565,18 @@ class DeliveryQueries:
     # -- notices to moderators -----------------------------------------------------------
 
     async def add_notice(
-        self, subscription_id: int, guild_id: int, channel_id: int, reason: str, now: datetime
+        self,
+        subscription_id: int,
+        guild_id: int,
+        channel_id: int,
+        reason: str,
+        now: datetime,
+        *,
+        once: bool = False,
     ) -> int:
-        """Owe the server's moderators a notice that delivery to a channel stopped."""
+        """Owe the server's moderators a notice about a channel (that delivery there
+        stopped, :func:`bot.delivery.policy.notice_text`); ``once``: unless the
+        subscription was given one for this reason already. Returns its id (0: none)."""
         async with self._database.transaction() as db:
             row = await fetch_one(
                 db,
@@ -566,6 +585,10 @@ class DeliveryQueries:
                     (subscription_id, guild_id, channel_id, reason, created_at, due_at)
                 SELECT :subscription_id, :guild_id, :channel_id, :reason, :now, :now
                 WHERE EXISTS (SELECT 1 FROM subscriptions WHERE id = :subscription_id)
+                AND NOT (:once AND EXISTS (
+                    SELECT 1 FROM delivery_notices
+                    WHERE subscription_id = :subscription_id AND reason = :reason
+                ))
                 RETURNING id
                 """,
                 {
@@ -574,6 +597,7 @@ class DeliveryQueries:
                     "channel_id": channel_id,
                     "reason": _error(reason),
                     "now": to_us(now),
+                    "once": once,
                 },
             )
             return int(row["id"]) if row is not None else 0

@@ -42,6 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.articles.model import Article
+from bot.prepare import hash_changed
 from bot.store.codec import to_us
 from bot.store.columns import ArticleColumns, article_columns
 from bot.store.models import AnnouncementKind, ArticleStatus, Change, FileItem, IngestResult
@@ -404,7 +405,12 @@ class Batch:
             announced = self._set_status(row, status)
             return row, Change.NEW, announced
 
-        content_changed = rekeyed or row.content_hash != article_hash
+        content_changed = rekeyed or hash_changed(row.content_hash, article_hash)
+        if not content_changed and row.content_hash != article_hash:
+            # Hashed before the hash covered every format's placeholders: the article as
+            # it is now is stored quietly, and its next change is seen whole.
+            row.assign(article, article_hash, columns or article_columns(article, message))
+            self._mark(row)
         old = row.status
         if not content_changed and old == status:
             return row, Change.UNCHANGED, None

@@ -21,7 +21,9 @@ A :class:`Store` is made of parts, one per job, each holding the same
 * :class:`~bot.store.subscriptions.SubscriptionQueries`: subscriptions and settings;
 * :class:`~bot.store.deliveries.DeliveryQueries`: the delivery outbox and notices;
 * :class:`~bot.store.status.StatusQueries`: whole-database summaries for operators;
-* :class:`~bot.store.requests.TestRequestQueries`: test posts handed to the leader.
+* :class:`~bot.store.requests.TestRequestQueries`: test posts handed to the leader;
+* :class:`~bot.store.facts.FactQueries`: what the process serving a server publishes
+  about its channels for the leader.
 
 The store's methods are its parts' methods (see :class:`_Forward`), so callers keep
 one object and one name per operation. Every call is serialised with every other
@@ -48,6 +50,7 @@ from bot.config import is_postgres_url
 from bot.metrics import Metrics
 from bot.store.database import Connection, Database, Engine
 from bot.store.deliveries import DeliveryQueries
+from bot.store.facts import FactQueries
 from bot.store.ingest import MOVE_WINDOW
 from bot.store.lookups import LookupQueries
 from bot.store.models import DatabaseLost, FileItem, IngestResult
@@ -101,6 +104,7 @@ class Store:
         self._deliveries = DeliveryQueries(database)
         self._status = StatusQueries(database)
         self._tests = TestRequestQueries(database)
+        self._facts = FactQueries(database)
 
     # -- the database ------------------------------------------------------------
 
@@ -290,3 +294,10 @@ class Store:
     finish_test_request = _Forward("_tests", TestRequestQueries.finish_test_request)
     test_request = _Forward("_tests", TestRequestQueries.test_request)
     withdraw_test_request = _Forward("_tests", TestRequestQueries.withdraw_test_request)
+
+    # -- servers' facts published for the leader ------------------------------------
+
+    publish_facts = _Forward("_facts", FactQueries.publish_facts)
+    channel_facts = _Forward("_facts", FactQueries.channel_facts)
+    notice_facts = _Forward("_facts", FactQueries.notice_facts)
+    subscribed_guilds = _Forward("_facts", FactQueries.subscribed_guilds)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.articles.model import category_key, normalise_tag, unique_tags
-from bot.formats import DEFAULT_FORMAT, Format, format_from_json, format_to_json
+from bot.formats import DEFAULT_FORMAT, Format, format_to_json, read_format
 from bot.store.codec import clean_text, dumps, from_us, opt_dt, to_us
 from bot.store.database import (
     Connection,
@@ -158,6 +158,8 @@ class Subscription:
     updated_at: datetime
     format: Format = DEFAULT_FORMAT  # how its posts look (bot/formats.py)
     identity: Identity = Identity.BOT
+    #: Why its saved format can't be read by this version (it posts in the default).
+    format_error: str | None = None
 
     @property
     def active(self) -> bool:
@@ -254,11 +256,13 @@ def _checked_filters(
 
 
 def _subscription(row: Row) -> Subscription:
+    fmt, format_error = read_format(row["format"])
     return from_row(
         Subscription,
         row,
         filters=parse_filters(row["filters"]),
-        format=format_from_json(row["format"]),
+        format=fmt,
+        format_error=format_error,
         identity=Identity(row["identity"]),
         paused_at=opt_dt(row["paused_at"]),
         created_at=from_us(row["created_at"]),
@@ -570,22 +574,27 @@ class SubscriptionQueries:
         return [_subscription(row) for row in rows]
 
     async def remove_guild(self, guild_id: int) -> int:
-        """The bot left a server: forget its subscriptions and settings; returns how many."""
+        """The bot left a server: forget its subscriptions, settings and published facts;
+        returns how many subscriptions."""
         params = {"guild_id": guild_id}
         async with self._database.transaction() as db:
             cursor = await db.execute(
                 "DELETE FROM subscriptions WHERE guild_id = :guild_id", params
             )
             await db.execute("DELETE FROM guild_settings WHERE guild_id = :guild_id", params)
+            await db.execute("DELETE FROM channel_facts WHERE guild_id = :guild_id", params)
+            await db.execute("DELETE FROM guild_facts WHERE guild_id = :guild_id", params)
             return cursor.rowcount
 
     async def remove_channel(self, channel_id: int) -> int:
-        """A channel or thread was deleted: forget its subscription; returns how many (0/1)."""
+        """A channel or thread was deleted: forget its subscription (and its published
+        facts); returns how many (0/1)."""
+        params = {"channel_id": channel_id}
         async with self._database.transaction() as db:
             cursor = await db.execute(
-                "DELETE FROM subscriptions WHERE channel_id = :channel_id",
-                {"channel_id": channel_id},
+                "DELETE FROM subscriptions WHERE channel_id = :channel_id", params
             )
+            await db.execute("DELETE FROM channel_facts WHERE channel_id = :channel_id", params)
             return cursor.rowcount
 
     # -- guild settings ----------------------------------------------------------
@@ -603,21 +612,27 @@ class SubscriptionQueries:
         color: int | None = None,
         clear_color: bool = False,
         notices_channel_id: int | None = None,
+        clear_notices_channel: bool = False,
     ) -> GuildSettings:
         """Change the given settings (``None``: leave as is); returns them all.
 
-        ``clear_color`` goes back to the bot's default colour. Raises
-        :class:`SubscriptionError` for a colour outside 0x000000-0xFFFFFF.
+        ``clear_color`` goes back to the bot's default colour, ``clear_notices_channel``
+        to notices in the system channel. Raises :class:`SubscriptionError` for a colour
+        outside 0x000000-0xFFFFFF.
         """
         if color is not None and not 0 <= color <= MAX_COLOR:
             raise SubscriptionError(f"A color is between #000000 and #FFFFFF, not {color}.")
         if clear_color and color is not None:
             raise ValueError("give a color or clear_color, not both")
+        if clear_notices_channel and notices_channel_id is not None:
+            raise ValueError("give a notices channel or clear_notices_channel, not both")
         async with self._database.transaction() as db:
             current = await _settings(db, guild_id)
             edit = current.edit_on_update if edit_on_update is None else edit_on_update
             new_color = None if clear_color else (current.color if color is None else color)
-            notices = notices_channel_id or current.notices_channel_id
+            notices = (
+                None if clear_notices_channel else notices_channel_id or current.notices_channel_id
+            )
             await db.execute(
                 """
                 INSERT INTO guild_settings (guild_id, edit_on_update, color, notices_channel_id)

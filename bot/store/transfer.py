@@ -40,9 +40,10 @@ TABLES = (
 #: Tables the database fills itself from the others (by triggers).
 DERIVED = ("tag_counts",)
 
-#: Tables of requests in flight between processes sharing PostgreSQL: a SQLite store,
-#: one process's, has none to carry over.
-IN_FLIGHT = ("test_requests",)
+#: Tables of requests in flight between processes sharing PostgreSQL, and the facts
+#: they publish about their servers: a SQLite store, one process's, has none to carry
+#: over.
+IN_FLIGHT = ("test_requests", "channel_facts", "guild_facts")
 
 #: Tables whose ids PostgreSQL assigns (identity columns): their next id follows the copy.
 _IDENTITY_TABLES = (

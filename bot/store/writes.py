@@ -199,9 +199,10 @@ class IngestWriter:
 
     # -- announcements -----------------------------------------------------------
 
-    async def pending_announcements(self, limit: int = 100) -> list[Announcement]:
+    async def pending_announcements(self, limit: int = 100, after: int = 0) -> list[Announcement]:
         """Announcements not yet completed, oldest first, with their article as it is
-        now (the deliverer decides what a withdrawn article's announcement means)."""
+        now (the deliverer decides what a withdrawn article's announcement means);
+        ``after``: only those with a greater id (the next page)."""
         async with self._database.reading() as db:
             rows = await fetch_all(
                 db,
@@ -209,11 +210,11 @@ class IngestWriter:
                 SELECT n.id AS announcement_id, n.kind AS announcement_kind,
                        n.created_at AS announced_at, {STORED_ARTICLE}
                 FROM announcements n JOIN articles a ON a.id = n.article_id
-                WHERE n.done_at IS NULL
+                WHERE n.done_at IS NULL AND n.id > :after
                 ORDER BY n.id
                 LIMIT :limit
                 """,
-                {"limit": limit},
+                {"limit": limit, "after": after},
             )
         return [
             Announcement(

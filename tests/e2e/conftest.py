@@ -256,12 +256,14 @@ def site(tmp_path: Path) -> Site:
 async def fleet(
     fake_discord: FakeDiscord, tmp_path: Path, postgres_url: str
 ) -> AsyncIterator[Fleet]:
-    """Real bot processes (none started yet) sharing a PostgreSQL database, on a copy
-    of the sample site, for the fake's shards (its ``fakediscord`` marker's); those
-    still running at the end are killed."""
+    """Bot processes sharing one PostgreSQL database on the fake's shards (none started
+    yet), a copy of the samples their content folder; those still running at the end
+    are killed."""
+    shards = fake_discord.recommended_shards
+    assert shards, "a fleet needs @pytest.mark.fakediscord(shards=...)"
     content = tmp_path / "content"
     shutil.copytree(SAMPLES, content)
-    fleet = Fleet(fake_discord, tmp_path, postgres_url, content, fake_discord.recommended_shards)
+    fleet = Fleet(fake_discord, tmp_path, postgres_url, content, shards)
     try:
         yield fleet
     finally:

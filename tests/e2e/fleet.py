@@ -6,11 +6,15 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 
+from bot.delivery.channels import ChannelFacts
+from bot.store import Store
 from tests.delivery.harness import bot_env, start_bot
+from tests.fakediscord.models import FakeChannel, FakeRole
 from tests.fakediscord.server import FakeDiscord
 from tests.waiting import wait_until
 
@@ -113,3 +117,25 @@ class Fleet:
 
     async def count(self, sql: str) -> int:
         return int((await self.query(sql))[0][0])
+
+    async def subscribe(self, channel: FakeChannel, role: FakeRole | None = None) -> None:
+        """Subscribe ``channel`` to every article (pinging ``role``), as a moderator
+        would have, before or while the processes run."""
+        store = await Store.open(self.url)
+        try:
+            await store.subscribe(
+                channel.guild.id,
+                channel.id,
+                tags=(),
+                exclude_tags=(),
+                mention_role_id=role.id if role is not None else None,
+                by_user_id=1,
+                now=datetime.now(UTC),
+            )
+        finally:
+            await store.close()
+
+    async def published(self, channel: FakeChannel) -> ChannelFacts | None:
+        """What the process serving the channel's server published about it."""
+        rows = await self.query(f"SELECT facts FROM channel_facts WHERE channel_id = {channel.id}")
+        return ChannelFacts.from_json(rows[0][0]) if rows else None

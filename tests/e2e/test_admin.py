@@ -840,6 +840,13 @@ async def test_notices_go_to_the_channel_the_moderators_chose(desk: Desk) -> Non
     await wait_until_idle(desk.fake, desk.bot)
     assert desk.fake.messages(a.guild.channel("general")) == []
 
+    # Back to the system channel: no_notices_channel, as no_mention stops a ping.
+    text = await a.run("settings", notices_channel=mod_log, no_notices_channel=True)
+    assert text == "Give `notices_channel` or `no_notices_channel`, not both."
+    text = await a.run("settings", no_notices_channel=True)
+    assert "go to: the system channel, else the first channel I can post in" in text
+    assert (await desk.bot.store.guild_settings(a.guild.id)).notices_channel_id is None
+
 
 async def test_status_shows_sources_the_last_article_and_paused_channels(desk: Desk) -> None:
     a = desk.a

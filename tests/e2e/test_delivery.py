@@ -20,6 +20,7 @@ from bot.client import NewsBot
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.delivery.policy import delivery_nonce
+from bot.formats import parse_format
 from bot.store import Delivery
 from bot.store.codec import to_us
 from bot.store.subscriptions import Subscription
@@ -400,6 +401,26 @@ async def test_rate_limits_and_server_errors_lose_nothing(desk: Desk) -> None:
     assert statuses == [503, 503, 503, 200]
 
 
+async def test_a_stalled_discord_sees_no_burst_over_the_global_limit(desk: Desk) -> None:
+    # Discord counts requests when it gets to them. Stalled for 1.5 s in mid fan-out,
+    # it would get to the ~67 the bot spaced out meanwhile all at once, and refuse
+    # those over 50 with a global 429, had the bot not stopped at 48 unanswered.
+    channels = [desk.guild.add_channel(f"news-{n}") for n in range(120)]
+    for channel in channels:
+        await desk.subscribe(channel)
+    desk.publish("stall", "Story Through A Stall")
+    posted = desk.fake.requests_to  # the fake records each request as it serves it
+
+    await desk.fake.wait_for(lambda: len(posted("POST", POSTS)) >= 20, timeout=10)
+    desk.fake.stall(1.5)
+    await desk.fake.wait_for(lambda: all(len(desk.posts(c)) == 1 for c in channels), timeout=25)
+    assert desk.fake.stats.rate_limited == 0
+    assert desk.fake.busiest_second <= 48  # the pacer's cap
+    assert [len(desk.posts(c)) for c in channels] == [1] * len(channels)
+    assert len(posted("POST", POSTS)) == len(channels)
+    assert desk.fake.stats.stalled > 0  # the stall held requests up, then served them at once
+
+
 async def test_a_500_is_retried_by_discord_py_with_the_same_nonce(desk: Desk) -> None:
     channel = desk.guild.add_channel("wobbly")
     await desk.subscribe(channel)
@@ -553,6 +574,51 @@ async def test_forum_channels_get_one_tagged_thread_per_article(desk: Desk) -> N
     assert "Changed." in desk.posts(thread)[0]["embeds"][0]["description"]
 
 
+async def test_a_saved_format_this_version_cannot_read_posts_the_default_with_one_notice(
+    desk: Desk,
+) -> None:
+    guild = desk.guild
+    unreadable, custom = guild.add_channel("unreadable"), guild.add_channel("custom")
+    await desk.subscribe(unreadable)
+    await desk.subscribe(custom)
+    now = desk.deliverer._now()
+    await desk.bot.store.set_format(
+        guild.id, custom.id, parse_format("", "📰 {{title}}", "", "", ""), now
+    )
+    # As a newer version would keep a format with a part this one doesn't know.
+    async with desk.bot.store._transaction() as db:
+        await db.execute(
+            "UPDATE subscriptions SET format = ? WHERE channel_id = ?",
+            ('{"title": "{{title}}", "layout": "grid"}', unreadable.id),
+        )
+    desk.publish("first", "First Story")
+    [post] = await desk.wait_posts(unreadable)
+    [other] = await desk.wait_posts(custom)
+    [stored] = await desk.bot.store.latest(None, 1)
+    [create] = desk.fake.requests_to("POST", f"/channels/{unreadable.id}/messages")
+    assert create.json["embeds"] == render_message(stored.to_article())["embeds"]
+    assert post["embeds"][0]["title"] == "First Story"
+    assert other["embeds"][0]["title"] == "📰 First Story"
+    [notice] = await desk.wait_posts(guild.channel("general"))
+    assert notice["content"].startswith(
+        f"\N{WARNING SIGN}\N{VARIATION SELECTOR-16} I can't read the saved post format of "
+        f"<#{unreadable.id}> (it has parts I don't know: layout), so I post there in the "
+        "default format."
+    )
+    assert f"`/newsadmin format` for <#{unreadable.id}>" in notice["content"]
+    assert notice["mention_roles"] == [] and notice["mentions"] == []
+    sub = await desk.bot.store.get_subscription(guild.id, unreadable.id)
+    assert sub is not None and sub.active
+    assert sub.format_error == "it has parts I don't know: layout"
+
+    # Posts go on in the default format, and nobody is told twice.
+    desk.publish("second", "Second Story")
+    await desk.wait_posts(unreadable, 2)
+    await desk.idle()
+    assert len(desk.posts(guild.channel("general"))) == 1
+    assert desk.posts(unreadable)[1]["embeds"][0]["title"] == "Second Story"
+
+
 async def test_a_forum_post_made_just_before_a_crash_is_adopted_not_repeated(
     desk: Desk,
 ) -> None:
@@ -568,6 +634,43 @@ async def test_a_forum_post_made_just_before_a_crash_is_adopted_not_repeated(
     await desk.forget_answer(delivery)
     [again] = await desk.settled(article_id)
     assert (again.state, again.message_id) == ("sent", delivery.message_id)
+    assert len(desk.fake.requests_to("POST", f"/channels/{forum.id}/threads")) == 1
+
+
+async def test_a_forum_post_adopted_after_a_crash_is_edited_if_its_article_changed(
+    desk: Desk,
+) -> None:
+    forum = desk.guild.add_channel("forum", ChannelType.forum)
+    await desk.subscribe(forum)
+    desk.publish("once", "Posted Once", takeaways=("As first told.",))
+    article_id = await desk.article_id("Posted Once")
+    [delivery] = await desk.settled(article_id)
+    # As if the bot had died between creating the thread and recording it, and the
+    # article had changed before it was back (the row waits until then).
+    async with desk.bot.store._transaction() as db:
+        await db.execute(
+            "UPDATE deliveries SET state = 'pending', message_id = NULL, "
+            "message_channel_id = NULL, due_at = NULL WHERE id = ?",
+            (delivery.id,),
+        )
+    desk.publish("once", "Posted Once", takeaways=("Corrected.",))
+
+    async def edit_asked() -> bool:
+        [d] = await desk.bot.store.deliveries(article_id=article_id)
+        return d.edit_version == 2
+
+    await wait_until(edit_asked, "the edit asked for")
+    async with desk.bot.store._transaction() as db:
+        await db.execute(
+            "UPDATE deliveries SET due_at = ? WHERE id = ?",
+            (to_us(desk.deliverer._now()), delivery.id),
+        )
+    desk.deliverer.wake()
+    await desk.fake.wait_for_requests("PATCH", f"/channels/{delivery.message_id}/messages/*")
+    [again] = await desk.settled(article_id)
+    assert (again.state, again.message_id, again.sent_version) == ("sent", delivery.message_id, 2)
+    [thread] = [c for c in desk.guild.channels.values() if c.parent_id == forum.id]
+    assert desk.posts(thread)[0]["embeds"][0]["description"] == "- Corrected."
     assert len(desk.fake.requests_to("POST", f"/channels/{forum.id}/threads")) == 1
 
 

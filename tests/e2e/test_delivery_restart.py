@@ -14,13 +14,17 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.delivery.harness import (
+    BREAKING,
     KillAndRestart,
     bot_env,
     query,
     sent,
     slow_answers,
     subscribe_channels,
+    write_article,
 )
 from tests.e2e.conftest import SAMPLES
 from tests.fakediscord.server import FakeDiscord
@@ -30,8 +34,9 @@ ANSWER_DELAY = 0.3  # seconds between a post being made and the bot hearing of i
 KILL_AFTER = 20  # posts made before the kill
 
 
+@pytest.mark.parametrize("edited", [False, True], ids=["unchanged", "edited-while-down"])
 async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
-    fake_discord: FakeDiscord, tmp_path: Path, database: str | Path
+    fake_discord: FakeDiscord, tmp_path: Path, database: str | Path, edited: bool
 ) -> None:
     fake = fake_discord
     guilds = [fake.add_guild(f"Guild {n}") for n in range(3)]
@@ -53,10 +58,27 @@ async def test_kill_9_during_fan_out_loses_nothing_and_doubles_nothing(
         recorded = await sent(database)
         # Posts made but not recorded: exactly the case the nonce is for.
         assert recorded < at_kill
+        made = {c.id for c in channels if fake.messages(c)}
+        title, point = BREAKING, "A first point."
+        if edited:
+            # Edited while the bot is down: a resend's nonce returns the post made
+            # before the kill, which says what the article said then.
+            title, point = f"{BREAKING} (Corrected)", "Corrected."
+            write_article(content, "breaking", title, tags=["News"], takeaways=(point,))
 
         await run.restart()
         per_channel = {c.id: len(fake.messages(c)) for c in channels}
         assert set(per_channel.values()) == {1}, per_channel
+        # Each shows the article as it is now: those made before the kill were edited.
+        for c in channels:
+            [embed] = fake.messages(c)[0]["embeds"]
+            assert (embed["title"], embed["description"].splitlines()[0]) == (title, f"- {point}")
+        edited_in = {
+            int(r.path.split("/")[2])
+            for r in fake.requests_to("PATCH", "/channels/*/messages/*")
+            if r.status == 200
+        }
+        assert edited_in == (made if edited else set())
         rows = await query(database, "SELECT channel_id, message_id, nonce FROM deliveries")
         assert len(rows) == CHANNELS
         for channel_id, message_id, _ in rows:

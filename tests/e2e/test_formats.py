@@ -253,3 +253,22 @@ async def test_posts_and_their_edits_use_the_format_and_ping_only_the_role(
     assert patch.json != render_message(stored.to_article(), mention_role_ids=(role.id,))
     assert len(desk.fake.requests_to("POST", f"/channels/{a.news.id}/messages")) == 1
     assert path.exists()
+
+
+async def test_a_change_only_a_custom_format_shows_edits_its_posts(
+    desk: Desk, content_dir: Path
+) -> None:
+    # With takeaways, the default post shows no summary: only this format does.
+    a = desk.a
+    await a.run("subscribe", channel=a.news)
+    fmt = parse_format("", "{{title}}", "{{summary}}", "", "")
+    await desk.bot.store.set_format(a.guild.id, a.news.id, fmt, desk_now())
+    write_article(content_dir, "brief", "Brief", extra='summary: "First summary."\n')
+    await desk.fake.wait_for(lambda: desk.fake.messages(a.news), timeout=10)
+    [post] = desk.fake.messages(a.news)
+    assert post["embeds"][0]["description"] == "First summary."
+
+    write_article(content_dir, "brief", "Brief", extra='summary: "Corrected summary."\n')
+    await desk.fake.wait_for_requests("PATCH", f"/channels/{a.news.id}/messages/{post['id']}")
+    [edited] = desk.fake.messages(a.news)
+    assert edited["embeds"][0]["description"] == "Corrected summary."

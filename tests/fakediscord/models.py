@@ -23,20 +23,27 @@ DISCORD_EPOCH_MS = 1420070400000
 class Snowflakes:
     """Monotonic Discord-style ids, so discord.py's `created_at` is meaningful."""
 
+    #: The increment bits of a guild id: far above those of the ids made in the same
+    #: millisecond by counting up from it, so the two never meet.
+    GUILD_INCREMENT = 1 << 21
+
     def __init__(self) -> None:
         self._last = 0
+        self._guild_ms: int | None = None
         self._lock = threading.Lock()
 
     def next(self, *, new_millisecond: bool = False) -> int:
-        """The next id; with ``new_millisecond``, one of a later millisecond than any
-        before it. Guild ids get one: shards are picked by ``(guild_id >> 22) %
-        shard_count``, so guilds made in a burst still spread over every shard, as
-        real guilds, made over years, do."""
+        """The next id; with ``new_millisecond`` (guild ids), one of the millisecond after
+        the previous such id's, whatever the clock did in between. Shards are picked by
+        ``(guild_id >> 22) % shard_count``, so guilds made one after another land on
+        shards one after another (every shard gets its share, however slow the machine),
+        as real guilds, made over years, spread over every shard."""
         with self._lock:
-            candidate = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+            now_ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
             if new_millisecond:
-                candidate = max(candidate, ((self._last >> 22) + 1) << 22)
-            self._last = max(candidate, self._last + 1)
+                self._guild_ms = now_ms if self._guild_ms is None else self._guild_ms + 1
+                return (self._guild_ms << 22) | self.GUILD_INCREMENT
+            self._last = max(now_ms << 22, self._last + 1)
             return self._last
 
 

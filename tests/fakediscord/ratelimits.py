@@ -49,6 +49,7 @@ class RateLimiter:
         self.global_per_second = global_per_second
         self._windows: dict[tuple[str, str], Window] = {}
         self._global: deque[float] = deque()
+        self.busiest_second = 0  # the most requests the global limit counted in one second
 
     def check_global(self) -> Decision | None:
         """None when within the global limit, else a global 429 decision."""
@@ -66,6 +67,7 @@ class RateLimiter:
             }
             return Decision(False, headers, retry, is_global=True)
         self._global.append(now)
+        self.busiest_second = max(self.busiest_second, len(self._global))
         return None
 
     def hit(self, bucket: str, major: str, limit: int, period: float) -> Decision:

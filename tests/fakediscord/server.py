@@ -110,6 +110,7 @@ class Stats:
     resumes: int = 0
     identified_shards: list[int] = field(default_factory=list)  # shard of every READY
     invalid_sessions: int = 0  # op 9 answers to an IDENTIFY (its bucket went too fast)
+    stalled: int = 0  # requests held up by stall()
 
 
 @dataclass
@@ -219,6 +220,7 @@ class FakeDiscord:
         # True while a client still works on what it was sent (see BotRunner.handling).
         self._busy: list[Callable[[], bool]] = []
         self._in_flight = 0  # requests received and not yet answered
+        self._stalled_until = 0.0  # see stall()
         self._changes = 0  # bumped by every request and event: "did anything happen?"
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -458,6 +460,17 @@ class FakeDiscord:
             )
         )
 
+    @property
+    def busiest_second(self) -> int:
+        """The most requests the global limit has counted in one second (of 50)."""
+        return self._limiter.busiest_second
+
+    def stall(self, seconds: float) -> None:
+        """For the next ``seconds``, take requests in but look at none of them, then
+        serve them all at once, as a server process descheduled (or collecting garbage)
+        for that long would: the limits count them when served, all together."""
+        self._stalled_until = max(self._stalled_until, time.monotonic() + seconds)
+
     def disconnect_gateway(self, code: int = 4000, *, shard: int | None = None) -> None:
         """Close every gateway connection (or only those of shard ``shard``) with
         `code` (4000: the client will RESUME)."""
@@ -668,6 +681,10 @@ class FakeDiscord:
             self._in_flight += 1
             self._notify()
             try:
+                stalled = self._stalled_until - time.monotonic()
+                if stalled > 0:
+                    self.stats.stalled += 1
+                    await asyncio.sleep(stalled)
                 return await self._serve(route, handler, request)
             finally:
                 self._in_flight -= 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.service import Pipeline, announce_loop
+from bot.service import ANNOUNCE_BATCH, Pipeline, announce_loop
 from bot.store import Store
 from tests.sources.feedserver import FeedServer
 from tests.sources.helpers import Recorder, article_md
@@ -151,3 +151,26 @@ async def test_an_article_withdrawn_while_it_waits_is_not_held_any_longer(
         await wait_until(lambda: len(recorder.seen) == 1, "the announcement", timeout=20)
         assert recorder.seen[0].article.status == "withdrawn"
         await wait_until(lambda: not pipeline.live._watches, "the watch to end", timeout=5)
+
+
+async def test_more_held_articles_than_a_page_never_hold_up_a_newer_one_that_is_live(
+    feed_server: FeedServer, root: Path, tmp_path: Path
+) -> None:
+    # Unknown paths answer 404: every "held" article's page is not deployed yet.
+    feed_server.route(PAGE, status=200, content_type="text/html")
+    held = ANNOUNCE_BATCH + 20
+    recorder = Recorder()
+    async with running(tmp_path / "db", root, feed_server, 600, recorder) as pipeline:
+        for n in range(held):
+            write(root, f"articles/held-{n}.md", article_md(f"Held {n}"))
+
+        async def all_pending() -> bool:
+            return len(await pipeline.store.pending_announcements(held + 1)) == held
+
+        await wait_until(all_pending, "the held articles' announcements", timeout=30)
+        write(root, "articles/fresh.md", article_md("Fresh"))
+        await wait_until(lambda: recorder.titles() == ["Fresh"], "the live post", timeout=20)
+        # Every held one is watched (its page asked for), none of them announced.
+        await wait_until(lambda: len(pipeline.live._watches) == held, "every page watched")
+        assert recorder.titles() == ["Fresh"]
+        assert len(await pipeline.store.pending_announcements(held + 1)) == held

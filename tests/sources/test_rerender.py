@@ -4,6 +4,7 @@ start and their posts re-rendered, without announcing anything again."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -13,7 +14,8 @@ import pytest
 
 from bot.articles.site import Site
 from bot.config import Settings, load_settings
-from bot.service import POST_SETTINGS, SITE_CONFIG, Pipeline, post_settings
+from bot.prepare import HASH_COVERS
+from bot.service import ARTICLE_HASH, POST_SETTINGS, SITE_CONFIG, Pipeline, post_settings
 from bot.sources.content import ContentSource
 from bot.store import StoredArticle
 from tests.sources.helpers import SpyStore, announcements, article_md, articles, by_title
@@ -111,8 +113,9 @@ def test_post_settings_are_named_by_their_environment_variables(
         "NEWSBOT_TIMEZONE": "Europe/Paris",
         "NEWSBOT_TAKEAWAYS_HEADINGS": "Key Points, At a glance",
         SITE_CONFIG: Site().fingerprint(),
+        ARTICLE_HASH: HASH_COVERS,
     }
-    assert len(shaping) == len(POST_SETTINGS) + 1
+    assert len(shaping) == len(POST_SETTINGS) + 2
 
 
 @pytest.mark.usefixtures("no_bot_env")
@@ -180,3 +183,36 @@ async def test_start_warns_when_no_site_url_is_set(
         await pipeline.close()
     warned = [r for r in caplog.records if "NEWSBOT_SITE_URL is not set" in r.getMessage()]
     assert [r.levelname for r in warned] == (["WARNING"] if site_url is None else [])
+
+
+@pytest.mark.usefixtures("no_bot_env")
+async def test_the_upgrade_to_hashes_of_every_placeholder_edits_no_post(
+    store: SpyStore, root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = article_md("Brief")
+    write(root, "brief.md", text)
+    caplog.set_level(logging.INFO, logger=LOG)
+
+    async def start() -> None:
+        pipeline = Pipeline(Settings(content_dir=root, database=root.parent / "db"), store)
+        assert pipeline.content is not None
+        await pipeline.content.scan()
+
+    await start()
+    # The store as the version before left it: hashes of the default post alone, and
+    # no word of what they cover.
+    [content] = await store.sources()
+    key = f"post_settings:{content.id}"
+    recorded = json.loads(await store.get_meta(key) or "{}")
+    del recorded[ARTICLE_HASH]
+    await store.set_meta(key, json.dumps(recorded, sort_keys=True))
+    async with store._transaction() as db:
+        await db.execute("UPDATE articles SET content_hash = substr(content_hash, 1, 32)")
+
+    await start()
+    assert "article hash changed since the stored articles were read" in caplog.text
+    assert await announcements(store) == []
+    # Hashed whole again: a change that only a custom format shows is an update.
+    write(root, "brief.md", text.replace("tags:", 'summary: "Only a format shows this."\ntags:'))
+    await start()
+    assert await announcements(store) == [("updated", "Brief")]

@@ -28,6 +28,9 @@ async def test_pending_and_complete(store: Store, content: SourceRow) -> None:
     await store.complete_announcement(pending[1].id, T0 + 5 * MIN)
     await store.complete_announcement(pending[1].id, T0 + 6 * MIN)  # harmless
     assert [a.id for a in await store.pending_announcements()] == [pending[0].id, pending[2].id]
+    # The next page: those after an id, however many come before it.
+    assert [a.id for a in await store.pending_announcements(after=pending[0].id)] == [pending[2].id]
+    assert await store.pending_announcements(after=pending[2].id) == []
     with pytest.raises(KeyError):
         await store.complete_announcement(999, T0)
 

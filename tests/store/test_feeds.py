@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict
 from datetime import timedelta
+from typing import Any
 
+from bot.articles.model import Article
+from bot.prepare import prepare
 from bot.sources.http import FeedState, FetchResult, PollPolicy, next_state
 from bot.store import Change, SourceRow, Store
 from tests.store.helpers import DAY, T0, art, entry
@@ -132,3 +136,30 @@ async def test_a_feed_is_failing_from_its_first_failed_poll_to_its_next_answer(
         # From the first failed attempt, below the threshold of the "is failing" log
         # line; the failure count the poller keeps agrees.
         assert (row.failing_since is not None) is failing and (row.failures > 0) is failing
+
+
+async def test_a_hash_stored_before_it_covered_every_placeholder_edits_nothing(
+    store: Store, feed: SourceRow
+) -> None:
+    article = art("g1", takeaways=("A point.",))
+    prepared = prepare(article)
+    before = prepared.article_hash.partition(":")[0]  # as the version before kept it
+    await store.record_entries(feed.id, [(article, before, prepared.message)], T0)
+    [pub] = await store.pending_announcements()
+    await store.complete_announcement(pub.id, T0)
+    # Read again after the upgrade: the same article, no new version, nothing to edit.
+    [r] = await store.record_entries(feed.id, [entry_of(article)], T0 + HOUR)
+    assert (r.change, r.announced) == (Change.UNCHANGED, None)
+    assert await store.pending_announcements() == []
+    # Its hash is now whole: a change only a custom format shows is an update.
+    changed = dataclasses.replace(article, summary="Only a format shows this.")
+    [r] = await store.record_entries(feed.id, [entry_of(changed)], T0 + 2 * HOUR)
+    assert (r.change, r.announced) == (Change.CHANGED, "updated")
+    stored = await store.get(r.article_id)  # type: ignore[arg-type]
+    assert stored is not None and stored.version == 2
+
+
+def entry_of(article: Article) -> tuple[Article, str, dict[str, Any]]:
+    """A feed entry as the feed source records it (hashed by :func:`prepare`)."""
+    prepared = prepare(article)
+    return (article, prepared.article_hash, prepared.message)

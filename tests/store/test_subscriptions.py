@@ -216,6 +216,18 @@ async def test_settings_are_per_guild(store: Store) -> None:
     assert await store.guild_settings(GUILD_B) == GuildSettings(GUILD_B)
 
 
+async def test_the_notices_channel_is_kept_until_cleared(store: Store) -> None:
+    await store.set_guild_settings(GUILD_A, notices_channel_id=SPORT)
+    kept = await store.set_guild_settings(GUILD_A, color=0x123456)
+    assert kept.notices_channel_id == SPORT
+    cleared = await store.set_guild_settings(GUILD_A, clear_notices_channel=True)
+    assert cleared == GuildSettings(GUILD_A, color=0x123456)
+    assert await store.guild_settings(GUILD_A) == cleared
+    with pytest.raises(ValueError, match="not both"):
+        await store.set_guild_settings(GUILD_A, notices_channel_id=NEWS, clear_notices_channel=True)
+    assert await store.guild_settings(GUILD_A) == cleared
+
+
 # -- pause and resume ---------------------------------------------------------------
 
 
