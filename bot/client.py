@@ -235,6 +235,7 @@ class NewsBot(commands.AutoShardedBot):
             follow=self._follow,
             on_wake=self._wake_sender,
             on_work=self._heard_work,
+            on_changed=self.store.database.invalidate,
             pool=getattr(self.store.database, "pool", None),
         )
         # The deliverer the delivery extension made (if loaded), run while leading.

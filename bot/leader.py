@@ -41,6 +41,12 @@ seconds, in case it took over after the ``NOTIFY``):
   hands it to ``on_work``. When no process leads at that moment nobody hears it, and
   the caller says so: the next leader's sources start with a full look anyway.
 
+Every process's listener also keeps its caches in step with the others' writes: a
+transaction that changes articles sends ``'articles'``
+(:data:`~bot.store.postgres.ARTICLES_CHANGED`, delivered on commit), and the listener
+calls ``on_changed`` when it hears it, and each time it (re)connects, since a
+``NOTIFY`` sent while it was away is lost.
+
 The leader posts in every server, but its gateway cache holds only its own shards'
 servers. Every process publishes, for the servers it serves, what the leader needs
 to know of their subscribed channels and where their notices go
@@ -61,6 +67,7 @@ from typing import Any
 import asyncpg
 
 from bot.shards import IdentifyGate
+from bot.store.postgres import ARTICLES_CHANGED, CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +76,10 @@ LOCK_SPACE = 0x6E657773
 LEADER_KEY = 0
 #: The identify bucket ``b`` is locked as ``(LOCK_SPACE, IDENTIFY_KEY + b)``.
 IDENTIFY_KEY = 1
-#: The ``LISTEN``/``NOTIFY`` channel, and its messages: work is due, the lock is free,
-#: and (followed by a request's id) a test post is done. Any other message is work
-#: for the leader (``on_work``).
-CHANNEL = "newsbot"
+#: The messages on :data:`~bot.store.postgres.CHANNEL` besides
+#: :data:`~bot.store.postgres.ARTICLES_CHANGED`: work is due, the lock is free, and
+#: (followed by a request's id) a test post is done. Any other message is work for
+#: the leader (``on_work``).
 WAKE = "wake"
 HANDOVER = "leader"
 TESTED = "tested:"
@@ -103,6 +110,8 @@ class Leadership:
     """Runs ``lead`` when this process becomes the leader and ``follow`` when it stops
     being it; :meth:`wake` tells the leader (wherever it runs) that work is due, and
     ``on_work`` hears, while leading, the other messages processes send it.
+    ``on_changed`` is called when any process changed articles, and on every
+    (re)connect of the listener (the store's ``invalidate``: its caches are stale).
 
     ``url`` ``None`` (SQLite): this process leads from the start until :meth:`close`.
     """
@@ -115,6 +124,7 @@ class Leadership:
         follow: Duty,
         on_wake: Callable[[], None],
         on_work: Callable[[str], None] | None = None,
+        on_changed: Callable[[], None] | None = None,
         pool: asyncpg.Pool | None = None,
         retry: float = RETRY_SECONDS,
     ) -> None:
@@ -123,6 +133,7 @@ class Leadership:
         self._follow = follow
         self._on_wake = on_wake
         self._on_work = on_work
+        self._on_changed = on_changed or (lambda: None)
         self._hearing: dict[str, asyncio.Event] = {}
         self._pool = pool
         self.retry = retry
@@ -241,6 +252,8 @@ class Leadership:
         waiting = self._hearing.get(message)
         if waiting is not None:
             waiting.set()
+        elif message == ARTICLES_CHANGED:
+            self._on_changed()
         elif message == HANDOVER:
             self._try_now.set()
         elif message == WAKE:
@@ -274,6 +287,8 @@ class Leadership:
         # still held, and only then ends the session.
         self._connection = connection
         await connection.add_listener(CHANNEL, self._heard)
+        # Listening from here on; what changed before (while away) was not heard.
+        self._on_changed()
         # A session the server ended (a restart, an operator, the database going away):
         # check at once, so that the leader stops sending without waiting for its turn.
         connection.add_termination_listener(lambda _: self._try_now.set())

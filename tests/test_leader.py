@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 
 from bot.leader import LOCK_SPACE, LOST, Leadership, SharedIdentifyGate
+from bot.store.postgres import ARTICLES_CHANGED, CHANNEL
 from tests.postgres import PostgresServer
 from tests.waiting import wait_until
 
@@ -30,12 +31,14 @@ class Process:
         self.events: list[str] = []
         self.wakes = 0
         self.work: list[str] = []
+        self.changed = 0  # calls of on_changed: articles changed, or (re)connected
         self.leadership = Leadership(
             url,
             lead=self._lead,
             follow=self._follow,
             on_wake=self._woken,
             on_work=self.work.append,
+            on_changed=self._changed,
             pool=pool,
             retry=RETRY,
         )
@@ -48,6 +51,9 @@ class Process:
 
     def _woken(self) -> None:
         self.wakes += 1
+
+    def _changed(self) -> None:
+        self.changed += 1
 
     @property
     def leading(self) -> bool:
@@ -197,6 +203,20 @@ async def test_work_asked_on_a_follower_reaches_the_leader_alone(
     assert follower.wakes == leader.wakes == 0
 
 
+async def test_articles_changed_reaches_every_process_and_is_no_work(
+    processes: Callable[[int], list[Process]], pool: asyncpg.Pool
+) -> None:
+    leader, follower = await leader_and_follower(processes)
+    # Each listener invalidated once, when it connected (what it missed before).
+    assert leader.changed == follower.changed == 1
+    await pool.execute("SELECT pg_notify($1, $2)", CHANNEL, ARTICLES_CHANGED)
+    await wait_until(
+        lambda: leader.changed == follower.changed == 2, "both hearing the articles changed"
+    )
+    assert leader.work == follower.work == []
+    assert follower.wakes == leader.wakes == 0
+
+
 async def test_asking_when_no_process_leads_says_so(postgres_url: str, pool: asyncpg.Pool) -> None:
     nobody = Process(postgres_url, "not started", pool)  # never tries the lock
     assert not await nobody.leadership.ask_leader("fetch")
@@ -230,6 +250,8 @@ async def test_the_database_away_stops_leading_and_it_comes_back(
         await admin.close()
         await wait_until(lambda: process.leading, "leading again", timeout=30)
         assert process.events == ["lead", "follow", "lead"]
+        # Connected twice: each time, what was missed meanwhile counts as changed.
+        assert process.changed == 2
     finally:
         await process.leadership.close()
 

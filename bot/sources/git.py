@@ -184,6 +184,12 @@ class GitSource:
         self.fetches = 0
         #: Set once the first checkout is read (on the first clone: the baseline).
         self.ready = asyncio.Event()
+        # The next round checks out and reads the whole folder: the first of each
+        # :meth:`run`, since the clone's HEAD says what the store holds only while this
+        # process alone writes it (another process may have led meanwhile, its clone
+        # reading commits this one never saw: a file changed and changed back would be
+        # in no diff of this clone's).
+        self._read_all = True
         self._wanted = asyncio.Event()
         self._stop = asyncio.Event()
         self._failing: str | None = None
@@ -238,9 +244,11 @@ class GitSource:
     async def update(self) -> None:
         """Fetch the watched branch, check its tip out, and read what changed.
 
-        The first round of a process checks out and scans the whole content folder (on
-        the first clone that is the baseline; after a restart it catches up with
-        anything a crash left half-done); later rounds read only the changed files.
+        The first round of a process, and of each :meth:`run` (a process that leads
+        again), checks out and scans the whole content folder (on the first clone that
+        is the baseline; after a restart it catches up with anything a crash left
+        half-done, or another process's clone recorded); later rounds read only the
+        changed files.
         """
         await self._open()
         branch = await self._watched_branch()
@@ -257,12 +265,13 @@ class GitSource:
         if new is None:
             raise GitError(f"the fetched branch {branch} holds no commit")
         old = await self._commit("HEAD")
-        if self.content is None or not self.ready.is_set():
+        if self.content is None or self._read_all:
             # Always, even with no new commit: a checkout a crash left half-done (or a
             # file edited by hand in the clone) is put right before the scan.
             await self._checkout(new)
             if await self._scan():
                 self.head = new
+                self._read_all = False
                 self.ready.set()
             return
         if new == old:
@@ -342,8 +351,10 @@ class GitSource:
         return stats.complete
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Fetch every ``interval`` seconds, and at once when asked, until ``stop``."""
+        """Fetch every ``interval`` seconds, and at once when asked, until ``stop``.
+        The first round reads the whole checkout (see :meth:`update`)."""
         self._stop = stop
+        self._read_all = True
         while not stop.is_set():
             self._wanted.clear()
             try:

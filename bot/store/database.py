@@ -5,8 +5,11 @@ Everything above it (lookups, ingest, subscriptions, deliveries) holds a
 :class:`Database` and asks it for a transaction or a consistent read; none of them
 opens connections or manages locks. A second engine (PostgreSQL) is a second class
 with the same entry points: :meth:`~Database.transaction`, :meth:`~Database.reading`
-and :meth:`~Database.bulk`, and :attr:`~Database.writes` (a count of write
-transactions, which tells the lookups when their cached tag counts are stale).
+and :meth:`~Database.bulk`; and :attr:`~Database.changes`, which tells a cache of
+article lookups it is stale: :meth:`~Database.articles_changed` in the transaction that
+changed them counts one (on PostgreSQL it tells every other process too), and
+:meth:`~Database.invalidate` counts one from outside (PostgreSQL's listener, when
+another process wrote).
 
 Rows come back as :class:`sqlite3.Row`: read them by column name.
 """
@@ -102,7 +105,11 @@ class Engine(Protocol):
     metrics: Metrics
 
     @property
-    def writes(self) -> int: ...
+    def changes(self) -> int: ...
+
+    async def articles_changed(self, db: Connection) -> None: ...
+
+    def invalidate(self) -> None: ...
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Connection]: ...
 
@@ -143,7 +150,7 @@ class Database:
         self.metrics = metrics or Metrics()
         self._lock = asyncio.Lock()
         self._closed = False
-        self._writes = 0
+        self._changes = 0
         self._path = path
         try:
             self._identity = _identity(path)
@@ -197,10 +204,19 @@ class Database:
         return cls(db, path, metrics=metrics, owner=owner)
 
     @property
-    def writes(self) -> int:
-        """How many write transactions have begun: what a cache of query results
-        compares to know it is stale (this process is the database's only writer)."""
-        return self._writes
+    def changes(self) -> int:
+        """A count that moves whenever the articles may have changed: what a cache of
+        article lookups compares to know it is stale."""
+        return self._changes
+
+    async def articles_changed(self, db: Connection) -> None:
+        """The write transaction on ``db`` changed articles (or their tags): caches of
+        them are stale (this process is the database's only writer)."""
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Every cache of article lookups is stale from now on."""
+        self._changes += 1
 
     def connection(self) -> aiosqlite.Connection:
         """The connection itself, outside the lock: for tests and tools that look
@@ -268,7 +284,6 @@ class Database:
             async with self._lock:
                 db = self.connection()
                 self.check_file()
-                self._writes += 1
                 try:
                     # Inside the try: a task cancelled while waiting for BEGIN gets its
                     # CancelledError here, but the BEGIN still runs on aiosqlite's thread.

@@ -329,8 +329,11 @@ class LookupQueries:
     def __init__(self, database: Engine) -> None:
         """Look up articles in ``database``."""
         self._database = database
-        # What tags() and search() know of the tags, and the database's write count
-        # when it was read: kept until the next write.
+        # What tags() and search() know of the tags, and the database's count of
+        # changes when it was read: kept until the articles change, in this process or
+        # (PostgreSQL) another one (:attr:`Database.changes
+        # <bot.store.database.Database.changes>`). It never changes an answer of
+        # search(), only its plan.
         self._tag_stats: tuple[int, _TagStats] | None = None
 
     async def article_count(self) -> int:
@@ -398,19 +401,16 @@ class LookupQueries:
         }
         async with self._database.reading() as db:
             keys = _label_keys(tag, category)
-            if keys:
-                stats = await self._load_tag_stats(db)
-                counts = [stats.totals.get(key, 0) for key in keys]
-                if min(counts) == 0:
-                    return []  # no published article has it
             if postgres:
                 sql, matches_sql = _PG_SEARCH, _PG_MATCHES
                 params.update(words=search_words(query), tag_tokens=[tag_token(k) for k in keys])
                 await db.execute(_PG_SEARCH_SETTINGS)
             elif keys:
                 # The most common one joins, if common enough; the others are terms.
-                joined = max(keys, key=lambda k: stats.totals[k])
-                if stats.totals[joined] > stats.published * JOIN_TAG_SHARE:
+                # The counts only pick the plan: a tag they do not know (yet) is a term.
+                stats = await self._load_tag_stats(db)
+                joined = max(keys, key=lambda k: stats.totals.get(k, 0))
+                if stats.totals.get(joined, 0) > stats.published * JOIN_TAG_SHARE:
                     sql, matches_sql, params["tag_key"] = _SEARCH_JOIN, _MATCHES_JOIN, joined
                     keys.remove(joined)
                 tag_filter = "".join(f' AND tag_tokens : "{tag_token(k)}"' for k in keys)
@@ -441,16 +441,19 @@ class LookupQueries:
         return stored_articles(rows)
 
     async def _load_tag_stats(self, db: Connection) -> _TagStats:
-        """The tag counts, read once after each write (call within a read)."""
-        writes = self._database.writes
-        if self._tag_stats is None or self._tag_stats[0] != writes:
+        """The tag counts, read again whenever the articles may have changed since
+        (call within a read)."""
+        # Taken before the read: a change committed while it runs moves the count on,
+        # and the next call reads again.
+        changes = self._database.changes
+        if self._tag_stats is None or self._tag_stats[0] != changes:
             tags = [
                 (str(row["tag_key"]), str(row["tag"]), int(row["total"]))
                 for row in await fetch_all(db, _TAGS)
             ]
             published = int(await fetch_value(db, _PUBLISHED_COUNT[self._database.engine]))
             totals = {key: total for key, _, total in tags}
-            self._tag_stats = (writes, _TagStats(tags, totals, published))
+            self._tag_stats = (changes, _TagStats(tags, totals, published))
         return self._tag_stats[1]
 
     async def tags(
@@ -462,7 +465,8 @@ class LookupQueries:
         ``prefix`` filters on the start of the tag (case-insensitively).
 
         The autocomplete asks on every keystroke: the list is kept in memory until
-        this store's next write (the store is the database's only writer).
+        the articles change, whichever process changes them (on PostgreSQL, a
+        ``NOTIFY`` tells every process; see :mod:`bot.store.postgres`).
         """
         return await self._labels(tag_key(prefix) if prefix is not None else "", limit)
 

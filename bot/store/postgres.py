@@ -21,7 +21,10 @@ count of published articles the SQLite index keeps) branches on
 :attr:`PostgresDatabase.engine` in the part that runs it.
 
 For the coordination of many processes (advisory locks, ``LISTEN``/``NOTIFY``), ask
-:attr:`PostgresDatabase.pool` for connections of their own.
+:attr:`PostgresDatabase.pool` for connections of their own. A transaction that changes
+articles sends :data:`ARTICLES_CHANGED` on :data:`CHANNEL` (delivered when it commits);
+every process's listener (:class:`bot.leader.Leadership`) hears it and calls
+:meth:`PostgresDatabase.invalidate`, so that no process answers from a stale cache.
 """
 
 from __future__ import annotations
@@ -40,10 +43,17 @@ from typing import Any
 import asyncpg
 
 from bot.metrics import Metrics
+from bot.store.database import Connection as AnyConnection
 from bot.store.migrations import PgConnection, migrate_postgres
 from bot.store.models import DatabaseLost, StoreError
 
 log = logging.getLogger(__name__)
+
+#: The ``LISTEN``/``NOTIFY`` channel of the processes sharing a database, and the
+#: message that says a transaction changed articles (see :mod:`bot.leader` for the
+#: others).
+CHANNEL = "newsbot"
+ARTICLES_CHANGED = "articles"
 
 #: Connections the pool keeps at most: the store's own (its calls are serialised, as
 #: on SQLite) and room for those other parts of the bot take for themselves.
@@ -179,7 +189,7 @@ class PostgresDatabase:
         self.metrics = metrics or Metrics()
         self._lock = asyncio.Lock()
         self._closed = False
-        self._writes = 0
+        self._changes = 0
 
     @classmethod
     async def open(
@@ -209,10 +219,26 @@ class PostgresDatabase:
         return cls(pool, url, metrics=metrics)
 
     @property
-    def writes(self) -> int:
-        """How many write transactions this process has begun (see
-        :attr:`Database.writes <bot.store.database.Database.writes>`)."""
-        return self._writes
+    def changes(self) -> int:
+        """A count that moves whenever the articles may have changed, in this process
+        or another (see :attr:`Database.changes <bot.store.database.Database.changes>`)."""
+        return self._changes
+
+    async def articles_changed(self, db: AnyConnection) -> None:
+        """The write transaction on ``db`` changed articles (or their tags): caches of
+        them are stale here now, and in every other process once it commits (a
+        ``NOTIFY`` is delivered on commit, and not at all on a rollback)."""
+        self.invalidate()
+        await db.execute(
+            "SELECT pg_notify(:channel, :message)",
+            {"channel": CHANNEL, "message": ARTICLES_CHANGED},
+        )
+
+    def invalidate(self) -> None:
+        """Every cache of article lookups is stale from now on: called here by
+        :meth:`articles_changed`, and by the listener when another process changed
+        articles or when it (re)connects (a ``NOTIFY`` sent while it was away is lost)."""
+        self._changes += 1
 
     def connection(self) -> Connection:
         """The pool, outside the lock and any transaction, with the calls of
@@ -245,7 +271,6 @@ class PostgresDatabase:
         with self.metrics.database_write.time():
             async with self._lock:
                 pool = self._open_pool()
-                self._writes += 1
                 async with pool.acquire() as raw, raw.transaction():
                     yield Connection(raw)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.store.database import Database
 from bot.store.models import StoreError
-from bot.store.postgres import PostgresDatabase, text_value
+from bot.store.postgres import Connection, PostgresDatabase, text_value
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,8 @@ async def _copy(source: Database, target: PostgresDatabase) -> dict[str, int]:
                 FROM {table}
                 """
             )
+        # A process already running on the empty database hears of the articles.
+        await target.articles_changed(Connection(pg))
     return copied
 
 

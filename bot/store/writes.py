@@ -125,7 +125,7 @@ class IngestWriter:
                 results.append(batch.record_file(item))
                 if n % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let other tasks (gateway heartbeats) run
-            await _write(db, batch, source_id, self._database.engine)
+            await _write(db, batch, source_id, self._database)
             await db.execute(
                 "UPDATE sources SET last_success_at = :now WHERE id = :id",
                 {"now": to_us(now), "id": source_id},
@@ -166,7 +166,7 @@ class IngestWriter:
                 result = batch.record_entry(source_id, article, article_hash, message)
                 seen[article.id] = result
                 results.append(result)
-            await _write(db, batch, None, self._database.engine)
+            await _write(db, batch, None, self._database)
         return results
 
     # -- the clock ---------------------------------------------------------------
@@ -186,7 +186,7 @@ class IngestWriter:
                 result = batch.refresh(row)
                 if result is not None:
                     results.append(result)
-            await _write(db, batch, None, self._database.engine)
+            await _write(db, batch, None, self._database)
         return results
 
     async def next_transition_at(self) -> datetime | None:
@@ -371,9 +371,12 @@ async def _load_pending(db: Connection, batch: Batch) -> None:
         batch.add_pending(row["article_id"], AnnouncementKind(row["kind"]))
 
 
-async def _write(db: Connection, batch: Batch, source_id: int | None, engine: str) -> None:
-    """Write what the batch changed, in an order the constraints accept (on
-    ``engine``: PostgreSQL indexes new rows for search by itself)."""
+async def _write(db: Connection, batch: Batch, source_id: int | None, database: Engine) -> None:
+    """Write what the batch changed, in an order the constraints accept (PostgreSQL
+    indexes new rows for search by itself), and tell ``database`` when articles
+    changed: the one place that does (caches of lookups, in every process, hang on it).
+    """
+    engine = database.engine
     rekeyed = batch.rekeyed_rows()
     if rekeyed:
         # Keys are unique: park the moving ones first (a key may pass from one
@@ -401,6 +404,8 @@ async def _write(db: Connection, batch: Batch, source_id: int | None, engine: st
     if updated:
         await db.executemany(_UPDATE_ARTICLE, [(*r.values()[1:], r.id) for r in updated])
     retag = batch.tag_rewrites()
+    if rekeyed or new or updated or retag:
+        await database.articles_changed(db)
     if retag:
         stale = [r.id for r in retag if r.stored_key is not None]
         if stale:

@@ -266,6 +266,56 @@ async def test_a_restart_reads_only_what_changed_meanwhile(
     assert await announcements(store) == [("published", "While Away")]
 
 
+async def test_leading_again_reads_what_another_process_recorded_meanwhile(
+    store: SpyStore, site: Site, tmp_path: Path
+) -> None:
+    """Two processes on two machines, each with its own clone at the same path, lead in
+    turn: one reads a commit the other never sees, and a later commit undoes it."""
+    clone = tmp_path / "clone"
+    mounted: list[str] = []
+
+    def mount(machine: str) -> None:
+        """The clone's path now holds ``machine``'s disk."""
+        if mounted:
+            clone.rename(tmp_path / mounted.pop())
+        if (tmp_path / machine).exists():
+            (tmp_path / machine).rename(clone)
+        mounted.append(machine)
+
+    async def lead(source: GitSource) -> None:
+        """One term of leading: the source runs until it has read the remote's tip."""
+        stop = asyncio.Event()
+        tip = git("rev-parse", "HEAD", cwd=site.work)
+        task = asyncio.create_task(source.run(stop))
+        await wait_until(lambda: source.head == tip, "the tip read")
+        stop.set()
+        await task
+
+    first = make_source(store, str(site.origin), tmp_path)
+    second = make_source(store, str(site.origin), tmp_path)
+    mount("first")
+    await lead(first)
+    site.publish("content/articles/one.md", article_md("Article One", takeaways=["Edited."]))
+    mount("second")
+    await lead(second)
+    edited = await by_title(store, "Article One")
+    assert edited is not None and edited.takeaways == ("Edited.",)
+    site.publish("content/articles/one.md", article_md("Article One"))  # undone
+
+    # The first clone's diff (its last commit to the tip) holds no change to one.md.
+    mount("first")
+    store.recorded.clear()
+    await lead(first)
+    one = await by_title(store, "Article One")
+    assert one is not None and one.takeaways == ("First point.", "Second point.", "Third point.")
+    assert "articles/one.md" in [item.path for item in store.recorded]
+    # Within a term, later rounds read only what changed.
+    site.publish("content/articles/three.md", article_md("Article Three"))
+    store.recorded.clear()
+    await first.update()
+    assert [item.path for item in store.recorded] == ["articles/three.md"]
+
+
 async def test_over_git_protocol_and_a_configured_branch(
     store: SpyStore, site: Site, daemon: GitDaemon, tmp_path: Path
 ) -> None:
