@@ -332,8 +332,8 @@ class LookupQueries:
         # What tags() and search() know of the tags, and the database's count of
         # changes when it was read: kept until the articles change, in this process or
         # (PostgreSQL) another one (:attr:`Database.changes
-        # <bot.store.database.Database.changes>`). It never changes an answer of
-        # search(), only its plan.
+        # <bot.store.database.Database.changes>`). search() reads them on SQLite
+        # only, where this process makes every change.
         self._tag_stats: tuple[int, _TagStats] | None = None
 
     async def article_count(self) -> int:
@@ -406,11 +406,16 @@ class LookupQueries:
                 params.update(words=search_words(query), tag_tokens=[tag_token(k) for k in keys])
                 await db.execute(_PG_SEARCH_SETTINGS)
             elif keys:
-                # The most common one joins, if common enough; the others are terms.
-                # The counts only pick the plan: a tag they do not know (yet) is a term.
+                # One process writes SQLite, and its every change renews the counts:
+                # a tag no published article has finds nothing. (On PostgreSQL another
+                # process's change reaches this one a moment after its commit, so
+                # there the counts would only be hints; they are not read at all.)
                 stats = await self._load_tag_stats(db)
-                joined = max(keys, key=lambda k: stats.totals.get(k, 0))
-                if stats.totals.get(joined, 0) > stats.published * JOIN_TAG_SHARE:
+                if min(stats.totals.get(k, 0) for k in keys) == 0:
+                    return []
+                # The most common one joins, if common enough; the others are terms.
+                joined = max(keys, key=lambda k: stats.totals[k])
+                if stats.totals[joined] > stats.published * JOIN_TAG_SHARE:
                     sql, matches_sql, params["tag_key"] = _SEARCH_JOIN, _MATCHES_JOIN, joined
                     keys.remove(joined)
                 tag_filter = "".join(f' AND tag_tokens : "{tag_token(k)}"' for k in keys)

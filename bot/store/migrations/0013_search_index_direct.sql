@@ -1,0 +1,2 @@
+-- Nothing for SQLite: PostgreSQL's migration 0013 stops its full-text index's pending
+-- list (GIN fastupdate); FTS5 has none. Kept so both engines count the same versions.
