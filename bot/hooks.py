@@ -122,6 +122,8 @@ class _Hooks:
             return _answer(202, f"ignored: {event.ref} is not the watched branch {branch}")
         asked = await self.ask(FETCH)
         if asked is Asked.UNREACHABLE:
+            if event.delivery is not None:
+                self.seen.pop(event.delivery, None)  # its redelivery is to be handled
             return _unreachable()
         (log.warning if asked is Asked.NO_LEADER else log.info)(
             "%s push to %s (delivery %s): fetching%s",

@@ -237,3 +237,12 @@ async def test_a_process_that_does_not_run_the_sources_passes_the_work_on(
         assert await hooked.post("/hooks/publish", b"", auth) == publish
         assert passed == [FETCH, REFRESH]
         assert not hooked.fetching  # nothing asked of this process's own sources
+        # The forge's redelivery of the same push: handled again after a 503, as the
+        # 503 asks; otherwise taken as already received.
+        hooked.deliveries -= 1
+        again = await hooked.push(Forge.GITLAB)
+        if asked is Asked.UNREACHABLE:
+            assert again == push and passed == [FETCH, REFRESH, FETCH]
+        else:
+            assert again == (200, f"delivery {hooked.deliveries} was already received\n")
+            assert passed == [FETCH, REFRESH]
