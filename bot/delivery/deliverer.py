@@ -939,7 +939,7 @@ class Deliverer:
             "delivery %d to channel %d: %s; will retry",
             d.id,
             d.channel_id,
-            redact(error),
+            error,
             extra=ids(guild=d.guild_id, channel=d.channel_id),
         )
         await self._retry(d, error)
