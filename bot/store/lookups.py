@@ -156,23 +156,25 @@ _SEARCH_JOIN = _search_sql(_TAG_JOIN)
 _MATCHES = _matches_sql("")
 _MATCHES_JOIN = _matches_sql(_TAG_JOIN)
 
-# PostgreSQL (migrations/postgres/0008_schema.sql): the same window of the newest
-# matches, ranked by ts_rank with the same weights (title 4, takeaways 2, description
-# 1; higher is better there), tags matched as tokens in the index too. The rank is of
-# the words alone: ts_rank weighs the query's terms in pairs, and a tag token (weight
-# 0) would make every pair with it, so a single word's whole score, zero.
-_PG_MATCHING = """
-    FROM article_search f
-    WHERE f.search @@ newsbot_query(:words, :prefix, :tag_tokens)
-"""
-
+# PostgreSQL (migrations/postgres/0008_schema.sql, 0014): the same window of the
+# newest matches, ranked by ts_rank with the same weights (title 4, takeaways 2,
+# description 1; higher is better there), tags matched as tokens in the index too. The
+# rank is of the words alone: ts_rank weighs the query's terms in pairs, and a tag
+# token would make every pair with it, so a single word's whole score, zero. Each match
+# is ranked as it is found: carrying its vector (about 1 KB) into the sort for the
+# window cost more than ranking every match read. The first column, ``matching``,
+# counts the window: whether a last word's extensions add a match is read from it
+# (see LookupQueries.search).
 _PG_SEARCH = f"""
-    SELECT {STORED_ARTICLE}
+    SELECT s.matching, {STORED_ARTICLE}
     FROM (
-        SELECT id, ts_rank('{{0, 0.25, 0.5, 1}}', search,
-                           newsbot_query(:words, :prefix, '{{}}')) AS score
+        SELECT id, score, count(*) OVER () AS matching
         FROM (
-            SELECT f.article_id AS id, f.search {_PG_MATCHING}
+            SELECT f.article_id AS id,
+                   ts_rank('{{0, 0.25, 0.5, 1}}', f.search,
+                           newsbot_query(:words, :prefix, '{{}}')) AS score
+            FROM article_search f
+            WHERE f.search @@ newsbot_query(:words, :prefix, :tag_tokens)
             ORDER BY f.article_id DESC
             LIMIT :window
         ) w
@@ -182,15 +184,16 @@ _PG_SEARCH = f"""
     JOIN articles a ON a.id = s.id
     ORDER BY s.score DESC, s.id DESC
 """
-_PG_MATCHES = f"SELECT count(*) FROM (SELECT 1 {_PG_MATCHING} LIMIT :most) m"
 
 # A search's statements are planned for the words at hand: a rare word is found
 # through the GIN index, a common one walking the newest articles until the window is
-# full; one plan for every query would do one of them badly. And planned for a table
-# and index read from memory, as they are where shared_buffers hold them (README,
-# PostgreSQL settings; random_page_cost as for SSDs, 1.1; the default 4 prices a disk
-# seek): at 4, a word on 1-2 % of 100,000 articles walked 20,000 of them (5 ms
-# cached) rather than read its 1,500 matches through the index (1.5 ms).
+# full; one plan for every query would do one of them badly (the estimates of how many
+# articles a word matches come from the column's statistics, migration 0014). And
+# planned for a table and index read from memory, as they are where shared_buffers
+# hold them (README, PostgreSQL settings; random_page_cost as for SSDs, 1.1; the
+# default 4 prices a disk seek): at 4, a word on 1-2 % of 100,000 articles walked
+# 20,000 of them (5 ms cached) rather than read its 1,500 matches through the index
+# (1.5 ms).
 _PG_SEARCH_SETTINGS = (
     "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL random_page_cost = 1.1"
 )
@@ -393,7 +396,7 @@ class LookupQueries:
         if not matches:
             return []
         postgres = self._database.engine == "postgresql"
-        sql, matches_sql, tag_filter = _SEARCH, _MATCHES, ""
+        sql, count_sql, tag_filter = _SEARCH, _MATCHES, ""
         params: dict[str, Any] = {
             "window": max(SEARCH_WINDOW, limit + offset),
             "limit": limit,
@@ -402,7 +405,7 @@ class LookupQueries:
         async with self._database.reading() as db:
             keys = _label_keys(tag, category)
             if postgres:
-                sql, matches_sql = _PG_SEARCH, _PG_MATCHES
+                sql = _PG_SEARCH
                 params.update(words=search_words(query), tag_tokens=[tag_token(k) for k in keys])
                 await db.execute(_PG_SEARCH_SETTINGS)
             elif keys:
@@ -416,25 +419,30 @@ class LookupQueries:
                 # The most common one joins, if common enough; the others are terms.
                 joined = max(keys, key=lambda k: stats.totals[k])
                 if stats.totals[joined] > stats.published * JOIN_TAG_SHARE:
-                    sql, matches_sql, params["tag_key"] = _SEARCH_JOIN, _MATCHES_JOIN, joined
+                    sql, count_sql, params["tag_key"] = _SEARCH_JOIN, _MATCHES_JOIN, joined
                     keys.remove(joined)
                 tag_filter = "".join(f' AND tag_tokens : "{tag_token(k)}"' for k in keys)
             rows: list[Row] = []
             for match in matches:
                 params["expression"] = f"{_TEXT_COLUMNS} : ({match}){tag_filter}"
                 params["prefix"] = match.endswith("*")
+                # When the words as typed matched, too few, the answer with the
+                # extensions of the last one replaces theirs only if they add a match.
+                found = offset + len(rows)  # every match: fewer than the window
                 try:
-                    if rows:
-                        # The words as typed matched, too few: with the extensions of
-                        # the last one the search is ranked again only if they add a
-                        # match. Counting costs a fraction of ranking (bm25 reads every
-                        # entry of every term to weigh it), and the extensions of a
-                        # whole word seldom add any.
-                        found = offset + len(rows)  # every match: fewer than the window
-                        matching = await fetch_value(db, matches_sql, {**params, "most": found + 1})
+                    if rows and not postgres:
+                        # SQLite counts first: counting costs a fraction of ranking
+                        # (bm25 reads every entry of every term to weigh it), and the
+                        # extensions of a whole word seldom add any.
+                        matching = await fetch_value(db, count_sql, {**params, "most": found + 1})
                         if matching <= found:
                             break
-                    rows = await fetch_all(db, sql, params)
+                    answer = await fetch_all(db, sql, params)
+                    if rows and postgres and (not answer or answer[0]["matching"] <= found):
+                        # On PostgreSQL a count would read the index as the search
+                        # does: the search counts its window instead.
+                        break
+                    rows = answer
                 except aiosqlite.OperationalError as exc:
                     # fts_terms quotes everything; this is a last line of defence.
                     if not str(exc).startswith("fts5"):

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.store import SourceRow, Store, lookups
+from bot.store.columns import tag_token
 from bot.store.search import fts_query
 from tests.store.helpers import DAY, T0, art, item
 from tests.store.invariants import check_lookup_invariants
@@ -132,6 +133,18 @@ async def test_search_with_a_tag_ranks_best_first(store: Store, content: SourceR
         "/description/",
     ]
     assert [a.key for a in await store.search("solar power", "energy", 10)] == ["/title/"]
+
+
+async def test_a_word_never_matches_a_tag(store: Store, content: SourceRow) -> None:
+    # Tags are kept in the full-text index as tokens of their own; whatever is typed,
+    # whole or as a prefix, matches words of the title, takeaways and description only.
+    await store.record_files(
+        content.id, [item("a.md", art("/a/", "Grid news", tags=("Energy",)))], T0
+    )
+    token = tag_token("energy")
+    for typed in (token, token[:4], token[1:], "#" + token, f"grid {token}", "energy"):
+        assert await store.search(typed, None, 10) == [], typed
+    assert [a.key for a in await store.search("grid", "Energy", 10)] == ["/a/"]
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,12 @@ import asyncpg
 import pytest
 
 from bot.store import Store, StoreError
+from bot.store import migrations as migrations_module
+from bot.store.columns import tag_token
 from bot.store.migrations import FIRST_POSTGRES_VERSION, load_migrations
 from bot.store.postgres import translate
 from tests.postgres import PostgresServer
+from tests.store.helpers import T0, art, item
 
 
 def test_named_parameters_become_numbered_once_each() -> None:
@@ -118,3 +121,58 @@ async def test_a_database_of_something_else_or_newer_is_refused(
 async def test_an_unreachable_server_is_one_error(postgres_server: PostgresServer) -> None:
     with pytest.raises(StoreError, match=r"cannot connect: .*no_such_database"):
         await Store.open(postgres_server.url("no_such_database"))
+
+
+async def test_migration_0014_rewrites_the_search_vectors(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Articles stored at version 13 (tag tokens of weight D, words matched with
+    weights) are found the same after 0014, with the vectors the trigger now writes."""
+    url = await postgres_server.new_database(migrated=False)
+    try:
+        every = load_migrations("postgresql")
+        assert every[-1].name == "0014_search_without_weights.sql"
+        monkeypatch.setattr(migrations_module, "load_migrations", lambda engine: every[:-1])
+        async with await Store.open(url) as store:
+            content = await store.source("content", "/site")
+            await store.record_files(
+                content.id,
+                [
+                    item("a.md", art("/a/", "Solar power", tags=("Energy", "Grid"))),
+                    item("b.md", art("/b/", "Grid news", description="Solar panels.")),
+                    item("c.md", art("/c/", "t6772 in a title", tags=("gr",))),
+                ],
+                T0,
+            )
+            before = [await store.search(q, t, 10) for q, t in SEARCHES]
+        monkeypatch.undo()
+        async with await Store.open(url) as store:
+            after = [await store.search(q, t, 10) for q, t in SEARCHES]
+        assert [[a.key for a in found] for found in after] == [
+            ["/a/", "/b/"],
+            ["/a/"],
+            ["/a/"],
+            ["/c/"],
+            ["/c/"],
+        ]
+        assert after == before
+        connection = await asyncpg.connect(url)
+        try:
+            migrated = await connection.fetch("SELECT * FROM article_search ORDER BY article_id")
+            await connection.execute("UPDATE articles SET title = title")  # the trigger
+            written = await connection.fetch("SELECT * FROM article_search ORDER BY article_id")
+            lexemes = await connection.fetchval(
+                "SELECT array_agg(lexeme ORDER BY lexeme) FROM article_search, "
+                "unnest(search) WHERE lexeme LIKE '#%'"
+            )
+        finally:
+            await connection.close()
+        assert [tuple(row) for row in migrated] == [tuple(row) for row in written]
+        assert lexemes == ["#" + tag_token(k) for k in sorted(("energy", "grid", "gr"))]
+    finally:
+        await postgres_server.drop_database(url)
+
+
+# (query, tag): a word in a title and a description; with a tag; a prefix with a tag;
+# a word that is also a tag's token, in a title; and with that tag.
+SEARCHES = [("solar", None), ("solar", "grid"), ("sol", "energy"), ("t6772", None), ("title", "gr")]

@@ -1,0 +1,3 @@
+-- Nothing for SQLite: PostgreSQL's migration 0014 gives its tag tokens lexemes of
+-- their own, so that words are matched without weights; FTS5 keeps the tag tokens in
+-- a column of their own (0002). Kept so both engines count the same versions.
