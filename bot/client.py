@@ -206,6 +206,7 @@ class NewsBot(commands.AutoShardedBot):
         self.deliver: Deliver = deliver or _log_announcement
         self._announcer: asyncio.Task[None] | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._looking: set[asyncio.Task[None]] = set()  # looks other processes asked for
         # Who runs the sources and sends (one process of many on PostgreSQL).
         self.leadership: Leadership | None = None
         self._sender: Deliverer | None = None
@@ -250,8 +251,11 @@ class NewsBot(commands.AutoShardedBot):
         self._watch = asyncio.create_task(self._stop_if_database_lost(), name="database watch")
 
     async def _lead(self) -> None:
-        """This process leads: run the sources, the re-check, the announcer, delivery."""
+        """This process leads: run the sources, the re-check, the announcer, delivery,
+        and the looks asked while no process led."""
         self.pipeline.start()
+        if self.leadership is not None and not self.leadership.alone:
+            self._take_looks()
         self._announcer = asyncio.create_task(
             announce_loop(
                 self.store,
@@ -268,6 +272,7 @@ class NewsBot(commands.AutoShardedBot):
     async def _follow(self) -> None:
         """This process no longer leads: stop everything :meth:`_lead` started (what is
         left stays in the outbox for the next leader)."""
+        await asyncio.gather(*self._looking, return_exceptions=True)
         if self._sender is not None:
             await self._sender.close()
         if self._announcer is not None:
@@ -289,9 +294,10 @@ class NewsBot(commands.AutoShardedBot):
         :data:`~bot.hooks.REFRESH`): here if this process runs them, else by asking
         the leader through the database."""
         leadership = self.leadership
-        if leadership is None or leadership.runs_here:
+        if leadership is None or leadership.alone or leadership.working:
             return await self.pipeline.look_here(what)
         try:
+            await self.store.ask_look(what, discord.utils.utcnow())
             leads = await leadership.ask_leader(what)
         except LOST as exc:
             log.warning("could not pass a webhook's %r to the leading process: %s", what, exc)
@@ -301,9 +307,27 @@ class NewsBot(commands.AutoShardedBot):
     def _heard_work(self, what: str) -> None:
         """Work another process sent the leader (this process) through the database."""
         if what in LOOKS:
-            self.pipeline.look_now(what)
+            self._take_looks()
         else:
             log.warning("ignored an unknown message from another process: %r", what)
+
+    def _take_looks(self) -> None:
+        """Do, in the background, the looks other processes asked of the sources
+        (:meth:`_look`), each once: as another process asks, and as this one starts
+        leading."""
+        task = asyncio.create_task(self._looks_asked(), name="looks asked")
+        self._looking.add(task)
+        task.add_done_callback(self._looking.discard)
+
+    async def _looks_asked(self) -> None:
+        try:
+            asked = await self.store.take_looks()
+        except LOST as exc:  # still asked: taken at the next NOTIFY, or by the next leader
+            log.warning("could not read the looks other processes asked for: %s", exc)
+            return
+        for what in asked:
+            log.info("looking now (%s), as another process asked", what)
+            self.pipeline.look_now(what)
 
     def _wake_sender(self) -> None:
         if self._sender is not None:

@@ -15,10 +15,11 @@ With many processes on one PostgreSQL database (:mod:`bot.leader`), a webhook ma
 reach a process that does not run the sources. It checks the request all the same
 (its secret, the delivery id it remembers, the branch: before the remote's default
 branch is known, as on a follower that never fetched, any push may be to it), then
-asks the leader through the database (:data:`FETCH`, :data:`REFRESH`), and says so in
-its answer. When no process leads at that moment it answers as well, saying that the
-next leader looks in full as it starts (a content scan, a fetch); when the database
-cannot be reached it answers 503, so that the forge shows the delivery failed.
+asks the leader through the database (:data:`FETCH`, :data:`REFRESH`: a row the
+leader takes, and a ``NOTIFY``), and says so in its answer. When no process leads at
+that moment it answers as well: the next leader takes the row as it starts. When the
+database cannot be reached it answers 503, so that the forge shows the delivery
+failed.
 """
 
 from __future__ import annotations
@@ -52,10 +53,7 @@ class Asked(enum.Enum):
 
     HERE = ""
     LEADER = ": passed to the leading process"
-    NO_LEADER = (
-        ": no process leads right now; the next one to lead looks in full as it starts "
-        "(it scans the content folder and fetches the repository; feeds are polled when due)"
-    )
+    NO_LEADER = ": no process leads right now; the next one to lead does it as it starts"
     UNREACHABLE = "the database cannot be reached to pass this to the leading process"
 
 

@@ -36,10 +36,12 @@ seconds, in case it took over after the ``NOTIFY``):
 * a ``/newsadmin test``: a row in ``test_requests`` and ``'wake'``; the leader's
   deliverer claims it, posts it and answers ``'tested:<id>'``, which the waiting
   process hears (:meth:`Leadership.hearing`);
-* a webhook asking the sources to look now (``'fetch'``, ``'refresh'``:
-  :meth:`Leadership.ask_leader`): no row, only the ``NOTIFY``; the leader's listener
-  hands it to ``on_work``. When no process leads at that moment nobody hears it, and
-  the caller says so: the next leader's sources start with a full look anyway.
+* a webhook asking the sources to look now (``'fetch'``, ``'refresh'``): a row in
+  ``meta`` (:meth:`Store.ask_look <bot.store.sources.SourceQueries.ask_look>`), then
+  the ``NOTIFY`` (:meth:`Leadership.ask_leader`), which the leader's listener hands to
+  ``on_work``. The leader takes the rows as it hears it, and as it starts leading: a
+  look asked while no process led, or of a leader stepping down, is done by the next
+  one.
 
 Every process's listener also keeps its caches in step with the others' writes: a
 transaction that changes articles sends ``'articles'``
@@ -196,6 +198,13 @@ class Leadership:
         only one (SQLite)."""
         return self.alone or self.leading
 
+    @property
+    def working(self) -> bool:
+        """Whether this process leads and is not stepping down: work handed to it now
+        is done here (while stepping down, it waits in the database for the next
+        leader)."""
+        return self.leading and not self._closing
+
     def wake(self) -> None:
         """Work is due for the sender: wake it here, and on PostgreSQL tell the leader
         (``NOTIFY``; its dispatcher also looks every few seconds anyway)."""
@@ -258,7 +267,7 @@ class Leadership:
             self._try_now.set()
         elif message == WAKE:
             self._on_wake()
-        elif self.leading and self._on_work is not None and not message.startswith(TESTED):
+        elif self.working and self._on_work is not None and not message.startswith(TESTED):
             self._on_work(message)
 
     # -- the election ----------------------------------------------------------------------

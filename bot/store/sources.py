@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.store.codec import opt_dt, opt_us, to_us
-from bot.store.database import Engine, Row, fetch_all, fetch_one, from_row
+from bot.store.database import Connection, Engine, Row, fetch_all, fetch_one, from_row
 from bot.store.models import FileRow, SourceKind, SourceRow
 
 _SOURCE = """
@@ -174,10 +174,35 @@ class SourceQueries:
     async def set_meta(self, key: str, value: str) -> None:
         """Keep ``value`` under ``key`` (replacing an earlier one)."""
         async with self._database.transaction() as db:
-            await db.execute(
-                """
-                INSERT INTO meta (key, value) VALUES (:key, :value)
-                ON CONFLICT (key) DO UPDATE SET value = excluded.value
-                """,
-                {"key": key, "value": value},
+            await _set_meta(db, key, value)
+
+    # -- looks asked of the leader -------------------------------------------------------
+
+    async def ask_look(self, what: str, now: datetime) -> None:
+        """Note that a webhook asked the sources to look (``what``: ``fetch`` or
+        ``refresh``, see :mod:`bot.hooks`) at ``now``, for the process that runs them
+        to take (:meth:`take_looks`): whenever it does, whichever process it is."""
+        async with self._database.transaction() as db:
+            await _set_meta(db, _LOOK + what, str(to_us(now)))
+
+    async def take_looks(self) -> list[str]:
+        """The looks asked for and not yet taken, each taken once (sorted)."""
+        async with self._database.transaction() as db:
+            rows = await fetch_all(
+                db, "DELETE FROM meta WHERE key LIKE :looks RETURNING key", {"looks": _LOOK + "%"}
             )
+        return sorted(str(row["key"]).removeprefix(_LOOK) for row in rows)
+
+
+#: The ``meta`` keys of looks asked of the sources: ``look:fetch``, ``look:refresh``.
+_LOOK = "look:"
+
+
+async def _set_meta(db: Connection, key: str, value: str) -> None:
+    await db.execute(
+        """
+        INSERT INTO meta (key, value) VALUES (:key, :value)
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value
+        """,
+        {"key": key, "value": value},
+    )

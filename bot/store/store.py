@@ -203,6 +203,8 @@ class Store:
     copy_of = _Forward("_sources", SourceQueries.copy_of)
     get_meta = _Forward("_sources", SourceQueries.get_meta)
     set_meta = _Forward("_sources", SourceQueries.set_meta)
+    ask_look = _Forward("_sources", SourceQueries.ask_look)
+    take_looks = _Forward("_sources", SourceQueries.take_looks)
 
     # -- ingest ------------------------------------------------------------------
 

@@ -2,13 +2,16 @@
 share one PostgreSQL database and follow one git repository (fetched only when asked:
 the interval is an hour). A ``/newsadmin test`` in the follower's server is posted by
 the leader; a forge's push and ``/hooks/publish`` sent to the follower's listener make
-the leader fetch at once; a test with no process leading is refused and never posted.
+the leader fetch at once; a test with no process leading is refused and never posted;
+a webhook while no process leads is done by the next leader, feeds included.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ import pytest
 
 from bot.delivery.deliverer import NO_SENDER
 from bot.forges import Forge
+from bot.hooks import Asked
 from bot.leader import LEADER_KEY, LOCK_SPACE
 from bot.summary import TEST_MARKER
 from tests.delivery.harness import article_text, kill, stop, subscribe_channels
@@ -25,7 +29,9 @@ from tests.e2e.conftest import PUBLISHED_NEWEST_FIRST, SAMPLES
 from tests.e2e.fleet import Fleet
 from tests.fakediscord import FakeChannel, FakeGuild, FakeMember, Permission
 from tests.fakediscord.server import FakeDiscord
+from tests.sources.feedserver import FeedServer
 from tests.sources.gitrepos import Site
+from tests.sources.test_feeds import rss
 from tests.test_forges import signed
 from tests.waiting import wait_until
 
@@ -223,4 +229,64 @@ async def test_a_test_post_with_no_leader_is_refused_and_never_posted_later(
     assert len(newsroom.posts(follower)) == 1
     assert newsroom.posts(leader) == []
     assert fleet.said(leader, "asked by another process") == 1
+    newsroom.stop()
+
+
+async def test_a_webhook_while_no_process_leads_is_done_by_the_next_leader(
+    newsroom: Newsroom, feed_server: FeedServer
+) -> None:
+    # A feed polled hourly: a new leader polls it when due, unless a webhook asked.
+    fleet = newsroom.fleet
+    now = datetime.now(UTC)
+    first = ("first", "First From The Feed", now - timedelta(hours=1))
+    feed = feed_server.route("/feed.xml", body=rss([first]))
+    fleet.env.update(NEWSBOT_FEEDS=feed_server.url("/feed.xml"), NEWSBOT_FEED_INTERVAL="3600")
+    await newsroom.start()
+    leader, follower = await newsroom.led()
+
+    async def both_looked() -> bool:
+        return await fleet.count("SELECT count(*) FROM sources WHERE baseline_done_at > 0") == 2
+
+    await wait_until(both_looked, "the first look of the repository and the feed", timeout=30)
+    polls = len(feed_server.seen("/feed.xml"))
+    # The leader steps down while a connection of no bot waits for the lock: it has the
+    # lock next, and no process leads.
+    holder = await asyncpg.connect(fleet.url)
+    try:
+        waiting = asyncio.create_task(
+            holder.fetchval("SELECT pg_advisory_lock($1, $2)", LOCK_SPACE, LEADER_KEY)
+        )
+        await wait_until(
+            lambda: fleet.count("SELECT count(*) FROM pg_locks WHERE NOT granted"),
+            "the holder waiting for the lock",
+        )
+        assert stop(fleet.processes.pop(leader)) == 0
+        await asyncio.wait_for(waiting, 30)
+        feed.body = rss([first, ("second", "Polled At Once", now)])
+        port = fleet.port(follower)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"http://127.0.0.1:{port}/hooks/publish",
+                headers={"Authorization": f"Bearer {SECRET}"},
+            ) as response,
+        ):
+            # The lock is held, so the follower passes the request on, and no bot
+            # hears it: it waits in the database.
+            assert (response.status, await response.text()) == (
+                202,
+                "looking now at: git repository, 1 feed" + Asked.LEADER.value + "\n",
+            )
+        assert await fleet.count("SELECT count(*) FROM meta WHERE key = 'look:refresh'") == 1
+        assert len(feed_server.seen("/feed.xml")) == polls
+    finally:
+        await holder.close()  # the lock is free: the follower leads
+    await wait_until(
+        lambda: newsroom.last_titles() == ["Polled At Once"] * 2,
+        "the feed's new article, posted by the new leader",
+        timeout=30,
+    )
+    assert len(feed_server.seen("/feed.xml")) == polls + 1
+    assert fleet.said(follower, "looking now (refresh), as another process asked") == 1
+    assert not await fleet.count("SELECT count(*) FROM meta WHERE key LIKE 'look:%'")
     newsroom.stop()

@@ -1,5 +1,6 @@
-"""Test posts handed to the leader: claimed once, never after they expire, withdrawn by
-their waiter (but not while the leader is posting them)."""
+"""Work handed to the leader. Test posts: claimed once, never after they expire,
+withdrawn by their waiter (but not while the leader is posting them). Looks a webhook
+asked of the sources: kept until a leader takes them, taken once."""
 
 from __future__ import annotations
 
@@ -76,3 +77,21 @@ async def test_two_claimers_at_once_take_each_request_once(postgres_url: str) ->
             )
             taken += [r.id for claimed in got for r in claimed]
         assert sorted(taken) == sorted(asked)  # every one claimed, none twice
+
+
+async def test_looks_asked_are_kept_until_taken_and_taken_once(store: Store) -> None:
+    await store.ask_look("refresh", T0)
+    await store.ask_look("fetch", T0)
+    await store.ask_look("refresh", T0 + SECOND)  # asked again before taken: one look
+    await store.set_meta("other", "kept")
+    assert await store.take_looks() == ["fetch", "refresh"]
+    assert await store.take_looks() == []
+    assert await store.get_meta("other") == "kept"
+
+
+async def test_two_takers_at_once_take_each_look_once(postgres_url: str) -> None:
+    async with await Store.open(postgres_url) as one, await Store.open(postgres_url) as two:
+        for _ in range(20):
+            await one.ask_look("refresh", T0)
+            got = await asyncio.gather(one.take_looks(), two.take_looks())
+            assert sorted(got, key=len) == [[], ["refresh"]]
