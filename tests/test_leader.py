@@ -203,6 +203,20 @@ async def test_work_asked_on_a_follower_reaches_the_leader_alone(
     assert follower.wakes == leader.wakes == 0
 
 
+async def test_a_leader_stepping_down_takes_no_more_work(
+    processes: Callable[[int], list[Process]],
+) -> None:
+    leader, follower = await leader_and_follower(processes)
+    assert leader.leadership.working
+    leader.leadership._closing = True  # what close() does first, the lock still held
+    assert leader.leadership.runs_here and not leader.leadership.working
+    with leader.leadership.hearing("tested:1") as heard:
+        assert await follower.leadership.ask_leader("refresh")  # left to the next leader
+        assert await follower.leadership.ask_leader("tested:1")  # delivered after it
+        await asyncio.wait_for(heard.wait(), timeout=30)
+    assert leader.work == []
+
+
 async def test_articles_changed_reaches_every_process_and_is_no_work(
     processes: Callable[[int], list[Process]], pool: asyncpg.Pool
 ) -> None:
