@@ -24,7 +24,7 @@ from discord.state import AutoShardedConnectionState
 from bot.config import Settings
 from bot.hooks import LOOKS, Asked
 from bot.interactions import APOLOGY, UserFacingError, check_options, send_private
-from bot.leader import LOST, Leadership, SharedIdentifyGate
+from bot.leader import LOST, PING_TIMEOUT, Leadership, SharedIdentifyGate
 from bot.metrics import Metrics
 from bot.permissions import display_name, listed
 from bot.service import Deliver, Pipeline, announce_loop
@@ -270,8 +270,9 @@ class NewsBot(commands.AutoShardedBot):
             self._sender.start()
 
     async def _follow(self) -> None:
-        """This process no longer leads: stop everything :meth:`_lead` started (what is
-        left stays in the outbox for the next leader)."""
+        """This process no longer leads: stop everything :meth:`_lead` started. What is
+        left waits in the database for the next leader: the outbox, and a webhook's look
+        the sources had not finished (asked again, as a follower asks)."""
         await asyncio.gather(*self._looking, return_exceptions=True)
         if self._sender is not None:
             await self._sender.close()
@@ -280,6 +281,13 @@ class NewsBot(commands.AutoShardedBot):
             await asyncio.gather(self._announcer, return_exceptions=True)
             self._announcer = None
         await self.pipeline.close()
+        left = self.pipeline.unfinished_look()
+        if left is not None and self.leadership is not None and not self.leadership.alone:
+            log.info("passing an unfinished look (%s) on to the next leader", left)
+            try:  # bounded: a process that lost the database must still step down
+                await asyncio.wait_for(self._look(left), PING_TIMEOUT)
+            except TimeoutError:
+                log.warning("could not pass an unfinished look (%s) on in time", left)
 
     def _scanned(self) -> bool:
         """Whether this process's sources made their first scan (``/readyz``); a

@@ -41,7 +41,8 @@ seconds, in case it took over after the ``NOTIFY``):
   the ``NOTIFY`` (:meth:`Leadership.ask_leader`), which the leader's listener hands to
   ``on_work``. The leader takes the rows as it hears it, and as it starts leading: a
   look asked while no process led, or of a leader stepping down, is done by the next
-  one.
+  one. So is a look the leader took and its sources had not finished when it stopped
+  leading (a feed's poll): it asks it again, as a follower would.
 
 Every process's listener also keeps its caches in step with the others' writes: a
 transaction that changes articles sends ``'articles'``

@@ -24,7 +24,7 @@ import aiohttp
 from bot import __version__
 from bot.articles.site import Site
 from bot.config import Settings, env_name
-from bot.hooks import FETCH, Ask, Asked, hook_routes
+from bot.hooks import FETCH, REFRESH, Ask, Asked, hook_routes
 from bot.monitor import Monitor
 from bot.prepare import HASH_COVERS
 from bot.sources.content import ContentSource
@@ -238,6 +238,13 @@ class Pipeline:
                 self.git.fetch_now()
         else:
             self.refresh()
+
+    def unfinished_look(self) -> str | None:
+        """What of the looks asked of these sources (:meth:`look_now`) is left undone
+        when they stop: :data:`~bot.hooks.REFRESH` if a feed's asked poll did not end.
+        (Whoever runs the sources next reads the content folder and the repository in
+        full as it starts, but polls a feed only when due.)"""
+        return REFRESH if any(feed.poll_unfinished for feed in self.feeds) else None
 
     async def look_here(self, what: str) -> Asked:
         """:meth:`look_now`, for a process that alone runs these sources."""

@@ -88,12 +88,20 @@ class FeedSource:
         self.rng = rng or random.Random()
         self._logged_errors: set[str] = set()
         self._poll_wanted = asyncio.Event()
+        # Whether the poll running now is one poll_now() asked for.
+        self._asked_poll = False
         # Set once the first poll of this run has ended, whatever its outcome.
         self.ready = asyncio.Event()
 
     def poll_now(self) -> None:
         """Poll at once, whatever the schedule says (``POST /hooks/publish``)."""
         self._poll_wanted.set()
+
+    @property
+    def poll_unfinished(self) -> bool:
+        """Whether a poll :meth:`poll_now` asked for has not ended: not started yet, or
+        stopped midway (its source stopped: the next to run it should poll at once)."""
+        return self._poll_wanted.is_set() or self._asked_poll
 
     async def poll_once(self, session: aiohttp.ClientSession) -> FeedState:
         """Fetch, parse and record the feed once; returns the new state (already saved)."""
@@ -180,6 +188,7 @@ class FeedSource:
                 await wait_any(stop, self._poll_wanted, seconds=delay)
                 if stop.is_set():
                     return
+            self._asked_poll = self._poll_wanted.is_set()
             self._poll_wanted.clear()
             try:
                 await self.poll_once(session)
@@ -188,7 +197,9 @@ class FeedSource:
             except Exception:
                 # Never let one feed's surprise stop the others; back off like an error.
                 log.exception("feed %s: unexpected error while polling", self.url)
+                self._asked_poll = False
                 self.ready.set()
                 if await stopped_within(stop, max(self.policy.interval, self.policy.backoff_base)):
                     return
+            self._asked_poll = False  # (a cancelled poll leaves it set)
             self.ready.set()

@@ -290,3 +290,48 @@ async def test_a_webhook_while_no_process_leads_is_done_by_the_next_leader(
     assert fleet.said(follower, "looking now (refresh), as another process asked") == 1
     assert not await fleet.count("SELECT count(*) FROM meta WHERE key LIKE 'look:%'")
     newsroom.stop()
+
+
+async def test_a_look_the_leader_left_unfinished_is_done_by_the_next_leader(
+    newsroom: Newsroom, feed_server: FeedServer
+) -> None:
+    # The leader stops while polling the (hourly) feed a webhook asked it to: the next
+    # leader polls it at once, and the feed's new article is posted.
+    fleet = newsroom.fleet
+    now = datetime.now(UTC)
+    first = ("first", "First From The Feed", now - timedelta(hours=1))
+    feed = feed_server.route("/feed.xml", body=rss([first]))
+    fleet.env.update(NEWSBOT_FEEDS=feed_server.url("/feed.xml"), NEWSBOT_FEED_INTERVAL="3600")
+    await newsroom.start()
+    leader, follower = await newsroom.led()
+
+    async def both_looked() -> bool:
+        return await fleet.count("SELECT count(*) FROM sources WHERE baseline_done_at > 0") == 2
+
+    await wait_until(both_looked, "the first look of the repository and the feed", timeout=30)
+    polls = len(feed_server.seen("/feed.xml"))
+    feed.body = rss([first, ("second", "Polled At Once", now)])
+    feed.delay = 60  # the leader's poll hangs until it stops
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"http://127.0.0.1:{fleet.port(leader)}/hooks/publish",
+            headers={"Authorization": f"Bearer {SECRET}"},
+        ) as response,
+    ):
+        assert response.status == 202
+    await wait_until(
+        lambda: len(feed_server.seen("/feed.xml")) == polls + 1, "the leader's asked poll"
+    )
+    feed.delay = 0  # for the next poll
+    assert stop(fleet.processes.pop(leader)) == 0
+    assert fleet.said(leader, "passing an unfinished look (refresh) on to the next leader") == 1
+    await wait_until(
+        lambda: newsroom.last_titles() == ["Polled At Once"] * 2,
+        "the feed's new article, posted by the new leader",
+        timeout=30,
+    )
+    assert len(feed_server.seen("/feed.xml")) == polls + 2
+    assert fleet.said(follower, "looking now (refresh), as another process asked") == 1
+    assert not await fleet.count("SELECT count(*) FROM meta WHERE key LIKE 'look:%'")
+    newsroom.stop()

@@ -330,3 +330,36 @@ async def test_poll_now_polls_at_once_whatever_the_schedule(
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=2)
+
+
+async def test_a_poll_asked_for_is_unfinished_until_it_ends(
+    store: Store, session: aiohttp.ClientSession, feed_server: FeedServer
+) -> None:
+    # What a stopping leader passes on (Pipeline.unfinished_look): an asked poll that
+    # has not started, or was stopped midway; not one that ended, nor a scheduled one.
+    feed = feed_server.route("/feed.xml", body=rss(BASE))
+    slow = PollPolicy(interval=3600.0, timeout=30.0, max_bytes=1_000_000)
+    source = FeedSource(store, feed_server.url("/feed.xml"), policy=slow, tz=UTC)
+    assert not source.poll_unfinished
+    source.poll_now()
+    assert source.poll_unfinished  # asked, not started
+    stop = asyncio.Event()
+    task = asyncio.create_task(source.run(session, stop))
+    await wait_until(lambda: source.ready.is_set(), "the first poll")
+    assert not source.poll_unfinished  # it ended
+    feed.delay = 30
+    source.poll_now()
+    await wait_until(lambda: len(feed_server.seen("/feed.xml")) == 2, "the asked poll")
+    assert source.poll_unfinished  # running
+    task.cancel()  # its source stops midway (Pipeline.close)
+    await asyncio.gather(task, return_exceptions=True)
+    assert source.poll_unfinished
+
+    # A scheduled poll stopped midway was not asked for: nothing to pass on.
+    feed_server.route("/other.xml", body=rss(BASE), delay=30)
+    scheduled = FeedSource(store, feed_server.url("/other.xml"), policy=slow, tz=UTC)
+    task = asyncio.create_task(scheduled.run(session, stop))  # a first poll is due at once
+    await wait_until(lambda: len(feed_server.seen("/other.xml")) == 1, "the scheduled poll")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert not scheduled.poll_unfinished
