@@ -29,7 +29,7 @@ from tests.e2e.conftest import PUBLISHED_NEWEST_FIRST, SAMPLES
 from tests.e2e.fleet import Fleet
 from tests.fakediscord import FakeChannel, FakeGuild, FakeMember, Permission
 from tests.fakediscord.server import FakeDiscord
-from tests.sources.feedserver import FeedServer
+from tests.sources.feedserver import FeedServer, Route
 from tests.sources.gitrepos import Site
 from tests.sources.test_feeds import rss
 from tests.test_forges import signed
@@ -95,6 +95,18 @@ class Newsroom:
         if interaction.callback_type == DEFERRED:
             assert interaction.callback_delay is not None and interaction.callback_delay < 3
         return str(message["content"])
+
+    async def publish_hook(self, shards: str) -> tuple[int, str]:
+        """``POST /hooks/publish`` to the listener of ``shards``'s process: the answer's
+        status and text."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"http://127.0.0.1:{self.fleet.port(shards)}/hooks/publish",
+                headers={"Authorization": f"Bearer {SECRET}"},
+            ) as response,
+        ):
+            return response.status, await response.text()
 
     def posts(self, shards: str) -> list[dict[str, Any]]:
         self.fleet.check_alive()
@@ -232,13 +244,17 @@ async def test_a_test_post_with_no_leader_is_refused_and_never_posted_later(
     newsroom.stop()
 
 
-async def test_a_webhook_while_no_process_leads_is_done_by_the_next_leader(
+FeedEntry = tuple[str, str, datetime]
+
+
+async def led_with_an_hourly_feed(
     newsroom: Newsroom, feed_server: FeedServer
-) -> None:
-    # A feed polled hourly: a new leader polls it when due, unless a webhook asked.
+) -> tuple[Route, FeedEntry, str, str]:
+    """The newsroom started with a feed polled hourly (a new leader polls it when due,
+    unless a webhook asked) and led, the first look of each source made: the feed's
+    route, its entry, the leader, the follower."""
     fleet = newsroom.fleet
-    now = datetime.now(UTC)
-    first = ("first", "First From The Feed", now - timedelta(hours=1))
+    first = ("first", "First From The Feed", datetime.now(UTC) - timedelta(hours=1))
     feed = feed_server.route("/feed.xml", body=rss([first]))
     fleet.env.update(NEWSBOT_FEEDS=feed_server.url("/feed.xml"), NEWSBOT_FEED_INTERVAL="3600")
     await newsroom.start()
@@ -248,6 +264,32 @@ async def test_a_webhook_while_no_process_leads_is_done_by_the_next_leader(
         return await fleet.count("SELECT count(*) FROM sources WHERE baseline_done_at > 0") == 2
 
     await wait_until(both_looked, "the first look of the repository and the feed", timeout=30)
+    return feed, first, leader, follower
+
+
+async def polled_and_posted_by(
+    newsroom: Newsroom, feed_server: FeedServer, new_leader: str, polls: int
+) -> None:
+    """``new_leader`` did the look asked of the fleet: it polled the feed (``polls``
+    requests in all) and posted its new article "Polled At Once" in both servers; no
+    look is left asked. Then the newsroom stops."""
+    fleet = newsroom.fleet
+    await wait_until(
+        lambda: newsroom.last_titles() == ["Polled At Once"] * 2,
+        "the feed's new article, posted by the new leader",
+        timeout=30,
+    )
+    assert len(feed_server.seen("/feed.xml")) == polls
+    assert fleet.said(new_leader, "looking now (refresh), as another process asked") == 1
+    assert not await fleet.count("SELECT count(*) FROM meta WHERE key LIKE 'look:%'")
+    newsroom.stop()
+
+
+async def test_a_webhook_while_no_process_leads_is_done_by_the_next_leader(
+    newsroom: Newsroom, feed_server: FeedServer
+) -> None:
+    fleet = newsroom.fleet
+    feed, first, leader, follower = await led_with_an_hourly_feed(newsroom, feed_server)
     polls = len(feed_server.seen("/feed.xml"))
     # The leader steps down while a connection of no bot waits for the lock: it has the
     # lock next, and no process leads.
@@ -262,76 +304,35 @@ async def test_a_webhook_while_no_process_leads_is_done_by_the_next_leader(
         )
         assert stop(fleet.processes.pop(leader)) == 0
         await asyncio.wait_for(waiting, 30)
-        feed.body = rss([first, ("second", "Polled At Once", now)])
-        port = fleet.port(follower)
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(
-                f"http://127.0.0.1:{port}/hooks/publish",
-                headers={"Authorization": f"Bearer {SECRET}"},
-            ) as response,
-        ):
-            # The lock is held, so the follower passes the request on, and no bot
-            # hears it: it waits in the database.
-            assert (response.status, await response.text()) == (
-                202,
-                "looking now at: git repository, 1 feed" + Asked.LEADER.value + "\n",
-            )
+        feed.body = rss([first, ("second", "Polled At Once", datetime.now(UTC))])
+        # The lock is held, so the follower passes the request on, and no bot hears
+        # it: it waits in the database.
+        assert await newsroom.publish_hook(follower) == (
+            202,
+            "looking now at: git repository, 1 feed" + Asked.LEADER.value + "\n",
+        )
         assert await fleet.count("SELECT count(*) FROM meta WHERE key = 'look:refresh'") == 1
         assert len(feed_server.seen("/feed.xml")) == polls
     finally:
         await holder.close()  # the lock is free: the follower leads
-    await wait_until(
-        lambda: newsroom.last_titles() == ["Polled At Once"] * 2,
-        "the feed's new article, posted by the new leader",
-        timeout=30,
-    )
-    assert len(feed_server.seen("/feed.xml")) == polls + 1
-    assert fleet.said(follower, "looking now (refresh), as another process asked") == 1
-    assert not await fleet.count("SELECT count(*) FROM meta WHERE key LIKE 'look:%'")
-    newsroom.stop()
+    await polled_and_posted_by(newsroom, feed_server, follower, polls + 1)
 
 
 async def test_a_look_the_leader_left_unfinished_is_done_by_the_next_leader(
     newsroom: Newsroom, feed_server: FeedServer
 ) -> None:
-    # The leader stops while polling the (hourly) feed a webhook asked it to: the next
-    # leader polls it at once, and the feed's new article is posted.
+    # The leader stops while polling the feed a webhook asked it to: the next leader
+    # polls it at once, and the feed's new article is posted.
     fleet = newsroom.fleet
-    now = datetime.now(UTC)
-    first = ("first", "First From The Feed", now - timedelta(hours=1))
-    feed = feed_server.route("/feed.xml", body=rss([first]))
-    fleet.env.update(NEWSBOT_FEEDS=feed_server.url("/feed.xml"), NEWSBOT_FEED_INTERVAL="3600")
-    await newsroom.start()
-    leader, follower = await newsroom.led()
-
-    async def both_looked() -> bool:
-        return await fleet.count("SELECT count(*) FROM sources WHERE baseline_done_at > 0") == 2
-
-    await wait_until(both_looked, "the first look of the repository and the feed", timeout=30)
+    feed, first, leader, follower = await led_with_an_hourly_feed(newsroom, feed_server)
     polls = len(feed_server.seen("/feed.xml"))
-    feed.body = rss([first, ("second", "Polled At Once", now)])
+    feed.body = rss([first, ("second", "Polled At Once", datetime.now(UTC))])
     feed.delay = 60  # the leader's poll hangs until it stops
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            f"http://127.0.0.1:{fleet.port(leader)}/hooks/publish",
-            headers={"Authorization": f"Bearer {SECRET}"},
-        ) as response,
-    ):
-        assert response.status == 202
+    assert (await newsroom.publish_hook(leader))[0] == 202
     await wait_until(
         lambda: len(feed_server.seen("/feed.xml")) == polls + 1, "the leader's asked poll"
     )
     feed.delay = 0  # for the next poll
     assert stop(fleet.processes.pop(leader)) == 0
     assert fleet.said(leader, "passing an unfinished look (refresh) on to the next leader") == 1
-    await wait_until(
-        lambda: newsroom.last_titles() == ["Polled At Once"] * 2,
-        "the feed's new article, posted by the new leader",
-        timeout=30,
-    )
-    assert len(feed_server.seen("/feed.xml")) == polls + 2
-    assert fleet.said(follower, "looking now (refresh), as another process asked") == 1
-    assert not await fleet.count("SELECT count(*) FROM meta WHERE key LIKE 'look:%'")
-    newsroom.stop()
+    await polled_and_posted_by(newsroom, feed_server, follower, polls + 2)
