@@ -194,11 +194,12 @@ _PG_SEARCH = f"""
 # default 4 prices a disk seek): at 4, a word on 1-2 % of 100,000 articles walked
 # 20,000 of them (5 ms cached) rather than read its 1,500 matches through the index
 # (1.5 ms). A row walked costs more than the default cpu_tuple_cost (0.01) says, too:
-# each one's vector (about 1 KB) is tested. At 0.01 a word on 2-4 % of the articles
-# walked 8,000-15,000 of them (6-8 ms) rather than read its 2,000-4,000 matches (4-6
-# ms); at 0.05 it reads them, and a word on 20 % or more still walks (its window fills
-# within 1,500 rows). Measured on the benchmark's 1,200 statements in shuffled order
-# (README, Benchmarks): p99 5.0-5.3 ms instead of 6.2-6.4, the median the same.
+# each one's vector (about 1 KB) is tested. At 0.01 a word on 2 % of the articles
+# walked some 15,000 of them (5.5-8 ms) rather than read its 2,000 matches through
+# the index (4.8-5.4 ms); at 0.05 the index is read up to about 3,000 matches, and a
+# word on 4 % or more still walks (its window fills within 7,500 rows). On the
+# benchmark's 1,200 statements, timed in shuffled order (README, Benchmarks): p99
+# 5.0-5.3 ms instead of 6.2-6.6, the median the same.
 _PG_SEARCH_SETTINGS = (
     "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL random_page_cost = 1.1;"
     " SET LOCAL cpu_tuple_cost = 0.05"
